@@ -1,0 +1,42 @@
+//! Domain types. Each one is checked when it is built, so holding one means it is valid.
+
+mod alert;
+mod attachment;
+mod blob;
+mod idempotency;
+mod ids;
+mod incident;
+mod lifecycle;
+mod mail;
+mod page;
+mod session;
+mod stats;
+mod stream;
+mod text;
+mod time;
+mod user;
+
+pub use self::time::Timestamp;
+pub use alert::{Alert, AlertDraft, Channel, Severity};
+pub use attachment::{Attachment, FileName, MediaType};
+pub use blob::{Blob, BlobKey};
+pub use idempotency::{IdempotencyKey, IdempotencyRecord};
+pub use ids::{AlertId, AttachmentId, EventId, IdSource, IncidentId, MailId, UlidSource, UserId};
+pub use incident::{
+    Change, Department, DepartmentName, EventKind, Incident, IncidentEvent, IncidentType,
+    TypeCatalog,
+};
+pub use lifecycle::{Status, Urgency};
+pub use mail::{MailMessage, MailState, OutboxMail, Subject};
+pub use page::{
+    AlertFilter, Cursor, IncidentFilter, Limit, Page, PageRequest, contains_ignoring_case,
+};
+pub use session::{Session, SessionToken, TokenHash, hex_sha256};
+pub use stats::{
+    AlertCounts, AssignmentReport, BasicStats, GlobalReport, IncidentCounts, StaffStats, UNASSIGNED,
+};
+pub use stream::{Audience, StreamKind, StreamMessage, Topic};
+pub use text::{
+    AlertMessage, AlertSource, CommentText, Description, Location, Note, PersonName, SearchText,
+};
+pub use user::{Email, NewUser, Password, PasswordHash, Role, User, UserRecord};

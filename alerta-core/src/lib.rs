@@ -1,0 +1,35 @@
+//! # alerta-core
+//!
+//! The core of Alerta: reporting, managing and broadcasting incidents and alerts.
+//!
+//! - [`domain`]: types that cannot hold invalid values (incidents and their lifecycle,
+//!   history events, users, sessions, alerts, mail, reports).
+//! - [`ports`]: the async traits every adapter implements, each with its contract.
+//! - [`Alerta`]: the use cases, with their role checks, over any set of adapters.
+//! - [`Error`]: the one error callers see, mapping onto the wire contract's status codes.
+//!
+//! The core does no I/O of its own; storage, delivery and transports live in
+//! `alerta-adapters`.
+//!
+//! ## Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `conformance` | [`conformance`]: the shared test suites every storage adapter must pass |
+//! | `mocks` | `mockall` mocks of every port (`ports::MockIncidentStore`, ...) |
+
+pub mod domain;
+mod error;
+pub mod notifications;
+pub mod ports;
+mod service;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use error::{BoxError, Error, Result};
+pub use service::AlertSender;
+pub use service::{
+    Alerta, AlertaBuilder, IncidentDraft, LocationCheck, Login, Preview, Settings, StatusChange,
+    Upload,
+};

@@ -1,0 +1,48 @@
+//! The alert store.
+
+use async_trait::async_trait;
+
+use crate::Result;
+use crate::domain::{Alert, AlertCounts, AlertFilter, AlertId, OutboxMail, Page, PageRequest};
+
+/// One alert to store with the mail it causes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertWrite {
+    /// The alert.
+    pub alert: Alert,
+    /// Mail to send because of it (for `error` and `critical`).
+    pub mails: Vec<OutboxMail>,
+}
+
+/// Where alerts live.
+///
+/// # Contract
+///
+/// - [`insert`](AlertStore::insert) stores the whole batch (alerts and their outbox rows) in
+///   one atomic step, and is durable when it returns: group commit relies on this.
+/// - [`search`](AlertStore::search) lists newest first; [`after`](AlertStore::after) lists
+///   oldest first, exactly the alerts with a greater id.
+///
+/// # Errors
+///
+/// - `insert` MUST return [`Error::Conflict`](crate::Error::Conflict) with code `duplicate`
+///   when an id is already stored, and then store nothing of the batch.
+/// - Backend failures MUST be [`Error::Unavailable`](crate::Error::Unavailable).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AlertStore: Send + Sync {
+    /// Stores a batch of alerts and their mail atomically.
+    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<()>;
+
+    /// A page of alerts matching `filter`, newest first.
+    async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>>;
+
+    /// Up to `limit` alerts with an id greater than `after` (all when `None`), oldest first.
+    async fn after<'a>(&self, after: Option<&'a AlertId>, limit: usize) -> Result<Vec<Alert>>;
+
+    /// Counts over every alert.
+    async fn counts(&self) -> Result<AlertCounts>;
+}
+
+/// A shared alert store picked at run time.
+pub type DynAlertStore = dyn AlertStore;

@@ -1,0 +1,98 @@
+//! The incident store: incidents, their history, attachment metadata, and the mail their
+//! changes cause, written together.
+
+use async_trait::async_trait;
+
+use crate::Result;
+use crate::domain::{
+    Attachment, AttachmentId, EventId, EventKind, Incident, IncidentCounts, IncidentEvent,
+    IncidentFilter, IncidentId, OutboxMail, Page, PageRequest,
+};
+
+/// One atomic change of one incident.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentChange {
+    /// The incident as it is after the change.
+    pub incident: Incident,
+    /// The version the change was made against: `None` when the incident is new.
+    pub expected_version: Option<u64>,
+    /// The history event(s) the change writes, in order.
+    pub events: Vec<IncidentEvent>,
+    /// Attachment metadata the change adds.
+    pub attachments: Vec<Attachment>,
+    /// Mail to send because of the change.
+    pub mails: Vec<OutboxMail>,
+}
+
+/// Which history events to read across all incidents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Only events with an id greater than this one.
+    pub after: Option<EventId>,
+    /// Only events of this kind.
+    pub kind: Option<EventKind>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// Where incidents and their history live.
+///
+/// # Contract
+///
+/// - [`commit`](IncidentStore::commit) is atomic: the incident, every event, every attachment
+///   and every outbox row of the change are stored together, or none of them is.
+/// - A change whose `expected_version` is not the stored version writes nothing. Of any number
+///   of concurrent changes made against the same version, at most one succeeds.
+/// - Lists are ordered newest first (by id); cursors are opaque and only meaningful to the
+///   store that made them. A page with `next_cursor: None` is the last.
+/// - History is returned oldest first.
+///
+/// # Errors
+///
+/// - `commit` MUST return [`Error::Conflict`](crate::Error::Conflict) with code
+///   `stale_version` when `expected_version` does not match (or is `Some` for an incident that
+///   does not exist), and with code `duplicate` when `expected_version` is `None` and the
+///   incident exists.
+/// - Every method MUST return [`Error::Unavailable`](crate::Error::Unavailable) when the
+///   backend fails, and MUST NOT leak backend error types.
+/// - A cursor the store cannot read MUST give [`Error::Invalid`](crate::Error::Invalid) on
+///   field `cursor`.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait IncidentStore: Send + Sync {
+    /// Stores one change atomically.
+    async fn commit(&self, change: IncidentChange) -> Result<()>;
+
+    /// The incident with `id`, if any.
+    async fn incident(&self, id: &IncidentId) -> Result<Option<Incident>>;
+
+    /// A page of incidents matching `filter`, newest first.
+    async fn incidents(
+        &self,
+        filter: &IncidentFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Incident>>;
+
+    /// The history of `id`, oldest first (empty for an unknown incident).
+    async fn history(&self, id: &IncidentId) -> Result<Vec<IncidentEvent>>;
+
+    /// Events across all incidents in id order, as the stream replay and the report job read
+    /// them.
+    async fn events(&self, query: &EventQuery) -> Result<Vec<IncidentEvent>>;
+
+    /// The attachments of `id`, oldest first.
+    async fn attachments(&self, id: &IncidentId) -> Result<Vec<Attachment>>;
+
+    /// One attachment of `incident`.
+    async fn attachment(
+        &self,
+        incident: &IncidentId,
+        id: &AttachmentId,
+    ) -> Result<Option<Attachment>>;
+
+    /// Counts over every incident.
+    async fn counts(&self) -> Result<IncidentCounts>;
+}
+
+/// A shared incident store picked at run time.
+pub type DynIncidentStore = dyn IncidentStore;

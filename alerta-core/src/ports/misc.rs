@@ -1,0 +1,123 @@
+//! Blobs, the real-time broadcaster, idempotency records and the clock.
+
+use async_trait::async_trait;
+
+use crate::Result;
+use crate::domain::{Blob, BlobKey, IdempotencyKey, IdempotencyRecord, StreamMessage, Timestamp};
+
+/// Bytes by key: attachments and reports.
+///
+/// # Contract
+///
+/// - `put` replaces any blob under the key, atomically: a reader sees the old bytes or the
+///   new, never part of them.
+/// - Keys are made by the core ([`BlobKey`]) and never from user text.
+///
+/// # Errors
+///
+/// - `get` of a missing key MUST return [`Error::NotFound`](crate::Error::NotFound).
+/// - Backend failures MUST be [`Error::Unavailable`](crate::Error::Unavailable).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores `bytes` under `key` with their content type.
+    async fn put(&self, key: &BlobKey, content_type: &str, bytes: Vec<u8>) -> Result<()>;
+
+    /// The blob under `key`.
+    async fn get(&self, key: &BlobKey) -> Result<Blob>;
+}
+
+/// A shared blob store picked at run time.
+pub type DynBlobStore = dyn BlobStore;
+
+/// Hands stream messages to live subscribers.
+///
+/// # Contract
+///
+/// Publishing never waits for a subscriber: a slow one is dropped, not waited for. Each
+/// subscriber gets messages in publish order and only those its role and topics allow.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Broadcaster: Send + Sync {
+    /// Publishes one message.
+    async fn publish(&self, message: &StreamMessage) -> Result<()>;
+}
+
+/// A shared broadcaster picked at run time.
+pub type DynBroadcaster = dyn Broadcaster;
+
+/// First results of writes made with an idempotency key.
+///
+/// # Contract
+///
+/// `put` keeps the first record for an `(owner, key)` pair: a second `put` with the same pair
+/// changes nothing and returns `false`.
+///
+/// # Errors
+///
+/// Backend failures MUST be [`Error::Unavailable`](crate::Error::Unavailable).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// The record of `owner`'s `key`, if any.
+    async fn record(&self, owner: &str, key: &IdempotencyKey) -> Result<Option<IdempotencyRecord>>;
+
+    /// Stores `record` unless one exists for its owner and key; `true` when stored.
+    async fn put_record(&self, record: &IdempotencyRecord) -> Result<bool>;
+}
+
+/// A shared idempotency store picked at run time.
+pub type DynIdempotencyStore = dyn IdempotencyStore;
+
+/// Tells the time.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        Timestamp::from_unix_millis(ms)
+    }
+}
+
+/// A clock that only moves when told to, for tests and simulations.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: std::sync::atomic::AtomicI64,
+}
+
+impl ManualClock {
+    /// A clock showing `start`.
+    pub fn new(start: Timestamp) -> Self {
+        Self {
+            now: std::sync::atomic::AtomicI64::new(start.unix_millis()),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.now
+            .fetch_add(by.as_millis() as i64, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, to: Timestamp) {
+        self.now
+            .store(to.unix_millis(), std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_unix_millis(self.now.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}

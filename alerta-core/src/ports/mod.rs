@@ -1,0 +1,80 @@
+//! Ports: the async traits everything outside the core goes through.
+//!
+//! Each is object safe and used as `Arc<dyn Port>`, so a binary can pick its adapters at run
+//! time. Each documents its contract and errors; the `conformance` feature holds the tests
+//! that check a storage adapter against them.
+
+mod alerts;
+mod incidents;
+mod misc;
+mod outbox;
+mod users;
+
+use std::sync::Arc;
+
+pub use alerts::{AlertStore, AlertWrite, DynAlertStore};
+pub use incidents::{DynIncidentStore, EventQuery, IncidentChange, IncidentStore};
+pub use misc::{
+    BlobStore, Broadcaster, Clock, DynBlobStore, DynBroadcaster, DynIdempotencyStore,
+    IdempotencyStore, ManualClock, SystemClock,
+};
+pub use outbox::{DynMailOutbox, DynMailer, MailOutbox, Mailer, SendError};
+pub use users::{DepartmentStore, DynDepartmentStore, DynUserStore, UserStore};
+
+#[cfg(any(test, feature = "mocks"))]
+pub use alerts::MockAlertStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use incidents::MockIncidentStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use misc::{MockBlobStore, MockBroadcaster, MockIdempotencyStore};
+#[cfg(any(test, feature = "mocks"))]
+pub use outbox::{MockMailOutbox, MockMailer};
+#[cfg(any(test, feature = "mocks"))]
+pub use users::{MockDepartmentStore, MockUserStore};
+
+/// The storage ports a deployment uses, usually all served by one backend so that the atomic
+/// changes can span incidents, alerts and the outbox.
+#[derive(Clone)]
+pub struct Storage {
+    /// Incidents, history, attachment metadata.
+    pub incidents: Arc<DynIncidentStore>,
+    /// Alerts.
+    pub alerts: Arc<DynAlertStore>,
+    /// Users and sessions.
+    pub users: Arc<DynUserStore>,
+    /// Departments.
+    pub departments: Arc<DynDepartmentStore>,
+    /// The mail outbox.
+    pub outbox: Arc<DynMailOutbox>,
+    /// Idempotency records.
+    pub idempotency: Arc<DynIdempotencyStore>,
+}
+
+impl Storage {
+    /// Every storage port served by one backend.
+    pub fn from_backend<B>(backend: Arc<B>) -> Self
+    where
+        B: IncidentStore
+            + AlertStore
+            + UserStore
+            + DepartmentStore
+            + MailOutbox
+            + IdempotencyStore
+            + 'static,
+    {
+        Self {
+            incidents: backend.clone(),
+            alerts: backend.clone(),
+            users: backend.clone(),
+            departments: backend.clone(),
+            outbox: backend.clone(),
+            idempotency: backend,
+        }
+    }
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage").finish_non_exhaustive()
+    }
+}

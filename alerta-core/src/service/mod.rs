@@ -1,0 +1,219 @@
+//! The use cases of the wire contract, with their role checks.
+
+mod alerts;
+pub use alerts::AlertSender;
+mod auth;
+mod catalog;
+mod incidents;
+mod reports;
+mod settings;
+mod stream;
+mod throttle;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use auth::Login;
+pub use incidents::{IncidentDraft, LocationCheck, Preview, StatusChange, Upload};
+pub use settings::Settings;
+
+use crate::domain::{
+    IdSource, IdempotencyKey, IdempotencyRecord, Role, StreamMessage, UlidSource, User,
+};
+use crate::ports::{Clock, DynBlobStore, DynBroadcaster, Storage, SystemClock};
+use crate::{Error, Result};
+use throttle::LoginThrottle;
+
+/// The application: every use case, over the ports it was built with.
+///
+/// Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Alerta {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    storage: Storage,
+    blobs: Arc<DynBlobStore>,
+    broadcaster: Arc<DynBroadcaster>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    settings: Settings,
+    throttle: LoginThrottle,
+}
+
+/// Builds an [`Alerta`]; storage, blobs and a broadcaster are required, the rest has defaults.
+pub struct AlertaBuilder {
+    storage: Storage,
+    blobs: Arc<DynBlobStore>,
+    broadcaster: Arc<DynBroadcaster>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    settings: Settings,
+}
+
+impl AlertaBuilder {
+    /// Uses `clock` instead of the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses `ids` instead of ULIDs from the system clock.
+    pub fn ids(mut self, ids: Arc<dyn IdSource>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// Uses `settings` instead of the defaults.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The application.
+    pub fn build(self) -> Alerta {
+        let throttle =
+            LoginThrottle::new(self.settings.login_max_failures, self.settings.login_window);
+        Alerta {
+            inner: Arc::new(Inner {
+                storage: self.storage,
+                blobs: self.blobs,
+                broadcaster: self.broadcaster,
+                clock: self.clock,
+                ids: self.ids,
+                settings: self.settings,
+                throttle,
+            }),
+        }
+    }
+}
+
+impl Alerta {
+    /// Starts building an application on these ports.
+    pub fn builder(
+        storage: Storage,
+        blobs: Arc<DynBlobStore>,
+        broadcaster: Arc<DynBroadcaster>,
+    ) -> AlertaBuilder {
+        AlertaBuilder {
+            storage,
+            blobs,
+            broadcaster,
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(UlidSource::new()),
+            settings: Settings::default(),
+        }
+    }
+
+    /// The settings it runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The storage ports it runs on.
+    pub fn storage(&self) -> &Storage {
+        &self.inner.storage
+    }
+
+    /// The blob store it runs on.
+    pub fn blobs(&self) -> &Arc<DynBlobStore> {
+        &self.inner.blobs
+    }
+
+    /// Its clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    fn now(&self) -> crate::domain::Timestamp {
+        self.inner.clock.now()
+    }
+
+    fn ids(&self) -> &dyn IdSource {
+        self.inner.ids.as_ref()
+    }
+
+    /// Hands a committed change to live subscribers. The change is already durable, so a
+    /// broadcaster failure is logged and never fails the request.
+    async fn publish(&self, message: StreamMessage) {
+        if let Err(error) = self.inner.broadcaster.publish(&message).await {
+            tracing::warn!(%error, stream_id = %message.id, "broadcast failed");
+        }
+    }
+
+    /// Runs `write` once per `(owner, key)`: a repeat returns the first result.
+    async fn idempotent<T, F>(
+        &self,
+        owner: &str,
+        key: Option<&IdempotencyKey>,
+        operation: String,
+        write: F,
+    ) -> Result<T>
+    where
+        T: Serialize + DeserializeOwned,
+        F: Future<Output = Result<T>>,
+    {
+        let Some(key) = key else {
+            return write.await;
+        };
+        let store = &self.inner.storage.idempotency;
+        if let Some(record) = store.record(owner, key).await? {
+            return replay(record, &operation);
+        }
+        let result = write.await?;
+        let response = serde_json::to_value(&result)
+            .map_err(|e| Error::unavailable("idempotency record", e))?;
+        let record = IdempotencyRecord {
+            owner: owner.to_owned(),
+            key: key.clone(),
+            operation: operation.clone(),
+            response,
+            created_at: self.now(),
+        };
+        if !store.put_record(&record).await? {
+            // A concurrent request with the same key recorded first; answer as it did.
+            if let Some(first) = store.record(owner, key).await? {
+                return replay(first, &operation);
+            }
+        }
+        Ok(result)
+    }
+}
+
+fn replay<T: DeserializeOwned>(record: IdempotencyRecord, operation: &str) -> Result<T> {
+    if record.operation != operation {
+        return Err(Error::conflict(
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used for another request",
+        ));
+    }
+    serde_json::from_value(record.response).map_err(|e| Error::unavailable("idempotency record", e))
+}
+
+fn require_staff(actor: &User) -> Result<()> {
+    if actor.role.manages_incidents() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden("staff or admin role required"))
+    }
+}
+
+fn require_admin(actor: &User) -> Result<()> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(Error::Forbidden("admin role required"))
+    }
+}
+
+impl std::fmt::Debug for Alerta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Alerta")
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,79 @@
+//! What a deployment configures about the use cases.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::domain::{Email, MediaType, TypeCatalog};
+
+/// Settings of the use cases. `Settings::default()` follows the wire contract's defaults.
+#[derive(Clone)]
+pub struct Settings {
+    /// Accepted incident types.
+    pub incident_types: TypeCatalog,
+    /// Known campus locations, for `validate-location` and preview warnings. Empty: every
+    /// location is accepted without suggestions.
+    pub locations: Vec<String>,
+    /// The largest attachment accepted, in bytes (10 MiB by default).
+    pub attachment_max_bytes: u64,
+    /// Attachment types accepted.
+    pub attachment_types: Vec<MediaType>,
+    /// How long a login lasts (12 h by default).
+    pub session_ttl: Duration,
+    /// Who gets `error` and `critical` alerts by mail. Empty: nobody.
+    pub alert_recipients: Vec<Email>,
+    /// Keys that may ingest alerts without a login.
+    pub ingest_keys: Vec<String>,
+    /// Failed logins allowed per account and per client address within `login_window`.
+    pub login_max_failures: u32,
+    /// The window failed logins are counted in.
+    pub login_window: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            incident_types: TypeCatalog::default(),
+            locations: [
+                "Biblioteca",
+                "Cafetería",
+                "Auditorio",
+                "Gimnasio",
+                "Estacionamiento",
+                "Laboratorio de Cómputo",
+                "Pabellón A",
+                "Pabellón B",
+                "Aula 101",
+                "Aula 102",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            attachment_max_bytes: 10 * 1024 * 1024,
+            attachment_types: MediaType::ALL.to_vec(),
+            session_ttl: Duration::from_secs(12 * 3600),
+            alert_recipients: Vec::new(),
+            ingest_keys: Vec::new(),
+            login_max_failures: 5,
+            login_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("incident_types", &self.incident_types)
+            .field("locations", &self.locations)
+            .field("attachment_max_bytes", &self.attachment_max_bytes)
+            .field("attachment_types", &self.attachment_types)
+            .field("session_ttl", &self.session_ttl)
+            .field("alert_recipients", &self.alert_recipients)
+            .field(
+                "ingest_keys",
+                &format_args!("[{} hidden]", self.ingest_keys.len()),
+            )
+            .field("login_max_failures", &self.login_max_failures)
+            .field("login_window", &self.login_window)
+            .finish()
+    }
+}
