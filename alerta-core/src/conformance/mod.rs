@@ -1,1 +1,110 @@
-//! Conformance suites.
+//! Shared test suites for storage adapters.
+//!
+//! Every storage adapter runs the same checks: a new adapter is done when it passes them.
+//! Each check takes a fresh, empty backend from the caller's factory:
+//!
+//! ```ignore
+//! #[tokio::test]
+//! async fn memory_store_conforms() {
+//!     alerta_core::conformance::storage(|| async {
+//!         Storage::from_backend(Arc::new(MemoryStore::new()))
+//!     })
+//!     .await;
+//! }
+//! ```
+//!
+//! The checks panic with a message naming what failed, like any test assertion.
+
+mod alerts;
+mod blobs;
+mod fixtures;
+mod idempotency;
+mod incidents;
+mod outbox;
+mod users;
+
+use std::future::Future;
+
+use crate::ports::{DynBlobStore, Storage};
+
+pub use fixtures::Fixtures;
+
+/// Runs every storage check, each on a fresh backend from `new_storage`.
+pub async fn storage<F, Fut>(new_storage: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Storage>,
+{
+    incident_store(&new_storage).await;
+    alert_store(&new_storage).await;
+    user_store(&new_storage).await;
+    mail_outbox(&new_storage).await;
+    idempotency_store(&new_storage).await;
+}
+
+/// The incident store checks.
+pub async fn incident_store<F, Fut>(new_storage: &F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Storage>,
+{
+    incidents::round_trip(&new_storage().await).await;
+    incidents::duplicate_create_is_refused(&new_storage().await).await;
+    incidents::stale_version_writes_nothing(&new_storage().await).await;
+    incidents::change_is_atomic(&new_storage().await).await;
+    incidents::every_filter(&new_storage().await).await;
+    incidents::pagination(&new_storage().await).await;
+    incidents::events_since(&new_storage().await).await;
+    incidents::counts(&new_storage().await).await;
+    incidents::concurrent_updates_one_wins(&new_storage().await).await;
+}
+
+/// The alert store checks.
+pub async fn alert_store<F, Fut>(new_storage: &F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Storage>,
+{
+    alerts::round_trip_and_mail(&new_storage().await).await;
+    alerts::batch_is_atomic(&new_storage().await).await;
+    alerts::every_filter_and_pagination(&new_storage().await).await;
+    alerts::after_returns_exactly_later(&new_storage().await).await;
+}
+
+/// The user, session and department store checks.
+pub async fn user_store<F, Fut>(new_storage: &F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Storage>,
+{
+    users::users_round_trip(&new_storage().await).await;
+    users::sessions(&new_storage().await).await;
+    users::departments(&new_storage().await).await;
+}
+
+/// The mail outbox checks.
+pub async fn mail_outbox<F, Fut>(new_storage: &F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Storage>,
+{
+    outbox::claim_leases_and_expires(&new_storage().await).await;
+    outbox::sent_failed_dead_requeue(&new_storage().await).await;
+    outbox::retry_ordering(&new_storage().await).await;
+    outbox::concurrent_claims_do_not_overlap(&new_storage().await).await;
+    outbox::list_by_state(&new_storage().await).await;
+}
+
+/// The idempotency store checks.
+pub async fn idempotency_store<F, Fut>(new_storage: &F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Storage>,
+{
+    idempotency::first_record_wins(&new_storage().await).await;
+}
+
+/// The blob store checks, on an empty store.
+pub async fn blobs(store: &DynBlobStore) {
+    blobs::round_trip_overwrite_missing(store).await;
+}

@@ -1,0 +1,449 @@
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use alerta_core::domain::{
+    Alert, AlertCounts, AlertFilter, AlertId, Attachment, AttachmentId, Cursor, Department,
+    DepartmentName, Email, EventId, IdempotencyKey, IdempotencyRecord, Incident, IncidentCounts,
+    IncidentEvent, IncidentFilter, IncidentId, MailId, MailState, OutboxMail, Page, PageRequest,
+    Session, Timestamp, TokenHash, UserId, UserRecord,
+};
+use alerta_core::ports::{
+    AlertStore, AlertWrite, DepartmentStore, EventQuery, IdempotencyStore, IncidentChange,
+    IncidentStore, MailOutbox, UserStore,
+};
+use alerta_core::{Error, Result};
+use async_trait::async_trait;
+
+/// Every storage port in memory, behind one lock.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    incidents: BTreeMap<IncidentId, Incident>,
+    events: BTreeMap<EventId, IncidentEvent>,
+    attachments: BTreeMap<AttachmentId, Attachment>,
+    alerts: BTreeMap<AlertId, Alert>,
+    users: HashMap<UserId, UserRecord>,
+    user_emails: HashMap<Email, UserId>,
+    sessions: HashMap<TokenHash, Session>,
+    departments: BTreeMap<DepartmentName, Department>,
+    outbox: BTreeMap<MailId, OutboxMail>,
+    idempotency: HashMap<(String, IdempotencyKey), IdempotencyRecord>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn duplicate(what: &str) -> Error {
+    Error::conflict("duplicate", format!("{what} already exists"))
+}
+
+/// Cursors are the last id served, tagged so a cursor from another list is refused.
+fn encode_cursor(id: &str) -> Cursor {
+    Cursor::new(format!("m1.{id}"))
+}
+
+fn decode_cursor(cursor: &Cursor) -> Result<&str> {
+    cursor
+        .as_str()
+        .strip_prefix("m1.")
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| Error::invalid("cursor", "this cursor was not made by this list"))
+}
+
+/// One page of `items`, which come newest first.
+fn paginate<T, I>(items: I, page: &PageRequest, id_of: impl Fn(&T) -> &str) -> Result<Page<T>>
+where
+    I: Iterator<Item = T>,
+{
+    let after = page.cursor.as_ref().map(decode_cursor).transpose()?;
+    let mut selected: Vec<T> = items
+        .filter(|item| after.is_none_or(|after| id_of(item) < after))
+        .take(page.limit.get() + 1)
+        .collect();
+    let next_cursor = if selected.len() > page.limit.get() {
+        selected.truncate(page.limit.get());
+        selected.last().map(|last| encode_cursor(id_of(last)))
+    } else {
+        None
+    };
+    Ok(Page {
+        items: selected,
+        next_cursor,
+    })
+}
+
+#[async_trait]
+impl IncidentStore for MemoryStore {
+    async fn commit(&self, change: IncidentChange) -> Result<()> {
+        let mut state = self.lock();
+        let stored = state.incidents.get(&change.incident.id);
+        match (change.expected_version, stored) {
+            (None, Some(_)) => return Err(duplicate("incident")),
+            (Some(_), None) => return Err(Error::stale_version()),
+            (Some(expected), Some(current)) if current.version != expected => {
+                return Err(Error::stale_version());
+            }
+            _ => {}
+        }
+        // Check every id before writing anything, so a failed change leaves no trace.
+        if change
+            .events
+            .iter()
+            .any(|e| state.events.contains_key(&e.event_id))
+        {
+            return Err(duplicate("event"));
+        }
+        if change
+            .attachments
+            .iter()
+            .any(|a| state.attachments.contains_key(&a.attachment_id))
+        {
+            return Err(duplicate("attachment"));
+        }
+        if change
+            .mails
+            .iter()
+            .any(|m| state.outbox.contains_key(&m.id))
+        {
+            return Err(duplicate("mail"));
+        }
+        state
+            .incidents
+            .insert(change.incident.id.clone(), change.incident);
+        for event in change.events {
+            state.events.insert(event.event_id.clone(), event);
+        }
+        for attachment in change.attachments {
+            state
+                .attachments
+                .insert(attachment.attachment_id.clone(), attachment);
+        }
+        for mail in change.mails {
+            state.outbox.insert(mail.id.clone(), mail);
+        }
+        Ok(())
+    }
+
+    async fn incident(&self, id: &IncidentId) -> Result<Option<Incident>> {
+        Ok(self.lock().incidents.get(id).cloned())
+    }
+
+    async fn incidents(
+        &self,
+        filter: &IncidentFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Incident>> {
+        let state = self.lock();
+        let matching = state
+            .incidents
+            .values()
+            .rev()
+            .filter(|i| filter.matches(i))
+            .cloned();
+        paginate(matching, page, |i: &Incident| i.id.as_str())
+    }
+
+    async fn history(&self, id: &IncidentId) -> Result<Vec<IncidentEvent>> {
+        Ok(self
+            .lock()
+            .events
+            .values()
+            .filter(|e| e.incident_id == *id)
+            .cloned()
+            .collect())
+    }
+
+    async fn events(&self, query: &EventQuery) -> Result<Vec<IncidentEvent>> {
+        let state = self.lock();
+        Ok(state
+            .events
+            .values()
+            .filter(|e| query.after.as_ref().is_none_or(|after| e.event_id > *after))
+            .filter(|e| query.kind.is_none_or(|k| e.change.kind() == k))
+            .take(query.limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn attachments(&self, id: &IncidentId) -> Result<Vec<Attachment>> {
+        Ok(self
+            .lock()
+            .attachments
+            .values()
+            .filter(|a| a.incident_id == *id)
+            .cloned()
+            .collect())
+    }
+
+    async fn attachment(
+        &self,
+        incident: &IncidentId,
+        id: &AttachmentId,
+    ) -> Result<Option<Attachment>> {
+        Ok(self
+            .lock()
+            .attachments
+            .get(id)
+            .filter(|a| a.incident_id == *incident)
+            .cloned())
+    }
+
+    async fn counts(&self) -> Result<IncidentCounts> {
+        Ok(IncidentCounts::of(self.lock().incidents.values()))
+    }
+}
+
+#[async_trait]
+impl AlertStore for MemoryStore {
+    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<()> {
+        let mut state = self.lock();
+        let mut alert_ids = std::collections::HashSet::new();
+        let mut mail_ids = std::collections::HashSet::new();
+        for write in &batch {
+            if state.alerts.contains_key(&write.alert.id) || !alert_ids.insert(&write.alert.id) {
+                return Err(duplicate("alert"));
+            }
+            for mail in &write.mails {
+                if state.outbox.contains_key(&mail.id) || !mail_ids.insert(&mail.id) {
+                    return Err(duplicate("mail"));
+                }
+            }
+        }
+        for write in batch {
+            state.alerts.insert(write.alert.id.clone(), write.alert);
+            for mail in write.mails {
+                state.outbox.insert(mail.id.clone(), mail);
+            }
+        }
+        Ok(())
+    }
+
+    async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>> {
+        let state = self.lock();
+        let matching = state
+            .alerts
+            .values()
+            .rev()
+            .filter(|a| filter.matches(a))
+            .cloned();
+        paginate(matching, page, |a: &Alert| a.id.as_str())
+    }
+
+    async fn after<'a>(&self, after: Option<&'a AlertId>, limit: usize) -> Result<Vec<Alert>> {
+        let state = self.lock();
+        Ok(state
+            .alerts
+            .values()
+            .filter(|a| after.is_none_or(|after| a.id > *after))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn counts(&self) -> Result<AlertCounts> {
+        let state = self.lock();
+        let mut counts = AlertCounts::new();
+        for alert in state.alerts.values() {
+            counts.add(alert);
+        }
+        Ok(counts)
+    }
+}
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn create_user(&self, record: &UserRecord) -> Result<()> {
+        let mut state = self.lock();
+        if state.user_emails.contains_key(&record.user.email)
+            || state.users.contains_key(&record.user.id)
+        {
+            return Err(duplicate("user"));
+        }
+        state
+            .user_emails
+            .insert(record.user.email.clone(), record.user.id.clone());
+        state.users.insert(record.user.id.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>> {
+        let state = self.lock();
+        Ok(state
+            .user_emails
+            .get(email)
+            .and_then(|id| state.users.get(id))
+            .cloned())
+    }
+
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>> {
+        Ok(self.lock().users.get(id).cloned())
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<()> {
+        let mut state = self.lock();
+        if state.sessions.contains_key(&session.token_hash) {
+            return Err(duplicate("session"));
+        }
+        state
+            .sessions
+            .insert(session.token_hash.clone(), session.clone());
+        Ok(())
+    }
+
+    async fn session(&self, token: &TokenHash) -> Result<Option<Session>> {
+        Ok(self.lock().sessions.get(token).cloned())
+    }
+
+    async fn delete_session(&self, token: &TokenHash) -> Result<()> {
+        self.lock().sessions.remove(token);
+        Ok(())
+    }
+
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64> {
+        let mut state = self.lock();
+        let before = state.sessions.len();
+        state.sessions.retain(|_, s| s.expires_at >= now);
+        Ok((before - state.sessions.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl DepartmentStore for MemoryStore {
+    async fn create_department(&self, department: &Department) -> Result<()> {
+        let mut state = self.lock();
+        if state.departments.contains_key(&department.name) {
+            return Err(duplicate("department"));
+        }
+        state
+            .departments
+            .insert(department.name.clone(), department.clone());
+        Ok(())
+    }
+
+    async fn department(&self, name: &DepartmentName) -> Result<Option<Department>> {
+        Ok(self.lock().departments.get(name).cloned())
+    }
+
+    async fn departments(&self) -> Result<Vec<Department>> {
+        Ok(self.lock().departments.values().cloned().collect())
+    }
+}
+
+#[async_trait]
+impl MailOutbox for MemoryStore {
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<OutboxMail>> {
+        let mut state = self.lock();
+        let mut due: Vec<&OutboxMail> = state
+            .outbox
+            .values()
+            .filter(|m| m.state == MailState::Pending && m.next_attempt_at <= now)
+            .filter(|m| m.lease_until.is_none_or(|until| until <= now))
+            .collect();
+        due.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
+        let ids: Vec<MailId> = due.into_iter().take(limit).map(|m| m.id.clone()).collect();
+        let until = now.plus(lease);
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in &ids {
+            if let Some(mail) = state.outbox.get_mut(id) {
+                mail.lease_until = Some(until);
+                claimed.push(mail.clone());
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn mark_sent(&self, id: &MailId, now: Timestamp) -> Result<()> {
+        let mut state = self.lock();
+        let mail = state.outbox.get_mut(id).ok_or(Error::NotFound("mail"))?;
+        mail.state = MailState::Sent;
+        mail.attempts += 1;
+        mail.lease_until = None;
+        mail.sent_at = Some(now);
+        Ok(())
+    }
+
+    async fn mark_failed(
+        &self,
+        id: &MailId,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<()> {
+        let mut state = self.lock();
+        let mail = state.outbox.get_mut(id).ok_or(Error::NotFound("mail"))?;
+        mail.attempts += 1;
+        mail.lease_until = None;
+        mail.last_error = Some(error.to_owned());
+        match retry_at {
+            Some(at) => mail.next_attempt_at = at,
+            None => mail.state = MailState::Dead,
+        }
+        Ok(())
+    }
+
+    async fn requeue(&self, id: &MailId, now: Timestamp) -> Result<()> {
+        let mut state = self.lock();
+        let mail = state.outbox.get_mut(id).ok_or(Error::NotFound("mail"))?;
+        mail.state = MailState::Pending;
+        mail.next_attempt_at = now;
+        mail.lease_until = None;
+        Ok(())
+    }
+
+    async fn mail(&self, id: &MailId) -> Result<Option<OutboxMail>> {
+        Ok(self.lock().outbox.get(id).cloned())
+    }
+
+    async fn mails(
+        &self,
+        state: Option<MailState>,
+        page: &PageRequest,
+    ) -> Result<Page<OutboxMail>> {
+        let guard = self.lock();
+        let matching = guard
+            .outbox
+            .values()
+            .rev()
+            .filter(|m| state.is_none_or(|s| m.state == s))
+            .cloned();
+        paginate(matching, page, |m: &OutboxMail| m.id.as_str())
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for MemoryStore {
+    async fn record(&self, owner: &str, key: &IdempotencyKey) -> Result<Option<IdempotencyRecord>> {
+        Ok(self
+            .lock()
+            .idempotency
+            .get(&(owner.to_owned(), key.clone()))
+            .cloned())
+    }
+
+    async fn put_record(&self, record: &IdempotencyRecord) -> Result<bool> {
+        let mut state = self.lock();
+        let slot = (record.owner.clone(), record.key.clone());
+        if state.idempotency.contains_key(&slot) {
+            return Ok(false);
+        }
+        state.idempotency.insert(slot, record.clone());
+        Ok(true)
+    }
+}

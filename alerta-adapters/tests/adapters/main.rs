@@ -1,0 +1,3 @@
+//! Integration tests of the adapters: one binary, one module per adapter.
+
+mod memory;

@@ -1,0 +1,672 @@
+//! Checks of [`IncidentStore`](crate::ports::IncidentStore).
+
+use futures::future::join_all;
+
+use super::Fixtures;
+use crate::Error;
+use crate::domain::{
+    Attachment, AttachmentId, Change, CommentText, DepartmentName, EventKind, FileName, Incident,
+    IncidentCounts, IncidentFilter, IncidentType, MailState, MediaType, Note, Page, PageRequest,
+    SearchText, Status, TypeCatalog, Urgency,
+};
+use crate::ports::{EventQuery, IncidentChange, Storage};
+
+/// Reads every page of `filter`, checking page sizes and that pages do not overlap.
+pub(super) async fn all_pages(
+    store: &Storage,
+    filter: &IncidentFilter,
+    limit: usize,
+) -> Vec<Incident> {
+    let mut request = PageRequest::first(limit).expect("a valid limit");
+    let mut out: Vec<Incident> = Vec::new();
+    for _ in 0..10_000 {
+        let Page { items, next_cursor } = store
+            .incidents
+            .incidents(filter, &request)
+            .await
+            .expect("listing incidents");
+        assert!(items.len() <= limit, "a page holds at most `limit` items");
+        if next_cursor.is_some() {
+            assert_eq!(items.len(), limit, "only the last page may be short");
+        }
+        out.extend(items);
+        match next_cursor {
+            Some(cursor) => request = PageRequest::after(request.limit, cursor),
+            None => return out,
+        }
+    }
+    panic!("pagination never ended");
+}
+
+fn conflict_code(result: crate::Result<()>) -> &'static str {
+    match result {
+        Err(Error::Conflict { code, .. }) => code,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+pub(super) async fn round_trip(store: &Storage) {
+    let f = Fixtures::new();
+    let reporter = f.user();
+    let incident = f.incident(
+        &reporter,
+        "seguridad",
+        Urgency::Alta,
+        "Puerta forzada «norte» ñ",
+    );
+    let creation = f.creation(&incident);
+    store
+        .incidents
+        .commit(creation.clone())
+        .await
+        .expect("create");
+    assert_eq!(
+        store.incidents.incident(&incident.id).await.expect("get"),
+        Some(incident.clone()),
+        "a created incident reads back field for field"
+    );
+
+    let resolve = f.update(
+        &incident,
+        Change::CambioEstado {
+            de: Status::Pendiente,
+            a: Status::Resuelto,
+            nota: Some(Note::parse("cerrada con llave").expect("note")),
+        },
+        vec![],
+    );
+    assert!(resolve.incident.resolved_at.is_some());
+    store
+        .incidents
+        .commit(resolve.clone())
+        .await
+        .expect("resolve");
+    let comment = f.update(
+        &resolve.incident,
+        Change::Comentario {
+            texto: CommentText::parse("línea 1\nlínea 2").expect("text"),
+        },
+        vec![],
+    );
+    store
+        .incidents
+        .commit(comment.clone())
+        .await
+        .expect("comment");
+    let assign = f.assign(&comment.incident, "Seguridad Campus");
+    store
+        .incidents
+        .commit(assign.clone())
+        .await
+        .expect("assign");
+
+    let attachment = Attachment {
+        attachment_id: AttachmentId::parse(&f.id()).expect("id"),
+        incident_id: incident.id.clone(),
+        filename: FileName::parse("foto puerta.png").expect("name"),
+        content_type: MediaType::Png,
+        size: 1234,
+        sha256: "ab".repeat(32),
+        created_at: f.tick(),
+    };
+    let mut attach = f.update(
+        &assign.incident,
+        Change::Adjunto {
+            attachment_id: attachment.attachment_id.clone(),
+            filename: "foto puerta.png".into(),
+        },
+        vec![],
+    );
+    attach.attachments.push(attachment.clone());
+    store
+        .incidents
+        .commit(attach.clone())
+        .await
+        .expect("attach");
+
+    let stored = store
+        .incidents
+        .incident(&incident.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        stored, attach.incident,
+        "every field, resolved_at included, reads back"
+    );
+    assert_eq!(stored.version, 5);
+    assert_eq!(
+        stored.department.as_ref().map(DepartmentName::as_str),
+        Some("Seguridad Campus")
+    );
+
+    let history = store
+        .incidents
+        .history(&incident.id)
+        .await
+        .expect("history");
+    let expected: Vec<_> = [&creation, &resolve, &comment, &assign, &attach]
+        .iter()
+        .flat_map(|c| c.events.clone())
+        .collect();
+    assert_eq!(
+        history, expected,
+        "history reads back oldest first, field for field"
+    );
+
+    assert_eq!(
+        store
+            .incidents
+            .attachments(&incident.id)
+            .await
+            .expect("attachments"),
+        vec![attachment.clone()]
+    );
+    assert_eq!(
+        store
+            .incidents
+            .attachment(&incident.id, &attachment.attachment_id)
+            .await
+            .expect("attachment"),
+        Some(attachment.clone())
+    );
+    let other = f.incident(&reporter, "otro", Urgency::Baja, "otra");
+    assert_eq!(
+        store
+            .incidents
+            .attachment(&other.id, &attachment.attachment_id)
+            .await
+            .expect("attachment"),
+        None,
+        "an attachment is only found under its own incident"
+    );
+    assert_eq!(
+        store.incidents.incident(&other.id).await.expect("get"),
+        None
+    );
+    assert!(
+        store
+            .incidents
+            .history(&other.id)
+            .await
+            .expect("history")
+            .is_empty()
+    );
+}
+
+pub(super) async fn duplicate_create_is_refused(store: &Storage) {
+    let f = Fixtures::new();
+    let incident = f.incident(&f.user(), "limpieza", Urgency::Baja, "Derrame");
+    store
+        .incidents
+        .commit(f.creation(&incident))
+        .await
+        .expect("create");
+    let again = store.incidents.commit(f.creation(&incident)).await;
+    assert_eq!(conflict_code(again), "duplicate");
+    assert_eq!(
+        store
+            .incidents
+            .history(&incident.id)
+            .await
+            .expect("history")
+            .len(),
+        1
+    );
+}
+
+pub(super) async fn stale_version_writes_nothing(store: &Storage) {
+    let f = Fixtures::new();
+    let incident = f.incident(&f.user(), "tecnologia", Urgency::Media, "Proyector roto");
+    store
+        .incidents
+        .commit(f.creation(&incident))
+        .await
+        .expect("create");
+    let first = f.move_to(&incident, Status::EnProceso);
+    store
+        .incidents
+        .commit(first.clone())
+        .await
+        .expect("first change");
+
+    // Made against version 1, which is no longer current.
+    let mut stale = f.move_to(&incident, Status::Resuelto);
+    stale
+        .mails
+        .push(f.mail("rep@campus.edu", "resuelto", f.tick()));
+    let result = store.incidents.commit(stale).await;
+    assert_eq!(conflict_code(result), "stale_version");
+
+    assert_eq!(
+        store.incidents.incident(&incident.id).await.expect("get"),
+        Some(first.incident.clone()),
+        "a stale change leaves the incident as it was"
+    );
+    assert_eq!(
+        store
+            .incidents
+            .history(&incident.id)
+            .await
+            .expect("history")
+            .len(),
+        2,
+        "no event"
+    );
+    let mails = store
+        .outbox
+        .mails(None, &PageRequest::default())
+        .await
+        .expect("mails");
+    assert!(mails.items.is_empty(), "no mail row from a stale change");
+
+    let unknown = f.incident(&f.user(), "otro", Urgency::Baja, "nunca creado");
+    let result = store
+        .incidents
+        .commit(f.move_to(&unknown, Status::EnProceso))
+        .await;
+    assert_eq!(
+        conflict_code(result),
+        "stale_version",
+        "updating a missing incident"
+    );
+    assert_eq!(
+        store.incidents.incident(&unknown.id).await.expect("get"),
+        None
+    );
+}
+
+pub(super) async fn change_is_atomic(store: &Storage) {
+    let f = Fixtures::new();
+    let incident = f.incident(
+        &f.user(),
+        "infraestructura",
+        Urgency::Critica,
+        "Fuga de agua",
+    );
+    store
+        .incidents
+        .commit(f.creation(&incident))
+        .await
+        .expect("create");
+
+    // Two events and two mail rows in one change: all of it lands.
+    let mail_a = f.mail("a@campus.edu", "uno", f.tick());
+    let mail_b = f.mail("b@campus.edu", "dos", f.tick());
+    let mut change = f.update(
+        &incident,
+        comment("primero"),
+        vec![mail_a.clone(), mail_b.clone()],
+    );
+    let second = f.event(&change.incident, comment("segundo"));
+    change.incident.apply(&second);
+    change.events.push(second);
+    store
+        .incidents
+        .commit(change.clone())
+        .await
+        .expect("change");
+    assert_eq!(
+        store
+            .incidents
+            .history(&incident.id)
+            .await
+            .expect("history")
+            .len(),
+        3
+    );
+    for mail in [&mail_a, &mail_b] {
+        assert_eq!(
+            store.outbox.mail(&mail.id).await.expect("mail").as_ref(),
+            Some(mail)
+        );
+    }
+
+    // A change reusing a stored mail id fails as a whole: no incident change, no event.
+    let clash = f.update(&change.incident, comment("repetido"), vec![mail_a.clone()]);
+    let result = store.incidents.commit(clash).await;
+    assert!(result.is_err(), "a change with a stored mail id must fail");
+    assert_eq!(
+        store.incidents.incident(&incident.id).await.expect("get"),
+        Some(change.incident.clone()),
+        "a failed change leaves the incident as it was"
+    );
+    assert_eq!(
+        store
+            .incidents
+            .history(&incident.id)
+            .await
+            .expect("history")
+            .len(),
+        3
+    );
+    let all = store
+        .outbox
+        .mails(None, &PageRequest::default())
+        .await
+        .expect("mails");
+    assert_eq!(all.items.len(), 2, "no extra mail row");
+}
+
+async fn seed_variety(store: &Storage, f: &Fixtures) -> Vec<Incident> {
+    let reporters = [f.user(), f.user()];
+    let types = TypeCatalog::default();
+    let mut all = Vec::new();
+    for n in 0..18usize {
+        let tipo = &types.names()[n % types.names().len()];
+        let urgency = Urgency::ALL[n % 4];
+        let text = if n % 5 == 0 {
+            format!("Ventana ROTA número {n}")
+        } else {
+            format!("Caso {n} con 50%_off")
+        };
+        let mut incident = f.incident(&reporters[n % 2], tipo, urgency, &text);
+        store
+            .incidents
+            .commit(f.creation(&incident))
+            .await
+            .expect("create");
+        if n % 3 == 1 {
+            let change = f.move_to(&incident, Status::EnProceso);
+            store.incidents.commit(change.clone()).await.expect("move");
+            incident = change.incident;
+        }
+        if n % 4 == 2 {
+            let change = f.move_to(&incident, Status::Resuelto);
+            store
+                .incidents
+                .commit(change.clone())
+                .await
+                .expect("resolve");
+            incident = change.incident;
+        }
+        if n % 3 == 0 {
+            let department = if n % 2 == 0 { "Mantenimiento" } else { "TI" };
+            let change = f.assign(&incident, department);
+            store
+                .incidents
+                .commit(change.clone())
+                .await
+                .expect("assign");
+            incident = change.incident;
+        }
+        all.push(incident);
+    }
+    all.reverse();
+    all
+}
+
+pub(super) async fn every_filter(store: &Storage) {
+    let f = Fixtures::new();
+    let all = seed_variety(store, &f).await;
+    let reporter = all[0].reported_by.clone();
+    let mut filters = vec![IncidentFilter::default()];
+    for status in Status::ALL {
+        filters.push(IncidentFilter {
+            status: Some(status),
+            ..Default::default()
+        });
+    }
+    for urgency in Urgency::ALL {
+        filters.push(IncidentFilter {
+            urgency: Some(urgency),
+            ..Default::default()
+        });
+    }
+    for name in TypeCatalog::default().names() {
+        filters.push(IncidentFilter {
+            kind: Some(IncidentType::from_stored(name.clone())),
+            ..Default::default()
+        });
+    }
+    for department in ["Mantenimiento", "TI", "Nadie"] {
+        filters.push(IncidentFilter {
+            department: Some(DepartmentName::parse(department).expect("name")),
+            ..Default::default()
+        });
+    }
+    filters.push(IncidentFilter {
+        reported_by: Some(reporter.clone()),
+        ..Default::default()
+    });
+    for q in [
+        "rota",
+        "ROTA",
+        "50%_",
+        "%",
+        "_",
+        "pabellón",
+        "SEGURIDAD",
+        "no aparece",
+    ] {
+        filters.push(IncidentFilter {
+            text: Some(SearchText::parse(q).expect("q")),
+            ..Default::default()
+        });
+    }
+    filters.push(IncidentFilter {
+        status: Some(Status::Pendiente),
+        reported_by: Some(reporter),
+        text: Some(SearchText::parse("caso").expect("q")),
+        ..Default::default()
+    });
+    for filter in filters {
+        let expected: Vec<Incident> = all.iter().filter(|i| filter.matches(i)).cloned().collect();
+        let got = all_pages(store, &filter, 4).await;
+        assert_eq!(
+            got, expected,
+            "filter {filter:?} returns exactly the matching incidents, newest first"
+        );
+    }
+}
+
+pub(super) async fn pagination(store: &Storage) {
+    let f = Fixtures::new();
+    let reporter = f.user();
+    let mut made = Vec::new();
+    for n in 0..7 {
+        let incident = f.incident(&reporter, "otro", Urgency::Baja, &format!("n{n}"));
+        store
+            .incidents
+            .commit(f.creation(&incident))
+            .await
+            .expect("create");
+        made.push(incident);
+    }
+    made.reverse();
+    let first = store
+        .incidents
+        .incidents(
+            &IncidentFilter::default(),
+            &PageRequest::first(3).expect("limit"),
+        )
+        .await
+        .expect("page");
+    assert_eq!(first.items, made[..3].to_vec());
+    let cursor = first.next_cursor.expect("more pages");
+    // A write between pages neither repeats nor skips items of the older pages.
+    let newer = f.incident(&reporter, "otro", Urgency::Baja, "más nuevo");
+    store
+        .incidents
+        .commit(f.creation(&newer))
+        .await
+        .expect("create");
+    let second = store
+        .incidents
+        .incidents(
+            &IncidentFilter::default(),
+            &PageRequest::after(first_limit(3), cursor),
+        )
+        .await
+        .expect("page");
+    assert_eq!(second.items, made[3..6].to_vec());
+    let third = store
+        .incidents
+        .incidents(
+            &IncidentFilter::default(),
+            &PageRequest::after(first_limit(3), second.next_cursor.expect("more")),
+        )
+        .await
+        .expect("page");
+    assert_eq!(third.items, made[6..].to_vec());
+    assert_eq!(third.next_cursor, None, "the last page has no cursor");
+
+    let exact = all_pages(store, &IncidentFilter::default(), 4).await;
+    assert_eq!(exact.len(), 8);
+
+    let bad = store
+        .incidents
+        .incidents(
+            &IncidentFilter::default(),
+            &PageRequest::after(first_limit(3), crate::domain::Cursor::new("garbage!")),
+        )
+        .await;
+    assert!(
+        matches!(
+            bad,
+            Err(Error::Invalid {
+                field: "cursor",
+                ..
+            })
+        ),
+        "a foreign cursor is refused: {bad:?}"
+    );
+}
+
+fn first_limit(n: usize) -> crate::domain::Limit {
+    crate::domain::Limit::new(n).expect("limit")
+}
+
+pub(super) async fn events_since(store: &Storage) {
+    let f = Fixtures::new();
+    let reporter = f.user();
+    let mut events = Vec::new();
+    for n in 0..4 {
+        let incident = f.incident(&reporter, "salud", Urgency::Alta, &format!("e{n}"));
+        let creation = f.creation(&incident);
+        store
+            .incidents
+            .commit(creation.clone())
+            .await
+            .expect("create");
+        events.extend(creation.events);
+        let assign = f.assign(&incident, "Enfermería");
+        store
+            .incidents
+            .commit(assign.clone())
+            .await
+            .expect("assign");
+        events.extend(assign.events);
+    }
+    let everything = store
+        .incidents
+        .events(&EventQuery {
+            after: None,
+            kind: None,
+            limit: 100,
+        })
+        .await
+        .expect("events");
+    assert_eq!(everything, events, "all events in id order");
+    for cut in 0..events.len() {
+        let later = store
+            .incidents
+            .events(&EventQuery {
+                after: Some(events[cut].event_id.clone()),
+                kind: None,
+                limit: 100,
+            })
+            .await
+            .expect("events");
+        assert_eq!(
+            later,
+            events[cut + 1..].to_vec(),
+            "exactly the later events, in order"
+        );
+    }
+    let assignments = store
+        .incidents
+        .events(&EventQuery {
+            after: Some(events[2].event_id.clone()),
+            kind: Some(EventKind::Asignacion),
+            limit: 2,
+        })
+        .await
+        .expect("events");
+    let expected: Vec<_> = events[3..]
+        .iter()
+        .filter(|e| e.change.kind() == EventKind::Asignacion)
+        .take(2)
+        .cloned()
+        .collect();
+    assert_eq!(assignments, expected, "kind and limit are honoured");
+}
+
+pub(super) async fn counts(store: &Storage) {
+    let f = Fixtures::new();
+    let all = seed_variety(store, &f).await;
+    let counts = store.incidents.counts().await.expect("counts");
+    let expected = IncidentCounts::of(&all);
+    assert_eq!(counts, expected, "counts over every incident");
+    assert_eq!(counts.total, 18);
+    assert!(counts.resolved > 0 && counts.resolution_ms_total > 0);
+}
+
+pub(super) async fn concurrent_updates_one_wins(store: &Storage) {
+    let f = Fixtures::new();
+    let incident = f.incident(&f.user(), "seguridad", Urgency::Critica, "Alarma");
+    store
+        .incidents
+        .commit(f.creation(&incident))
+        .await
+        .expect("create");
+    let changes: Vec<IncidentChange> = (0..20)
+        .map(|n| {
+            let mail = f.mail("x@campus.edu", &format!("intento {n}"), f.tick());
+            f.update(
+                &incident,
+                Change::Comentario {
+                    texto: CommentText::parse(&format!("intento {n}")).expect("text"),
+                },
+                vec![mail],
+            )
+        })
+        .collect();
+    let results = join_all(changes.into_iter().map(|c| store.incidents.commit(c))).await;
+    let wins = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(
+        wins, 1,
+        "exactly one of 20 concurrent changes at one version wins: {results:?}"
+    );
+    for result in results.into_iter().filter(|r| r.is_err()) {
+        assert_eq!(conflict_code(result), "stale_version");
+    }
+    let stored = store
+        .incidents
+        .incident(&incident.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(stored.version, 2);
+    assert_eq!(
+        store
+            .incidents
+            .history(&incident.id)
+            .await
+            .expect("history")
+            .len(),
+        2
+    );
+    let mails = store
+        .outbox
+        .mails(Some(MailState::Pending), &PageRequest::default())
+        .await
+        .expect("mails");
+    assert_eq!(mails.items.len(), 1, "only the winner's mail row is stored");
+}
+
+fn comment(text: &str) -> Change {
+    Change::Comentario {
+        texto: CommentText::parse(text).expect("text"),
+    }
+}

@@ -1,0 +1,282 @@
+//! Checks of [`MailOutbox`](crate::ports::MailOutbox).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures::future::join_all;
+
+use super::Fixtures;
+use crate::Error;
+use crate::domain::{Channel, MailId, MailState, OutboxMail, PageRequest, Severity, Timestamp};
+use crate::ports::{AlertWrite, Storage};
+
+const LEASE: Duration = Duration::from_secs(60);
+
+/// Outbox rows are only written inside atomic changes; an alert carries them in.
+async fn put(store: &Storage, f: &Fixtures, mails: Vec<OutboxMail>) {
+    let alert = f.alert("outbox", Severity::Error, Channel::Http, "carrier");
+    store
+        .alerts
+        .insert(vec![AlertWrite { alert, mails }])
+        .await
+        .expect("insert");
+}
+
+fn ids(mails: &[OutboxMail]) -> Vec<MailId> {
+    mails.iter().map(|m| m.id.clone()).collect()
+}
+
+pub(super) async fn claim_leases_and_expires(store: &Storage) {
+    let f = Fixtures::new();
+    let now = f.tick();
+    let due = f.mail("a@campus.edu", "due", now);
+    let later = f.mail("b@campus.edu", "later", now.plus(Duration::from_secs(3600)));
+    put(store, &f, vec![due.clone(), later.clone()]).await;
+
+    let claimed = store.outbox.claim_due(now, LEASE, 10).await.expect("claim");
+    assert_eq!(ids(&claimed), vec![due.id.clone()], "only due rows");
+    assert_eq!(claimed[0].lease_until, Some(now.plus(LEASE)));
+    assert_eq!(claimed[0].message, due.message, "the message reads back");
+    assert_eq!(claimed[0].message_id, due.message_id);
+    assert!(
+        store
+            .outbox
+            .claim_due(now, LEASE, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "a leased row is not claimed again while its lease runs"
+    );
+    let after_lease = now.plus(LEASE).plus(Duration::from_millis(1));
+    let again = store
+        .outbox
+        .claim_due(after_lease, LEASE, 10)
+        .await
+        .expect("claim");
+    assert_eq!(
+        ids(&again),
+        vec![due.id.clone()],
+        "an expired lease frees the row"
+    );
+}
+
+pub(super) async fn sent_failed_dead_requeue(store: &Storage) {
+    let f = Fixtures::new();
+    let now = f.tick();
+    let ok = f.mail("a@campus.edu", "ok", now);
+    let flaky = f.mail("b@campus.edu", "flaky", now);
+    let doomed = f.mail("c@campus.edu", "doomed", now);
+    put(store, &f, vec![ok.clone(), flaky.clone(), doomed.clone()]).await;
+    assert_eq!(
+        store
+            .outbox
+            .claim_due(now, LEASE, 10)
+            .await
+            .expect("claim")
+            .len(),
+        3
+    );
+
+    store.outbox.mark_sent(&ok.id, now).await.expect("sent");
+    let sent = store
+        .outbox
+        .mail(&ok.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        (sent.state, sent.attempts, sent.sent_at, sent.lease_until),
+        (MailState::Sent, 1, Some(now), None)
+    );
+
+    let retry_at = now.plus(Duration::from_secs(30));
+    store
+        .outbox
+        .mark_failed(&flaky.id, "421 busy", Some(retry_at))
+        .await
+        .expect("failed");
+    let row = store
+        .outbox
+        .mail(&flaky.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        (row.state, row.attempts, row.next_attempt_at),
+        (MailState::Pending, 1, retry_at)
+    );
+    assert_eq!(row.last_error.as_deref(), Some("421 busy"));
+    assert_eq!(row.lease_until, None);
+    let before = Timestamp::from_unix_millis(retry_at.unix_millis() - 1);
+    assert!(
+        store
+            .outbox
+            .claim_due(before, LEASE, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "not due before retry_at"
+    );
+    assert_eq!(
+        ids(&store
+            .outbox
+            .claim_due(retry_at, LEASE, 10)
+            .await
+            .expect("claim")),
+        vec![flaky.id.clone()]
+    );
+
+    store
+        .outbox
+        .mark_failed(&doomed.id, "550 no such user", None)
+        .await
+        .expect("dead");
+    let dead = store
+        .outbox
+        .mail(&doomed.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!((dead.state, dead.attempts), (MailState::Dead, 1));
+    let much_later = now.plus(Duration::from_secs(86_400));
+    assert!(
+        store
+            .outbox
+            .claim_due(much_later, LEASE, 10)
+            .await
+            .expect("claim")
+            .iter()
+            .all(|m| m.id != doomed.id),
+        "a dead row is never claimed"
+    );
+    store
+        .outbox
+        .requeue(&doomed.id, much_later)
+        .await
+        .expect("requeue");
+    let back = store
+        .outbox
+        .mail(&doomed.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        (back.state, back.attempts, back.next_attempt_at),
+        (MailState::Pending, 1, much_later)
+    );
+    assert_eq!(
+        back.message_id, doomed.message_id,
+        "the Message-ID never changes"
+    );
+
+    let unknown = MailId::parse("missing").expect("id");
+    assert!(matches!(
+        store.outbox.mark_sent(&unknown, now).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.outbox.mark_failed(&unknown, "x", None).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.outbox.requeue(&unknown, now).await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+pub(super) async fn retry_ordering(store: &Storage) {
+    let f = Fixtures::new();
+    let now = f.tick();
+    let a = f.mail("a@campus.edu", "a", now);
+    let b = f.mail("b@campus.edu", "b", now);
+    let c = f.mail("c@campus.edu", "c", now);
+    put(store, &f, vec![a.clone(), b.clone(), c.clone()]).await;
+    store.outbox.claim_due(now, LEASE, 10).await.expect("claim");
+    // a is retried last, c first, b in between.
+    store
+        .outbox
+        .mark_failed(&a.id, "t", Some(now.plus(Duration::from_secs(30))))
+        .await
+        .expect("fail");
+    store
+        .outbox
+        .mark_failed(&b.id, "t", Some(now.plus(Duration::from_secs(20))))
+        .await
+        .expect("fail");
+    store
+        .outbox
+        .mark_failed(&c.id, "t", Some(now.plus(Duration::from_secs(10))))
+        .await
+        .expect("fail");
+    let at = now.plus(Duration::from_secs(60));
+    let first = store.outbox.claim_due(at, LEASE, 2).await.expect("claim");
+    assert_eq!(
+        ids(&first),
+        vec![c.id.clone(), b.id.clone()],
+        "earliest retry time first, up to the limit"
+    );
+    let rest = store.outbox.claim_due(at, LEASE, 2).await.expect("claim");
+    assert_eq!(ids(&rest), vec![a.id.clone()]);
+}
+
+pub(super) async fn concurrent_claims_do_not_overlap(store: &Storage) {
+    let f = Fixtures::new();
+    let now = f.tick();
+    let mails: Vec<OutboxMail> = (0..12)
+        .map(|n| f.mail("a@campus.edu", &format!("m{n}"), now))
+        .collect();
+    put(store, &f, mails.clone()).await;
+    let claims = join_all((0..6).map(|_| store.outbox.claim_due(now, LEASE, 3))).await;
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    for claim in claims {
+        for mail in claim.expect("claim") {
+            total += 1;
+            assert!(
+                seen.insert(mail.id.clone()),
+                "row {} claimed twice",
+                mail.id
+            );
+        }
+    }
+    assert_eq!(total, 12, "together the claims take every due row once");
+}
+
+pub(super) async fn list_by_state(store: &Storage) {
+    let f = Fixtures::new();
+    let now = f.tick();
+    let mails: Vec<OutboxMail> = (0..7)
+        .map(|n| f.mail("a@campus.edu", &format!("m{n}"), now))
+        .collect();
+    put(store, &f, mails.clone()).await;
+    store.outbox.claim_due(now, LEASE, 10).await.expect("claim");
+    for mail in &mails[..3] {
+        store.outbox.mark_sent(&mail.id, now).await.expect("sent");
+    }
+    store
+        .outbox
+        .mark_failed(&mails[3].id, "550", None)
+        .await
+        .expect("dead");
+    let count = |state| async move {
+        let mut request = PageRequest::first(2).expect("limit");
+        let mut seen = Vec::new();
+        loop {
+            let page = store.outbox.mails(state, &request).await.expect("mails");
+            seen.extend(page.items);
+            match page.next_cursor {
+                Some(cursor) => request = PageRequest::after(request.limit, cursor),
+                None => return seen,
+            }
+        }
+    };
+    let sent = count(Some(MailState::Sent)).await;
+    assert_eq!(sent.len(), 3);
+    assert!(sent.iter().all(|m| m.state == MailState::Sent));
+    assert_eq!(count(Some(MailState::Dead)).await.len(), 1);
+    assert_eq!(count(Some(MailState::Pending)).await.len(), 3);
+    let all = count(None).await;
+    let mut expected = ids(&mails);
+    expected.reverse();
+    assert_eq!(ids(&all), expected, "every row, newest first, across pages");
+}
