@@ -217,3 +217,6 @@ impl std::fmt::Debug for Alerta {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests;
