@@ -1,0 +1,310 @@
+//! The use cases end to end over the memory adapters.
+
+use std::sync::Arc;
+
+use alerta_adapters::memory::{MemoryBlobStore, MemoryStore, RecordingBroadcaster};
+use alerta_core::domain::{
+    Change, CommentText, Department, DepartmentName, Email, IncidentEvent, MailState, NewUser,
+    PageRequest, Role, Status, StreamKind, User,
+};
+use alerta_core::{Alerta, Error, Settings, StatusChange};
+use proptest::prelude::*;
+
+struct World {
+    app: Alerta,
+    broadcaster: Arc<RecordingBroadcaster>,
+    admin: User,
+    staff: User,
+    student: User,
+}
+
+async fn world() -> World {
+    let broadcaster = Arc::new(RecordingBroadcaster::new());
+    let settings = Settings {
+        alert_recipients: vec![Email::parse("ops@campus.edu").unwrap()],
+        ..Settings::default()
+    };
+    let app = Alerta::builder(
+        alerta_core::ports::Storage::from_backend(Arc::new(MemoryStore::new())),
+        Arc::new(MemoryBlobStore::new()),
+        broadcaster.clone(),
+    )
+    .settings(settings)
+    .build();
+    let add = |email: &str, role| NewUser::parse(email, "password123", "Persona", role).unwrap();
+    let admin = app
+        .add_user(add("admin@campus.edu", Role::Admin))
+        .await
+        .unwrap();
+    let staff = app
+        .add_user(add("staff@campus.edu", Role::Staff))
+        .await
+        .unwrap();
+    let student = app
+        .register(add("ana@campus.edu", Role::Admin))
+        .await
+        .unwrap();
+    for name in ["Mantenimiento", "TI"] {
+        app.add_department(Department {
+            name: DepartmentName::parse(name).unwrap(),
+            email: Email::parse(&format!("{}@campus.edu", name.to_lowercase())).unwrap(),
+        })
+        .await
+        .unwrap();
+    }
+    World {
+        app,
+        broadcaster,
+        admin,
+        staff,
+        student,
+    }
+}
+
+#[tokio::test]
+async fn registration_always_makes_students() {
+    let w = world().await;
+    assert_eq!(w.student.role, Role::Student);
+}
+
+#[tokio::test]
+async fn report_assign_resolve_writes_history_mail_and_stream() {
+    let w = world().await;
+    let app = &w.app;
+    let draft = app
+        .parse_draft("infraestructura", "Fuga en el baño", "Pabellón A", "alta")
+        .unwrap();
+    let incident = app.report_incident(&w.student, draft, None).await.unwrap();
+    let dept = DepartmentName::parse("Mantenimiento").unwrap();
+    app.assign_department(&w.admin, &incident.id, dept.clone(), None)
+        .await
+        .unwrap();
+    let comment = CommentText::parse("<b>vamos</b>").unwrap();
+    app.comment(&w.staff, &incident.id, comment, None)
+        .await
+        .unwrap();
+    let change = StatusChange {
+        to: Status::Resuelto,
+        note: None,
+        expected_version: Some(3),
+    };
+    let resolved = app
+        .change_status(&w.staff, &incident.id, change, None)
+        .await
+        .unwrap();
+    assert_eq!((resolved.status, resolved.version), (Status::Resuelto, 4));
+    assert_eq!(resolved.department, Some(dept));
+
+    let history = app.history(&w.staff, &incident.id).await.unwrap();
+    let kinds: Vec<&str> = history.iter().map(|e| e.change.kind().as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["creado", "asignacion", "comentario", "cambio_estado"]
+    );
+
+    let mails = app
+        .storage()
+        .outbox
+        .mails(Some(MailState::Pending), &PageRequest::default())
+        .await
+        .unwrap()
+        .items;
+    let recipients: Vec<&str> = mails.iter().map(|m| m.message.to[0].as_str()).collect();
+    assert_eq!(recipients, ["ana@campus.edu", "mantenimiento@campus.edu"]);
+    let assignment = &mails[1].message;
+    assert!(
+        assignment
+            .text
+            .contains("reportes/incidentes/Mantenimiento/incidente_")
+    );
+    assert!(
+        assignment.html.contains("&lt;b&gt;vamos&lt;/b&gt;")
+            || !assignment.html.contains("<b>vamos")
+    );
+
+    let kinds: Vec<StreamKind> = w.broadcaster.messages().iter().map(|m| m.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            StreamKind::IncidentCreated,
+            StreamKind::IncidentDepartmentAssigned,
+            StreamKind::IncidentCommentAdded,
+            StreamKind::IncidentStatusChanged
+        ]
+    );
+}
+
+#[tokio::test]
+async fn critical_alerts_are_mailed_in_the_same_step_and_info_is_not() {
+    let w = world().await;
+    let drafts = ["info", "critical", "error", "warning"]
+        .iter()
+        .map(|s| {
+            alerta_core::domain::AlertDraft::parse(
+                "sensor_01",
+                s,
+                "disk",
+                alerta_core::domain::Channel::Tcp,
+            )
+            .unwrap()
+        })
+        .collect();
+    let stored = w.app.ingest_alerts(drafts).await.unwrap();
+    assert_eq!(stored.len(), 4);
+    let mails = w
+        .app
+        .storage()
+        .outbox
+        .mails(None, &PageRequest::default())
+        .await
+        .unwrap()
+        .items;
+    let subjects: Vec<&str> = mails.iter().map(|m| m.message.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        ["[ERROR] Alerta: sensor_01", "[CRITICAL] Alerta: sensor_01"]
+    );
+}
+
+#[tokio::test]
+async fn replay_since_gives_exactly_the_missed_messages_by_role() {
+    let w = world().await;
+    let app = &w.app;
+    let draft = app
+        .parse_draft("otro", "Ruido", "Biblioteca", "baja")
+        .unwrap();
+    let incident = app.report_incident(&w.student, draft, None).await.unwrap();
+    let since = w.broadcaster.messages()[0].id.clone();
+    app.comment(
+        &w.staff,
+        &incident.id,
+        CommentText::parse("visto").unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    let alert = alerta_core::domain::AlertDraft::parse(
+        "s",
+        "info",
+        "m",
+        alerta_core::domain::Channel::Http,
+    )
+    .unwrap();
+    app.ingest_alerts(vec![alert]).await.unwrap();
+    let all = w.broadcaster.messages();
+    let topics = [
+        alerta_core::domain::Topic::Incidents,
+        alerta_core::domain::Topic::Alerts,
+    ];
+    let staff_view = app.replay(Role::Staff, &topics, &since, 100).await.unwrap();
+    let expected: Vec<String> = all[1..].iter().map(|m| m.id.clone()).collect();
+    assert_eq!(
+        staff_view.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        expected
+    );
+    let student_view = app
+        .replay(Role::Student, &topics, &since, 100)
+        .await
+        .unwrap();
+    assert_eq!(student_view.len(), 1, "a student never gets comment events");
+    assert_eq!(student_view[0].kind, StreamKind::Alert);
+}
+
+#[tokio::test]
+async fn a_duplicate_email_is_a_conflict_and_logins_work() {
+    let w = world().await;
+    let again = NewUser::parse("ANA@campus.edu", "password123", "Otra", Role::Student).unwrap();
+    let err = w.app.register(again).await.unwrap_err();
+    assert_eq!((err.status(), err.code().as_str()), (409, "duplicate"));
+    let login = w
+        .app
+        .login("Ana@Campus.edu", "password123", None)
+        .await
+        .unwrap();
+    let me = w.app.authenticate(login.token.expose()).await.unwrap();
+    assert_eq!(me.id, w.student.id);
+    w.app.logout(login.token.expose()).await.unwrap();
+    assert!(matches!(
+        w.app.authenticate(login.token.expose()).await,
+        Err(Error::Unauthenticated)
+    ));
+}
+
+/// One step of a random walk over an incident's life.
+#[derive(Clone, Debug)]
+enum Step {
+    Move(Status),
+    Comment,
+    Assign(bool),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        prop::sample::select(Status::ALL.to_vec()).prop_map(Step::Move),
+        Just(Step::Comment),
+        any::<bool>().prop_map(Step::Assign),
+    ]
+}
+
+/// Rebuilds status, department and version from the history alone.
+fn replay(history: &[IncidentEvent]) -> (Status, Option<DepartmentName>, u64) {
+    let mut status = Status::Pendiente;
+    let mut department = None;
+    for event in history {
+        match &event.change {
+            Change::CambioEstado { de, a, .. } => {
+                assert_eq!(*de, status, "each move starts where the last one ended");
+                assert!(de.can_move_to(*a), "only allowed moves are recorded");
+                status = *a;
+            }
+            Change::Asignacion { departamento } => department = Some(departamento.clone()),
+            _ => {}
+        }
+    }
+    (status, department, history.len() as u64)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn replaying_the_history_yields_the_current_state(steps in prop::collection::vec(step(), 0..24)) {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(async {
+            let w = world().await;
+            let app = &w.app;
+            let draft = app.parse_draft("otro", "Paso a paso", "Biblioteca", "media").unwrap();
+            let incident = app.report_incident(&w.student, draft, None).await.unwrap();
+            for step in steps {
+                let before = app.incident(&w.staff, &incident.id).await.unwrap();
+                let result = match step {
+                    Step::Move(to) => app
+                        .change_status(&w.staff, &incident.id, StatusChange { to, note: None, expected_version: None }, None)
+                        .await
+                        .map(|_| ()),
+                    Step::Comment => app
+                        .comment(&w.staff, &incident.id, CommentText::parse("nota").unwrap(), None)
+                        .await
+                        .map(|_| ()),
+                    Step::Assign(first) => {
+                        let name = if first { "Mantenimiento" } else { "TI" };
+                        app.assign_department(&w.admin, &incident.id, DepartmentName::parse(name).unwrap(), None)
+                            .await
+                            .map(|_| ())
+                    }
+                };
+                if let Err(err) = result {
+                    assert_eq!(err.status(), 409, "only conflicts are expected: {err}");
+                    let after = app.incident(&w.staff, &incident.id).await.unwrap();
+                    assert_eq!(after, before, "a refused step changes nothing");
+                }
+            }
+            let current = app.incident(&w.staff, &incident.id).await.unwrap();
+            let history = app.history(&w.staff, &incident.id).await.unwrap();
+            let (status, department, version) = replay(&history);
+            assert_eq!(status, current.status);
+            assert_eq!(department, current.department);
+            assert_eq!(version, current.version);
+        });
+    }
+}
