@@ -11,3 +11,8 @@
 //! | `http` | `http` | the REST API as an axum `Router` |
 
 pub mod memory;
+
+#[cfg(feature = "fs")]
+pub mod fs;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;

@@ -2,3 +2,8 @@
 
 mod memory;
 mod service;
+
+#[cfg(feature = "fs")]
+mod fs;
+#[cfg(feature = "sqlite")]
+mod sqlite;

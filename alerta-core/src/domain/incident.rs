@@ -97,6 +97,12 @@ impl DepartmentName {
     /// separator is allowed.
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let text = bounded("departamento", raw, 1, 100, false)?;
+        if text == super::UNASSIGNED {
+            return Err(Error::invalid(
+                "departamento",
+                format!("'{text}' is reserved for incidents with no department"),
+            ));
+        }
         if text
             .chars()
             .all(|c| c.is_alphanumeric() || c == ' ' || c == '-' || c == '_')

@@ -262,10 +262,8 @@ impl Alerta {
         loop {
             attempts += 1;
             let current = self.load(id).await?;
-            if let Some(v) = expected_version {
-                if v != current.version {
-                    return Err(Error::stale_version());
-                }
+            if expected_version.is_some_and(|v| v != current.version) {
+                return Err(Error::stale_version());
             }
             let (change, result) = plan(current).await?;
             let published: Vec<StreamMessage> = change
@@ -322,19 +320,20 @@ impl Alerta {
                     let mut next = current.clone();
                     next.apply(&event);
                     let mut mails = Vec::new();
-                    if to == Status::Resuelto {
-                        if let Some(reporter) = self
-                            .inner
+                    let reporter = if to == Status::Resuelto {
+                        self.inner
                             .storage
                             .users
                             .user_by_id(&current.reported_by)
                             .await?
-                        {
-                            mails.push(self.outbox_row(notifications::resolved_mail(
-                                &next,
-                                reporter.user.email,
-                            )));
-                        }
+                    } else {
+                        None
+                    };
+                    if let Some(reporter) = reporter {
+                        mails.push(self.outbox_row(notifications::resolved_mail(
+                            &next,
+                            reporter.user.email,
+                        )));
                     }
                     let change = IncidentChange {
                         incident: next.clone(),

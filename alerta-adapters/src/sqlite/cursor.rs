@@ -1,0 +1,120 @@
+//! Opaque page cursors: the last id served, tagged with the list it came from and hex-encoded,
+//! so that clients treat it as a token and a cursor of one list is refused by another.
+
+use alerta_core::domain::{Cursor, Page, PageRequest};
+use alerta_core::{Error, Result};
+
+/// The lists this store pages through.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum List {
+    Incidents,
+    Alerts,
+    Mails,
+}
+
+impl List {
+    fn tag(self) -> &'static str {
+        match self {
+            Self::Incidents => "i1",
+            Self::Alerts => "a1",
+            Self::Mails => "m1",
+        }
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn encode(list: List, id: &str) -> Cursor {
+    let plain = format!("{}.{id}", list.tag());
+    let mut text = String::with_capacity(plain.len() * 2);
+    for byte in plain.bytes() {
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    Cursor::new(text)
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    text.as_bytes()
+        .chunks_exact(2)
+        .map(|pair| Some((nibble(pair[0])? << 4) | nibble(pair[1])?))
+        .collect()
+}
+
+/// The id a page request continues after, `None` for the first page.
+pub(super) fn position(list: List, page: &PageRequest) -> Result<Option<String>> {
+    let Some(cursor) = &page.cursor else {
+        return Ok(None);
+    };
+    let refused = || Error::invalid("cursor", "this cursor was not made by this list");
+    let plain = unhex(cursor.as_str())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(refused)?;
+    let id = plain
+        .strip_prefix(list.tag())
+        .and_then(|rest| rest.strip_prefix('.'))
+        .filter(|id| !id.is_empty())
+        .ok_or_else(refused)?;
+    Ok(Some(id.to_owned()))
+}
+
+/// How many rows to fetch for a page: one more than it holds, to learn whether another follows.
+pub(super) fn fetch_limit(page: &PageRequest) -> i64 {
+    i64::try_from(page.limit.get()).unwrap_or(i64::MAX - 1) + 1
+}
+
+/// A page of `items` fetched newest first with [`fetch_limit`].
+pub(super) fn page<T>(
+    list: List,
+    mut items: Vec<T>,
+    page: &PageRequest,
+    id_of: impl Fn(&T) -> &str,
+) -> Page<T> {
+    let limit = page.limit.get();
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|last| encode(list, id_of(last)))
+    } else {
+        None
+    };
+    Page { items, next_cursor }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alerta_core::domain::Limit;
+
+    fn request(cursor: Cursor) -> PageRequest {
+        PageRequest::after(Limit::DEFAULT, cursor)
+    }
+
+    #[test]
+    fn cursors_round_trip_within_their_list() {
+        let cursor = encode(List::Incidents, "01JD2Z9R1K7Q3C6ZP0S8T4W5XY");
+        assert_eq!(
+            position(List::Incidents, &request(cursor.clone())).unwrap(),
+            Some("01JD2Z9R1K7Q3C6ZP0S8T4W5XY".to_owned())
+        );
+        let err = position(List::Alerts, &request(cursor)).unwrap_err();
+        assert_eq!(err.code(), "invalid_cursor");
+    }
+
+    #[test]
+    fn unreadable_cursors_are_invalid() {
+        for text in ["", "zz", "abc", "69312e", "not a cursor"] {
+            let err = position(List::Incidents, &request(Cursor::new(text))).unwrap_err();
+            assert_eq!(err.code(), "invalid_cursor", "{text:?}");
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! Incidents, their history and attachment metadata.
+
+use std::collections::BTreeMap;
+
+use alerta_core::domain::{
+    Attachment, AttachmentId, Change, DepartmentName, Description, EventId, FileName, Incident,
+    IncidentCounts, IncidentEvent, IncidentFilter, IncidentId, IncidentType, Location, MediaType,
+    Page, PageRequest, Status, UNASSIGNED, Urgency, UserId,
+};
+use alerta_core::ports::{EventQuery, IncidentChange, IncidentStore};
+use alerta_core::{Error, Result};
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::cursor::{self, List};
+use super::error::{self, db, unreadable};
+use super::{SqliteStore, column, millis, number, outbox, text, timestamp, to_i64, to_u64};
+
+// Column lists as macros so that `concat!` can build every statement as a literal.
+macro_rules! incident_columns {
+    () => {
+        "id, kind, description, location, urgency, status, department, reported_by, \
+         created_at, updated_at, resolved_at, version"
+    };
+}
+
+macro_rules! event_columns {
+    () => {
+        "id, incident_id, change, actor, created_at"
+    };
+}
+
+macro_rules! attachment_columns {
+    () => {
+        "id, incident_id, filename, content_type, size, sha256, created_at"
+    };
+}
+
+/// The lower-cased text `q` searches, one field per line (see the schema).
+fn search_text(incident: &Incident) -> String {
+    format!(
+        "{}\n{}\n{}",
+        incident.description.as_str().to_lowercase(),
+        incident.location.as_str().to_lowercase(),
+        incident.kind.as_str().to_lowercase()
+    )
+}
+
+async fn insert_incident(conn: &mut SqliteConnection, incident: &Incident) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO incidents (id, kind, description, location, urgency, status, department, \
+         reported_by, created_at, updated_at, resolved_at, version, search) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(incident.id.as_str())
+    .bind(incident.kind.as_str())
+    .bind(incident.description.as_str())
+    .bind(incident.location.as_str())
+    .bind(incident.urgency.as_str())
+    .bind(incident.status.as_str())
+    .bind(incident.department.as_ref().map(|d| d.as_str()))
+    .bind(incident.reported_by.as_str())
+    .bind(millis(incident.created_at))
+    .bind(millis(incident.updated_at))
+    .bind(incident.resolved_at.map(millis))
+    .bind(to_i64(incident.version))
+    .bind(search_text(incident))
+    .execute(conn)
+    .await
+    .map_err(|e| error::writing("incident", e))?;
+    Ok(())
+}
+
+/// Writes `incident` over the stored one if that is still at `expected`; `false` otherwise.
+async fn update_incident(
+    conn: &mut SqliteConnection,
+    incident: &Incident,
+    expected: u64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE incidents SET kind = ?, description = ?, location = ?, urgency = ?, status = ?, \
+         department = ?, reported_by = ?, created_at = ?, updated_at = ?, resolved_at = ?, \
+         version = ?, search = ? \
+         WHERE id = ? AND version = ?",
+    )
+    .bind(incident.kind.as_str())
+    .bind(incident.description.as_str())
+    .bind(incident.location.as_str())
+    .bind(incident.urgency.as_str())
+    .bind(incident.status.as_str())
+    .bind(incident.department.as_ref().map(|d| d.as_str()))
+    .bind(incident.reported_by.as_str())
+    .bind(millis(incident.created_at))
+    .bind(millis(incident.updated_at))
+    .bind(incident.resolved_at.map(millis))
+    .bind(to_i64(incident.version))
+    .bind(search_text(incident))
+    .bind(incident.id.as_str())
+    .bind(to_i64(expected))
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn insert_event(conn: &mut SqliteConnection, event: &IncidentEvent) -> Result<()> {
+    let change = serde_json::to_string(&event.change).map_err(error::unencodable)?;
+    sqlx::query(
+        "INSERT INTO incident_events (id, incident_id, kind, change, actor, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(event.event_id.as_str())
+    .bind(event.incident_id.as_str())
+    .bind(event.change.kind().as_str())
+    .bind(change)
+    .bind(event.actor.as_str())
+    .bind(millis(event.created_at))
+    .execute(conn)
+    .await
+    .map_err(|e| error::writing("event", e))?;
+    Ok(())
+}
+
+async fn insert_attachment(conn: &mut SqliteConnection, attachment: &Attachment) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO attachments (id, incident_id, filename, content_type, size, sha256, \
+         created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(attachment.attachment_id.as_str())
+    .bind(attachment.incident_id.as_str())
+    .bind(attachment.filename.as_str())
+    .bind(attachment.content_type.as_str())
+    .bind(to_i64(attachment.size))
+    .bind(attachment.sha256.as_str())
+    .bind(millis(attachment.created_at))
+    .execute(conn)
+    .await
+    .map_err(|e| error::writing("attachment", e))?;
+    Ok(())
+}
+
+fn incident_from_row(row: &SqliteRow) -> Result<Incident> {
+    let stored = |e: Error| unreadable(format!("incident: {e}"));
+    let department = column::<Option<String>>(row, "department")?;
+    let resolved_at = column::<Option<i64>>(row, "resolved_at")?;
+    Ok(Incident {
+        id: IncidentId::parse(&text(row, "id")?).map_err(stored)?,
+        kind: IncidentType::from_stored(text(row, "kind")?),
+        description: Description::parse(&text(row, "description")?).map_err(stored)?,
+        location: Location::parse(&text(row, "location")?).map_err(stored)?,
+        urgency: Urgency::parse(&text(row, "urgency")?).map_err(stored)?,
+        status: Status::parse(&text(row, "status")?).map_err(stored)?,
+        department: department
+            .as_deref()
+            .map(DepartmentName::parse)
+            .transpose()
+            .map_err(stored)?,
+        reported_by: UserId::parse(&text(row, "reported_by")?).map_err(stored)?,
+        created_at: timestamp(number(row, "created_at")?),
+        updated_at: timestamp(number(row, "updated_at")?),
+        resolved_at: resolved_at.map(timestamp),
+        version: to_u64(number(row, "version")?, "version")?,
+    })
+}
+
+fn event_from_row(row: &SqliteRow) -> Result<IncidentEvent> {
+    let stored = |e: Error| unreadable(format!("event: {e}"));
+    let change: Change = serde_json::from_str(&text(row, "change")?)
+        .map_err(|e| unreadable(format!("event change: {e}")))?;
+    Ok(IncidentEvent {
+        event_id: EventId::parse(&text(row, "id")?).map_err(stored)?,
+        incident_id: IncidentId::parse(&text(row, "incident_id")?).map_err(stored)?,
+        change,
+        actor: UserId::parse(&text(row, "actor")?).map_err(stored)?,
+        created_at: timestamp(number(row, "created_at")?),
+    })
+}
+
+fn attachment_from_row(row: &SqliteRow) -> Result<Attachment> {
+    let stored = |e: Error| unreadable(format!("attachment: {e}"));
+    let content_type = text(row, "content_type")?;
+    Ok(Attachment {
+        attachment_id: AttachmentId::parse(&text(row, "id")?).map_err(stored)?,
+        incident_id: IncidentId::parse(&text(row, "incident_id")?).map_err(stored)?,
+        filename: FileName::parse(&text(row, "filename")?).map_err(stored)?,
+        content_type: MediaType::from_header(&content_type)
+            .ok_or_else(|| unreadable(format!("attachment type {content_type:?}")))?,
+        size: to_u64(number(row, "size")?, "size")?,
+        sha256: text(row, "sha256")?,
+        created_at: timestamp(number(row, "created_at")?),
+    })
+}
+
+#[async_trait]
+impl IncidentStore for SqliteStore {
+    async fn commit(&self, change: IncidentChange) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        match change.expected_version {
+            None => insert_incident(&mut tx, &change.incident).await?,
+            Some(expected) => {
+                if !update_incident(&mut tx, &change.incident, expected).await? {
+                    tx.rollback().await.map_err(db)?;
+                    return Err(Error::stale_version());
+                }
+            }
+        }
+        for event in &change.events {
+            insert_event(&mut tx, event).await?;
+        }
+        for attachment in &change.attachments {
+            insert_attachment(&mut tx, attachment).await?;
+        }
+        for mail in &change.mails {
+            outbox::insert_mail(&mut tx, mail).await?;
+        }
+        // An early return above drops `tx`, which rolls the whole change back.
+        tx.commit().await.map_err(db)
+    }
+
+    async fn incident(&self, id: &IncidentId) -> Result<Option<Incident>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE id = ?"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(incident_from_row).transpose()
+    }
+
+    async fn incidents(
+        &self,
+        filter: &IncidentFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Incident>> {
+        let after = cursor::position(List::Incidents, page)?;
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE 1 = 1"
+        ));
+        if let Some(status) = filter.status {
+            query.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(kind) = &filter.kind {
+            query
+                .push(" AND kind = ")
+                .push_bind(kind.as_str().to_owned());
+        }
+        if let Some(urgency) = filter.urgency {
+            query.push(" AND urgency = ").push_bind(urgency.as_str());
+        }
+        if let Some(department) = &filter.department {
+            query
+                .push(" AND department = ")
+                .push_bind(department.as_str().to_owned());
+        }
+        if let Some(reporter) = &filter.reported_by {
+            query
+                .push(" AND reported_by = ")
+                .push_bind(reporter.as_str().to_owned());
+        }
+        if let Some(needle) = &filter.text {
+            // instr, not LIKE: an exact substring test, with no wildcards to escape.
+            query
+                .push(" AND instr(search, ")
+                .push_bind(needle.as_str().to_lowercase())
+                .push(") > 0");
+        }
+        if let Some(after) = after {
+            query.push(" AND id < ").push_bind(after);
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(cursor::fetch_limit(page));
+        let rows = query.build().fetch_all(&self.pool).await.map_err(db)?;
+        let items = rows
+            .iter()
+            .map(incident_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(cursor::page(List::Incidents, items, page, |i| {
+            i.id.as_str()
+        }))
+    }
+
+    async fn history(&self, id: &IncidentId) -> Result<Vec<IncidentEvent>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM incident_events WHERE incident_id = ? ORDER BY id"
+        ))
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn events(&self, query: &EventQuery) -> Result<Vec<IncidentEvent>> {
+        if query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM incident_events WHERE 1 = 1"
+        ));
+        if let Some(after) = &query.after {
+            sql.push(" AND id > ").push_bind(after.as_str().to_owned());
+        }
+        if let Some(kind) = query.kind {
+            sql.push(" AND kind = ").push_bind(kind.as_str());
+        }
+        sql.push(" ORDER BY id LIMIT ")
+            .push_bind(i64::try_from(query.limit).unwrap_or(i64::MAX));
+        let rows = sql.build().fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn attachments(&self, id: &IncidentId) -> Result<Vec<Attachment>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            attachment_columns!(),
+            " FROM attachments WHERE incident_id = ? ORDER BY id"
+        ))
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(attachment_from_row).collect()
+    }
+
+    async fn attachment(
+        &self,
+        incident: &IncidentId,
+        id: &AttachmentId,
+    ) -> Result<Option<Attachment>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            attachment_columns!(),
+            " FROM attachments WHERE id = ? AND incident_id = ?"
+        ))
+        .bind(id.as_str())
+        .bind(incident.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(attachment_from_row).transpose()
+    }
+
+    async fn counts(&self) -> Result<IncidentCounts> {
+        // One scan grouped by every counted dimension at once, so the numbers are consistent
+        // with each other without a transaction; the groups are few (statuses × types ×
+        // urgencies × departments).
+        let rows = sqlx::query(
+            "SELECT status, kind, urgency, COALESCE(department, ?) AS department, \
+             COUNT(*) AS n, \
+             SUM(CASE WHEN status = 'resuelto' AND resolved_at IS NOT NULL THEN 1 ELSE 0 END) \
+               AS resolved, \
+             SUM(CASE WHEN status = 'resuelto' AND resolved_at IS NOT NULL \
+               THEN MAX(resolved_at - created_at, 0) ELSE 0 END) AS resolution_ms \
+             FROM incidents GROUP BY 1, 2, 3, 4",
+        )
+        .bind(UNASSIGNED)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let mut counts = IncidentCounts::new();
+        for row in &rows {
+            let n = to_u64(number(row, "n")?, "count")?;
+            counts.total += n;
+            let add = |map: &mut BTreeMap<String, u64>, key: String| {
+                *map.entry(key).or_default() += n;
+            };
+            add(&mut counts.por_estado, text(row, "status")?);
+            add(&mut counts.por_tipo, text(row, "kind")?);
+            add(&mut counts.por_urgencia, text(row, "urgency")?);
+            add(&mut counts.por_departamento, text(row, "department")?);
+            counts.resolved += to_u64(number(row, "resolved")?, "count")?;
+            counts.resolution_ms_total += to_u64(number(row, "resolution_ms")?, "duration")?;
+        }
+        Ok(counts)
+    }
+}

@@ -1,0 +1,214 @@
+//! Every storage port on SQLite.
+//!
+//! [`SqliteStore`] serves the incident, alert, user, department, outbox and idempotency
+//! ports from one database file, so that an incident change, its history and the mail it
+//! causes commit in one transaction:
+//!
+//! ```no_run
+//! # async fn run() -> alerta_core::Result<()> {
+//! use std::sync::Arc;
+//! use alerta_adapters::sqlite::SqliteStore;
+//! use alerta_core::ports::Storage;
+//!
+//! let store = SqliteStore::open("data/alerta.db").await?;
+//! let storage = Storage::from_backend(Arc::new(store));
+//! # Ok(()) }
+//! ```
+//!
+//! Every connection runs in WAL mode with `synchronous=FULL` (a commit is on disk when it
+//! returns), foreign keys on and a busy timeout. Every write transaction starts with
+//! `BEGIN IMMEDIATE`, so it queues for the write lock up front instead of failing with
+//! `SQLITE_BUSY` when a concurrent writer commits between its read and its write; only a lock
+//! held longer than the busy timeout makes the store report itself unavailable.
+//!
+//! The schema lives in `migrations/` and is embedded in the library; [`SqliteStore::open`]
+//! applies whatever part of it the file lacks. An applied migration is checksummed, so a
+//! schema change is a new file (listed in `MIGRATIONS`), never an edit of an old one.
+
+mod alerts;
+mod cursor;
+mod error;
+mod idempotency;
+mod incidents;
+mod outbox;
+#[cfg(test)]
+mod tests;
+mod users;
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alerta_core::Result;
+use alerta_core::domain::Timestamp;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, SqlSafeStr, Sqlite, Transaction};
+
+/// The schema, oldest step first. Embedded with `include_str!` rather than `sqlx::migrate!`,
+/// which needs sqlx's proc-macros and with them a second build of SQLite.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "schema",
+    include_str!("../../migrations/0001_schema.sql"),
+)];
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// How to open a [`SqliteStore`].
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    path: PathBuf,
+    max_connections: u32,
+    busy_timeout: Duration,
+}
+
+impl SqliteOptions {
+    /// The database at `path`, created (with its parent directory) when missing; 8
+    /// connections, a 5 s busy timeout.
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        Self {
+            path: path.as_ref().to_path_buf(),
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// The most connections the pool opens. Readers run in parallel in WAL mode; writers take
+    /// turns whatever the number.
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// How long a statement waits for a lock held by another connection before the store
+    /// reports itself unavailable.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Every storage port on one SQLite database. Cloning is cheap and shares the pool.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path` with the default [`SqliteOptions`] and
+    /// brings its schema up to date.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unavailable`](alerta_core::Error::Unavailable) when the file cannot be opened
+    /// or migrated.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(SqliteOptions::new(path)).await
+    }
+
+    /// Opens (or creates) the database described by `options` and brings its schema up to
+    /// date.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unavailable`](alerta_core::Error::Unavailable) when the file cannot be opened
+    /// or migrated.
+    pub async fn open_with(options: SqliteOptions) -> Result<Self> {
+        if let Some(dir) = options.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| alerta_core::Error::unavailable("sqlite", e))?;
+        }
+        let connect = SqliteConnectOptions::new()
+            .filename(&options.path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(options.busy_timeout);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections)
+            // A connection to a local file does not go stale the way a network one does, so
+            // the ping before every checkout would only cost a round trip to its thread.
+            .test_before_acquire(false)
+            .connect_with(connect)
+            .await
+            .map_err(error::db)?;
+        // The pool's first connection switched the file to WAL before any other opened, so
+        // later connections never race for the exclusive lock that switch takes.
+        migrator().run(&pool).await.map_err(error::migrate)?;
+        Ok(Self { pool })
+    }
+
+    /// Closes every connection, waiting for those in use to be returned. Clones of this
+    /// store stop working too.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A transaction that holds the write lock from its first statement.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(error::db)
+    }
+}
+
+fn millis(at: Timestamp) -> i64 {
+    at.unix_millis()
+}
+
+fn timestamp(ms: i64) -> Timestamp {
+    Timestamp::from_unix_millis(ms)
+}
+
+fn to_i64(n: u64) -> i64 {
+    // Counts and sizes this store writes stay far below 2^63.
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64, what: &str) -> Result<u64> {
+    u64::try_from(n).map_err(|_| error::unreadable(format!("negative {what}")))
+}
+
+/// One column of `row`.
+fn column<'r, T>(row: &'r SqliteRow, name: &str) -> Result<T>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    row.try_get(name).map_err(error::db)
+}
+
+/// A text column.
+fn text(row: &SqliteRow, name: &str) -> Result<String> {
+    column(row, name)
+}
+
+/// An integer column.
+fn number(row: &SqliteRow, name: &str) -> Result<i64> {
+    column(row, name)
+}

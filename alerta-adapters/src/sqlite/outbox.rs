@@ -1,0 +1,204 @@
+//! The mail outbox: rows written by incident and alert changes, leased by dispatchers.
+
+use std::time::Duration;
+
+use alerta_core::domain::{
+    MailId, MailMessage, MailState, OutboxMail, Page, PageRequest, Timestamp,
+};
+use alerta_core::ports::MailOutbox;
+use alerta_core::{Error, Result};
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::cursor::{self, List};
+use super::error::{self, db, unreadable};
+use super::{SqliteStore, column, millis, number, text, timestamp};
+
+macro_rules! mail_columns {
+    () => {
+        "id, message_id, message, state, attempts, next_attempt_at, lease_until, last_error, \
+         created_at, sent_at"
+    };
+}
+
+/// Writes one row inside the caller's transaction.
+pub(super) async fn insert_mail(conn: &mut SqliteConnection, mail: &OutboxMail) -> Result<()> {
+    let message = serde_json::to_string(&mail.message).map_err(error::unencodable)?;
+    sqlx::query(
+        "INSERT INTO outbox (id, message_id, message, state, attempts, next_attempt_at, \
+         lease_until, last_error, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(mail.id.as_str())
+    .bind(mail.message_id.as_str())
+    .bind(message)
+    .bind(mail.state.as_str())
+    .bind(i64::from(mail.attempts))
+    .bind(millis(mail.next_attempt_at))
+    .bind(mail.lease_until.map(millis))
+    .bind(mail.last_error.as_deref())
+    .bind(millis(mail.created_at))
+    .bind(mail.sent_at.map(millis))
+    .execute(conn)
+    .await
+    .map_err(|e| error::writing("mail", e))?;
+    Ok(())
+}
+
+fn mail_from_row(row: &SqliteRow) -> Result<OutboxMail> {
+    let stored = |e: Error| unreadable(format!("mail: {e}"));
+    let message: MailMessage = serde_json::from_str(&text(row, "message")?)
+        .map_err(|e| unreadable(format!("mail message: {e}")))?;
+    Ok(OutboxMail {
+        id: MailId::parse(&text(row, "id")?).map_err(stored)?,
+        message_id: text(row, "message_id")?,
+        message,
+        state: MailState::parse(&text(row, "state")?).map_err(stored)?,
+        attempts: u32::try_from(number(row, "attempts")?)
+            .map_err(|_| unreadable("mail attempts out of range"))?,
+        next_attempt_at: timestamp(number(row, "next_attempt_at")?),
+        lease_until: column::<Option<i64>>(row, "lease_until")?.map(timestamp),
+        last_error: column(row, "last_error")?,
+        created_at: timestamp(number(row, "created_at")?),
+        sent_at: column::<Option<i64>>(row, "sent_at")?.map(timestamp),
+    })
+}
+
+/// `Ok` when a statement that targets one row by id found it.
+fn found(rows: u64) -> Result<()> {
+    if rows == 0 {
+        Err(Error::NotFound("mail"))
+    } else {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MailOutbox for SqliteStore {
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<OutboxMail>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // Selecting and leasing under the write lock is what keeps two dispatchers from
+        // claiming the same row.
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            mail_columns!(),
+            " FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 \
+             AND (lease_until IS NULL OR lease_until <= ?1) \
+             ORDER BY next_attempt_at, id LIMIT ?2"
+        ))
+        .bind(millis(now))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let until = now.plus(lease);
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut mail = mail_from_row(row)?;
+            sqlx::query("UPDATE outbox SET lease_until = ? WHERE id = ?")
+                .bind(millis(until))
+                .bind(mail.id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            mail.lease_until = Some(until);
+            claimed.push(mail);
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(claimed)
+    }
+
+    async fn mark_sent(&self, id: &MailId, now: Timestamp) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'sent', attempts = attempts + 1, lease_until = NULL, \
+             sent_at = ? WHERE id = ?",
+        )
+        .bind(millis(now))
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        found(done.rows_affected())
+    }
+
+    async fn mark_failed(
+        &self,
+        id: &MailId,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<()> {
+        // With no retry time the row keeps its `next_attempt_at` and is dead.
+        let done = sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, lease_until = NULL, last_error = ?1, \
+             next_attempt_at = COALESCE(?2, next_attempt_at), \
+             state = CASE WHEN ?2 IS NULL THEN 'dead' ELSE state END \
+             WHERE id = ?3",
+        )
+        .bind(error)
+        .bind(retry_at.map(millis))
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        found(done.rows_affected())
+    }
+
+    async fn requeue(&self, id: &MailId, now: Timestamp) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = ?, lease_until = NULL \
+             WHERE id = ?",
+        )
+        .bind(millis(now))
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        found(done.rows_affected())
+    }
+
+    async fn mail(&self, id: &MailId) -> Result<Option<OutboxMail>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            mail_columns!(),
+            " FROM outbox WHERE id = ?"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(mail_from_row).transpose()
+    }
+
+    async fn mails(
+        &self,
+        state: Option<MailState>,
+        page: &PageRequest,
+    ) -> Result<Page<OutboxMail>> {
+        let after = cursor::position(List::Mails, page)?;
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(concat!(
+            "SELECT ",
+            mail_columns!(),
+            " FROM outbox WHERE 1 = 1"
+        ));
+        if let Some(state) = state {
+            query.push(" AND state = ").push_bind(state.as_str());
+        }
+        if let Some(after) = after {
+            query.push(" AND id < ").push_bind(after);
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(cursor::fetch_limit(page));
+        let rows = query.build().fetch_all(&self.pool).await.map_err(db)?;
+        let items = rows.iter().map(mail_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(cursor::page(List::Mails, items, page, |m| m.id.as_str()))
+    }
+}
