@@ -14,5 +14,7 @@ pub mod memory;
 
 #[cfg(feature = "fs")]
 pub mod fs;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

@@ -5,5 +5,7 @@ mod service;
 
 #[cfg(feature = "fs")]
 mod fs;
+#[cfg(feature = "http")]
+mod http;
 #[cfg(feature = "sqlite")]
 mod sqlite;

@@ -1,0 +1,155 @@
+//! `/events`: the alert hub over HTTP.
+
+use alerta_core::domain::{
+    Alert, AlertCounts, AlertDraft, AlertFilter, AlertId, AlertSource, Channel, Page, SearchText,
+    Severity, Timestamp,
+};
+use alerta_core::{AlertSender, Error};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::auth::{AlertCaller, Caller};
+use super::error::ApiError;
+use super::idempotency::Idempotency;
+use super::json::{Field, JsonBody};
+use super::query::{PageParams, QueryParams, non_empty};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/events", post(report).get(search))
+        .route("/events/stats", get(stats))
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct AlertBody {
+    source: Field<String>,
+    severity: Field<String>,
+    message: Field<String>,
+}
+
+/// `{ok: true, id}`
+#[derive(Serialize)]
+struct Accepted {
+    ok: bool,
+    id: AlertId,
+}
+
+async fn report(
+    State(state): State<AppState>,
+    caller: AlertCaller,
+    idempotency: Idempotency,
+    JsonBody(body): JsonBody<AlertBody>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let draft = AlertDraft::parse(
+        &body.source.required("source")?,
+        &body.severity.required("severity")?,
+        &body.message.required("message")?,
+        Channel::Http,
+    )?;
+    let sender = match &caller {
+        AlertCaller::User(user) => AlertSender::User(user),
+        AlertCaller::IngestKey => AlertSender::Ingest,
+    };
+    let alert = state
+        .app
+        .report_alert(sender, draft, idempotency.key())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Accepted {
+            ok: true,
+            id: alert.id,
+        }),
+    ))
+}
+
+/// The filters of `GET /events`.
+#[derive(Default, Deserialize)]
+struct AlertQuery {
+    q: Option<String>,
+    severity: Option<String>,
+    source: Option<String>,
+    channel: Option<String>,
+    since: Option<String>,
+}
+
+impl AlertQuery {
+    fn filter(&self) -> Result<AlertFilter, Error> {
+        Ok(AlertFilter {
+            text: non_empty(&self.q).map(SearchText::parse).transpose()?,
+            severity: non_empty(&self.severity).map(Severity::parse).transpose()?,
+            source: non_empty(&self.source)
+                .map(AlertSource::parse)
+                .transpose()?,
+            channel: non_empty(&self.channel).map(Channel::parse).transpose()?,
+            since: non_empty(&self.since).map(since).transpose()?,
+        })
+    }
+}
+
+/// `since` is an alert id, or an RFC 3339 time for "made at or after".
+///
+/// Ids are ULIDs, whose first ten characters are the time they were made: the smallest id of
+/// a millisecond is that time followed by zeros, and every alert made from then on sorts after
+/// it.
+fn since(text: &str) -> Result<AlertId, Error> {
+    if let Ok(time) = Timestamp::parse_rfc3339(text) {
+        return AlertId::parse(&ulid_floor(time));
+    }
+    AlertId::parse(text)
+        .map_err(|_| Error::invalid("since", "since must be an alert id or an RFC 3339 time"))
+}
+
+fn ulid_floor(time: Timestamp) -> String {
+    const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let ms = u64::try_from(time.unix_millis()).unwrap_or(0) & ((1 << 48) - 1);
+    let mut text: String = (0..10)
+        .rev()
+        .map(|i| char::from(CROCKFORD[((ms >> (5 * i)) & 31) as usize]))
+        .collect();
+    text.push_str(&"0".repeat(16));
+    text
+}
+
+async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(filters): QueryParams<AlertQuery>,
+    QueryParams(page): QueryParams<PageParams>,
+) -> Result<Json<Page<Alert>>, ApiError> {
+    let filter = filters.filter()?;
+    let page = page.page()?;
+    Ok(Json(
+        state
+            .app
+            .search_alerts(&caller.user, &filter, &page)
+            .await?,
+    ))
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<AlertCounts>, ApiError> {
+    Ok(Json(state.app.alert_stats(&caller.user).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_becomes_the_smallest_id_of_its_millisecond() {
+        // 1_469_918_176_385 ms is 01ARYZ6S41 in the ULID specification's example.
+        let time = Timestamp::from_unix_millis(1_469_918_176_385);
+        assert_eq!(ulid_floor(time), "01ARYZ6S410000000000000000");
+        assert!(ulid_floor(time).as_str() < "01ARYZ6S41TSV4RRFFQ69G5FAV");
+        assert!(ulid_floor(time).as_str() > "01ARYZ6S40ZZZZZZZZZZZZZZZZ");
+        assert_eq!(since("nope!").unwrap_err().code(), "invalid_since");
+    }
+}

@@ -1,0 +1,45 @@
+//! `GET /health` and the hook a deployment uses to say what "healthy" means.
+
+use std::future::Future;
+
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+
+/// What `GET /health` checks: typically that every backend answers.
+///
+/// An error makes the endpoint answer 503 in the error shape; an
+/// [`Error::Unavailable`](alerta_core::Error::Unavailable) keeps its source for the log only.
+/// Any `Fn() -> impl Future<Output = alerta_core::Result<()>>` is a health check.
+#[async_trait]
+pub trait HealthCheck: Send + Sync {
+    /// `Ok` when the service can do its work.
+    async fn check(&self) -> alerta_core::Result<()>;
+}
+
+#[async_trait]
+impl<F, Fut> HealthCheck for F
+where
+    F: Fn() -> Fut + Send + Sync,
+    Fut: Future<Output = alerta_core::Result<()>> + Send,
+{
+    async fn check(&self) -> alerta_core::Result<()> {
+        self().await
+    }
+}
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/health", get(health))
+}
+
+async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if let Some(check) = &state.health {
+        check.check().await?;
+    }
+    Ok(Json(json!({"status": "ok"})))
+}

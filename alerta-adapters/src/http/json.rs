@@ -1,0 +1,192 @@
+//! JSON request bodies: the extractor and the field wrapper that gives each wrong field its own
+//! error code.
+
+use std::marker::PhantomData;
+
+use alerta_core::Error;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+use super::AppState;
+use super::error::ApiError;
+
+/// A JSON request body of type `T`.
+///
+/// - A `Content-Type` other than `application/json` (or `application/*+json`): 415.
+/// - A body over the configured limit: 413 `too_large`.
+/// - Text that is not JSON: 400 `malformed_json`.
+/// - JSON that is not an object: 400 `invalid_body`.
+///
+/// Bodies are structs of [`Field`]s, so that a missing or mistyped field is reported by the
+/// handler under its own name (`invalid_<field>`), as the core reports values it refuses.
+pub(crate) struct JsonBody<T>(pub(crate) T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(mut request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !is_json(content_type) {
+            return Err(ApiError::http(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "this route takes a JSON body with Content-Type: application/json",
+            ));
+        }
+        DefaultBodyLimit::max(state.json_body_limit).apply(&mut request);
+        let bytes = read_body(request, state).await?;
+        // Through a `Value` first: serde would read a JSON array into a struct field by field.
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::http(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the body is not valid JSON: {e}"),
+            )
+        })?;
+        if !value.is_object() {
+            return Err(ApiError::http(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                "the body must be a JSON object",
+            ));
+        }
+        T::deserialize(value).map(Self).map_err(|e| {
+            ApiError::http(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!("the body does not have the expected shape: {e}"),
+            )
+        })
+    }
+}
+
+/// Reads the whole body within the limit set on the request.
+pub(crate) async fn read_body(request: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::http(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "the request body is larger than this route accepts",
+                )
+            } else {
+                ApiError::http(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    "the request body could not be read",
+                )
+            }
+        })
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// One field of a JSON body: absent (or `null`), present with the expected type, or present
+/// with another type. Deserializing it never fails, so the handler can name the field in its
+/// error.
+#[derive(Debug, Default)]
+pub(crate) enum Field<T> {
+    #[default]
+    Absent,
+    Present(T),
+    WrongType(PhantomData<T>),
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if value.is_null() {
+            return Ok(Self::Absent);
+        }
+        Ok(T::deserialize(value).map_or(Self::WrongType(PhantomData), Self::Present))
+    }
+}
+
+/// How a JSON type is named in error messages.
+pub(crate) trait JsonKind {
+    /// E.g. `a string`.
+    const NAME: &'static str;
+}
+
+impl JsonKind for String {
+    const NAME: &'static str = "a string";
+}
+
+impl JsonKind for u64 {
+    const NAME: &'static str = "a whole number of at least 0";
+}
+
+impl<T: JsonKind> Field<T> {
+    /// The value; absent or mistyped is [`Error::Invalid`] on `name`.
+    pub(crate) fn required(self, name: &'static str) -> Result<T, Error> {
+        self.optional(name)?
+            .ok_or_else(|| Error::invalid(name, format!("{name} is required")))
+    }
+
+    /// The value if given; mistyped is [`Error::Invalid`] on `name`.
+    pub(crate) fn optional(self, name: &'static str) -> Result<Option<T>, Error> {
+        match self {
+            Self::Absent => Ok(None),
+            Self::Present(value) => Ok(Some(value)),
+            Self::WrongType(_) => Err(Error::invalid(name, format!("{name} must be {}", T::NAME))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Body {
+        name: Field<String>,
+        version: Field<u64>,
+    }
+
+    #[test]
+    fn fields_report_their_own_problems() {
+        let body: Body = serde_json::from_str(r#"{"name": 5, "version": "x"}"#).unwrap();
+        assert_eq!(
+            body.name.required("name").unwrap_err().code(),
+            "invalid_name"
+        );
+        assert_eq!(
+            body.version.optional("version").unwrap_err().code(),
+            "invalid_version"
+        );
+        let body: Body = serde_json::from_str(r#"{"version": null, "other": 1}"#).unwrap();
+        assert!(body.name.required("name").is_err());
+        assert_eq!(body.version.optional("version").unwrap(), None);
+        let body: Body = serde_json::from_str(r#"{"name": "a", "version": 3}"#).unwrap();
+        assert_eq!(body.name.required("name").unwrap(), "a");
+        assert_eq!(body.version.optional("version").unwrap(), Some(3));
+    }
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json(""));
+    }
+}

@@ -1,0 +1,89 @@
+//! Query strings and path segments: the extractors and the parsing shared by list routes.
+
+use alerta_core::Error;
+use alerta_core::domain::{Cursor, Limit, PageRequest};
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// A query string of type `T`; one that cannot be read gets 400 `invalid_query`.
+///
+/// Query structs hold `Option<String>`s, parsed by the handler into domain types so that a bad
+/// value is reported under its own name.
+pub(crate) struct QueryParams<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| Self(value))
+            .map_err(|rejection| {
+                ApiError::http(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    format!(
+                        "the query string could not be read: {}",
+                        rejection.body_text()
+                    ),
+                )
+            })
+    }
+}
+
+/// Path parameters of type `T`; ones that cannot be read (e.g. invalid percent-encoding) get
+/// 400 `invalid_path`.
+pub(crate) struct PathParams<T>(pub(crate) T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| Self(value))
+            .map_err(|_| {
+                ApiError::http(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_path",
+                    "the path could not be read",
+                )
+            })
+    }
+}
+
+/// `?limit=&cursor=` of every list.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PageParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+impl PageParams {
+    /// The page asked for: `limit` 1–500 (50 when absent), `cursor` as sent.
+    pub(crate) fn page(&self) -> Result<PageRequest, Error> {
+        let limit = match non_empty(&self.limit) {
+            None => Limit::DEFAULT,
+            Some(text) => {
+                let n = text
+                    .parse::<usize>()
+                    .map_err(|_| Error::invalid("limit", "limit must be a number from 1 to 500"))?;
+                Limit::new(n)?
+            }
+        };
+        Ok(PageRequest {
+            limit,
+            cursor: non_empty(&self.cursor).map(Cursor::new),
+        })
+    }
+}
+
+/// A query value, or `None` when it is absent or empty: an empty form field means "no filter".
+pub(crate) fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}

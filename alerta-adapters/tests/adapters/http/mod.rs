@@ -1,0 +1,11 @@
+//! Tests of the REST API, over real sockets.
+
+mod alerts;
+mod attachments;
+mod auth;
+mod bad_input;
+mod helpers;
+mod incidents;
+mod outbox;
+mod plumbing;
+mod roles;

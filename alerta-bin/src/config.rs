@@ -1,0 +1,259 @@
+//! Configuration in layers: defaults, then `alerta.toml` (or `--config`), then `ALERTA_*`
+//! environment variables, then command-line flags.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Which backends the server runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// SQLite and files under the data directory.
+    Local,
+    /// DynamoDB tables and S3 buckets.
+    Aws,
+}
+
+/// A value that must never reach a log: passwords, keys, URLs with credentials.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// A department to create at start-up when it does not exist.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentConfig {
+    /// Its name.
+    pub nombre: String,
+    /// Where its notifications go.
+    pub email: String,
+}
+
+/// Everything the binary can be told.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `local` (default) or `aws`.
+    pub profile: Profile,
+    /// Where the HTTP API, the WebSocket stream and the dashboard listen.
+    pub http_addr: SocketAddr,
+    /// Where TCP ingestion listens.
+    pub tcp_addr: SocketAddr,
+    /// Where the local profile keeps its database, files and mail.
+    pub data_dir: PathBuf,
+    /// The first admin's address, created at start-up when missing.
+    pub admin_email: Option<String>,
+    /// The first admin's password.
+    pub admin_password: Option<Secret>,
+    /// Where mail goes, e.g. `smtp://user:pass@host:587?tls=starttls`; unset: `.eml` files.
+    pub smtp_url: Option<Secret>,
+    /// Who gets `error` and `critical` alerts (comma-separated in the environment).
+    #[serde(deserialize_with = "list")]
+    pub alert_emails: Vec<String>,
+    /// Keys that may ingest alerts without a login (comma-separated in the environment).
+    #[serde(deserialize_with = "secret_list")]
+    pub ingest_keys: Vec<Secret>,
+    /// How long a login lasts, e.g. `12h`, `30m`, `45s`.
+    pub token_ttl: String,
+    /// The largest attachment accepted, in bytes.
+    pub attachment_max_bytes: u64,
+    /// Accepted incident types (comma-separated in the environment).
+    #[serde(deserialize_with = "list")]
+    pub incident_types: Vec<String>,
+    /// Known campus locations (comma-separated in the environment).
+    #[serde(deserialize_with = "list")]
+    pub locations: Vec<String>,
+    /// Departments to create at start-up when missing.
+    pub departments: Vec<DepartmentConfig>,
+    /// How often the report job runs in-process, e.g. `15m`; unset: never.
+    pub report_every: Option<String>,
+    /// Seconds a request may take before it is answered 503.
+    pub request_timeout_s: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let settings = alerta_core::Settings::default();
+        Self {
+            profile: Profile::Local,
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tcp_addr: SocketAddr::from(([127, 0, 0, 1], 9000)),
+            data_dir: PathBuf::from("./data"),
+            admin_email: None,
+            admin_password: None,
+            smtp_url: None,
+            alert_emails: Vec::new(),
+            ingest_keys: Vec::new(),
+            token_ttl: "12h".into(),
+            attachment_max_bytes: settings.attachment_max_bytes,
+            incident_types: settings.incident_types.names().to_vec(),
+            locations: settings.locations,
+            departments: Vec::new(),
+            report_every: None,
+            request_timeout_s: 30,
+        }
+    }
+}
+
+/// Flags given on the command line; only those given override the other layers.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    /// `--profile`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
+    /// `--http-addr`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_addr: Option<SocketAddr>,
+    /// `--tcp-addr`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_addr: Option<SocketAddr>,
+    /// `--data-dir`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads the layers: defaults, the file (`file`, or `alerta.toml` when it exists), the
+    /// `ALERTA_*` environment, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    bail!("the configuration file {} does not exist", path.display());
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("alerta.toml")),
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("ALERTA_").ignore(&["LOG"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .context("reading the configuration")?;
+        config.token_ttl()?;
+        config.report_every()?;
+        Ok(config)
+    }
+
+    /// `token_ttl` as a duration.
+    pub fn token_ttl(&self) -> anyhow::Result<Duration> {
+        parse_duration(&self.token_ttl).context("token_ttl")
+    }
+
+    /// `report_every` as a duration, when set.
+    pub fn report_every(&self) -> anyhow::Result<Option<Duration>> {
+        self.report_every
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| parse_duration(s).context("report_every"))
+            .transpose()
+    }
+}
+
+/// Parses `90s`, `15m`, `12h`, `1d` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = number
+        .parse()
+        .with_context(|| format!("'{text}' is not a duration like 90s, 15m or 12h"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        other => bail!("unknown duration unit '{other}' (use s, m, h or d)"),
+    };
+    if seconds == 0 {
+        bail!("a duration must be more than zero");
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    Text(String),
+    List(Vec<String>),
+}
+
+fn list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        OneOrMany::List(items) => items,
+    })
+}
+
+fn secret_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Secret>, D::Error> {
+    Ok(list(deserializer)?.into_iter().map(Secret).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "alerta.toml",
+                "http_addr = \"127.0.0.1:7000\"\ntcp_addr = \"127.0.0.1:7001\"\nalert_emails = [\"a@x.org\"]\n",
+            )?;
+            jail.set_env("ALERTA_TCP_ADDR", "127.0.0.1:7002");
+            jail.set_env("ALERTA_INGEST_KEYS", "k1, k2");
+            jail.set_env("ALERTA_ADMIN_PASSWORD", "hunter22");
+            let overrides = Overrides {
+                data_dir: Some(PathBuf::from("/tmp/alerta-flag")),
+                ..Overrides::default()
+            };
+            let config = Config::load(None, &overrides).expect("loads");
+            assert_eq!(config.http_addr.port(), 7000, "file over defaults");
+            assert_eq!(config.tcp_addr.port(), 7002, "environment over file");
+            assert_eq!(config.data_dir, PathBuf::from("/tmp/alerta-flag"), "flags over all");
+            assert_eq!(config.alert_emails, vec!["a@x.org".to_owned()]);
+            assert_eq!(config.ingest_keys, vec![Secret::new("k1"), Secret::new("k2")]);
+            let printed = format!("{config:?}");
+            assert!(!printed.contains("hunter22") && !printed.contains("k1"), "secrets never print");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("12h").unwrap(), Duration::from_secs(43_200));
+        assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -1,0 +1,11 @@
+//! The `alerta` binary as a library: configuration, profiles and the server, so that tests
+//! and other programs can start exactly what the binary starts.
+
+pub mod cli;
+pub mod config;
+pub mod dashboard;
+pub mod profile;
+pub mod server;
+
+pub use config::{Config, Overrides, Profile, Secret};
+pub use server::{Running, start};

@@ -1,0 +1,152 @@
+//! Starting servers for tests: in-process with `spawn_app()`, or as the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use alerta_bin::{Config, Running, Secret};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The admin every test server is seeded with.
+pub const ADMIN_EMAIL: &str = "admin@campus.edu";
+/// Their password.
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+/// A server running in this process on a fresh data directory.
+pub struct TestApp {
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    pub base: String,
+    /// The running server; dropping it stops the server.
+    pub _running: Running,
+    /// The data directory, removed when the test ends.
+    pub _data_dir: tempfile::TempDir,
+    /// A client.
+    pub client: reqwest::Client,
+}
+
+/// The configuration of a test server on `data_dir`, on free ports.
+pub fn test_config(data_dir: &Path) -> Config {
+    Config {
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        tcp_addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_path_buf(),
+        admin_email: Some(ADMIN_EMAIL.into()),
+        admin_password: Some(Secret::new(ADMIN_PASSWORD)),
+        ..Config::default()
+    }
+}
+
+/// Starts a server in-process on port 0 with a fresh data directory.
+pub async fn spawn_app() -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = alerta_bin::start(test_config(data_dir.path())).await.unwrap();
+    TestApp {
+        base: format!("http://{}", running.http_addr),
+        _running: running,
+        _data_dir: data_dir,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl TestApp {
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Logs in and returns the token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let reply = self
+            .client
+            .post(self.url("/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200, "login of {email}");
+        let body: Value = reply.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// POSTs JSON with a token; returns the status and body.
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let reply = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        (status, reply.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs with a token; returns the status and body.
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let reply = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        (status, reply.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// The real `alerta` binary, started as a child process.
+pub struct BinaryServer {
+    /// The child.
+    pub child: Child,
+    /// The base URL it reported.
+    pub base: String,
+}
+
+/// Path of the built binary.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_alerta"))
+}
+
+/// Starts `alerta serve` on `data_dir` on free ports and waits for the line that says where it
+/// listens.
+pub async fn start_binary(data_dir: &Path) -> BinaryServer {
+    let mut child = Command::new(binary())
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--http-addr")
+        .arg("127.0.0.1:0")
+        .arg("--tcp-addr")
+        .arg("127.0.0.1:0")
+        .env("ALERTA_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("ALERTA_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("ALERTA_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.split("http_addr=").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_owned();
+            }
+        }
+        panic!("alerta exited before it said where it listens");
+    })
+    .await
+    .expect("alerta did not start within a minute");
+    // Keep draining stderr so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    BinaryServer {
+        child,
+        base: format!("http://{addr}"),
+    }
+}

@@ -1,0 +1,7 @@
+//! Tests of the `alerta` binary: one test binary, one module per area.
+
+mod helpers;
+
+mod cli;
+mod process;
+mod walkthrough;
