@@ -83,7 +83,12 @@ impl GlobalArgs {
 }
 
 /// `alerta user add`: makes the account and prints it as JSON.
-pub async fn user_add(config: &Config, email: &str, role: &str, name: Option<&str>) -> anyhow::Result<()> {
+pub async fn user_add(
+    config: &Config,
+    email: &str,
+    role: &str,
+    name: Option<&str>,
+) -> anyhow::Result<()> {
     let role = Role::parse(role)?;
     let mut password = String::new();
     std::io::stdin()
@@ -92,7 +97,11 @@ pub async fn user_add(config: &Config, email: &str, role: &str, name: Option<&st
     let password = password.trim_end_matches(['\n', '\r']);
     let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(email));
     let new = NewUser::parse(email, password, name, role)?;
-    let backends = crate::profile::open(config, std::sync::Arc::new(crate::server::TracingBroadcaster)).await?;
+    let backends = crate::profile::open(
+        config,
+        std::sync::Arc::new(crate::server::TracingBroadcaster),
+    )
+    .await?;
     let user = backends.app.add_user(new).await?;
     println!("{}", serde_json::to_string(&user)?);
     Ok(())

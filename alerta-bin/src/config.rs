@@ -178,7 +178,10 @@ impl Config {
 /// Parses `90s`, `15m`, `12h`, `1d` or a bare number of seconds.
 pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     let text = text.trim();
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
     let n: u64 = number
         .parse()
         .with_context(|| format!("'{text}' is not a duration like 90s, 15m or 12h"))?;
@@ -223,6 +226,10 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure type is fixed by figment"
+    )]
     fn layers_apply_in_order() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -239,11 +246,21 @@ mod tests {
             let config = Config::load(None, &overrides).expect("loads");
             assert_eq!(config.http_addr.port(), 7000, "file over defaults");
             assert_eq!(config.tcp_addr.port(), 7002, "environment over file");
-            assert_eq!(config.data_dir, PathBuf::from("/tmp/alerta-flag"), "flags over all");
+            assert_eq!(
+                config.data_dir,
+                PathBuf::from("/tmp/alerta-flag"),
+                "flags over all"
+            );
             assert_eq!(config.alert_emails, vec!["a@x.org".to_owned()]);
-            assert_eq!(config.ingest_keys, vec![Secret::new("k1"), Secret::new("k2")]);
+            assert_eq!(
+                config.ingest_keys,
+                vec![Secret::new("k1"), Secret::new("k2")]
+            );
             let printed = format!("{config:?}");
-            assert!(!printed.contains("hunter22") && !printed.contains("k1"), "secrets never print");
+            assert!(
+                !printed.contains("hunter22") && !printed.contains("k1"),
+                "secrets never print"
+            );
             Ok(())
         });
     }

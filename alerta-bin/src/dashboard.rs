@@ -28,7 +28,10 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
 /// `GET /`, `/dashboard.js` and `/dashboard.css`.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
-        .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX) }))
+        .route(
+            "/",
+            get(|| async { asset("text/html; charset=utf-8", INDEX) }),
+        )
         .route(
             "/dashboard.js",
             get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),

@@ -47,7 +47,10 @@ pub struct TracingBroadcaster;
 
 #[async_trait::async_trait]
 impl alerta_core::ports::Broadcaster for TracingBroadcaster {
-    async fn publish(&self, message: &alerta_core::domain::StreamMessage) -> alerta_core::Result<()> {
+    async fn publish(
+        &self,
+        message: &alerta_core::domain::StreamMessage,
+    ) -> alerta_core::Result<()> {
         tracing::debug!(stream_id = %message.id, kind = ?message.kind, "stream message");
         Ok(())
     }

@@ -7,9 +7,22 @@ use serde_json::Value;
 
 use crate::helpers::binary;
 
-fn user_add(data_dir: &std::path::Path, email: &str, role: &str, password: &str) -> std::process::Output {
+fn user_add(
+    data_dir: &std::path::Path,
+    email: &str,
+    role: &str,
+    password: &str,
+) -> std::process::Output {
     let mut child = Command::new(binary())
-        .args(["user", "add", "--email", email, "--role", role, "--data-dir"])
+        .args([
+            "user",
+            "add",
+            "--email",
+            email,
+            "--role",
+            role,
+            "--data-dir",
+        ])
         .arg(data_dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -29,15 +42,25 @@ fn user_add(data_dir: &std::path::Path, email: &str, role: &str, password: &str)
 async fn user_add_reads_the_password_from_stdin_and_the_account_logs_in() {
     let data_dir = tempfile::tempdir().unwrap();
     let output = user_add(data_dir.path(), "jefa@campus.edu", "staff", "jefa-password");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let user: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(user["rol"], "staff");
-    assert!(user.get("password").is_none() && !String::from_utf8_lossy(&output.stdout).contains("argon2"));
+    assert!(
+        user.get("password").is_none()
+            && !String::from_utf8_lossy(&output.stdout).contains("argon2")
+    );
 
     let again = user_add(data_dir.path(), "JEFA@campus.edu", "admin", "otra-password");
     assert!(!again.status.success(), "a duplicate address fails");
     let short = user_add(data_dir.path(), "otro@campus.edu", "staff", "short");
-    assert!(!short.status.success(), "a password under 8 characters fails");
+    assert!(
+        !short.status.success(),
+        "a password under 8 characters fails"
+    );
     let bad_role = user_add(data_dir.path(), "otro@campus.edu", "root", "long-enough");
     assert!(!bad_role.status.success(), "an unknown role fails");
 

@@ -41,7 +41,9 @@ pub fn test_config(data_dir: &Path) -> Config {
 /// Starts a server in-process on port 0 with a fresh data directory.
 pub async fn spawn_app() -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
-    let running = alerta_bin::start(test_config(data_dir.path())).await.unwrap();
+    let running = alerta_bin::start(test_config(data_dir.path()))
+        .await
+        .unwrap();
     TestApp {
         base: format!("http://{}", running.http_addr),
         _running: running,

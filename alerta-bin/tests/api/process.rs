@@ -51,7 +51,10 @@ async fn data_written_before_a_restart_is_all_there_after_it() {
     let png = b"\x89PNG\r\n\x1a\nimagen".to_vec();
     let id = created[0]["incident_id"].as_str().unwrap();
     let attachment = client
-        .post(format!("{}/incidents/{id}/attachments?filename=foto.png", first.base))
+        .post(format!(
+            "{}/incidents/{id}/attachments?filename=foto.png",
+            first.base
+        ))
         .bearer_auth(&token)
         .header("content-type", "image/png")
         .body(png.clone())
@@ -104,6 +107,10 @@ async fn data_written_before_a_restart_is_all_there_after_it() {
         .bytes()
         .await
         .unwrap();
-    assert_eq!(bytes.as_ref(), png.as_slice(), "attachment bytes survive a restart");
+    assert_eq!(
+        bytes.as_ref(),
+        png.as_slice(),
+        "attachment bytes survive a restart"
+    );
     assert!(terminate(&mut second).await.success());
 }

@@ -22,7 +22,11 @@ async fn register_login_report_assign_resolve() {
     let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
 
     let (status, _) = app
-        .post(&admin, "/departments", json!({"nombre": "Mantenimiento", "email": "mantenimiento@campus.edu"}))
+        .post(
+            &admin,
+            "/departments",
+            json!({"nombre": "Mantenimiento", "email": "mantenimiento@campus.edu"}),
+        )
         .await;
     assert_eq!(status, 201);
 
@@ -38,16 +42,27 @@ async fn register_login_report_assign_resolve() {
     let id = incident["incident_id"].as_str().unwrap().to_owned();
 
     let (status, assigned) = app
-        .post(&admin, &format!("/incidents/{id}/department"), json!({"departamento": "Mantenimiento"}))
+        .post(
+            &admin,
+            &format!("/incidents/{id}/department"),
+            json!({"departamento": "Mantenimiento"}),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(assigned["departamento"], "Mantenimiento");
 
     let (status, resolved) = app
-        .post(&admin, &format!("/incidents/{id}/status"), json!({"estado": "resuelto", "version": 2}))
+        .post(
+            &admin,
+            &format!("/incidents/{id}/status"),
+            json!({"estado": "resuelto", "version": 2}),
+        )
         .await;
     assert_eq!(status, 200);
-    assert_eq!((resolved["estado"].as_str(), resolved["version"].as_u64()), (Some("resuelto"), Some(3)));
+    assert_eq!(
+        (resolved["estado"].as_str(), resolved["version"].as_u64()),
+        (Some("resuelto"), Some(3))
+    );
 
     let (status, events) = app.get(&admin, &format!("/incidents/{id}/events")).await;
     assert_eq!(status, 200);
