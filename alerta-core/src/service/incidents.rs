@@ -303,48 +303,49 @@ impl Alerta {
         require_staff(actor)?;
         let operation = format!("incident.status:{id}");
         self.idempotent(actor.id.as_str(), key, operation, async {
-            let plan = |current: Incident| {
-                let request = request.clone();
-                async move {
-                    let to = current.status.move_to(request.to)?;
-                    let event = self.event(
-                        &current.id,
-                        actor,
-                        Change::CambioEstado {
-                            de: current.status,
-                            a: to,
-                            nota: request.note,
-                        },
-                        self.now(),
-                    );
-                    let mut next = current.clone();
-                    next.apply(&event);
-                    let mut mails = Vec::new();
-                    let reporter = if to == Status::Resuelto {
-                        self.inner
-                            .storage
-                            .users
-                            .user_by_id(&current.reported_by)
-                            .await?
-                    } else {
-                        None
-                    };
-                    if let Some(reporter) = reporter {
-                        mails.push(self.outbox_row(notifications::resolved_mail(
-                            &next,
-                            reporter.user.email,
-                        )));
+            let plan =
+                |current: Incident| {
+                    let request = request.clone();
+                    async move {
+                        let to = current.status.move_to(request.to)?;
+                        let event = self.event(
+                            &current.id,
+                            actor,
+                            Change::CambioEstado {
+                                de: current.status,
+                                a: to,
+                                nota: request.note,
+                            },
+                            self.now(),
+                        );
+                        let mut next = current.clone();
+                        next.apply(&event);
+                        let mut mails = Vec::new();
+                        let reporter = if to == Status::Resuelto {
+                            self.inner
+                                .storage
+                                .users
+                                .user_by_id(&current.reported_by)
+                                .await?
+                        } else {
+                            None
+                        };
+                        if let Some(reporter) = reporter {
+                            mails.push(self.outbox_row(notifications::resolved_mail(
+                                &next,
+                                reporter.user.email,
+                            )));
+                        }
+                        let change = IncidentChange {
+                            incident: next.clone(),
+                            expected_version: Some(current.version),
+                            events: vec![event],
+                            attachments: vec![],
+                            mails,
+                        };
+                        Ok((change, next))
                     }
-                    let change = IncidentChange {
-                        incident: next.clone(),
-                        expected_version: Some(current.version),
-                        events: vec![event],
-                        attachments: vec![],
-                        mails,
-                    };
-                    Ok((change, next))
-                }
-            };
+                };
             self.change(id, request.expected_version, plan).await
         })
         .await
