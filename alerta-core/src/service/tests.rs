@@ -88,7 +88,11 @@ fn move_to(to: Status, version: Option<u64>) -> StatusChange {
 #[tokio::test]
 async fn a_failing_broadcaster_never_fails_the_request() {
     let mut mocks = Mocks::default();
-    mocks.incidents.expect_commit().times(1).returning(|_| Ok(()));
+    mocks
+        .incidents
+        .expect_commit()
+        .times(1)
+        .returning(|_| Ok(()));
     mocks
         .broadcaster
         .expect_publish()
@@ -170,10 +174,14 @@ async fn a_store_conflict_is_a_409_when_the_caller_named_a_version() {
 async fn a_lost_race_without_a_version_is_planned_again_on_the_new_state() {
     let mut mocks = Mocks::default();
     let mut reads = 0;
-    mocks.incidents.expect_incident().times(2).returning(move |_| {
-        reads += 1;
-        Ok(Some(incident(reads, Status::Pendiente)))
-    });
+    mocks
+        .incidents
+        .expect_incident()
+        .times(2)
+        .returning(move |_| {
+            reads += 1;
+            Ok(Some(incident(reads, Status::Pendiente)))
+        });
     let mut commits = 0;
     mocks
         .incidents
@@ -189,7 +197,11 @@ async fn a_lost_race_without_a_version_is_planned_again_on_the_new_state() {
                 Ok(())
             }
         });
-    mocks.broadcaster.expect_publish().times(1).returning(|_| Ok(()));
+    mocks
+        .broadcaster
+        .expect_publish()
+        .times(1)
+        .returning(|_| Ok(()));
     let app = mocks.build();
     let changed = app
         .change_status(
@@ -237,9 +249,14 @@ async fn roles_are_checked_before_any_port_is_used() {
             .map(|_| ())
     ));
     assert!(forbidden(
-        app.comment(&student, &id, crate::domain::CommentText::parse("x").unwrap(), None)
-            .await
-            .map(|_| ())
+        app.comment(
+            &student,
+            &id,
+            crate::domain::CommentText::parse("x").unwrap(),
+            None
+        )
+        .await
+        .map(|_| ())
     ));
     assert!(forbidden(app.history(&student, &id).await.map(|_| ())));
     assert!(forbidden(app.staff_stats(&student).await.map(|_| ())));
@@ -250,7 +267,9 @@ async fn roles_are_checked_before_any_port_is_used() {
             .map(|_| ())
     ));
     let new = crate::domain::NewUser::parse("x@campus.edu", "password1", "X", Role::Admin).unwrap();
-    assert!(forbidden(app.create_user(&staff, new, None).await.map(|_| ())));
+    assert!(forbidden(
+        app.create_user(&staff, new, None).await.map(|_| ())
+    ));
 }
 
 #[tokio::test]
@@ -308,9 +327,19 @@ async fn login_failures_are_rate_limited_per_account() {
     mocks.users.expect_user_by_email().returning(|_| Ok(None));
     let app = mocks.build();
     for _ in 0..5 {
-        let err = app.login("nadie@campus.edu", "wrong password", None).await.unwrap_err();
+        let err = app
+            .login("nadie@campus.edu", "wrong password", None)
+            .await
+            .unwrap_err();
         assert_eq!(err.status(), 401);
     }
-    let err = app.login("NADIE@campus.edu", "wrong password", None).await.unwrap_err();
-    assert_eq!(err.status(), 429, "the sixth failure within the window is refused");
+    let err = app
+        .login("NADIE@campus.edu", "wrong password", None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.status(),
+        429,
+        "the sixth failure within the window is refused"
+    );
 }
