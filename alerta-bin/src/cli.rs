@@ -50,6 +50,17 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// The report job.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+/// `alerta report ...`
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Write the global report and the reports of new assignments, and queue the
+    /// departments' mail; exits non-zero on failure.
+    Run,
 }
 
 /// `alerta user ...`
@@ -104,5 +115,13 @@ pub async fn user_add(
     .await?;
     let user = backends.app.add_user(new).await?;
     println!("{}", serde_json::to_string(&user)?);
+    Ok(())
+}
+
+/// `alerta report run`.
+pub async fn report_run(config: &Config) -> anyhow::Result<()> {
+    let backends =
+        crate::profile::open(config, std::sync::Arc::new(crate::server::TracingBroadcaster)).await?;
+    crate::reports::run_once(&backends.app, backends.ledger.as_ref()).await?;
     Ok(())
 }

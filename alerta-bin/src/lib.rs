@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod dashboard;
 pub mod profile;
+pub mod reports;
 pub mod server;
 
 pub use config::{Config, Overrides, Profile, Secret};

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use alerta_bin::cli::{Cli, Command, UserCommand, user_add};
+use alerta_bin::cli::{Cli, Command, ReportCommand, UserCommand, report_run, user_add};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -28,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
             });
             running.wait().await
         }
+        Command::Report(ReportCommand::Run) => report_run(&config).await,
         Command::User(UserCommand::Add { email, role, name }) => {
             user_add(&config, &email, &role, name.as_deref()).await
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use alerta_adapters::fs::FsBlobStore;
 use alerta_adapters::sqlite::SqliteStore;
 use alerta_core::domain::{Department, DepartmentName, Email, NewUser, Role, TypeCatalog};
-use alerta_core::ports::{DynBroadcaster, Storage};
+use alerta_core::ports::{DynBroadcaster, DynReportLedger, Storage};
 use alerta_core::{Alerta, Settings};
 use anyhow::{Context, bail};
 
@@ -15,6 +15,8 @@ use crate::config::{Config, Profile};
 pub struct Backends {
     /// The application.
     pub app: Alerta,
+    /// Where the report job records processed assignments (the same backend as the storage).
+    pub ledger: Arc<DynReportLedger>,
 }
 
 /// The use-case settings a configuration asks for.
@@ -47,18 +49,20 @@ pub async fn open(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::
                 format!("creating the data directory {}", config.data_dir.display())
             })?;
             let database = config.data_dir.join("alerta.db");
-            let store = SqliteStore::open(&database)
-                .await
-                .with_context(|| format!("opening {}", database.display()))?;
+            let store = Arc::new(
+                SqliteStore::open(&database)
+                    .await
+                    .with_context(|| format!("opening {}", database.display()))?,
+            );
             let blobs = FsBlobStore::new(config.data_dir.join("blobs"));
             let app = Alerta::builder(
-                Storage::from_backend(Arc::new(store.clone())),
+                Storage::from_backend(store.clone()),
                 Arc::new(blobs),
                 broadcaster,
             )
             .settings(settings(config)?)
             .build();
-            Ok(Backends { app })
+            Ok(Backends { app, ledger: store })
         }
         Profile::Aws => bail!("the aws profile is not available in this build yet"),
     }

@@ -78,6 +78,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .with_context(|| format!("binding the HTTP address {}", config.http_addr))?;
     let http_addr = listener.local_addr()?;
     let (stop, mut stopped) = watch::channel(false);
+    if let Some(every) = config.report_every()? {
+        tokio::spawn(crate::reports::schedule(
+            backends.app.clone(),
+            backends.ledger.clone(),
+            every,
+            stop.subscribe(),
+        ));
+        tracing::info!(every = ?every, "report job scheduled");
+    }
     let task = tokio::spawn(async move {
         axum::serve(
             listener,

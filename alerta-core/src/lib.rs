@@ -30,6 +30,6 @@ pub mod conformance;
 pub use error::{BoxError, Error, Result};
 pub use service::AlertSender;
 pub use service::{
-    Alerta, AlertaBuilder, IncidentDraft, LocationCheck, Login, Preview, Settings, StatusChange,
-    Upload,
+    Alerta, AlertaBuilder, IncidentDraft, LocationCheck, Login, Preview, ReportProgress, ReportRun,
+    ReportSummary, Settings, StatusChange, Upload,
 };

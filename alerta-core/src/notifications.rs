@@ -150,6 +150,23 @@ pub fn resolved_mail(incident: &Incident, reporter: Email) -> MailMessage {
     }
 }
 
+/// The mail to a department when the report on its assignment is written: the incident and
+/// the report's key.
+pub fn report_ready_mail(incident: &Incident, department: &Department, report: &BlobKey) -> MailMessage {
+    let title = format!(
+        "Alerta: reporte del incidente {} para {}",
+        incident.id, department.name
+    );
+    let mut rows = incident_rows(incident);
+    rows.push(("reporte", report.to_string()));
+    MailMessage {
+        to: vec![department.email.clone()],
+        subject: Subject::sanitize(&title),
+        text: text_rows(&title, &rows),
+        html: page(&title, &rows, ""),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use alerta_core::domain::{
 };
 use alerta_core::ports::{
     AlertStore, AlertWrite, DepartmentStore, EventQuery, IdempotencyStore, IncidentChange,
-    IncidentStore, MailOutbox, UserStore,
+    IncidentStore, MailOutbox, ReportLedger, UserStore,
 };
 use alerta_core::{Error, Result};
 use async_trait::async_trait;
@@ -33,6 +33,14 @@ struct State {
     departments: BTreeMap<DepartmentName, Department>,
     outbox: BTreeMap<MailId, OutboxMail>,
     idempotency: HashMap<(String, IdempotencyKey), IdempotencyRecord>,
+    assignments: HashMap<EventId, LedgerRow>,
+}
+
+#[derive(Debug)]
+struct LedgerRow {
+    holder: String,
+    lease_until: Timestamp,
+    done: bool,
 }
 
 impl MemoryStore {
@@ -445,5 +453,71 @@ impl IdempotencyStore for MemoryStore {
         }
         state.idempotency.insert(slot, record.clone());
         Ok(true)
+    }
+}
+
+#[async_trait]
+impl ReportLedger for MemoryStore {
+    async fn claim_assignment(
+        &self,
+        event: &EventId,
+        holder: &str,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<bool> {
+        let mut state = self.lock();
+        if let Some(row) = state.assignments.get(event) {
+            if row.done || (row.holder != holder && row.lease_until > now) {
+                return Ok(false);
+            }
+        }
+        state.assignments.insert(
+            event.clone(),
+            LedgerRow {
+                holder: holder.to_owned(),
+                lease_until: now.plus(lease),
+                done: false,
+            },
+        );
+        Ok(true)
+    }
+
+    async fn complete_assignment(
+        &self,
+        event: &EventId,
+        holder: &str,
+        mails: Vec<OutboxMail>,
+        _now: Timestamp,
+    ) -> Result<()> {
+        let mut state = self.lock();
+        let held = state
+            .assignments
+            .get(event)
+            .is_some_and(|row| !row.done && row.holder == holder);
+        if !held {
+            return Err(Error::conflict(
+                "lease_lost",
+                "the assignment is done or held by another run",
+            ));
+        }
+        if mails.iter().any(|m| state.outbox.contains_key(&m.id)) {
+            return Err(duplicate("mail"));
+        }
+        for mail in mails {
+            state.outbox.insert(mail.id.clone(), mail);
+        }
+        if let Some(row) = state.assignments.get_mut(event) {
+            row.done = true;
+        }
+        Ok(())
+    }
+
+    async fn processed_assignments(&self, events: &[EventId]) -> Result<Vec<EventId>> {
+        let state = self.lock();
+        Ok(events
+            .iter()
+            .filter(|e| state.assignments.get(*e).is_some_and(|row| row.done))
+            .cloned()
+            .collect())
     }
 }

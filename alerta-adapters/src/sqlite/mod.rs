@@ -31,6 +31,7 @@ mod error;
 mod idempotency;
 mod incidents;
 mod outbox;
+mod reports;
 #[cfg(test)]
 mod tests;
 mod users;
@@ -50,11 +51,18 @@ use sqlx::{Row, SqlSafeStr, Sqlite, Transaction};
 
 /// The schema, oldest step first. Embedded with `include_str!` rather than `sqlx::migrate!`,
 /// which needs sqlx's proc-macros and with them a second build of SQLite.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "schema",
-    include_str!("../../migrations/0001_schema.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "schema",
+        include_str!("../../migrations/0001_schema.sql"),
+    ),
+    (
+        2,
+        "report assignments",
+        include_str!("../../migrations/0002_report_assignments.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     Migrator::with_migrations(

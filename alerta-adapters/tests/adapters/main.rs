@@ -9,3 +9,5 @@ mod fs;
 mod http;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(all(feature = "sqlite", feature = "fs"))]
+mod reports;

@@ -40,3 +40,13 @@ async fn memory_blob_store_conforms_through_a_trait_object() {
     let store: Arc<DynBlobStore> = Arc::new(MemoryBlobStore::new());
     conformance::blobs(store.as_ref()).await;
 }
+
+#[tokio::test]
+async fn memory_report_ledger_conforms() {
+    conformance::report_ledger(&|| async {
+        let store = Arc::new(MemoryStore::new());
+        let ledger: Arc<alerta_core::ports::DynReportLedger> = store.clone();
+        (Storage::from_backend(store), ledger)
+    })
+    .await;
+}

@@ -53,6 +53,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &Path {
+        self._data_dir.path()
+    }
+
     /// `base` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)

@@ -4,4 +4,5 @@ mod helpers;
 
 mod cli;
 mod process;
+mod reports;
 mod walkthrough;

@@ -21,11 +21,12 @@ mod fixtures;
 mod idempotency;
 mod incidents;
 mod outbox;
+mod reports;
 mod users;
 
 use std::future::Future;
 
-use crate::ports::{DynBlobStore, Storage};
+use crate::ports::{DynBlobStore, DynReportLedger, Storage};
 
 pub use fixtures::Fixtures;
 
@@ -107,4 +108,17 @@ where
 /// The blob store checks, on an empty store.
 pub async fn blobs(store: &DynBlobStore) {
     blobs::round_trip_overwrite_missing(store).await;
+}
+
+/// The report ledger checks. `new_backend` gives a fresh backend as its storage ports and its
+/// ledger (the same backend: completing an assignment writes outbox rows).
+pub async fn report_ledger<F, Fut>(new_backend: &F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = (Storage, std::sync::Arc<DynReportLedger>)>,
+{
+    let (storage, ledger) = new_backend().await;
+    reports::claims_leases_and_completion(&storage, ledger.as_ref()).await;
+    let (_, ledger) = new_backend().await;
+    reports::concurrent_claims_one_wins(ledger.as_ref()).await;
 }

@@ -8,6 +8,7 @@ mod alerts;
 mod incidents;
 mod misc;
 mod outbox;
+mod reports;
 mod users;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ pub use misc::{
     IdempotencyStore, ManualClock, SystemClock,
 };
 pub use outbox::{DynMailOutbox, DynMailer, MailOutbox, Mailer, SendError};
+pub use reports::{DynReportLedger, ReportLedger};
 pub use users::{DepartmentStore, DynDepartmentStore, DynUserStore, UserStore};
 
 #[cfg(any(test, feature = "mocks"))]
@@ -29,6 +31,8 @@ pub use incidents::MockIncidentStore;
 pub use misc::{MockBlobStore, MockBroadcaster, MockIdempotencyStore};
 #[cfg(any(test, feature = "mocks"))]
 pub use outbox::{MockMailOutbox, MockMailer};
+#[cfg(any(test, feature = "mocks"))]
+pub use reports::MockReportLedger;
 #[cfg(any(test, feature = "mocks"))]
 pub use users::{MockDepartmentStore, MockUserStore};
 

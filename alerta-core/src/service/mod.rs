@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 
 pub use auth::Login;
 pub use incidents::{IncidentDraft, LocationCheck, Preview, StatusChange, Upload};
+pub use reports::{ReportProgress, ReportRun, ReportSummary};
 pub use settings::Settings;
 
 use crate::domain::{
