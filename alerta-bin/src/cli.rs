@@ -120,8 +120,11 @@ pub async fn user_add(
 
 /// `alerta report run`.
 pub async fn report_run(config: &Config) -> anyhow::Result<()> {
-    let backends =
-        crate::profile::open(config, std::sync::Arc::new(crate::server::TracingBroadcaster)).await?;
+    let backends = crate::profile::open(
+        config,
+        std::sync::Arc::new(crate::server::TracingBroadcaster),
+    )
+    .await?;
     crate::reports::run_once(&backends.app, backends.ledger.as_ref()).await?;
     Ok(())
 }

@@ -90,7 +90,9 @@ pub async fn schedule(
         };
         match app.run_reports(ledger.as_ref(), &run, &mut |_| {}).await {
             Ok(summary) => tracing::info!(summary = %describe(&summary), "report run finished"),
-            Err(error) => tracing::error!(%error, "report run failed; the next run finishes its work"),
+            Err(error) => {
+                tracing::error!(%error, "report run failed; the next run finishes its work")
+            }
         }
     }
 }

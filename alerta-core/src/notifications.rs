@@ -152,7 +152,11 @@ pub fn resolved_mail(incident: &Incident, reporter: Email) -> MailMessage {
 
 /// The mail to a department when the report on its assignment is written: the incident and
 /// the report's key.
-pub fn report_ready_mail(incident: &Incident, department: &Department, report: &BlobKey) -> MailMessage {
+pub fn report_ready_mail(
+    incident: &Incident,
+    department: &Department,
+    report: &BlobKey,
+) -> MailMessage {
     let title = format!(
         "Alerta: reporte del incidente {} para {}",
         incident.id, department.name

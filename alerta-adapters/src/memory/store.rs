@@ -466,10 +466,12 @@ impl ReportLedger for MemoryStore {
         lease: Duration,
     ) -> Result<bool> {
         let mut state = self.lock();
-        if let Some(row) = state.assignments.get(event) {
-            if row.done || (row.holder != holder && row.lease_until > now) {
-                return Ok(false);
-            }
+        let taken_elsewhere = state
+            .assignments
+            .get(event)
+            .is_some_and(|row| row.done || (row.holder != holder && row.lease_until > now));
+        if taken_elsewhere {
+            return Ok(false);
         }
         state.assignments.insert(
             event.clone(),

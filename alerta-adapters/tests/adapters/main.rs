@@ -7,7 +7,7 @@ mod service;
 mod fs;
 #[cfg(feature = "http")]
 mod http;
-#[cfg(feature = "sqlite")]
-mod sqlite;
 #[cfg(all(feature = "sqlite", feature = "fs"))]
 mod reports;
+#[cfg(feature = "sqlite")]
+mod sqlite;

@@ -13,9 +13,7 @@ use alerta_core::domain::{
     BlobKey, Department, DepartmentName, Email, EventId, GlobalReport, NewUser, OutboxMail,
     PageRequest, Role, Status, Timestamp, User,
 };
-use alerta_core::ports::{
-    BlobStore, DynReportLedger, ManualClock, ReportLedger, Storage,
-};
+use alerta_core::ports::{BlobStore, DynReportLedger, ManualClock, ReportLedger, Storage};
 use alerta_core::{Alerta, Error, ReportRun, Result, StatusChange};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -32,9 +30,15 @@ struct World {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("alerta.db")).await.unwrap());
+    let store = Arc::new(
+        SqliteStore::open(dir.path().join("alerta.db"))
+            .await
+            .unwrap(),
+    );
     let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")));
-    let clock = Arc::new(ManualClock::new(Timestamp::parse_rfc3339("2026-11-22T10:15:30Z").unwrap()));
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse_rfc3339("2026-11-22T10:15:30Z").unwrap(),
+    ));
     let app = Alerta::builder(
         Storage::from_backend(store.clone()),
         blobs.clone(),
@@ -58,7 +62,15 @@ async fn world() -> World {
         .await
         .unwrap();
     }
-    World { app, store, blobs, clock, admin, student, _dir: dir }
+    World {
+        app,
+        store,
+        blobs,
+        clock,
+        admin,
+        student,
+        _dir: dir,
+    }
 }
 
 fn run(holder: &str) -> ReportRun {
@@ -70,19 +82,36 @@ fn run(holder: &str) -> ReportRun {
 
 impl World {
     async fn report(&self, tipo: &str, urgencia: &str) -> alerta_core::domain::Incident {
-        let draft = self.app.parse_draft(tipo, "Algo pasó", "Biblioteca", urgencia).unwrap();
-        self.app.report_incident(&self.student, draft, None).await.unwrap()
+        let draft = self
+            .app
+            .parse_draft(tipo, "Algo pasó", "Biblioteca", urgencia)
+            .unwrap();
+        self.app
+            .report_incident(&self.student, draft, None)
+            .await
+            .unwrap()
     }
 
     async fn assign(&self, id: &alerta_core::domain::IncidentId, department: &str) {
         self.app
-            .assign_department(&self.admin, id, DepartmentName::parse(department).unwrap(), None)
+            .assign_department(
+                &self.admin,
+                id,
+                DepartmentName::parse(department).unwrap(),
+                None,
+            )
             .await
             .unwrap();
     }
 
-    async fn run_job(&self, ledger: &DynReportLedger, holder: &str) -> Result<alerta_core::ReportSummary> {
-        self.app.run_reports(ledger, &run(holder), &mut |_| {}).await
+    async fn run_job(
+        &self,
+        ledger: &DynReportLedger,
+        holder: &str,
+    ) -> Result<alerta_core::ReportSummary> {
+        self.app
+            .run_reports(ledger, &run(holder), &mut |_| {})
+            .await
     }
 
     /// Report-ready mail queued so far, by recipient.
@@ -90,10 +119,23 @@ impl World {
         let mut by_recipient = BTreeMap::new();
         let mut request = PageRequest::first(500).unwrap();
         loop {
-            let page = self.app.storage().outbox.mails(None, &request).await.unwrap();
+            let page = self
+                .app
+                .storage()
+                .outbox
+                .mails(None, &request)
+                .await
+                .unwrap();
             for mail in &page.items {
-                if mail.message.subject.as_str().contains("reporte del incidente") {
-                    *by_recipient.entry(mail.message.to[0].to_string()).or_default() += 1;
+                if mail
+                    .message
+                    .subject
+                    .as_str()
+                    .contains("reporte del incidente")
+                {
+                    *by_recipient
+                        .entry(mail.message.to[0].to_string())
+                        .or_default() += 1;
                 }
             }
             match page.next_cursor {
@@ -118,31 +160,79 @@ async fn the_global_report_matches_hand_computed_counts() {
     let _c = w.report("seguridad", "critica").await;
     w.assign(&a.id, "Mantenimiento").await;
     w.app
-        .change_status(&w.admin, &b.id, StatusChange { to: Status::Resuelto, note: None, expected_version: None }, None)
+        .change_status(
+            &w.admin,
+            &b.id,
+            StatusChange {
+                to: Status::Resuelto,
+                note: None,
+                expected_version: None,
+            },
+            None,
+        )
         .await
         .unwrap();
     let summary = w.run_job(w.store.as_ref(), "run-1").await.unwrap();
-    assert_eq!(summary.global_report, "reportes/global/reporte_2026-11-22_10-15.json");
-    let report: GlobalReport = serde_json::from_value(w.json(&BlobKey::from_stored(summary.global_report)).await).unwrap();
+    assert_eq!(
+        summary.global_report,
+        "reportes/global/reporte_2026-11-22_10-15.json"
+    );
+    let report: GlobalReport =
+        serde_json::from_value(w.json(&BlobKey::from_stored(summary.global_report)).await).unwrap();
     assert_eq!(report.total, 3);
-    let counts = |pairs: &[(&str, u64)]| pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>();
-    assert_eq!(report.por_estado, counts(&[("en_proceso", 0), ("pendiente", 2), ("resuelto", 1)]));
-    assert_eq!(report.por_tipo, counts(&[("limpieza", 2), ("seguridad", 1)]));
-    assert_eq!(report.por_urgencia, counts(&[("alta", 1), ("baja", 1), ("critica", 1)]));
-    assert_eq!(report.por_departamento, counts(&[("Mantenimiento", 1), ("sin_asignar", 2)]));
-    assert_eq!(report.generado_en, alerta_core::ports::Clock::now(w.clock.as_ref()));
+    let counts = |pairs: &[(&str, u64)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        report.por_estado,
+        counts(&[("en_proceso", 0), ("pendiente", 2), ("resuelto", 1)])
+    );
+    assert_eq!(
+        report.por_tipo,
+        counts(&[("limpieza", 2), ("seguridad", 1)])
+    );
+    assert_eq!(
+        report.por_urgencia,
+        counts(&[("alta", 1), ("baja", 1), ("critica", 1)])
+    );
+    assert_eq!(
+        report.por_departamento,
+        counts(&[("Mantenimiento", 1), ("sin_asignar", 2)])
+    );
+    assert_eq!(
+        report.generado_en,
+        alerta_core::ports::Clock::now(w.clock.as_ref())
+    );
 
     let per_assignment = w
-        .json(&BlobKey::assignment_report(&DepartmentName::parse("Mantenimiento").unwrap(), &a.id))
+        .json(&BlobKey::assignment_report(
+            &DepartmentName::parse("Mantenimiento").unwrap(),
+            &a.id,
+        ))
         .await;
     assert_eq!(per_assignment["incident"]["incident_id"], a.id.as_str());
-    let kinds: Vec<&str> = per_assignment["eventos"].as_array().unwrap().iter().map(|e| e["tipo_evento"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = per_assignment["eventos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["tipo_evento"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["creado", "asignacion"]);
     assert_eq!(summary.processed, 1);
-    assert_eq!(w.report_mail().await, BTreeMap::from([("mantenimiento@campus.edu".to_string(), 1)]));
+    assert_eq!(
+        w.report_mail().await,
+        BTreeMap::from([("mantenimiento@campus.edu".to_string(), 1)])
+    );
 
     let again = w.run_job(w.store.as_ref(), "run-2").await.unwrap();
-    assert_eq!((again.processed, again.already_done), (0, 1), "a rerun sends nothing twice");
+    assert_eq!(
+        (again.processed, again.already_done),
+        (0, 1),
+        "a rerun sends nothing twice"
+    );
     assert_eq!(w.report_mail().await.values().sum::<usize>(), 1);
 }
 
@@ -151,12 +241,22 @@ async fn more_assignments_than_a_page_are_all_processed_once() {
     let w = world().await;
     for n in 0..520 {
         let incident = w.report("otro", "media").await;
-        w.assign(&incident.id, if n % 2 == 0 { "Mantenimiento" } else { "TI" }).await;
+        w.assign(
+            &incident.id,
+            if n % 2 == 0 { "Mantenimiento" } else { "TI" },
+        )
+        .await;
     }
     let summary = w.run_job(w.store.as_ref(), "run-1").await.unwrap();
     assert_eq!((summary.processed, summary.total_incidents), (520, 520));
     let mail = w.report_mail().await;
-    assert_eq!(mail, BTreeMap::from([("mantenimiento@campus.edu".to_string(), 260), ("ti@campus.edu".to_string(), 260)]));
+    assert_eq!(
+        mail,
+        BTreeMap::from([
+            ("mantenimiento@campus.edu".to_string(), 260),
+            ("ti@campus.edu".to_string(), 260)
+        ])
+    );
 }
 
 /// A ledger that fails once between writing the report and recording the assignment, as a
@@ -168,15 +268,32 @@ struct CrashOnce {
 
 #[async_trait]
 impl ReportLedger for CrashOnce {
-    async fn claim_assignment(&self, event: &EventId, holder: &str, now: Timestamp, lease: Duration) -> Result<bool> {
+    async fn claim_assignment(
+        &self,
+        event: &EventId,
+        holder: &str,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<bool> {
         self.inner.claim_assignment(event, holder, now, lease).await
     }
 
-    async fn complete_assignment(&self, event: &EventId, holder: &str, mails: Vec<OutboxMail>, now: Timestamp) -> Result<()> {
+    async fn complete_assignment(
+        &self,
+        event: &EventId,
+        holder: &str,
+        mails: Vec<OutboxMail>,
+        now: Timestamp,
+    ) -> Result<()> {
         if !self.crashed.swap(true, Ordering::SeqCst) {
-            return Err(Error::unavailable("ledger", std::io::Error::other("killed")));
+            return Err(Error::unavailable(
+                "ledger",
+                std::io::Error::other("killed"),
+            ));
         }
-        self.inner.complete_assignment(event, holder, mails, now).await
+        self.inner
+            .complete_assignment(event, holder, mails, now)
+            .await
     }
 
     async fn processed_assignments(&self, events: &[EventId]) -> Result<Vec<EventId>> {
@@ -191,16 +308,34 @@ async fn a_run_that_dies_halfway_is_finished_by_the_next_with_one_mail_each() {
         let incident = w.report("salud", "alta").await;
         w.assign(&incident.id, "TI").await;
     }
-    let crashing = CrashOnce { inner: w.store.clone(), crashed: AtomicBool::new(false) };
-    assert!(w.run_job(&crashing, "run-1").await.is_err(), "the crash fails the run");
-    assert_eq!(w.report_mail().await.values().sum::<usize>(), 0, "nothing was recorded");
+    let crashing = CrashOnce {
+        inner: w.store.clone(),
+        crashed: AtomicBool::new(false),
+    };
+    assert!(
+        w.run_job(&crashing, "run-1").await.is_err(),
+        "the crash fails the run"
+    );
+    assert_eq!(
+        w.report_mail().await.values().sum::<usize>(),
+        0,
+        "nothing was recorded"
+    );
 
     let early = w.run_job(w.store.as_ref(), "run-2").await.unwrap();
-    assert_eq!((early.processed, early.held_elsewhere), (2, 1), "the dead run's lease still holds one");
+    assert_eq!(
+        (early.processed, early.held_elsewhere),
+        (2, 1),
+        "the dead run's lease still holds one"
+    );
     w.clock.advance(Duration::from_secs(61));
     let late = w.run_job(w.store.as_ref(), "run-3").await.unwrap();
     assert_eq!((late.processed, late.already_done), (1, 2));
-    assert_eq!(w.report_mail().await, BTreeMap::from([("ti@campus.edu".to_string(), 3)]), "exactly one mail per assignment");
+    assert_eq!(
+        w.report_mail().await,
+        BTreeMap::from([("ti@campus.edu".to_string(), 3)]),
+        "exactly one mail per assignment"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,10 +345,16 @@ async fn two_concurrent_runs_send_one_mail_per_assignment() {
         let incident = w.report("tecnologia", "baja").await;
         w.assign(&incident.id, "TI").await;
     }
-    let (a, b) = tokio::join!(w.run_job(w.store.as_ref(), "run-a"), w.run_job(w.store.as_ref(), "run-b"));
+    let (a, b) = tokio::join!(
+        w.run_job(w.store.as_ref(), "run-a"),
+        w.run_job(w.store.as_ref(), "run-b")
+    );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.processed + b.processed, 40, "{a:?} {b:?}");
-    assert_eq!(w.report_mail().await, BTreeMap::from([("ti@campus.edu".to_string(), 40)]));
+    assert_eq!(
+        w.report_mail().await,
+        BTreeMap::from([("ti@campus.edu".to_string(), 40)])
+    );
 }
 
 #[tokio::test]
@@ -227,10 +368,16 @@ async fn a_reassignment_is_a_new_report_and_a_new_mail() {
     assert_eq!((second.processed, second.already_done), (1, 1));
     assert_eq!(
         w.report_mail().await,
-        BTreeMap::from([("mantenimiento@campus.edu".to_string(), 1), ("ti@campus.edu".to_string(), 1)])
+        BTreeMap::from([
+            ("mantenimiento@campus.edu".to_string(), 1),
+            ("ti@campus.edu".to_string(), 1)
+        ])
     );
     let report = w
-        .json(&BlobKey::assignment_report(&DepartmentName::parse("Mantenimiento").unwrap(), &incident.id))
+        .json(&BlobKey::assignment_report(
+            &DepartmentName::parse("Mantenimiento").unwrap(),
+            &incident.id,
+        ))
         .await;
     assert_eq!(report["incident"]["departamento"], "Mantenimiento");
     assert_eq!(report["eventos"].as_array().unwrap().len(), 3);

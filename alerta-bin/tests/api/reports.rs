@@ -18,8 +18,12 @@ fn report_run(data_dir: &std::path::Path) -> std::process::Output {
 async fn report_run_writes_reports_once_and_fails_loudly() {
     let app = spawn_app().await;
     let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    app.post(&admin, "/departments", json!({"nombre": "TI", "email": "ti@campus.edu"}))
-        .await;
+    app.post(
+        &admin,
+        "/departments",
+        json!({"nombre": "TI", "email": "ti@campus.edu"}),
+    )
+    .await;
     let (_, incident) = app
         .post(
             &admin,
@@ -29,28 +33,48 @@ async fn report_run_writes_reports_once_and_fails_loudly() {
         .await;
     let id = incident["incident_id"].as_str().unwrap();
     let (status, _) = app
-        .post(&admin, &format!("/incidents/{id}/department"), json!({"departamento": "TI"}))
+        .post(
+            &admin,
+            &format!("/incidents/{id}/department"),
+            json!({"departamento": "TI"}),
+        )
         .await;
     assert_eq!(status, 200);
 
     let data_dir = app.data_dir();
     let first = report_run(data_dir);
     let stdout = String::from_utf8_lossy(&first.stdout);
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    assert!(stdout.contains("1 incidents); 1 assignments processed"), "{stdout}");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        stdout.contains("1 incidents); 1 assignments processed"),
+        "{stdout}"
+    );
     let report = data_dir
         .join("blobs/reportes/incidentes/TI")
         .join(format!("incidente_{id}.json"));
-    assert!(report.exists(), "the assignment report is written under the data directory");
+    assert!(
+        report.exists(),
+        "the assignment report is written under the data directory"
+    );
 
     let second = report_run(data_dir);
     let stdout = String::from_utf8_lossy(&second.stdout);
     assert!(second.status.success());
-    assert!(stdout.contains("0 assignments processed, 1 already done"), "{stdout}");
+    assert!(
+        stdout.contains("0 assignments processed, 1 already done"),
+        "{stdout}"
+    );
 
     let not_a_dir = data_dir.join("alerta.db");
     let failed = report_run(&not_a_dir);
-    assert!(!failed.status.success(), "a run that cannot open its data exits non-zero");
+    assert!(
+        !failed.status.success(),
+        "a run that cannot open its data exits non-zero"
+    );
 }
 
 #[tokio::test]
@@ -70,7 +94,10 @@ async fn serve_runs_the_job_on_its_schedule() {
         if written > 0 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no scheduled report within 20 s");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scheduled report within 20 s"
+        );
     }
     running.shutdown().await.unwrap();
 }

@@ -82,8 +82,8 @@ impl Alerta {
     }
 
     async fn put_json<T: Serialize>(&self, key: &BlobKey, value: &T) -> Result<()> {
-        let bytes =
-            serde_json::to_vec_pretty(value).map_err(|e| Error::unavailable("report encoding", e))?;
+        let bytes = serde_json::to_vec_pretty(value)
+            .map_err(|e| Error::unavailable("report encoding", e))?;
         self.inner.blobs.put(key, "application/json", bytes).await
     }
 
@@ -120,7 +120,11 @@ impl Alerta {
             let Some(last) = page.last() else { break };
             after = Some(last.event_id.clone());
             let ids: Vec<_> = page.iter().map(|e| e.event_id.clone()).collect();
-            let done: HashSet<_> = ledger.processed_assignments(&ids).await?.into_iter().collect();
+            let done: HashSet<_> = ledger
+                .processed_assignments(&ids)
+                .await?
+                .into_iter()
+                .collect();
             for event in &page {
                 seen += 1;
                 if done.contains(&event.event_id) {
@@ -161,11 +165,20 @@ impl Alerta {
         let report = self.assignment_report(&event.incident_id).await?;
         let key = BlobKey::assignment_report(departamento, &event.incident_id);
         self.put_json(&key, &report).await?;
-        let department = self.inner.storage.departments.department(departamento).await?;
+        let department = self
+            .inner
+            .storage
+            .departments
+            .department(departamento)
+            .await?;
         let mails = department
             .map(|d| {
                 let message = notifications::report_ready_mail(&report.incident, &d, &key);
-                vec![OutboxMail::new(MailId::generate(self.ids()), message, self.now())]
+                vec![OutboxMail::new(
+                    MailId::generate(self.ids()),
+                    message,
+                    self.now(),
+                )]
             })
             .unwrap_or_default();
         match ledger
@@ -174,7 +187,9 @@ impl Alerta {
         {
             Ok(()) => Ok(true),
             // Our lease ran out and another run took the assignment over; it sends the mail.
-            Err(Error::Conflict { code: "lease_lost", .. }) => Ok(false),
+            Err(Error::Conflict {
+                code: "lease_lost", ..
+            }) => Ok(false),
             Err(e) => Err(e),
         }
     }
