@@ -7,14 +7,31 @@
 //! |---|---|---|
 //! | (none) | [`memory`] | every storage port in memory, a recording broadcaster and mailer |
 //! | `sqlite` | `sqlite` | every storage port on SQLite (sqlx), with embedded migrations |
+//! | `dynamodb` | `dynamodb` | every storage port on DynamoDB tables, with their bootstrap |
 //! | `fs` | `fs` | the blob store on a local directory |
+//! | `s3` | `s3` | the blob store on two S3 buckets, with their bootstrap |
 //! | `http` | `http` | the REST API as an axum `Router` |
+//! | `smtp` | `smtp` | mail over SMTP (lettre, rustls) and as `.eml` files |
+//! | `websocket` | `websocket` | the broadcast hub (tokio-tungstenite); with `http`, its `GET /ws` route |
+//! | `tcp` | `tcp`, `ingest` | JSON-lines ingestion and its client; the group-commit alert writer |
 
 pub mod memory;
 
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
 #[cfg(feature = "fs")]
 pub mod fs;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "tcp")]
+pub mod ingest;
+#[cfg(feature = "s3")]
+pub mod s3;
+#[cfg(feature = "smtp")]
+pub mod smtp;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "tcp")]
+pub mod tcp;
+#[cfg(feature = "websocket")]
+pub mod websocket;

@@ -53,6 +53,50 @@ pub enum Command {
     /// The report job.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// The mail outbox.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// Send alerts to a server's TCP ingestion: one from the flags, or one JSON line per line
+    /// of standard input when no `--source` is given.
+    SendEvent(SendEventArgs),
+    /// The AWS profile's tables and buckets.
+    #[command(subcommand)]
+    Aws(AwsCommand),
+}
+
+/// `alerta aws ...`
+#[derive(Debug, Subcommand)]
+pub enum AwsCommand {
+    /// Create missing DynamoDB tables (with their indexes and TTL) and S3 buckets; safe to
+    /// run again.
+    Bootstrap,
+}
+
+/// `alerta send-event`
+#[derive(Debug, Args)]
+pub struct SendEventArgs {
+    /// Where the alert came from (1–100 characters).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// `info`, `warning`, `error` or `critical`.
+    #[arg(long, default_value = "info")]
+    pub severity: String,
+    /// What happened (1–4000 characters).
+    #[arg(long)]
+    pub message: Option<String>,
+    /// An ingest key, when the server requires one [env: ALERTA_INGEST_KEY].
+    #[arg(long, env = "ALERTA_INGEST_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+}
+
+/// `alerta outbox ...`
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Put a mail (for example a dead one) back in the queue, due at once.
+    Retry {
+        /// The mail's id, as `GET /admin/outbox` shows it.
+        id: String,
+    },
 }
 
 /// `alerta report ...`
@@ -127,4 +171,97 @@ pub async fn report_run(config: &Config) -> anyhow::Result<()> {
     .await?;
     crate::reports::run_once(&backends.app, backends.ledger.as_ref()).await?;
     Ok(())
+}
+
+/// `alerta outbox retry ID`.
+pub async fn outbox_retry(config: &Config, id: &str) -> anyhow::Result<()> {
+    let id = alerta_core::domain::MailId::parse(id).context("no mail with that id")?;
+    let backends = crate::profile::open(
+        config,
+        std::sync::Arc::new(crate::server::TracingBroadcaster),
+    )
+    .await?;
+    let now = backends.app.clock().now();
+    backends.app.storage().outbox.requeue(&id, now).await?;
+    println!("mail {id} is queued again");
+    Ok(())
+}
+
+/// `alerta send-event`: prints each reply line; fails when any alert was refused.
+pub async fn send_event(config: &Config, args: &SendEventArgs) -> anyhow::Result<()> {
+    use alerta_adapters::tcp::{AlertLine, Client};
+    let mut client = Client::connect(config.tcp_addr)
+        .await
+        .with_context(|| format!("connecting to {}", config.tcp_addr))?;
+    let replies = match &args.source {
+        Some(source) => {
+            let message = args
+                .message
+                .as_deref()
+                .context("--message is required with --source")?;
+            let line = AlertLine {
+                source,
+                severity: &args.severity,
+                message,
+                key: args.key.as_deref(),
+            };
+            vec![client.send(&line).await?]
+        }
+        None => {
+            let mut input = String::new();
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .context("reading alerts from standard input")?;
+            let lines: Vec<String> = input
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| with_key(l, args.key.as_deref()))
+                .collect::<anyhow::Result<_>>()?;
+            client.send_lines(lines).await?
+        }
+    };
+    let mut refused = 0;
+    for reply in replies {
+        match reply.into_result() {
+            Ok(id) => println!("{}", serde_json::json!({"ok": true, "id": id})),
+            Err(error) => {
+                refused += 1;
+                println!("{}", serde_json::json!({"ok": false, "error": error}));
+            }
+        }
+    }
+    if refused > 0 {
+        anyhow::bail!("{refused} alert(s) refused");
+    }
+    Ok(())
+}
+
+/// Adds the ingest key to a JSON line that has none.
+fn with_key(line: &str, key: Option<&str>) -> anyhow::Result<String> {
+    let Some(key) = key else {
+        return Ok(line.to_owned());
+    };
+    let mut value: serde_json::Value =
+        serde_json::from_str(line).with_context(|| format!("not a JSON object: {line}"))?;
+    if let Some(object) = value.as_object_mut() {
+        object
+            .entry("key")
+            .or_insert_with(|| serde_json::Value::String(key.to_owned()));
+    }
+    Ok(value.to_string())
+}
+
+/// `alerta aws bootstrap`.
+pub async fn aws_bootstrap(config: &Config) -> anyhow::Result<()> {
+    #[cfg(feature = "aws")]
+    {
+        crate::profile::aws::bootstrap(config).await
+    }
+    #[cfg(not(feature = "aws"))]
+    {
+        let _ = config;
+        anyhow::bail!(
+            "this alerta was built without the AWS profile; rebuild with `--features aws`"
+        )
+    }
 }

@@ -71,6 +71,12 @@ pub struct Config {
     pub admin_password: Option<Secret>,
     /// Where mail goes, e.g. `smtp://user:pass@host:587?tls=starttls`; unset: `.eml` files.
     pub smtp_url: Option<Secret>,
+    /// A PEM file trusted as the only root for the SMTP server's certificate.
+    pub smtp_ca_file: Option<PathBuf>,
+    /// The sender of every mail (default: `from=` in the SMTP URL, else `alerta@localhost`).
+    pub mail_from: Option<String>,
+    /// The first retry delay of a mail whose send failed; later ones double, with jitter.
+    pub mail_retry_base: String,
     /// Who gets `error` and `critical` alerts (comma-separated in the environment).
     #[serde(deserialize_with = "list")]
     pub alert_emails: Vec<String>,
@@ -87,6 +93,18 @@ pub struct Config {
     /// Known campus locations (comma-separated in the environment).
     #[serde(deserialize_with = "list")]
     pub locations: Vec<String>,
+    /// Other origins whose pages may open the stream (`scheme://host[:port]`, comma-separated
+    /// in the environment); the server's own origin is always allowed.
+    #[serde(deserialize_with = "list")]
+    pub allowed_origins: Vec<String>,
+    /// AWS profile: put before every DynamoDB table name (e.g. `staging-`).
+    pub aws_table_prefix: String,
+    /// AWS profile: the attachments bucket.
+    pub aws_attachments_bucket: String,
+    /// AWS profile: the reports bucket.
+    pub aws_reports_bucket: String,
+    /// AWS profile: address S3 buckets by path, as emulators need.
+    pub aws_force_path_style: bool,
     /// Departments to create at start-up when missing.
     pub departments: Vec<DepartmentConfig>,
     /// How often the report job runs in-process, e.g. `15m`; unset: never.
@@ -106,12 +124,20 @@ impl Default for Config {
             admin_email: None,
             admin_password: None,
             smtp_url: None,
+            smtp_ca_file: None,
+            mail_from: None,
+            mail_retry_base: "30s".into(),
             alert_emails: Vec::new(),
             ingest_keys: Vec::new(),
             token_ttl: "12h".into(),
             attachment_max_bytes: settings.attachment_max_bytes,
             incident_types: settings.incident_types.names().to_vec(),
             locations: settings.locations,
+            allowed_origins: Vec::new(),
+            aws_table_prefix: String::new(),
+            aws_attachments_bucket: "alerta-adjuntos".into(),
+            aws_reports_bucket: "alerta-reportes".into(),
+            aws_force_path_style: false,
             departments: Vec::new(),
             report_every: None,
             request_timeout_s: 30,
@@ -156,6 +182,7 @@ impl Config {
             .extract()
             .context("reading the configuration")?;
         config.token_ttl()?;
+        parse_duration(&config.mail_retry_base).context("mail_retry_base")?;
         config.report_every()?;
         Ok(config)
     }

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod dashboard;
+pub mod mail;
 pub mod profile;
 pub mod reports;
 pub mod server;

@@ -2,7 +2,10 @@
 
 use std::io::IsTerminal;
 
-use alerta_bin::cli::{Cli, Command, ReportCommand, UserCommand, report_run, user_add};
+use alerta_bin::cli::{
+    AwsCommand, Cli, Command, OutboxCommand, ReportCommand, UserCommand, aws_bootstrap,
+    outbox_retry, report_run, send_event, user_add,
+};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -29,6 +32,9 @@ async fn main() -> anyhow::Result<()> {
             running.wait().await
         }
         Command::Report(ReportCommand::Run) => report_run(&config).await,
+        Command::Outbox(OutboxCommand::Retry { id }) => outbox_retry(&config, &id).await,
+        Command::SendEvent(args) => send_event(&config, &args).await,
+        Command::Aws(AwsCommand::Bootstrap) => aws_bootstrap(&config).await,
         Command::User(UserCommand::Add { email, role, name }) => {
             user_add(&config, &email, &role, name.as_deref()).await
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use alerta_adapters::fs::FsBlobStore;
 use alerta_adapters::sqlite::SqliteStore;
 use alerta_core::domain::{Department, DepartmentName, Email, NewUser, Role, TypeCatalog};
-use alerta_core::ports::{DynBroadcaster, DynReportLedger, Storage};
+use alerta_core::ports::{DynBlobStore, DynBroadcaster, DynReportLedger, Storage};
 use alerta_core::{Alerta, Settings};
 use anyhow::{Context, bail};
 
@@ -17,6 +17,9 @@ pub struct Backends {
     pub app: Alerta,
     /// Where the report job records processed assignments (the same backend as the storage).
     pub ledger: Arc<DynReportLedger>,
+    /// The most alerts one group commit may store: DynamoDB transactions hold 100 items, an
+    /// alert and its mail row two of them.
+    pub max_alert_batch: usize,
 }
 
 /// The use-case settings a configuration asks for.
@@ -41,6 +44,17 @@ pub fn settings(config: &Config) -> anyhow::Result<Settings> {
     })
 }
 
+fn build(
+    config: &Config,
+    storage: Storage,
+    blobs: Arc<DynBlobStore>,
+    broadcaster: Arc<DynBroadcaster>,
+) -> anyhow::Result<Alerta> {
+    Ok(Alerta::builder(storage, blobs, broadcaster)
+        .settings(settings(config)?)
+        .build())
+}
+
 /// Opens the backends of `config.profile` and builds the application on them.
 pub async fn open(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::Result<Backends> {
     match config.profile {
@@ -54,17 +68,80 @@ pub async fn open(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::
                     .await
                     .with_context(|| format!("opening {}", database.display()))?,
             );
-            let blobs = FsBlobStore::new(config.data_dir.join("blobs"));
-            let app = Alerta::builder(
+            let blobs = Arc::new(FsBlobStore::new(config.data_dir.join("blobs")));
+            let app = build(
+                config,
                 Storage::from_backend(store.clone()),
-                Arc::new(blobs),
+                blobs,
                 broadcaster,
-            )
-            .settings(settings(config)?)
-            .build();
-            Ok(Backends { app, ledger: store })
+            )?;
+            Ok(Backends {
+                app,
+                ledger: store,
+                max_alert_batch: 1000,
+            })
         }
-        Profile::Aws => bail!("the aws profile is not available in this build yet"),
+        Profile::Aws => open_aws(config, broadcaster).await,
+    }
+}
+
+#[cfg(feature = "aws")]
+async fn open_aws(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::Result<Backends> {
+    let (store, blobs) = aws::stores(config).await;
+    let store = Arc::new(store);
+    let app = build(
+        config,
+        Storage::from_backend(store.clone()),
+        Arc::new(blobs),
+        broadcaster,
+    )?;
+    Ok(Backends {
+        app,
+        ledger: store,
+        max_alert_batch: 50,
+    })
+}
+
+#[cfg(not(feature = "aws"))]
+async fn open_aws(_: &Config, _: Arc<DynBroadcaster>) -> anyhow::Result<Backends> {
+    bail!("this alerta was built without the AWS profile; rebuild with `--features aws`")
+}
+
+/// The AWS profile's stores.
+#[cfg(feature = "aws")]
+pub mod aws {
+    use alerta_adapters::dynamodb::{DynamoStore, DynamoTables};
+    use alerta_adapters::s3::{S3BlobStore, S3Options};
+
+    use crate::config::Config;
+
+    /// The DynamoDB store and the S3 blob store the configuration names, with region,
+    /// credentials and endpoint from the standard AWS environment.
+    pub async fn stores(config: &Config) -> (DynamoStore, S3BlobStore) {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let tables = DynamoTables::with_prefix(config.aws_table_prefix.clone());
+        let options = S3Options {
+            attachments_bucket: config.aws_attachments_bucket.clone(),
+            reports_bucket: config.aws_reports_bucket.clone(),
+            force_path_style: config.aws_force_path_style,
+        };
+        (
+            DynamoStore::from_sdk_config(&sdk, tables),
+            S3BlobStore::from_sdk_config(&sdk, options),
+        )
+    }
+
+    /// `alerta aws bootstrap`: creates missing tables (with their indexes and TTL) and
+    /// buckets; running it again changes nothing.
+    pub async fn bootstrap(config: &Config) -> anyhow::Result<()> {
+        let (store, blobs) = stores(config).await;
+        store.bootstrap().await?;
+        blobs.bootstrap().await?;
+        println!(
+            "tables (prefix '{}') and buckets {} and {} are ready",
+            config.aws_table_prefix, config.aws_attachments_bucket, config.aws_reports_bucket
+        );
+        Ok(())
     }
 }
 

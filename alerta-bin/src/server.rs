@@ -1,11 +1,15 @@
-//! Starting and stopping the server.
+//! Starting and stopping the server: HTTP (REST, stream, dashboard), TCP ingestion, mail and
+//! the report schedule.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use alerta_adapters::http::{HttpConfig, router};
-use anyhow::Context;
+use alerta_adapters::ingest::{GroupCommit, GroupCommitConfig};
+use alerta_adapters::tcp::{self, TcpConfig};
+use alerta_adapters::websocket::{self, Hub, HubConfig, WsConfig};
+use anyhow::{Context, bail};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -15,10 +19,15 @@ use crate::profile;
 
 /// A server that is running.
 pub struct Running {
-    /// Where the HTTP API listens (the real port when 0 was asked for).
+    /// Where the HTTP API, the stream and the dashboard listen (the real port when 0 was
+    /// asked for).
     pub http_addr: SocketAddr,
+    /// Where TCP ingestion listens.
+    pub tcp_addr: SocketAddr,
     /// The application it serves.
     pub app: alerta_core::Alerta,
+    /// The broadcast hub of the stream.
+    pub hub: Hub,
     stop: watch::Sender<bool>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -41,7 +50,7 @@ impl Running {
     }
 }
 
-/// A broadcaster for a server with no live subscribers: messages are traced and dropped.
+/// A broadcaster for commands that serve no subscribers: messages are traced and dropped.
 #[derive(Debug, Default)]
 pub struct TracingBroadcaster;
 
@@ -56,12 +65,26 @@ impl alerta_core::ports::Broadcaster for TracingBroadcaster {
     }
 }
 
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
 /// Opens the backends, seeds the configured admin and departments, binds the listeners and
 /// starts serving.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
-    let backends = profile::open(&config, Arc::new(TracingBroadcaster)).await?;
+    if config.ingest_keys.is_empty() && !config.tcp_addr.ip().is_loopback() {
+        bail!(
+            "TCP ingestion on {} would accept alerts from anyone: set ALERTA_INGEST_KEYS, or \
+             listen on a loopback address",
+            config.tcp_addr
+        );
+    }
+    let hub = Hub::new(HubConfig::default());
+    let backends = profile::open(&config, Arc::new(hub.clone())).await?;
     profile::seed(&backends.app, &config).await?;
-    let storage = backends.app.storage().clone();
+    let app = backends.app.clone();
+
+    let storage = app.storage().clone();
     let http = HttpConfig::default()
         .request_timeout(Duration::from_secs(config.request_timeout_s))
         .health_check(move || {
@@ -72,36 +95,77 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 storage.users.user_by_id(&probe).await.map(|_| ())
             }
         });
-    let routes = router(backends.app.clone(), http).merge(crate::dashboard::routes());
-    let listener = TcpListener::bind(config.http_addr)
+    let ws = config
+        .allowed_origins
+        .iter()
+        .fold(WsConfig::default(), |ws, origin| ws.allow_origin(origin));
+    let routes = router(app.clone(), http)
+        .merge(websocket::routes(hub.clone(), app.clone(), ws))
+        .merge(crate::dashboard::routes());
+
+    let http_listener = TcpListener::bind(config.http_addr)
         .await
         .with_context(|| format!("binding the HTTP address {}", config.http_addr))?;
-    let http_addr = listener.local_addr()?;
-    let (stop, mut stopped) = watch::channel(false);
-    if let Some(every) = config.report_every()? {
+    let http_addr = http_listener.local_addr()?;
+    let tcp_listener = TcpListener::bind(config.tcp_addr)
+        .await
+        .with_context(|| format!("binding the TCP address {}", config.tcp_addr))?;
+    let tcp_addr = tcp_listener.local_addr()?;
+    let mailer = crate::mail::mailer(&config)?;
+    let retry = crate::mail::retry_policy(&config)?;
+    let report_every = config.report_every()?;
+
+    let (stop, _) = watch::channel(false);
+    tokio::spawn(crate::mail::dispatch(
+        app.storage().outbox.clone(),
+        mailer,
+        retry,
+        stop.subscribe(),
+    ));
+    if let Some(every) = report_every {
         tokio::spawn(crate::reports::schedule(
-            backends.app.clone(),
+            app.clone(),
             backends.ledger.clone(),
             every,
             stop.subscribe(),
         ));
         tracing::info!(every = ?every, "report job scheduled");
     }
+    let ingest = GroupCommit::spawn(
+        app.clone(),
+        GroupCommitConfig::default().max_batch(backends.max_alert_batch),
+    );
+    let tcp_task = tokio::spawn(tcp::serve_with_shutdown(
+        tcp_listener,
+        ingest,
+        TcpConfig::default(),
+        stopped(stop.subscribe()),
+    ));
+    let http_stop = stop.subscribe();
+    let hub_on_stop = hub.clone();
     let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
+        let served = axum::serve(
+            http_listener,
             routes.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
+            stopped(http_stop).await;
+            // Upgraded stream connections are not tracked by the HTTP server's graceful
+            // shutdown; close them so clients reconnect elsewhere at once.
+            hub_on_stop.shutdown();
         })
         .await
-        .context("serving HTTP")
+        .context("serving HTTP");
+        let tcp = tcp_task.await.context("the TCP listener panicked")?;
+        served?;
+        tcp.context("serving TCP")
     });
-    tracing::info!(%http_addr, profile = ?config.profile, data_dir = %config.data_dir.display(), "alerta is serving");
+    tracing::info!(%http_addr, %tcp_addr, profile = ?config.profile, data_dir = %config.data_dir.display(), "alerta is serving");
     Ok(Running {
         http_addr,
-        app: backends.app,
+        tcp_addr,
+        app,
+        hub,
         stop,
         task,
     })

@@ -5,6 +5,8 @@
 //! - [`domain`]: types that cannot hold invalid values (incidents and their lifecycle,
 //!   history events, users, sessions, alerts, mail, reports).
 //! - [`ports`]: the async traits every adapter implements, each with its contract.
+//! - [`dispatch`]: the [`Dispatcher`](dispatch::Dispatcher) that delivers the mail outbox,
+//!   with leases and retries.
 //! - [`Alerta`]: the use cases, with their role checks, over any set of adapters.
 //! - [`Error`]: the one error callers see, mapping onto the wire contract's status codes.
 //!
@@ -18,6 +20,7 @@
 //! | `conformance` | [`conformance`]: the shared test suites every storage adapter must pass |
 //! | `mocks` | `mockall` mocks of every port (`ports::MockIncidentStore`, ...) |
 
+pub mod dispatch;
 pub mod domain;
 mod error;
 pub mod notifications;

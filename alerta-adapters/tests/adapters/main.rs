@@ -1,13 +1,24 @@
 //! Integration tests of the adapters: one binary, one module per adapter.
 
+mod dispatch;
 mod memory;
 mod service;
 
+#[cfg(feature = "dynamodb")]
+mod dynamodb;
 #[cfg(feature = "fs")]
 mod fs;
 #[cfg(feature = "http")]
 mod http;
 #[cfg(all(feature = "sqlite", feature = "fs"))]
 mod reports;
+#[cfg(feature = "s3")]
+mod s3;
+#[cfg(feature = "smtp")]
+mod smtp;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(all(feature = "tcp", feature = "sqlite"))]
+mod tcp;
+#[cfg(all(feature = "websocket", feature = "http"))]
+mod websocket;

@@ -111,6 +111,8 @@ pub struct BinaryServer {
     pub child: Child,
     /// The base URL it reported.
     pub base: String,
+    /// Where its TCP ingestion listens.
+    pub tcp_addr: String,
 }
 
 /// Path of the built binary.
@@ -121,7 +123,14 @@ pub fn binary() -> PathBuf {
 /// Starts `alerta serve` on `data_dir` on free ports and waits for the line that says where it
 /// listens.
 pub async fn start_binary(data_dir: &Path) -> BinaryServer {
-    let mut child = Command::new(binary())
+    start_binary_with(data_dir, &[]).await
+}
+
+/// As [`start_binary`], with extra environment variables.
+pub async fn start_binary_with(data_dir: &Path, env: &[(&str, &str)]) -> BinaryServer {
+    let mut command = Command::new(binary());
+    command.envs(env.iter().copied());
+    let mut child = command
         .arg("serve")
         .arg("--data-dir")
         .arg(data_dir)
@@ -140,10 +149,15 @@ pub async fn start_binary(data_dir: &Path) -> BinaryServer {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(60), async {
+    let field = |line: &str, name: &str| {
+        line.split(&format!("{name}="))
+            .nth(1)
+            .map(|rest| rest.split_whitespace().next().unwrap().to_owned())
+    };
+    let (addr, tcp_addr) = tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("http_addr=").nth(1) {
-                return rest.split_whitespace().next().unwrap().to_owned();
+            if let (Some(http), Some(tcp)) = (field(&line, "http_addr"), field(&line, "tcp_addr")) {
+                return (http, tcp);
             }
         }
         panic!("alerta exited before it said where it listens");
@@ -155,5 +169,6 @@ pub async fn start_binary(data_dir: &Path) -> BinaryServer {
     BinaryServer {
         child,
         base: format!("http://{addr}"),
+        tcp_addr,
     }
 }

@@ -5,4 +5,5 @@ mod helpers;
 mod cli;
 mod process;
 mod reports;
+mod send_event;
 mod walkthrough;

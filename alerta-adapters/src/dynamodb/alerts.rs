@@ -1,0 +1,304 @@
+//! Alerts, spread over a few partitions of a time-ordered index.
+
+use std::collections::HashSet;
+
+use alerta_core::domain::{
+    Alert, AlertCounts, AlertFilter, AlertId, AlertMessage, AlertSource, Channel, Page,
+    PageRequest, Severity,
+};
+use alerta_core::ports::{AlertStore, AlertWrite};
+use alerta_core::{Error, Result};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::TransactWriteItem;
+
+use super::cursor::{self, List};
+use super::error::duplicate;
+use super::item::{Item, ItemBuilder, Reader, s, time};
+use super::query::{self, Expression, Order, Partition, PartitionQuery, ScanOptions};
+use super::transaction::{self, MAX_ITEMS};
+use super::{DynamoStore, outbox};
+
+pub(super) const BY_TIME: &str = "by_time";
+
+/// How many partitions of `by_time` alerts are spread over. Readers merge all of them, so
+/// the number is part of the stored format: changing it needs the old items rewritten.
+const SHARDS: u32 = 4;
+
+/// The partition of `by_time` an alert lives in: a hash of its id, so consecutive alerts
+/// land in different partitions.
+fn shard_of(id: &str) -> String {
+    // FNV-1a: stable across versions and platforms, unlike the standard library's hasher.
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in id.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    (hash % SHARDS).to_string()
+}
+
+/// The lower-cased text `q` searches: the source, then the message. `q` holds no line break
+/// and a source none either, so a match lies within one field.
+fn search_text(alert: &Alert) -> String {
+    format!(
+        "{}\n{}",
+        alert.source.as_str().to_lowercase(),
+        alert.message.as_str().to_lowercase()
+    )
+}
+
+fn alert_item(alert: &Alert) -> Item {
+    ItemBuilder::new()
+        .set("id", s(alert.id.as_str()))
+        .set("source", s(alert.source.as_str()))
+        .set("severity", s(alert.severity.as_str()))
+        .set("message", s(alert.message.as_str()))
+        .set("channel", s(alert.channel.as_str()))
+        .set("created_at", time(alert.created_at))
+        .set("shard", s(shard_of(alert.id.as_str())))
+        .set("search", s(search_text(alert)))
+        .build()
+}
+
+fn alert_from_item(item: &Item) -> Result<Alert> {
+    let r = Reader::new(item, "alert");
+    Ok(Alert {
+        id: r.parsed("id", AlertId::parse)?,
+        source: r.parsed("source", AlertSource::parse)?,
+        severity: r.parsed("severity", Severity::parse)?,
+        message: r.parsed("message", AlertMessage::parse)?,
+        channel: r.parsed("channel", Channel::parse)?,
+        created_at: r.time("created_at")?,
+    })
+}
+
+/// The transaction items of one alert and its mail rows.
+fn write_items(store: &DynamoStore, write: &AlertWrite) -> Result<Vec<TransactWriteItem>> {
+    let mut items = vec![transaction::put_new(
+        &store.names.alerts,
+        alert_item(&write.alert),
+        "id",
+    )?];
+    for mail in &write.mails {
+        items.push(transaction::put_new(
+            &store.names.outbox,
+            outbox::mail_item(mail),
+            "id",
+        )?);
+    }
+    Ok(items)
+}
+
+/// The keys of what one chunk wrote, to delete them again.
+struct Written {
+    alerts: Vec<Item>,
+    mails: Vec<Item>,
+}
+
+impl DynamoStore {
+    /// Writes one transaction; a failed condition means an id was already stored.
+    async fn insert_chunk(&self, items: Vec<TransactWriteItem>) -> Result<()> {
+        match transaction::write(&self.client, items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(duplicate("alert or mail")),
+        }
+    }
+
+    /// Deletes what earlier chunks of a failed batch wrote, so the batch ends all or nothing.
+    async fn undo(&self, written: Written) -> Result<()> {
+        query::delete_all(&self.client, &self.names.alerts, written.alerts).await?;
+        query::delete_all(&self.client, &self.names.outbox, written.mails).await
+    }
+
+    fn alert_partitions(
+        &self,
+        filter: &AlertFilter,
+        order: Order,
+        start_after: Option<String>,
+        page_size: usize,
+    ) -> Vec<Partition> {
+        let mut expression = Expression::new();
+        if let Some(severity) = filter.severity {
+            expression.filter_equals("severity", severity.as_str());
+        }
+        if let Some(channel) = filter.channel {
+            expression.filter_equals("channel", channel.as_str());
+        }
+        if let Some(source) = &filter.source {
+            expression.filter_equals("source", source.as_str());
+        }
+        if let Some(q) = &filter.text {
+            expression.filter_contains("search", &q.as_str().to_lowercase());
+        }
+        let since = filter.since.as_ref().map(|id| id.to_string());
+        (0..SHARDS)
+            .map(|shard| {
+                // Without a cursor the key condition starts after `since` itself; with one,
+                // the key condition holds the cursor and the read stops at `since`.
+                let (start, floor) = match (&start_after, &since, order) {
+                    (Some(cursor), since, _) => (Some(cursor.clone()), since.clone()),
+                    (None, Some(since), Order::Descending) => (None, Some(since.clone())),
+                    (None, since, Order::Ascending) => (since.clone(), None),
+                    (None, None, Order::Descending) => (None, None),
+                };
+                let partition = Partition::new(
+                    &self.client,
+                    PartitionQuery {
+                        table: &self.names.alerts,
+                        index: Some(BY_TIME),
+                        partition_attribute: "shard",
+                        partition: shard.to_string(),
+                        sort_attribute: "id",
+                        start_after: start,
+                        order,
+                        filter: expression.clone(),
+                        page_size,
+                    },
+                );
+                match floor {
+                    Some(floor) if order == Order::Descending => partition.with_floor("id", floor),
+                    _ => partition,
+                }
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl AlertStore for DynamoStore {
+    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<()> {
+        let mut alert_ids = HashSet::new();
+        let mut mail_ids = HashSet::new();
+        for write in &batch {
+            if !alert_ids.insert(write.alert.id.as_str()) {
+                return Err(duplicate("alert"));
+            }
+            for mail in &write.mails {
+                if !mail_ids.insert(mail.id.as_str()) {
+                    return Err(duplicate("mail"));
+                }
+            }
+        }
+
+        // Chunks of whole alerts (each with its mail rows) of at most MAX_ITEMS items.
+        let mut chunks: Vec<(Vec<TransactWriteItem>, Vec<&AlertWrite>)> = vec![(vec![], vec![])];
+        for write in &batch {
+            let items = write_items(self, write)?;
+            if items.len() > MAX_ITEMS {
+                return Err(Error::invalid(
+                    "batch",
+                    "one alert with more mail rows than a DynamoDB transaction holds",
+                ));
+            }
+            let last = chunks
+                .last_mut()
+                .filter(|(c, _)| c.len() + items.len() <= MAX_ITEMS);
+            match last {
+                Some((current, writes)) => {
+                    current.extend(items);
+                    writes.push(write);
+                }
+                None => chunks.push((items, vec![write])),
+            }
+        }
+        if chunks.len() == 1 {
+            let (items, _) = chunks.remove(0);
+            if items.is_empty() {
+                return Ok(());
+            }
+            return self.insert_chunk(items).await;
+        }
+
+        let mut written = Written {
+            alerts: Vec::new(),
+            mails: Vec::new(),
+        };
+        for (items, writes) in chunks {
+            if let Err(error) = self.insert_chunk(items).await {
+                // The batch failed as a whole: the error stands even if undoing fails too.
+                let _ = self.undo(written).await;
+                return Err(error);
+            }
+            for write in writes {
+                written.alerts.push(
+                    ItemBuilder::new()
+                        .set("id", s(write.alert.id.as_str()))
+                        .build(),
+                );
+                for mail in &write.mails {
+                    written
+                        .mails
+                        .push(ItemBuilder::new().set("id", s(mail.id.as_str())).build());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>> {
+        let start = cursor::position(List::Alerts, page)?;
+        let take = page.limit.get() + 1;
+        let partitions = self.alert_partitions(filter, Order::Descending, start, take);
+        let items = query::merge(partitions, "id", Order::Descending, take).await?;
+        let alerts = items
+            .iter()
+            .map(alert_from_item)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(cursor::page(List::Alerts, alerts, page, |a| a.id.as_str()))
+    }
+
+    async fn after<'a>(&self, after: Option<&'a AlertId>, limit: usize) -> Result<Vec<Alert>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let filter = AlertFilter {
+            since: after.cloned(),
+            ..AlertFilter::default()
+        };
+        let partitions = self.alert_partitions(&filter, Order::Ascending, None, limit);
+        let items = query::merge(partitions, "id", Order::Ascending, limit).await?;
+        items.iter().map(alert_from_item).collect()
+    }
+
+    async fn counts(&self) -> Result<AlertCounts> {
+        let items = query::scan_all(
+            &self.client,
+            &self.names.alerts,
+            ScanOptions {
+                attributes: &["severity", "channel"],
+                filter: None,
+            },
+        )
+        .await?;
+        let mut counts = AlertCounts::new();
+        for item in &items {
+            let r = Reader::new(item, "alert");
+            let severity = r.parsed("severity", Severity::parse)?;
+            let channel = r.parsed("channel", Channel::parse)?;
+            counts.total += 1;
+            *counts
+                .by_severity
+                .entry(severity.as_str().to_owned())
+                .or_default() += 1;
+            *counts
+                .by_channel
+                .entry(channel.as_str().to_owned())
+                .or_default() += 1;
+        }
+        Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_stable_and_all_used() {
+        assert_eq!(
+            shard_of("01JD2Z9R1K7Q3C6ZP0S8T4W5XY"),
+            shard_of("01JD2Z9R1K7Q3C6ZP0S8T4W5XY")
+        );
+        let used: HashSet<String> = (0..100).map(|n| shard_of(&format!("01JD{n:04}"))).collect();
+        assert_eq!(used.len(), SHARDS as usize);
+    }
+}

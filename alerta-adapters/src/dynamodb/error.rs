@@ -1,0 +1,82 @@
+//! How DynamoDB failures become the core's [`Error`]: the ports never see an AWS type.
+
+use alerta_core::Error;
+use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// What went wrong inside the store. Private: it only travels as the boxed source of
+/// [`Error::Unavailable`], for logs.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum DynamoError {
+    /// A request failed. The text holds the service's error code and message but never its
+    /// request id, so it can be logged or compared without leaking AWS internals.
+    #[error("dynamodb {operation}: {detail}")]
+    Request {
+        operation: &'static str,
+        detail: String,
+    },
+    #[error("dynamodb holds a {what} this version cannot read: {detail}")]
+    Unreadable { what: &'static str, detail: String },
+    #[error("a dynamodb request could not be built: {0}")]
+    Build(String),
+    #[error("dynamodb: {0}")]
+    Other(String),
+}
+
+pub(super) fn unavailable(error: DynamoError) -> Error {
+    Error::unavailable("dynamodb", error)
+}
+
+/// The code and message of a failed request, without its request id.
+pub(super) fn describe<E, R>(error: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match error {
+        SdkError::ServiceError(context) => {
+            let inner = context.err();
+            format!(
+                "{}: {}",
+                inner.code().unwrap_or("unknown error"),
+                inner.message().unwrap_or("no message")
+            )
+        }
+        SdkError::TimeoutError(_) => "the request timed out".to_owned(),
+        other => DisplayErrorContext(other).to_string(),
+    }
+}
+
+/// A failed request of `operation`.
+pub(super) fn request<E, R>(operation: &'static str, error: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    unavailable(DynamoError::Request {
+        operation,
+        detail: describe(&error),
+    })
+}
+
+/// A stored item that does not parse back into its domain type.
+pub(super) fn unreadable(what: &'static str, detail: impl std::fmt::Display) -> Error {
+    unavailable(DynamoError::Unreadable {
+        what,
+        detail: detail.to_string(),
+    })
+}
+
+/// A request value the SDK refused to build (a required field left out).
+pub(super) fn build(error: BuildError) -> Error {
+    unavailable(DynamoError::Build(error.to_string()))
+}
+
+/// Anything else, described for the logs.
+pub(super) fn other(detail: impl Into<String>) -> Error {
+    unavailable(DynamoError::Other(detail.into()))
+}
+
+/// The conflict of a write whose id is already stored.
+pub(super) fn duplicate(what: &str) -> Error {
+    Error::conflict("duplicate", format!("{what} already exists"))
+}

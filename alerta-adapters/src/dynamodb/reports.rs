@@ -1,0 +1,180 @@
+//! The report job's ledger: one item per `asignacion` event, leased by a run with a
+//! conditional update and marked done in the same transaction as its mail.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use alerta_core::domain::{EventId, OutboxMail, Timestamp};
+use alerta_core::ports::ReportLedger;
+use alerta_core::{Error, Result};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
+
+use super::error::{self, duplicate, request};
+use super::item::{Item, ItemBuilder, n, s, time};
+use super::query::backoff;
+use super::transaction::{self, MAX_ITEMS};
+use super::{DynamoStore, outbox};
+
+/// The most keys one `BatchGetItem` takes.
+const BATCH_GET_MAX: usize = 100;
+
+/// How often unprocessed keys are asked for again before the store gives up.
+const BATCH_GET_ATTEMPTS: u32 = 8;
+
+fn lease_lost() -> Error {
+    Error::conflict(
+        "lease_lost",
+        "the assignment is done or held by another run",
+    )
+}
+
+fn key(event: &str) -> Item {
+    ItemBuilder::new().set("event_id", s(event)).build()
+}
+
+#[async_trait]
+impl ReportLedger for DynamoStore {
+    async fn claim_assignment(
+        &self,
+        event: &EventId,
+        holder: &str,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.names.report_ledger)
+            .key("event_id", s(event.as_str()))
+            .update_expression("SET #holder = :holder, #lease = :until, #done = :false")
+            .condition_expression(
+                "attribute_not_exists(#event) OR \
+                 (#done = :false AND (#holder = :holder OR #lease <= :now))",
+            )
+            .expression_attribute_names("#event", "event_id")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_names("#done", "done")
+            .expression_attribute_values(":holder", s(holder))
+            .expression_attribute_values(":until", n(now.plus(lease).unix_millis()))
+            .expression_attribute_values(":now", n(now.unix_millis()))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(request("update_item", e)),
+        }
+    }
+
+    async fn complete_assignment(
+        &self,
+        event: &EventId,
+        holder: &str,
+        mails: Vec<OutboxMail>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut ids = HashSet::new();
+        if !mails.iter().all(|m| ids.insert(m.id.as_str())) {
+            return Err(duplicate("mail"));
+        }
+        if mails.len() + 1 > MAX_ITEMS {
+            return Err(Error::invalid(
+                "mails",
+                format!("more mail than one DynamoDB transaction holds ({MAX_ITEMS} items)"),
+            ));
+        }
+        let done = Update::builder()
+            .table_name(&self.names.report_ledger)
+            .set_key(Some(key(event.as_str())))
+            .update_expression("SET #done = :true, #completed = :now")
+            .condition_expression("#holder = :holder AND #done = :false")
+            .expression_attribute_names("#done", "done")
+            .expression_attribute_names("#completed", "completed_at")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":now", time(now))
+            .expression_attribute_values(":holder", s(holder))
+            .build()
+            .map_err(error::build)?;
+        let mut items = vec![TransactWriteItem::builder().update(done).build()];
+        for mail in &mails {
+            items.push(transaction::put_new(
+                &self.names.outbox,
+                outbox::mail_item(mail),
+                "id",
+            )?);
+        }
+        match transaction::write(&self.client, items).await? {
+            Ok(()) => Ok(()),
+            Err(cancelled) if cancelled.failed(0) => Err(lease_lost()),
+            Err(_) => Err(duplicate("mail")),
+        }
+    }
+
+    async fn processed_assignments(&self, events: &[EventId]) -> Result<Vec<EventId>> {
+        let table = &self.names.report_ledger;
+        let mut wanted: Vec<&str> = events.iter().map(EventId::as_str).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut done = HashSet::new();
+        for chunk in wanted.chunks(BATCH_GET_MAX) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.iter().map(|id| key(id)).collect()))
+                    .projection_expression("#event, #done")
+                    .expression_attribute_names("#event", "event_id")
+                    .expression_attribute_names("#done", "done")
+                    .consistent_read(true)
+                    .build()
+                    .map_err(error::build)?,
+            );
+            let mut attempt = 0;
+            while let Some(request_keys) = pending.take() {
+                if attempt == BATCH_GET_ATTEMPTS {
+                    return Err(error::other(format!(
+                        "keys of {table} stayed unprocessed after {attempt} attempts"
+                    )));
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                attempt += 1;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(table, request_keys)
+                    .send()
+                    .await
+                    .map_err(|e| request("batch_get_item", e))?;
+                let found = out
+                    .responses
+                    .and_then(|mut r| r.remove(table.as_str()))
+                    .unwrap_or_default();
+                for item in found {
+                    let is_done = matches!(item.get("done"), Some(AttributeValue::Bool(true)));
+                    if let (true, Some(AttributeValue::S(id))) = (is_done, item.get("event_id")) {
+                        done.insert(id.clone());
+                    }
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut left| left.remove(table.as_str()))
+                    .filter(|keys| !keys.keys().is_empty());
+            }
+        }
+        Ok(events
+            .iter()
+            .filter(|e| done.contains(e.as_str()))
+            .cloned()
+            .collect())
+    }
+}

@@ -1,0 +1,262 @@
+//! Group commit for alert ingestion: concurrent alerts share one transaction.
+//!
+//! One durable commit costs about as much as its fsync, whatever it holds, so storing each
+//! alert on its own caps ingestion at a few hundred alerts per second. [`GroupCommit`] runs
+//! one writer task: every alert submitted while a commit is in flight waits in a queue, and
+//! the next commit takes the whole queue with a single [`Alerta::ingest_alerts`] call. Under
+//! light load a batch holds one alert and nothing waits for a timer; under heavy load the
+//! batches grow by themselves.
+//!
+//! Any transport can share one `GroupCommit` (it is a cheap handle):
+//!
+//! ```no_run
+//! # async fn run(app: alerta_core::Alerta) -> alerta_core::Result<()> {
+//! use alerta_adapters::ingest::{GroupCommit, GroupCommitConfig};
+//! use alerta_core::domain::{AlertDraft, Channel};
+//!
+//! let ingest = GroupCommit::spawn(app, GroupCommitConfig::default());
+//! let draft = AlertDraft::parse("sensor_01", "warning", "door open", Channel::Tcp)?;
+//! // Queue first, await later: a connection can keep reading while its alert is stored.
+//! let ticket = ingest.submit(draft).await?;
+//! let stored = ticket.await?;
+//! println!("stored as {}", stored.id);
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use alerta_core::domain::{Alert, AlertDraft};
+use alerta_core::{Alerta, Error, Result};
+use tokio::sync::{mpsc, oneshot};
+
+/// How a [`GroupCommit`] queues and batches.
+#[derive(Clone, Debug)]
+pub struct GroupCommitConfig {
+    queue_capacity: usize,
+    max_batch: usize,
+}
+
+impl GroupCommitConfig {
+    /// The default number of alerts that may wait for a commit before submitters wait too.
+    pub const DEFAULT_QUEUE_CAPACITY: usize = 8192;
+    /// The default largest batch stored in one transaction.
+    pub const DEFAULT_MAX_BATCH: usize = 1000;
+
+    /// Sets how many alerts may wait; past that, [`GroupCommit::submit`] waits for room,
+    /// which slows the sending connections down instead of growing memory.
+    pub fn queue_capacity(mut self, alerts: usize) -> Self {
+        self.queue_capacity = alerts.max(1);
+        self
+    }
+
+    /// Sets the largest batch stored in one transaction, which bounds how long one commit
+    /// (and so the wait of the first alert in it) can take.
+    pub fn max_batch(mut self, alerts: usize) -> Self {
+        self.max_batch = alerts.max(1);
+        self
+    }
+}
+
+impl Default for GroupCommitConfig {
+    fn default() -> Self {
+        Self {
+            queue_capacity: Self::DEFAULT_QUEUE_CAPACITY,
+            max_batch: Self::DEFAULT_MAX_BATCH,
+        }
+    }
+}
+
+/// Counters of a [`GroupCommit`] since it started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GroupCommitStats {
+    /// Calls to [`Alerta::ingest_alerts`], one transaction each.
+    pub commits: u64,
+    /// Alerts handed to those calls.
+    pub alerts: u64,
+}
+
+struct Waiting {
+    draft: AlertDraft,
+    reply: oneshot::Sender<Result<Alert>>,
+}
+
+#[derive(Default)]
+struct Counters {
+    commits: AtomicU64,
+    alerts: AtomicU64,
+}
+
+/// A handle to the writer task that stores alerts in batches. Cheap to clone; the task ends
+/// when the last handle is dropped, after storing what was already queued.
+#[derive(Clone)]
+pub struct GroupCommit {
+    queue: mpsc::Sender<Waiting>,
+    app: Alerta,
+    counters: Arc<Counters>,
+}
+
+impl GroupCommit {
+    /// Starts the writer task on the current tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn spawn(app: Alerta, config: GroupCommitConfig) -> Self {
+        let (queue, waiting) = mpsc::channel(config.queue_capacity);
+        let counters = Arc::new(Counters::default());
+        tokio::spawn(write_batches(
+            app.clone(),
+            waiting,
+            config.max_batch,
+            counters.clone(),
+        ));
+        Self {
+            queue,
+            app,
+            counters,
+        }
+    }
+
+    /// The application the alerts are stored through, e.g. to check ingest keys.
+    pub fn app(&self) -> &Alerta {
+        &self.app
+    }
+
+    /// Queues `draft` for the next commit, waiting only while the queue is full. The
+    /// returned [`Ticket`] resolves once the alert is durably stored (or the commit failed).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unavailable`] when the writer task is gone.
+    pub async fn submit(&self, draft: AlertDraft) -> Result<Ticket> {
+        let (reply, result) = oneshot::channel();
+        self.queue
+            .send(Waiting { draft, reply })
+            .await
+            .map_err(|_| writer_gone())?;
+        Ok(Ticket { result })
+    }
+
+    /// Stores `draft` with whatever else is waiting and returns it as stored.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Alerta::ingest_alerts`] for the batch it was part of, or
+    /// [`Error::Unavailable`] when the writer task is gone.
+    pub async fn ingest(&self, draft: AlertDraft) -> Result<Alert> {
+        self.submit(draft).await?.await
+    }
+
+    /// How many commits and alerts the writer has made so far.
+    pub fn stats(&self) -> GroupCommitStats {
+        GroupCommitStats {
+            commits: self.counters.commits.load(Ordering::Relaxed),
+            alerts: self.counters.alerts.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl std::fmt::Debug for GroupCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCommit")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of one submitted alert: a future of the stored [`Alert`].
+#[derive(Debug)]
+#[must_use = "the alert is stored either way; the ticket tells when and whether it worked"]
+pub struct Ticket {
+    result: oneshot::Receiver<Result<Alert>>,
+}
+
+impl Ticket {
+    /// The outcome if the commit has already finished, without waiting.
+    pub fn try_result(&mut self) -> Option<Result<Alert>> {
+        match self.result.try_recv() {
+            Ok(result) => Some(result),
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            Err(oneshot::error::TryRecvError::Closed) => Some(Err(writer_gone())),
+        }
+    }
+}
+
+impl Future for Ticket {
+    type Output = Result<Alert>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.result)
+            .poll(cx)
+            .map(|received| received.unwrap_or_else(|_| Err(writer_gone())))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the alert writer task has stopped")]
+struct WriterGone;
+
+fn writer_gone() -> Error {
+    Error::unavailable("alert ingestion", WriterGone)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct SharedFailure(String);
+
+/// The error of a failed batch, once for each alert in it: [`Error`] is not `Clone`, because
+/// the source of [`Error::Unavailable`] is not.
+fn copy_error(error: &Error) -> Error {
+    match error {
+        Error::Invalid { field, message } => Error::invalid(field, message.clone()),
+        Error::Unauthenticated => Error::Unauthenticated,
+        Error::Forbidden(why) => Error::Forbidden(why),
+        Error::NotFound(what) => Error::NotFound(what),
+        Error::Conflict { code, message } => Error::conflict(code, message.clone()),
+        Error::TooLarge(what) => Error::TooLarge(what.clone()),
+        Error::UnsupportedMediaType(what) => Error::UnsupportedMediaType(what.clone()),
+        Error::RateLimited { retry_after_s } => Error::RateLimited {
+            retry_after_s: *retry_after_s,
+        },
+        Error::Unavailable { what, source } => {
+            Error::unavailable(what, SharedFailure(source.to_string()))
+        }
+        other => Error::unavailable("alert store", SharedFailure(other.to_string())),
+    }
+}
+
+async fn write_batches(
+    app: Alerta,
+    mut waiting: mpsc::Receiver<Waiting>,
+    max_batch: usize,
+    counters: Arc<Counters>,
+) {
+    let mut batch = Vec::with_capacity(max_batch);
+    while waiting.recv_many(&mut batch, max_batch).await > 0 {
+        let (drafts, replies): (Vec<_>, Vec<_>) =
+            batch.drain(..).map(|w| (w.draft, w.reply)).unzip();
+        counters.commits.fetch_add(1, Ordering::Relaxed);
+        counters
+            .alerts
+            .fetch_add(drafts.len() as u64, Ordering::Relaxed);
+        // A submitter that went away is still stored: its alert was accepted, only the
+        // answer has nobody to go to.
+        match app.ingest_alerts(drafts).await {
+            Ok(alerts) => {
+                for (reply, alert) in replies.into_iter().zip(alerts) {
+                    let _ = reply.send(Ok(alert));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, alerts = replies.len(), "storing a batch of alerts failed");
+                for reply in replies {
+                    let _ = reply.send(Err(copy_error(&error)));
+                }
+            }
+        }
+    }
+}

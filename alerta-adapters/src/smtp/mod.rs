@@ -1,0 +1,204 @@
+//! Mail delivery with lettre: [`SmtpMailer`] over SMTP, [`EmlFileMailer`] into `.eml` files.
+//!
+//! Both turn an outbox row into the same message: `multipart/alternative` with the plain text
+//! and the HTML, the row's `Message-ID` (the same on every retry), and headers made only by
+//! lettre's typed headers. TLS is rustls with the ring provider; the server is checked
+//! against the webpki roots, or against exactly one CA certificate when
+//! [`SmtpOptions::ca_file`] names one. Passwords never appear in `Debug` output or errors.
+//!
+//! ```no_run
+//! # fn example() -> alerta_core::Result<()> {
+//! use alerta_adapters::smtp::{SmtpMailer, SmtpOptions};
+//!
+//! let mailer = SmtpMailer::from_url(
+//!     "smtp://user:pass@email-smtp.eu-west-1.amazonaws.com:587?from=alerts%40campus.edu",
+//!     SmtpOptions::default(),
+//! )?;
+//! # Ok(()) }
+//! ```
+
+mod eml;
+mod endpoint;
+mod message;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alerta_core::domain::{Email, OutboxMail};
+use alerta_core::ports::{Mailer, SendError};
+use alerta_core::{Error, Result};
+use async_trait::async_trait;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+pub use eml::EmlFileMailer;
+
+use endpoint::{Endpoint, TlsMode};
+
+/// Settings of an [`SmtpMailer`] that do not belong in its URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmtpOptions {
+    /// The sender, unless the URL names one with `from=` (default `alerta@localhost`).
+    pub from: Option<Email>,
+    /// How long to wait for the TCP connection (default 10 s).
+    pub connect_timeout: Duration,
+    /// How long one message's whole conversation may take, from the greeting to the reply
+    /// to its data (default 60 s). Lettre's async client has no per-command read timeout,
+    /// so this bounds every command of the conversation together.
+    pub send_timeout: Duration,
+    /// A PEM file whose certificate becomes the only trusted root, for a server with its
+    /// own CA (a test server, an internal relay). The server's certificate is still
+    /// verified, name included. Unused with `tls=none`.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for SmtpOptions {
+    fn default() -> Self {
+        Self {
+            from: None,
+            connect_timeout: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(60),
+            ca_file: None,
+        }
+    }
+}
+
+/// Sends outbox mail to an SMTP server, one connection per message.
+///
+/// Failures map onto [`SendError`]: an unreachable server, a timeout, a TLS failure and any
+/// 4xx reply are [`SendError::Temporary`]; a 5xx reply is [`SendError::Permanent`], except
+/// the replies that refuse the session rather than the message (530, 534, 535, 538:
+/// authentication or encryption required or refused), which are temporary because fixing
+/// the configuration is what makes them pass.
+///
+/// There is no connection pool: a pooled connection cut short by the send timeout could be
+/// handed back mid-conversation, and alert mail is rare enough that a fresh connection per
+/// message costs nothing that matters.
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    endpoint: Endpoint,
+    from: Mailbox,
+    send_timeout: Duration,
+}
+
+impl fmt::Debug for SmtpMailer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpMailer")
+            .field("endpoint", &self.endpoint.redacted())
+            .field("from", &self.from.to_string())
+            .field("send_timeout", &self.send_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpMailer {
+    /// A mailer for `url`:
+    /// `smtp://[user:password@]host[:port][?tls=starttls|implicit|none][&from=address]` or
+    /// `smtps://...`.
+    ///
+    /// - `smtp://` requires STARTTLS (port 587 by default); the connection stays plain only
+    ///   when `tls=none` is written (port 25 by default), and then credentials are refused.
+    /// - `smtps://` (or `tls=implicit`) uses TLS from the first byte (port 465 by default).
+    /// - The user name and password are percent-decoded: write `@` as `%40`, `:` as `%3A`.
+    /// - `from=` names the sender, over [`SmtpOptions::from`].
+    ///
+    /// Nothing is sent and no connection is made here.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] for a URL that is malformed, names unknown parameters or would
+    /// send a password in the clear (field `smtp_url`; the message never repeats the
+    /// URL), or for a CA file that cannot be read or holds no certificate (field
+    /// `smtp_ca_file`).
+    pub fn from_url(url: &str, options: SmtpOptions) -> Result<Self> {
+        let endpoint = Endpoint::parse(url)?;
+        let from = message::sender(endpoint.from.as_ref().or(options.from.as_ref()))
+            .map_err(|e| Error::invalid("smtp_url", e))?;
+        let tls = match endpoint.tls {
+            TlsMode::None => Tls::None,
+            TlsMode::StartTls => {
+                Tls::Required(tls_parameters(&endpoint.host, options.ca_file.as_deref())?)
+            }
+            TlsMode::Implicit => {
+                Tls::Wrapper(tls_parameters(&endpoint.host, options.ca_file.as_deref())?)
+            }
+        };
+        // "Dangerous" only because this builder sets no TLS of its own: `tls` is set here.
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(endpoint.host.clone())
+                .port(endpoint.port)
+                .timeout(Some(options.connect_timeout))
+                .tls(tls);
+        if let Some(login) = &endpoint.login {
+            builder =
+                builder.credentials(Credentials::new(login.user.clone(), login.password.clone()));
+        }
+        Ok(Self {
+            transport: builder.build(),
+            endpoint,
+            from,
+            send_timeout: options.send_timeout,
+        })
+    }
+
+    /// Where this mailer sends, without the password: for logs.
+    pub fn describe(&self) -> String {
+        self.endpoint.redacted()
+    }
+}
+
+fn tls_parameters(host: &str, ca_file: Option<&Path>) -> Result<TlsParameters> {
+    let mut builder = TlsParameters::builder(host.to_owned());
+    if let Some(path) = ca_file {
+        let invalid = |why: String| Error::invalid("smtp_ca_file", why);
+        let pem = std::fs::read(path)
+            .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
+        // An empty bundle would parse and then trust nothing, failing every handshake.
+        if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+            return Err(invalid(format!(
+                "{} holds no PEM certificate",
+                path.display()
+            )));
+        }
+        let certificate =
+            Certificate::from_pem(&pem).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        builder = builder
+            .certificate_store(CertificateStore::None)
+            .add_root_certificate(certificate);
+    }
+    builder
+        .build_rustls()
+        .map_err(|e| Error::invalid("smtp_ca_file", format!("TLS setup failed: {e}")))
+}
+
+/// Replies that refuse the session (authentication, encryption), not this message.
+const SESSION_REFUSALS: [u16; 4] = [530, 534, 535, 538];
+
+fn classify(error: &lettre::transport::smtp::Error) -> SendError {
+    let text = error.to_string();
+    match error.status().map(u16::from) {
+        Some(code) if error.is_permanent() && !SESSION_REFUSALS.contains(&code) => {
+            SendError::Permanent(text)
+        }
+        _ => SendError::Temporary(text),
+    }
+}
+
+#[async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, mail: &OutboxMail) -> Result<(), SendError> {
+        let message = message::build(mail, &self.from)?;
+        match tokio::time::timeout(self.send_timeout, self.transport.send(message)).await {
+            Ok(Ok(_reply)) => Ok(()),
+            Ok(Err(error)) => Err(classify(&error)),
+            Err(_elapsed) => Err(SendError::Temporary(format!(
+                "no complete answer from {} within {:?}",
+                self.endpoint.redacted(),
+                self.send_timeout
+            ))),
+        }
+    }
+}

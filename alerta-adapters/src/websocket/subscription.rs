@@ -1,0 +1,124 @@
+//! What one subscriber receives: its role, its topics, and where it resumes.
+
+use alerta_core::Alerta;
+use alerta_core::domain::{Audience, Role, StreamMessage, Topic};
+
+/// Who is subscribing and to what.
+///
+/// ```
+/// use alerta_adapters::websocket::Subscription;
+/// use alerta_core::domain::{Role, Topic};
+///
+/// let alerts_only = Subscription::new(Role::Staff).topics(&[Topic::Alerts]);
+/// ```
+#[derive(Clone)]
+pub struct Subscription {
+    pub(crate) role: Role,
+    pub(crate) topics: Vec<Topic>,
+    pub(crate) resume: Option<Resume>,
+}
+
+#[derive(Clone)]
+pub(crate) struct Resume {
+    pub(crate) app: Alerta,
+    pub(crate) since: String,
+}
+
+impl Subscription {
+    /// Every topic the role may see, live from now on.
+    pub fn new(role: Role) -> Self {
+        Self {
+            role,
+            topics: vec![Topic::Incidents, Topic::Alerts],
+            resume: None,
+        }
+    }
+
+    /// Only these topics; an empty list means all of them.
+    pub fn topics(mut self, topics: &[Topic]) -> Self {
+        if !topics.is_empty() {
+            self.topics = topics.to_vec();
+        }
+        self
+    }
+
+    /// First the messages after stream id `since`, replayed from `app`'s stores, then live
+    /// ones, with none missing in between and none twice.
+    pub fn resume_after(mut self, app: Alerta, since: impl Into<String>) -> Self {
+        self.resume = Some(Resume {
+            app,
+            since: since.into(),
+        });
+        self
+    }
+
+    /// The subscriber's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Whether this subscriber may receive `message`.
+    pub fn accepts(&self, message: &StreamMessage) -> bool {
+        self.mask() & bit(message.topic, message.audience) != 0
+    }
+
+    /// One bit per (topic, audience) pair this subscriber may receive, so that filtering a
+    /// message for a subscriber is one `and`.
+    pub(crate) fn mask(&self) -> u8 {
+        let mut mask = 0;
+        for &topic in &self.topics {
+            mask |= bit(topic, Audience::Everyone);
+            if self.role.manages_incidents() {
+                mask |= bit(topic, Audience::Staff);
+            }
+        }
+        mask
+    }
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("role", &self.role)
+            .field("topics", &self.topics)
+            .field("since", &self.resume.as_ref().map(|r| r.since.as_str()))
+            .finish()
+    }
+}
+
+/// The bit of a (topic, audience) pair.
+pub(crate) fn bit(topic: Topic, audience: Audience) -> u8 {
+    let topic = match topic {
+        Topic::Incidents => 0,
+        Topic::Alerts => 1,
+    };
+    let audience = match audience {
+        Audience::Everyone => 0,
+        Audience::Staff => 1,
+    };
+    1 << (topic * 2 + audience)
+}
+
+/// Parses `topics=incidents,alerts`; empty means every topic.
+///
+/// # Errors
+///
+/// Names the first unknown topic.
+pub fn parse_topics(text: &str) -> Result<Vec<Topic>, String> {
+    let mut topics = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let topic = match name {
+            "incidents" => Topic::Incidents,
+            "alerts" => Topic::Alerts,
+            other => {
+                return Err(format!(
+                    "unknown topic '{other}': expected incidents or alerts"
+                ));
+            }
+        };
+        if !topics.contains(&topic) {
+            topics.push(topic);
+        }
+    }
+    Ok(topics)
+}

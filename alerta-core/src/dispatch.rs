@@ -1,0 +1,378 @@
+//! Delivery of the mail outbox: claim due rows, send them, record what happened.
+//!
+//! A [`Dispatcher`] does one pass with [`run_once`](Dispatcher::run_once) and knows no
+//! runtime: [`run`](Dispatcher::run) takes the sleep function of whichever runtime the caller
+//! uses, so the core stays free of I/O crates.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use alerta_core::dispatch::{Dispatcher, RetryPolicy};
+//! # use alerta_core::ports::{DynMailOutbox, DynMailer, SystemClock};
+//! # async fn sleep(_: std::time::Duration) {}
+//! # async fn example(outbox: Arc<DynMailOutbox>, mailer: Arc<DynMailer>) {
+//! let dispatcher = Dispatcher::new(outbox, mailer, Arc::new(SystemClock), RetryPolicy::default());
+//! // With tokio: `tokio::spawn(async move { dispatcher.run(IDLE, tokio::time::sleep).await })`.
+//! dispatcher.run(std::time::Duration::from_secs(2), sleep).await;
+//! # }
+//! ```
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Result;
+use crate::domain::{OutboxMail, Timestamp};
+use crate::ports::{Clock, DynMailOutbox, DynMailer, SendError};
+
+/// How the dispatcher leases, batches and retries.
+///
+/// A failed attempt `n` (counting from 1) is retried after `base_delay × 2^(n-1)`, capped at
+/// `max_delay`, and then jittered down to between half and all of that, so that mail that
+/// failed together does not come back together. With the defaults a row is retried for about
+/// four hours (30 s, 1 min, 2 min, ... up to 1 h between attempts) before it is given up on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// How long a claimed row belongs to this dispatcher (default 5 min, at least 1 s). A
+    /// send is only started while at least half the lease remains, so the mailer's own
+    /// timeout should stay under half of it.
+    pub lease: Duration,
+    /// How many rows one pass claims (default 20, at least 1).
+    pub batch_size: usize,
+    /// The delay after the first failed attempt (default 30 s).
+    pub base_delay: Duration,
+    /// The longest delay between attempts (default 1 h).
+    pub max_delay: Duration,
+    /// After this many attempts a temporary failure is final too (default 12, at least 1).
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(5 * 60),
+            batch_size: 20,
+            base_delay: Duration::from_secs(30),
+            max_delay: Duration::from_secs(60 * 60),
+            max_attempts: 12,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before the next attempt of a row that has now failed `attempts` times,
+    /// using `random` for the jitter: between half and all of the capped exponential delay.
+    pub fn retry_delay(&self, attempts: u32, random: u64) -> Duration {
+        let base = millis(self.base_delay);
+        let cap = millis(self.max_delay);
+        let factor = 2u64.saturating_pow(attempts.saturating_sub(1));
+        let full = base.saturating_mul(factor).min(cap);
+        let half = full / 2;
+        let jittered = (full - half) + random % (half + 1);
+        Duration::from_millis(jittered)
+    }
+
+    fn normalized(mut self) -> Self {
+        self.lease = self.lease.max(Duration::from_secs(1));
+        self.batch_size = self.batch_size.max(1);
+        self.max_attempts = self.max_attempts.max(1);
+        self
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// Rows claimed.
+    pub claimed: usize,
+    /// Rows delivered.
+    pub sent: usize,
+    /// Rows that failed for now and are due again later.
+    pub retried: usize,
+    /// Rows given up on: a permanent failure, or a temporary one at the last attempt.
+    pub dead: usize,
+    /// Rows handed back unsent because too little of the lease was left to send them.
+    pub released: usize,
+}
+
+/// Works through the mail outbox: each due row is claimed with a lease (so two dispatchers
+/// never send the same row), sent, and marked sent, retried later or dead.
+///
+/// A row is delivered at least once; it is sent again only if this process stops (or the
+/// store fails) between the send and the mark. Every attempt carries the row's one
+/// `Message-ID`, so a receiver can drop such a repeat.
+pub struct Dispatcher {
+    outbox: Arc<DynMailOutbox>,
+    mailer: Arc<DynMailer>,
+    clock: Arc<dyn Clock>,
+    policy: RetryPolicy,
+}
+
+impl fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dispatcher {
+    /// A dispatcher from `outbox` to `mailer`. Policy values below their minimum are raised
+    /// to it.
+    pub fn new(
+        outbox: Arc<DynMailOutbox>,
+        mailer: Arc<DynMailer>,
+        clock: Arc<dyn Clock>,
+        policy: RetryPolicy,
+    ) -> Self {
+        Self {
+            outbox,
+            mailer,
+            clock,
+            policy: policy.normalized(),
+        }
+    }
+
+    /// The policy in use.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// One pass: claims up to a batch of due rows and sends them one after another.
+    ///
+    /// # Errors
+    ///
+    /// The outbox's errors, at once: the rows of the batch not yet marked keep their lease
+    /// and are claimed again when it ends. Failures of the mailer are not errors; they are
+    /// recorded on the row.
+    pub async fn run_once(&self) -> Result<DispatchReport> {
+        let claimed_at = self.clock.now();
+        let claimed = self
+            .outbox
+            .claim_due(claimed_at, self.policy.lease, self.policy.batch_size)
+            .await?;
+        let mut report = DispatchReport {
+            claimed: claimed.len(),
+            ..DispatchReport::default()
+        };
+        let mut rows = claimed.into_iter();
+        while let Some(mail) = rows.next() {
+            if !self.lease_allows_a_send(&mail, claimed_at) {
+                // Another dispatcher may claim the row once the lease is over; starting a
+                // send this late could deliver it twice.
+                let now = self.clock.now();
+                for left in std::iter::once(mail).chain(rows.by_ref()) {
+                    self.outbox.requeue(&left.id, now).await?;
+                    report.released += 1;
+                }
+                break;
+            }
+            match self.mailer.send(&mail).await {
+                Ok(()) => {
+                    self.outbox.mark_sent(&mail.id, self.clock.now()).await?;
+                    tracing::info!(mail = %mail.id, attempts = mail.attempts.saturating_add(1), "mail sent");
+                    report.sent += 1;
+                }
+                Err(failure) => {
+                    let attempts = mail.attempts.saturating_add(1);
+                    let (error, retry_at) = match failure {
+                        SendError::Temporary(_) if attempts < self.policy.max_attempts => {
+                            let delay = self.policy.retry_delay(attempts, random());
+                            (failure.to_string(), Some(self.clock.now().plus(delay)))
+                        }
+                        SendError::Temporary(_) => (
+                            format!("gave up after {attempts} attempts: {failure}"),
+                            None,
+                        ),
+                        SendError::Permanent(_) => (failure.to_string(), None),
+                    };
+                    self.outbox.mark_failed(&mail.id, &error, retry_at).await?;
+                    if let Some(retry_at) = retry_at {
+                        tracing::warn!(mail = %mail.id, attempts, %retry_at, %error, "mail retried later");
+                        report.retried += 1;
+                    } else {
+                        tracing::warn!(mail = %mail.id, attempts, %error, "mail dead");
+                        report.dead += 1;
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs passes forever: at once while rows keep coming, otherwise after `idle`, slept
+    /// with the caller's `sleep` (e.g. `tokio::time::sleep`). Outbox errors are logged and
+    /// the next pass waits `idle`. Stop it by dropping or aborting the future; a row whose
+    /// send was cut short is claimed again when its lease ends.
+    pub async fn run<S, F>(&self, idle: Duration, mut sleep: S) -> Infallible
+    where
+        S: FnMut(Duration) -> F,
+        F: Future<Output = ()>,
+    {
+        loop {
+            match self.run_once().await {
+                Ok(report) if report.claimed >= self.policy.batch_size || report.released > 0 => {
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "mail dispatch pass failed"),
+            }
+            sleep(idle).await;
+        }
+    }
+
+    /// Whether at least half of the row's lease is left.
+    fn lease_allows_a_send(&self, mail: &OutboxMail, claimed_at: Timestamp) -> bool {
+        let lease_until = mail
+            .lease_until
+            .unwrap_or_else(|| claimed_at.plus(self.policy.lease));
+        let half = i64::try_from(self.policy.lease.as_millis() / 2).unwrap_or(i64::MAX);
+        let last_start =
+            Timestamp::from_unix_millis(lease_until.unix_millis().saturating_sub(half));
+        self.clock.now() < last_start
+    }
+}
+
+/// Jitter only spreads retries out: should the system have no randomness to give, any point
+/// of the range is still a correct delay.
+fn random() -> u64 {
+    getrandom::u64().unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::Error;
+    use crate::domain::{Email, MailId, MailMessage, Subject};
+    use crate::ports::{ManualClock, MockMailOutbox, MockMailer};
+
+    const T0: Timestamp = Timestamp::from_unix_millis(1_795_000_000_000);
+
+    fn row(id: &str, attempts: u32) -> OutboxMail {
+        let message = MailMessage {
+            to: vec![Email::parse("ops@campus.edu").unwrap()],
+            subject: Subject::sanitize("s"),
+            text: "t".into(),
+            html: "<p>t</p>".into(),
+        };
+        let mut mail = OutboxMail::new(MailId::parse(id).unwrap(), message, T0);
+        mail.attempts = attempts;
+        mail.lease_until = Some(T0.plus(RetryPolicy::default().lease));
+        mail
+    }
+
+    fn unavailable() -> Error {
+        Error::unavailable("test outbox", std::io::Error::other("connection reset"))
+    }
+
+    fn dispatcher(outbox: MockMailOutbox, mailer: MockMailer) -> Dispatcher {
+        Dispatcher::new(
+            Arc::new(outbox),
+            Arc::new(mailer),
+            Arc::new(ManualClock::new(T0)),
+            RetryPolicy::default(),
+        )
+    }
+
+    #[test]
+    fn delays_double_up_to_the_cap_and_jitter_stays_within_half() {
+        let policy = RetryPolicy::default();
+        let secs = |attempts, random| policy.retry_delay(attempts, random).as_millis();
+        assert_eq!(secs(1, 15_000), 30_000, "the top of the range");
+        assert_eq!(secs(1, 0), 15_000, "the bottom of the range");
+        assert_eq!(secs(2, 0), 30_000);
+        assert_eq!(secs(3, 0), 60_000);
+        assert_eq!(secs(8, 0), 1_800_000, "capped at one hour, then halved");
+        assert_eq!(secs(40, 0), 1_800_000, "no overflow on many attempts");
+        for random in [1, 7, 12_345, u64::MAX / 3] {
+            let d = secs(5, random);
+            assert!((240_000..=480_000).contains(&d), "{d}");
+        }
+    }
+
+    #[test]
+    fn policy_minimums_are_raised() {
+        let outbox = MockMailOutbox::new();
+        let mailer = MockMailer::new();
+        let d = Dispatcher::new(
+            Arc::new(outbox),
+            Arc::new(mailer),
+            Arc::new(ManualClock::new(T0)),
+            RetryPolicy {
+                lease: Duration::ZERO,
+                batch_size: 0,
+                max_attempts: 0,
+                ..RetryPolicy::default()
+            },
+        );
+        assert_eq!(d.policy().lease, Duration::from_secs(1));
+        assert_eq!(d.policy().batch_size, 1);
+        assert_eq!(d.policy().max_attempts, 1);
+    }
+
+    #[tokio::test]
+    async fn a_failing_claim_is_an_error_and_sends_nothing() {
+        let mut outbox = MockMailOutbox::new();
+        outbox
+            .expect_claim_due()
+            .returning(|_, _, _| Err(unavailable()));
+        let mut mailer = MockMailer::new();
+        mailer.expect_send().never();
+        let result = dispatcher(outbox, mailer).run_once().await;
+        assert!(matches!(result, Err(Error::Unavailable { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_failing_mark_stops_the_pass_before_the_next_send() {
+        let mut outbox = MockMailOutbox::new();
+        outbox
+            .expect_claim_due()
+            .returning(|_, _, _| Ok(vec![row("M1", 0), row("M2", 0)]));
+        outbox
+            .expect_mark_sent()
+            .times(1)
+            .returning(|_, _| Err(unavailable()));
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&sent);
+        let mut mailer = MockMailer::new();
+        mailer.expect_send().returning(move |mail| {
+            seen.lock().unwrap().push(mail.id.clone());
+            Ok(())
+        });
+        let result = dispatcher(outbox, mailer).run_once().await;
+        assert!(matches!(result, Err(Error::Unavailable { .. })));
+        assert_eq!(*sent.lock().unwrap(), vec![MailId::parse("M1").unwrap()]);
+    }
+
+    #[tokio::test]
+    async fn the_last_attempt_ends_dead_with_the_error_kept() {
+        let mut outbox = MockMailOutbox::new();
+        outbox
+            .expect_claim_due()
+            .returning(|_, _, _| Ok(vec![row("M1", 11)]));
+        outbox
+            .expect_mark_failed()
+            .withf(|id, error, retry_at| {
+                id.as_str() == "M1"
+                    && error.contains("gave up after 12 attempts")
+                    && error.contains("421 busy")
+                    && retry_at.is_none()
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let mut mailer = MockMailer::new();
+        mailer
+            .expect_send()
+            .returning(|_| Err(SendError::Temporary("421 busy".into())));
+        let report = dispatcher(outbox, mailer).run_once().await.unwrap();
+        assert_eq!(report.dead, 1);
+        assert_eq!(report.retried, 0);
+    }
+}
