@@ -2,7 +2,11 @@
 
 mod helpers;
 
+#[cfg(feature = "aws")]
+mod aws;
+
 mod cli;
+mod mail;
 mod process;
 mod reports;
 mod send_event;
