@@ -181,8 +181,7 @@ pub async fn outbox_retry(config: &Config, id: &str) -> anyhow::Result<()> {
         std::sync::Arc::new(crate::server::TracingBroadcaster),
     )
     .await?;
-    let now = backends.app.clock().now();
-    backends.app.storage().outbox.requeue(&id, now).await?;
+    backends.app.requeue_mail(&id).await?;
     println!("mail {id} is queued again");
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! The use cases of the wire contract, with their role checks.
 
 mod alerts;
-pub use alerts::AlertSender;
 mod auth;
 mod catalog;
 mod incidents;
+mod outbox;
 mod reports;
 mod settings;
 mod stream;
@@ -16,6 +16,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use alerts::AlertSender;
 pub use auth::Login;
 pub use incidents::{IncidentDraft, LocationCheck, Preview, StatusChange, Upload};
 pub use reports::{ReportProgress, ReportRun, ReportSummary};
