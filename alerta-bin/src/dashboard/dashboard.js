@@ -11,6 +11,7 @@ const state = {
   severity: {},
   incidents: new Map(),
   statsTimer: null,
+  serverTime: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -26,6 +27,8 @@ async function api(path, options = {}) {
   const headers = Object.assign({ "content-type": "application/json" }, options.headers || {});
   if (state.token) headers.authorization = "Bearer " + state.token;
   const reply = await fetch(path, Object.assign({}, options, { headers }));
+  const date = Date.parse(reply.headers.get("date") || "");
+  if (!Number.isNaN(date)) state.serverTime = date;
   const body = reply.status === 204 ? null : await reply.json().catch(() => null);
   if (!reply.ok) {
     const message = body && body.error ? body.error.message : reply.statusText;
@@ -108,14 +111,16 @@ function incidentCard(incident) {
   return card;
 }
 
+// Returns whether the incident was new to the page.
 function upsertIncident(incident) {
   const old = state.incidents.get(incident.incident_id);
-  if (old && old.version > incident.version) return;
+  if (old && old.version > incident.version) return false;
   state.incidents.set(incident.incident_id, incident);
   const existing = document.querySelector(`.board li[data-id="${CSS.escape(incident.incident_id)}"]`);
   if (existing) existing.remove();
   const column = $("col-" + incident.estado);
   if (column) column.prepend(incidentCard(incident));
+  return !old;
 }
 
 function refreshStatsSoon() {
@@ -135,9 +140,9 @@ function onMessage(event) {
   if (message.type === "alert") {
     addAlert(message.data, true);
   } else if (message.type && message.type.startsWith("incident.")) {
-    upsertIncident(message.data.incident);
+    const isNew = upsertIncident(message.data.incident);
     refreshStatsSoon();
-    if (message.type === "incident.created") toast(`Nuevo incidente: ${message.data.incident.descripcion}`);
+    if (message.type === "incident.created" && isNew) toast(`Nuevo incidente: ${message.data.incident.descripcion}`);
   }
 }
 
@@ -148,21 +153,53 @@ function connect() {
   if (state.lastStreamId) params.set("since", state.lastStreamId);
   setBadge("connecting", "conectando…");
   const socket = new WebSocket(`${scheme}://${location.host}/ws?${params}`);
+  let opened = false;
   state.socket = socket;
-  socket.onopen = () => { state.retryMs = 500; setBadge("online", "en vivo"); };
+  socket.onopen = () => { opened = true; state.retryMs = 500; setBadge("online", "en vivo"); };
   socket.onmessage = onMessage;
-  socket.onclose = () => {
+  socket.onclose = async () => {
     if (state.socket !== socket) return;
     state.socket = null;
     if (!state.token) { setBadge("offline", "desconectado"); return; }
     setBadge("connecting", "reconectando…");
+    if (!opened && !(await sessionStillValid())) return;
     const wait = state.retryMs;
     state.retryMs = Math.min(state.retryMs * 2, 5000);
     setTimeout(connect, wait);
   };
 }
 
+// A refused handshake says nothing about why; ask whether the login itself ended.
+async function sessionStillValid() {
+  try {
+    await api("/auth/me");
+    return true;
+  } catch (error) {
+    if (error.status !== 401) return true;
+    state.token = null;
+    sessionStorage.removeItem("alerta.token");
+    showLogin();
+    return false;
+  }
+}
+
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+// The smallest stream id of a millisecond: stream ids are ULIDs, which sort by time.
+function streamIdAt(ms) {
+  let time = "";
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[ms % 32] + time;
+    ms = Math.floor(ms / 32);
+  }
+  return time + "0".repeat(16);
+}
+
 async function loadInitial() {
+  // Resume the stream from a little before the first read, so nothing that happens while the
+  // page loads is missed; what arrives twice is recognised by its id or version.
+  // The server's clock, not this machine's: the ids are the server's.
+  const resumeFrom = streamIdAt((state.serverTime || Date.now()) - 5000);
   const [alerts, incidents, alertStats, stats] = await Promise.all([
     api("/events?limit=200"), api("/incidents?limit=200"), api("/events/stats"), api("/stats"),
   ]);
@@ -172,9 +209,7 @@ async function loadInitial() {
   state.severity = alertStats.by_severity;
   renderKpis("kpi-severity", state.severity);
   renderKpis("kpi-status", stats.por_estado);
-  // Resume the stream after the newest thing already on the page.
-  const newest = [alerts.items[0] && alerts.items[0].id].filter(Boolean).sort().pop();
-  state.lastStreamId = newest || null;
+  state.lastStreamId = resumeFrom;
 }
 
 async function start() {

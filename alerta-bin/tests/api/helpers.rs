@@ -128,6 +128,18 @@ pub async fn start_binary(data_dir: &Path) -> BinaryServer {
 
 /// As [`start_binary`], with extra environment variables.
 pub async fn start_binary_with(data_dir: &Path, env: &[(&str, &str)]) -> BinaryServer {
+    start_binary_at(data_dir, "127.0.0.1:0", "127.0.0.1:0", env).await
+}
+
+/// As [`start_binary_with`], listening on the given addresses, so that a restart on the same
+/// data directory can come back where clients expect it. The flags win over any
+/// `ALERTA_HTTP_ADDR`/`ALERTA_TCP_ADDR` in `env`.
+pub async fn start_binary_at(
+    data_dir: &Path,
+    http_addr: &str,
+    tcp_addr: &str,
+    env: &[(&str, &str)],
+) -> BinaryServer {
     let mut command = Command::new(binary());
     command.envs(env.iter().copied());
     let mut child = command
@@ -135,9 +147,9 @@ pub async fn start_binary_with(data_dir: &Path, env: &[(&str, &str)]) -> BinaryS
         .arg("--data-dir")
         .arg(data_dir)
         .arg("--http-addr")
-        .arg("127.0.0.1:0")
+        .arg(http_addr)
         .arg("--tcp-addr")
-        .arg("127.0.0.1:0")
+        .arg(tcp_addr)
         .env("ALERTA_ADMIN_EMAIL", ADMIN_EMAIL)
         .env("ALERTA_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("ALERTA_LOG", "info")

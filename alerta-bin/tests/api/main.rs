@@ -6,6 +6,7 @@ mod helpers;
 mod aws;
 
 mod cli;
+mod dashboard;
 mod mail;
 mod process;
 mod reports;

@@ -1,0 +1,334 @@
+//! The dashboard in headless Chromium, driven over WebDriver: logging in from the page, alerts
+//! arriving live, the stream surviving a server restart, and user text staying text.
+
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, BinaryServer, binary, start_binary_at};
+
+/// Long enough for a loaded CI machine, short enough that a broken page fails the run soon.
+const DEADLINE: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(100);
+
+const SETUP_HINT: &str = "the dashboard test needs Chromium and ChromeDriver: run \
+     `source scripts/lib/chromium.sh && setup_chromium` before `cargo test`";
+
+/// A port nobody listens on right now. The server has to come back on the same one after a
+/// restart, so port 0 will not do.
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `probe` until it yields a value, failing the test with the last thing it saw when
+/// [`DEADLINE`] passes.
+async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let start = Instant::now();
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(seen) if start.elapsed() > DEADLINE => {
+                panic!("waited {DEADLINE:?} for {what}; last seen: {seen}")
+            }
+            Err(_) => tokio::time::sleep(POLL).await,
+        }
+    }
+}
+
+/// ChromeDriver on a port of its own, with a throwaway Chromium profile; killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+    profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    fn start() -> Self {
+        let chromedriver = std::env::var("ALERTA_TEST_CHROMEDRIVER")
+            .unwrap_or_else(|_| panic!("ALERTA_TEST_CHROMEDRIVER is not set: {SETUP_HINT}"));
+        let port = free_port();
+        let child = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {chromedriver}: {e}; {SETUP_HINT}"));
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            profile: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let chromium =
+            std::env::var("ALERTA_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let profile = format!("--user-data-dir={}", self.profile.path().display());
+        let options = json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", profile,
+            ],
+        });
+        let mut capabilities = Capabilities::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert("goog:chromeOptions".into(), options);
+        capabilities
+    }
+
+    async fn session(&self) -> Client {
+        let addr: SocketAddr = self.url.trim_start_matches("http://").parse().unwrap();
+        eventually("chromedriver to listen", || async {
+            TcpStream::connect(addr)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+        .await;
+        ClientBuilder::new(HttpConnector::new())
+            .capabilities(self.capabilities())
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("opening a Chromium session: {e}; {SETUP_HINT}"))
+    }
+}
+
+async fn script(page: &Client, source: &str) -> Value {
+    page.execute(source, vec![]).await.unwrap()
+}
+
+async fn badge_state(page: &Client) -> String {
+    script(
+        page,
+        "return document.getElementById('badge').dataset.state;",
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+/// The message column of every row of the live table, top (newest) first.
+async fn table_messages(page: &Client) -> Vec<String> {
+    let rows = script(
+        page,
+        "return Array.from(document.querySelectorAll('#alerts-body tr'), \
+         (row) => row.cells[4].textContent);",
+    )
+    .await;
+    serde_json::from_value(rows).unwrap()
+}
+
+async fn wait_for_badge(page: &Client, what: &str, online: bool) {
+    eventually(what, || async {
+        let state = badge_state(page).await;
+        if (state == "online") == online {
+            Ok(())
+        } else {
+            Err(format!("badge state {state:?}"))
+        }
+    })
+    .await;
+}
+
+async fn wait_for_row(page: &Client, message: &str) {
+    eventually(
+        &format!("a row with {message:?} in the live table"),
+        || async {
+            let messages = table_messages(page).await;
+            if messages.iter().any(|m| m == message) {
+                Ok(())
+            } else {
+                Err(format!("rows {messages:?}"))
+            }
+        },
+    )
+    .await;
+}
+
+async fn send_alert(server: &BinaryServer, source: &str, message: &str) {
+    let out = tokio::process::Command::new(binary())
+        .args(["send-event", "--tcp-addr", &server.tcp_addr])
+        .args([
+            "--source",
+            source,
+            "--severity",
+            "critical",
+            "--message",
+            message,
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "send-event {message:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn terminate(server: &mut BinaryServer) {
+    let pid = server.child.id().expect("running");
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let exit = server.child.wait().await.unwrap();
+    assert!(exit.success(), "SIGTERM ends the server cleanly: {exit:?}");
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_alerts_live_and_follows_the_server_through_a_restart() {
+    let driver = Driver::start();
+    let page = driver.session().await;
+    // Run the steps on a task of their own so that a failed assertion still ends the browser
+    // session below instead of leaving Chromium behind.
+    let steps = tokio::spawn(walk_through_the_dashboard(page.clone()));
+    let outcome = steps.await;
+    let _ = page.close().await;
+    drop(driver);
+    if let Err(failure) = outcome {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
+
+async fn walk_through_the_dashboard(page: Client) {
+    let data_dir = tempfile::tempdir().unwrap();
+    let http_addr = format!("127.0.0.1:{}", free_port());
+    let tcp_addr = format!("127.0.0.1:{}", free_port());
+    let mut server = start_binary_at(data_dir.path(), &http_addr, &tcp_addr, &[]).await;
+
+    page.goto(&format!("{}/", server.base)).await.unwrap();
+    page.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("#login-email"))
+        .await
+        .unwrap()
+        .send_keys(ADMIN_EMAIL)
+        .await
+        .unwrap();
+    page.find(Locator::Css("#login-password"))
+        .await
+        .unwrap()
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    page.find(Locator::Css("#login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_badge(&page, "the stream to connect after logging in", true).await;
+    let error = script(
+        &page,
+        "return document.getElementById('login-error').textContent;",
+    )
+    .await;
+    assert_eq!(error, "", "the login succeeded");
+    // A reload would lose this, so seeing it at the end shows every row arrived in place.
+    script(&page, "window.alertaSamePage = true; return null;").await;
+
+    let first = "Temperatura alta en el laboratorio 3";
+    send_alert(&server, "sensor_01", first).await;
+    wait_for_row(&page, first).await;
+
+    let markup = "<img src=x onerror=alert(1)>";
+    send_alert(&server, "sensor_02", markup).await;
+    wait_for_row(&page, markup).await;
+    let images = script(
+        &page,
+        "return [document.querySelectorAll('#alerts img').length, document.images.length];",
+    )
+    .await;
+    assert_eq!(
+        images,
+        json!([0, 0]),
+        "the message is shown as text, not markup"
+    );
+
+    // The alert sent after the restart must reach the page by replay, not by luck of timing:
+    // until the test lets go, every connection the page opens goes to a port nobody listens
+    // on, so the alert is stored while the page is certainly not subscribed.
+    let closed_port = free_port();
+    script(
+        &page,
+        &format!(
+            "const Real = WebSocket; window.streamUrls = []; window.holdStream = true; \
+             window.WebSocket = function (url, protocols) {{ \
+               window.streamUrls.push(String(url)); \
+               return new Real(window.holdStream ? 'ws://127.0.0.1:{closed_port}/ws' : url, protocols); \
+             }}; return null;"
+        ),
+    )
+    .await;
+    let newest_id = script(
+        &page,
+        "return document.querySelector('#alerts-body tr').dataset.id;",
+    )
+    .await;
+
+    terminate(&mut server).await;
+    wait_for_badge(
+        &page,
+        "the badge to leave \"online\" once the server stops",
+        false,
+    )
+    .await;
+
+    server = start_binary_at(data_dir.path(), &http_addr, &tcp_addr, &[]).await;
+    let after = "Humo en la cafetería tras el reinicio";
+    send_alert(&server, "sensor_03", after).await;
+    assert!(
+        !table_messages(&page).await.iter().any(|m| m == after),
+        "the page is held off the stream, so it cannot have the alert yet"
+    );
+    script(&page, "window.holdStream = false; return null;").await;
+    wait_for_row(&page, after).await;
+    wait_for_badge(&page, "the stream to reconnect after the restart", true).await;
+    let since = script(
+        &page,
+        "return new URL(window.streamUrls.at(-1)).searchParams.get('since');",
+    )
+    .await;
+    assert_eq!(
+        since, newest_id,
+        "the page resumes after the newest alert it had"
+    );
+
+    assert_eq!(
+        table_messages(&page).await,
+        [after, markup, first],
+        "each alert once, newest first"
+    );
+    assert_eq!(
+        script(&page, "return window.alertaSamePage === true;").await,
+        json!(true),
+        "the page was never reloaded"
+    );
+    terminate(&mut server).await;
+}
