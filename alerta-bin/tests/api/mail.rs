@@ -174,3 +174,71 @@ async fn mail_committed_before_a_sigkill_arrives_once_after_the_restart() {
     assert!(text.contains("[CRITICAL] Alerta: sensor_01"), "{text}");
     assert!(text.contains(row["message_id"].as_str().unwrap().trim_matches(['<', '>'])));
 }
+
+#[tokio::test]
+async fn a_refused_mail_ends_dead_and_outbox_retry_queues_it_again() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _sink = Sink::start(port, spool.path());
+    let smtp_url = format!("smtp://127.0.0.1:{port}?tls=none");
+    let env = [
+        ("ALERTA_SMTP_URL", smtp_url.as_str()),
+        // The sink answers 550 to recipients called permfail.
+        ("ALERTA_ALERT_EMAILS", "permfail@campus.edu"),
+    ];
+    let client = reqwest::Client::new();
+    let server = start_binary_with(data_dir.path(), &env).await;
+    let token = admin_token(&client, &server.base).await;
+    let reply = client
+        .post(format!("{}/events", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"source": "ups", "severity": "error", "message": "sin energía"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+
+    let dead_row = |attempts: u64| {
+        let client = client.clone();
+        let base = server.base.clone();
+        let token = token.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let rows = outbox(&client, &base, &token).await;
+                if let Some(row) = rows
+                    .iter()
+                    .find(|r| r["state"] == "dead" && r["attempts"].as_u64() == Some(attempts))
+                {
+                    return row.clone();
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "no dead row with {attempts} attempts: {rows:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let row = dead_row(1).await;
+    assert!(row["last_error"].as_str().unwrap().contains("550"), "{row}");
+
+    let retry = Command::new(crate::helpers::binary())
+        .args(["outbox", "retry", row["id"].as_str().unwrap(), "--data-dir"])
+        .arg(data_dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        retry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retry.stderr)
+    );
+    // Queued again, the dispatcher tries once more and the server refuses once more.
+    let again = dead_row(2).await;
+    assert_eq!(
+        again["message_id"], row["message_id"],
+        "the Message-ID never changes"
+    );
+    assert!(received(spool.path()).is_empty());
+}
