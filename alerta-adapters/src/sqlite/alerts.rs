@@ -1,5 +1,7 @@
 //! Alerts of the hub.
 
+use std::sync::OnceLock;
+
 use alerta_core::domain::{
     Alert, AlertCounts, AlertFilter, AlertId, AlertMessage, AlertSource, Channel, Page,
     PageRequest, Severity,
@@ -29,6 +31,36 @@ fn search_text(alert: &Alert) -> String {
     )
 }
 
+/// The most rows one `INSERT` statement carries: 7 parameters each stay far below SQLite's
+/// limit of 32,766.
+const MAX_ROWS_PER_INSERT: usize = 512;
+
+/// A multi-row `INSERT` for a prefix of `remaining` rows, and how many rows it takes.
+///
+/// Every statement is a round trip to the connection's worker thread, and one per row made
+/// those round trips (two thread switches each) the bulk of a large batch's cost. Row counts
+/// are powers of two, so that a handful of statements serve every batch size and each is
+/// prepared once per connection and then reused from its statement cache.
+fn insert_statement(remaining: usize) -> (usize, &'static str) {
+    static STATEMENTS: OnceLock<Vec<String>> = OnceLock::new();
+    let statements = STATEMENTS.get_or_init(|| {
+        std::iter::successors(Some(1), |&rows| Some(rows * 2))
+            .take_while(|&rows| rows <= MAX_ROWS_PER_INSERT)
+            .map(|rows| {
+                let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; rows].join(", ");
+                format!(
+                    "INSERT INTO alerts (id, source, severity, message, channel, created_at, \
+                     search) VALUES {values}"
+                )
+            })
+            .collect()
+    });
+    // The largest power of two that fits: index = floor(log2(rows)).
+    let rows = remaining.min(MAX_ROWS_PER_INSERT);
+    let index = (usize::BITS - 1 - rows.leading_zeros()) as usize;
+    (1 << index, &statements[index])
+}
+
 fn alert_from_row(row: &SqliteRow) -> Result<Alert> {
     let stored = |e: Error| unreadable(format!("alert: {e}"));
     Ok(Alert {
@@ -49,25 +81,30 @@ impl AlertStore for SqliteStore {
         }
         // The whole batch is one transaction and so one fsync: the point of group commit.
         let mut tx = self.begin_write().await?;
-        for write in &batch {
-            let alert = &write.alert;
-            sqlx::query(
-                "INSERT INTO alerts (id, source, severity, message, channel, created_at, search) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(alert.id.as_str())
-            .bind(alert.source.as_str())
-            .bind(alert.severity.as_str())
-            .bind(alert.message.as_str())
-            .bind(alert.channel.as_str())
-            .bind(millis(alert.created_at))
-            .bind(search_text(alert))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| error::writing("alert", e))?;
-            for mail in &write.mails {
-                outbox::insert_mail(&mut tx, mail).await?;
+        let mut rest = batch.as_slice();
+        while !rest.is_empty() {
+            let (rows, sql) = insert_statement(rest.len());
+            let (chunk, after) = rest.split_at(rows);
+            let mut query = sqlx::query(sql);
+            for write in chunk {
+                let alert = &write.alert;
+                query = query
+                    .bind(alert.id.as_str())
+                    .bind(alert.source.as_str())
+                    .bind(alert.severity.as_str())
+                    .bind(alert.message.as_str())
+                    .bind(alert.channel.as_str())
+                    .bind(millis(alert.created_at))
+                    .bind(search_text(alert));
             }
+            query
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| error::writing("alert", e))?;
+            rest = after;
+        }
+        for mail in batch.iter().flat_map(|write| &write.mails) {
+            outbox::insert_mail(&mut tx, mail).await?;
         }
         tx.commit().await.map_err(db)
     }

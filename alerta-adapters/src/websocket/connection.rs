@@ -3,13 +3,15 @@
 //! A single task per connection both reads (for pongs, close frames and limits) and writes.
 //! Writing takes every message queued so far, feeds them all into the socket's write buffer
 //! and flushes once, so a burst costs a few large writes instead of one small write each.
+//! Under the hub's write budget, a connection that wrote recently waits a little before the
+//! next write, so that a steady stream of messages is written in groups too.
 
 use std::sync::Arc;
 
 use alerta_core::domain::StreamMessage;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -99,7 +101,7 @@ where
         hub,
         id: registration.id,
     };
-    let ending = deliver(&mut socket, registration, &subscription, config).await;
+    let ending = deliver(hub, &mut socket, registration, &subscription).await;
     // Leave the hub before the closing handshake, which can take up to the close timeout:
     // nothing more will be sent, so nothing more should be queued.
     drop(unregister);
@@ -110,14 +112,15 @@ where
 }
 
 async fn deliver<S>(
+    hub: &Hub,
     socket: &mut WebSocketStream<S>,
     mut registration: Registration,
     subscription: &Subscription,
-    config: &HubConfig,
 ) -> Ending
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let config = hub.config();
     let kick = &mut registration.kick;
 
     // Live messages up to this stream id were already sent by the replay.
@@ -137,11 +140,14 @@ where
         }
     }
 
-    let mut batch: Vec<Arc<Frame>> = Vec::with_capacity(config.max_batch);
+    // Grown by the first message rather than allocated up front: most connections of a
+    // large hub are idle most of the time, and their memory is what limits how many fit.
+    let mut batch: Vec<Arc<Frame>> = Vec::new();
     let mut ping =
         tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
+    let mut last_write: Option<Instant> = None;
     loop {
         tokio::select! {
             biased;
@@ -150,6 +156,15 @@ where
                 if received == 0 {
                     return Ending::closing(Disconnect::Shutdown, CloseCode::Away, "server shutting down");
                 }
+                let pacing = Pacing {
+                    hub,
+                    last_write,
+                    queue: &mut registration.queue,
+                    urgent: &registration.urgent,
+                };
+                if let Err(stop) = pacing.gather(&mut batch, kick).await {
+                    return stop.into();
+                }
                 let fresh = batch.drain(..).filter(|frame| {
                     replayed_up_to.as_deref().is_none_or(|last| &*frame.id > last)
                 });
@@ -157,6 +172,7 @@ where
                 if let Err(stop) = write_all(socket, messages, kick, config).await {
                     return stop.into();
                 }
+                last_write = Some(Instant::now());
             }
             incoming = socket.next() => match incoming {
                 Some(Ok(Message::Close(_))) | None => {
@@ -185,6 +201,48 @@ where
                 }
             }
         }
+    }
+}
+
+/// Spacing of one connection's writes under the hub's write budget.
+struct Pacing<'a> {
+    hub: &'a Hub,
+    last_write: Option<Instant>,
+    queue: &'a mut mpsc::Receiver<Arc<Frame>>,
+    urgent: &'a Notify,
+}
+
+impl Pacing<'_> {
+    /// When the connection wrote recently, waits until its next write is due (or its queue
+    /// is filling up) and adds what queued meanwhile to `batch`, so that it shares the write.
+    async fn gather(
+        self,
+        batch: &mut Vec<Arc<Frame>>,
+        kick: &mut oneshot::Receiver<Kick>,
+    ) -> Result<(), Stop> {
+        let max_batch = self.hub.config().max_batch;
+        let due = self
+            .hub
+            .write_spacing()
+            .zip(self.last_write)
+            .map(|(spacing, last)| last + spacing)
+            .filter(|&due| due > Instant::now() && batch.len() < max_batch);
+        let Some(due) = due else {
+            return Ok(());
+        };
+        tokio::select! {
+            biased;
+            kicked = &mut *kick => return Err(Stop::Kicked(kicked.unwrap_or(Kick::Shutdown))),
+            () = self.urgent.notified() => {}
+            () = tokio::time::sleep_until(due) => {}
+        }
+        while batch.len() < max_batch {
+            match self.queue.try_recv() {
+                Ok(frame) => batch.push(frame),
+                Err(_) => break,
+            }
+        }
+        Ok(())
     }
 }
 

@@ -30,7 +30,10 @@
 //! - Every message is serialized once; each subscriber's bounded queue holds a shared
 //!   reference to the same bytes. Publishing never waits: a subscriber whose queue is full
 //!   is disconnected with close code 1013 and can reconnect with `since=`.
-//! - Each connection writes all it has queued with one flush.
+//! - Each connection writes all it has queued with one flush. Under a steady stream, each
+//!   connection spaces its writes so that all of them together make about
+//!   [`HubConfig::write_budget`] writes a second, each carrying what gathered meanwhile: the
+//!   cost of a write is mostly its syscall, whatever it carries.
 //! - Comment events (`Audience::Staff`) reach staff and admins only; `topics` filters.
 //! - With `since`, the connection subscribes first, replays from the store, then drops the
 //!   live messages the replay already covered, so nothing is missed or sent twice. Stream
