@@ -110,7 +110,6 @@ impl AlertStore for SqliteStore {
     }
 
     async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>> {
-        let after = cursor::position(List::Alerts, page)?;
         let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(concat!(
             "SELECT ",
             alert_columns!(),
@@ -132,25 +131,11 @@ impl AlertStore for SqliteStore {
                 .push(" AND id > ")
                 .push_bind(since.as_str().to_owned());
         }
-        if let Some(needle) = &filter.text {
-            // instr, not LIKE: an exact substring test, with no wildcards to escape.
-            query
-                .push(" AND instr(search, ")
-                .push_bind(needle.as_str().to_lowercase())
-                .push(") > 0");
-        }
-        if let Some(after) = after {
-            query.push(" AND id < ").push_bind(after);
-        }
-        query
-            .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(cursor::fetch_limit(page));
-        let rows = query.build().fetch_all(&self.pool).await.map_err(db)?;
-        let items = rows
-            .iter()
-            .map(alert_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(cursor::page(List::Alerts, items, page, |a| a.id.as_str()))
+        cursor::push_search(&mut query, filter.text.as_ref());
+        cursor::fetch_page(&self.pool, query, List::Alerts, page, alert_from_row, |a| {
+            a.id.as_str()
+        })
+        .await
     }
 
     async fn after<'a>(&self, after: Option<&'a AlertId>, limit: usize) -> Result<Vec<Alert>> {

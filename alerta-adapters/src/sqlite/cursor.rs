@@ -1,8 +1,12 @@
 //! Opaque page cursors: the last id served, tagged with the list it came from and hex-encoded,
 //! so that clients treat it as a token and a cursor of one list is refused by another.
 
-use alerta_core::domain::{Cursor, Page, PageRequest};
+use alerta_core::domain::{Cursor, Page, PageRequest, SearchText};
 use alerta_core::{Error, Result};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+use super::error::db;
 
 /// The lists this store pages through.
 #[derive(Clone, Copy, Debug)]
@@ -88,6 +92,38 @@ pub(super) fn page<T>(
         None
     };
     Page { items, next_cursor }
+}
+
+/// Adds the text search `q` to a query over a table with a lower-cased `search` column.
+pub(super) fn push_search(query: &mut QueryBuilder<Sqlite>, needle: Option<&SearchText>) {
+    if let Some(needle) = needle {
+        // instr, not LIKE: an exact substring test, with no wildcards to escape.
+        query
+            .push(" AND instr(search, ")
+            .push_bind(needle.as_str().to_lowercase())
+            .push(") > 0");
+    }
+}
+
+/// Reads one page of `list`. `query` is a `SELECT ... WHERE` with the list's filters; this adds
+/// the position after the cursor, the newest-first order and the limit.
+pub(super) async fn fetch_page<T>(
+    pool: &SqlitePool,
+    mut query: QueryBuilder<Sqlite>,
+    list: List,
+    request: &PageRequest,
+    from_row: fn(&SqliteRow) -> Result<T>,
+    id_of: impl Fn(&T) -> &str,
+) -> Result<Page<T>> {
+    if let Some(after) = position(list, request)? {
+        query.push(" AND id < ").push_bind(after);
+    }
+    query
+        .push(" ORDER BY id DESC LIMIT ")
+        .push_bind(fetch_limit(request));
+    let rows = query.build().fetch_all(pool).await.map_err(db)?;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    Ok(page(list, items, request, id_of))
 }
 
 #[cfg(test)]

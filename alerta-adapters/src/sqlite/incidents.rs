@@ -236,7 +236,6 @@ impl IncidentStore for SqliteStore {
         filter: &IncidentFilter,
         page: &PageRequest,
     ) -> Result<Page<Incident>> {
-        let after = cursor::position(List::Incidents, page)?;
         let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(concat!(
             "SELECT ",
             incident_columns!(),
@@ -263,27 +262,16 @@ impl IncidentStore for SqliteStore {
                 .push(" AND reported_by = ")
                 .push_bind(reporter.as_str().to_owned());
         }
-        if let Some(needle) = &filter.text {
-            // instr, not LIKE: an exact substring test, with no wildcards to escape.
-            query
-                .push(" AND instr(search, ")
-                .push_bind(needle.as_str().to_lowercase())
-                .push(") > 0");
-        }
-        if let Some(after) = after {
-            query.push(" AND id < ").push_bind(after);
-        }
-        query
-            .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(cursor::fetch_limit(page));
-        let rows = query.build().fetch_all(&self.pool).await.map_err(db)?;
-        let items = rows
-            .iter()
-            .map(incident_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(cursor::page(List::Incidents, items, page, |i| {
-            i.id.as_str()
-        }))
+        cursor::push_search(&mut query, filter.text.as_ref());
+        cursor::fetch_page(
+            &self.pool,
+            query,
+            List::Incidents,
+            page,
+            incident_from_row,
+            |i| i.id.as_str(),
+        )
+        .await
     }
 
     async fn history(&self, id: &IncidentId) -> Result<Vec<IncidentEvent>> {

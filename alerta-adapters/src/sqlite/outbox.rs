@@ -182,7 +182,6 @@ impl MailOutbox for SqliteStore {
         state: Option<MailState>,
         page: &PageRequest,
     ) -> Result<Page<OutboxMail>> {
-        let after = cursor::position(List::Mails, page)?;
         let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(concat!(
             "SELECT ",
             mail_columns!(),
@@ -191,14 +190,9 @@ impl MailOutbox for SqliteStore {
         if let Some(state) = state {
             query.push(" AND state = ").push_bind(state.as_str());
         }
-        if let Some(after) = after {
-            query.push(" AND id < ").push_bind(after);
-        }
-        query
-            .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(cursor::fetch_limit(page));
-        let rows = query.build().fetch_all(&self.pool).await.map_err(db)?;
-        let items = rows.iter().map(mail_from_row).collect::<Result<Vec<_>>>()?;
-        Ok(cursor::page(List::Mails, items, page, |m| m.id.as_str()))
+        cursor::fetch_page(&self.pool, query, List::Mails, page, mail_from_row, |m| {
+            m.id.as_str()
+        })
+        .await
     }
 }
