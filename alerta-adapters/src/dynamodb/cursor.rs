@@ -64,18 +64,11 @@ pub(super) fn position(list: List, page: &PageRequest) -> Result<Option<String>>
 /// A page of `items`, fetched newest first and holding at most one more than the page.
 pub(super) fn page<T>(
     list: List,
-    mut items: Vec<T>,
+    items: Vec<T>,
     page: &PageRequest,
     id_of: impl Fn(&T) -> &str,
 ) -> Page<T> {
-    let limit = page.limit.get();
-    let next_cursor = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|last| encode(list, id_of(last)))
-    } else {
-        None
-    };
-    Page { items, next_cursor }
+    Page::from_overfetched(items, page.limit, |last| encode(list, id_of(last)))
 }
 
 #[cfg(test)]

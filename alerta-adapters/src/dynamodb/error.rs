@@ -80,3 +80,25 @@ pub(super) fn other(detail: impl Into<String>) -> Error {
 pub(super) fn duplicate(what: &str) -> Error {
     Error::conflict("duplicate", format!("{what} already exists"))
 }
+
+/// The outcome of a conditional write of `operation`: `Some` with its output when written,
+/// `None` when its condition did not hold, an error for anything else.
+pub(super) fn conditional<T, E, R>(
+    operation: &'static str,
+    result: Result<T, SdkError<E, R>>,
+) -> Result<Option<T>, Error>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e)
+            if e.as_service_error().and_then(ProvideErrorMetadata::code)
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(request(operation, e)),
+    }
+}

@@ -6,7 +6,7 @@ use alerta_core::ports::IdempotencyStore;
 use async_trait::async_trait;
 
 use super::DynamoStore;
-use super::error::{request, unreadable};
+use super::error::{conditional, request, unreadable};
 use super::item::{Item, ItemBuilder, Reader, s, time};
 
 fn record_item(record: &IdempotencyRecord) -> Result<Item> {
@@ -61,15 +61,9 @@ impl IdempotencyStore for DynamoStore {
             .expression_attribute_names("#owner", "owner")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(request("put_item", e)),
+        match conditional("put_item", result)? {
+            Some(_) => Ok(true),
+            None => Ok(false),
         }
     }
 }

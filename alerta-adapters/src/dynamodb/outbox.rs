@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::DynamoStore;
 use super::cursor::{self, List};
-use super::error::{request, unreadable};
+use super::error::{conditional, request, unreadable};
 use super::item::{Item, ItemBuilder, Reader, n, s, time};
 use super::query::{self, Expression, Order, Partition, PartitionQuery};
 
@@ -150,15 +150,9 @@ impl DynamoStore {
             .set_expression_attribute_values(Some(values))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(Error::NotFound("mail"))
-            }
-            Err(e) => Err(request("update_item", e)),
+        match conditional("update_item", result)? {
+            Some(_) => Ok(()),
+            None => Err(Error::NotFound("mail")),
         }
     }
 
@@ -193,15 +187,9 @@ impl DynamoStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(out) => out.attributes.as_ref().map(mail_from_item).transpose(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(request("update_item", e)),
+        match conditional("update_item", result)? {
+            Some(out) => out.attributes.as_ref().map(mail_from_item).transpose(),
+            None => Ok(None),
         }
     }
 }

@@ -10,7 +10,7 @@ use alerta_core::{Error, Result};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
 
-use super::error::{self, duplicate, request};
+use super::error::{self, conditional, duplicate, request};
 use super::item::{Item, ItemBuilder, n, s, time};
 use super::query::backoff;
 use super::transaction::{self, MAX_ITEMS};
@@ -62,15 +62,9 @@ impl ReportLedger for DynamoStore {
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(request("update_item", e)),
+        match conditional("update_item", result)? {
+            Some(_) => Ok(true),
+            None => Ok(false),
         }
     }
 

@@ -9,7 +9,7 @@ use alerta_core::ports::{DepartmentStore, UserStore};
 use async_trait::async_trait;
 
 use super::DynamoStore;
-use super::error::{duplicate, request};
+use super::error::{conditional, duplicate, request};
 use super::item::{Item, ItemBuilder, Reader, n, s, time};
 use super::query::{self, Expression, ScanOptions};
 use super::transaction;
@@ -144,15 +144,9 @@ impl UserStore for DynamoStore {
             .expression_attribute_names("#key", "token_hash")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(duplicate("session"))
-            }
-            Err(e) => Err(request("put_item", e)),
+        match conditional("put_item", result)? {
+            Some(_) => Ok(()),
+            None => Err(duplicate("session")),
         }
     }
 
@@ -224,15 +218,9 @@ impl DepartmentStore for DynamoStore {
             .expression_attribute_names("#key", "nombre")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(duplicate("department"))
-            }
-            Err(e) => Err(request("put_item", e)),
+        match conditional("put_item", result)? {
+            Some(_) => Ok(()),
+            None => Err(duplicate("department")),
         }
     }
 

@@ -77,20 +77,13 @@ where
     I: Iterator<Item = T>,
 {
     let after = page.cursor.as_ref().map(decode_cursor).transpose()?;
-    let mut selected: Vec<T> = items
+    let selected: Vec<T> = items
         .filter(|item| after.is_none_or(|after| id_of(item) < after))
         .take(page.limit.get() + 1)
         .collect();
-    let next_cursor = if selected.len() > page.limit.get() {
-        selected.truncate(page.limit.get());
-        selected.last().map(|last| encode_cursor(id_of(last)))
-    } else {
-        None
-    };
-    Ok(Page {
-        items: selected,
-        next_cursor,
-    })
+    Ok(Page::from_overfetched(selected, page.limit, |last| {
+        encode_cursor(id_of(last))
+    }))
 }
 
 #[async_trait]

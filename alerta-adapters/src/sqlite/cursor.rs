@@ -80,18 +80,11 @@ pub(super) fn fetch_limit(page: &PageRequest) -> i64 {
 /// A page of `items` fetched newest first with [`fetch_limit`].
 pub(super) fn page<T>(
     list: List,
-    mut items: Vec<T>,
+    items: Vec<T>,
     page: &PageRequest,
     id_of: impl Fn(&T) -> &str,
 ) -> Page<T> {
-    let limit = page.limit.get();
-    let next_cursor = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|last| encode(list, id_of(last)))
-    } else {
-        None
-    };
-    Page { items, next_cursor }
+    Page::from_overfetched(items, page.limit, |last| encode(list, id_of(last)))
 }
 
 /// Adds the text search `q` to a query over a table with a lower-cased `search` column.

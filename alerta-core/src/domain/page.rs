@@ -91,6 +91,24 @@ pub struct Page<T> {
     pub next_cursor: Option<Cursor>,
 }
 
+impl<T> Page<T> {
+    /// A page from `items` read in list order, asking for one more than `limit`: when that
+    /// extra item came, another page follows, and its cursor is made from the last item kept.
+    pub fn from_overfetched(
+        mut items: Vec<T>,
+        limit: Limit,
+        cursor_of: impl FnOnce(&T) -> Cursor,
+    ) -> Self {
+        let next_cursor = if items.len() > limit.get() {
+            items.truncate(limit.get());
+            items.last().map(cursor_of)
+        } else {
+            None
+        };
+        Self { items, next_cursor }
+    }
+}
+
 /// Filters of `GET /incidents` and the lists built on it. Unset fields match everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IncidentFilter {

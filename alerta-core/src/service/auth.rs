@@ -193,10 +193,9 @@ impl Alerta {
         // key matched.
         let offered = crate::domain::hex_sha256(key.as_bytes());
         self.inner
-            .settings
-            .ingest_keys
+            .ingest_key_hashes
             .iter()
-            .map(|k| crate::domain::hex_sha256(k.as_bytes()) == offered)
+            .map(|k| *k == offered)
             .fold(false, |any, hit| any | hit)
     }
 }

@@ -45,6 +45,8 @@ struct Inner {
     ids: Arc<dyn IdSource>,
     settings: Settings,
     throttle: LoginThrottle,
+    /// Hashes of the configured ingest keys, made once: every ingested line may be checked.
+    ingest_key_hashes: Vec<String>,
 }
 
 /// Builds an [`Alerta`]; storage, blobs and a broadcaster are required, the rest has defaults.
@@ -80,6 +82,12 @@ impl AlertaBuilder {
     pub fn build(self) -> Alerta {
         let throttle =
             LoginThrottle::new(self.settings.login_max_failures, self.settings.login_window);
+        let ingest_key_hashes = self
+            .settings
+            .ingest_keys
+            .iter()
+            .map(|k| crate::domain::hex_sha256(k.as_bytes()))
+            .collect();
         Alerta {
             inner: Arc::new(Inner {
                 storage: self.storage,
@@ -89,6 +97,7 @@ impl AlertaBuilder {
                 ids: self.ids,
                 settings: self.settings,
                 throttle,
+                ingest_key_hashes,
             }),
         }
     }
