@@ -1,8 +1,16 @@
 //! A load generator to run against a live `alerta serve` on the same or another machine.
 //!
-//! - `fanout`: N WebSocket clients subscribe to alerts; M alerts go in over TCP at a set rate,
-//!   each carrying its send time. Reports deliveries per second, publish-to-receive latency
-//!   (p50, p99, max) and loss per client.
+//! - `fanout`: N WebSocket clients subscribe to alerts; M alerts go in over TCP at a set rate
+//!   (or all at once), each carrying its send time. Reports deliveries per second,
+//!   publish-to-receive latency (p50, p99, max), loss per client, ids out of order and
+//!   `reset` messages, and the CPU time of the server processes named with `--server-pid`.
+//!   With `--baseline-http`, the same clients measure a second server in the same run, round
+//!   after round, and the medians and ratios are printed at the end.
+//! - `baseline-server`: a minimal coalescing stream server to compare with: the WebSocket
+//!   handshake done by hand with tungstenite's key derivation, each message encoded once into
+//!   a complete frame, and each connection writing everything pending with one write per
+//!   wake-up. It takes alerts on TCP lines as `alerta serve` does; it stores nothing, or with
+//!   `--sync-dir` appends each read's lines to a file and syncs it before publishing them.
 //! - `ingest`: C TCP connections send alerts pipelined, each with at most W unanswered.
 //!   Reports acknowledged (durably stored) alerts per second and acknowledgement latency.
 //! - `idle`: opens N WebSocket connections that stay silent and reports how much the server's
@@ -10,29 +18,42 @@
 //!
 //! ```text
 //! cargo build --release -p alerta-bin
+//! cargo build --release -p alerta-examples --example load
 //! (ulimit -n 20000; ./target/release/alerta serve --data-dir /tmp/alerta-load) &
-//! cargo run --release -p alerta-examples --example load -- fanout --clients 1000 --alerts 2000 --rate 500
-//! cargo run --release -p alerta-examples --example load -- ingest --connections 32 --alerts 200000
-//! cargo run --release -p alerta-examples --example load -- idle --clients 5000 --server-pid "$(pidof alerta)"
+//! ./target/release/examples/load baseline-server &
+//! ./target/release/examples/load fanout --clients 1000 --alerts 500 --rate 50 \
+//!     --baseline-http 127.0.0.1:8090 --baseline-tcp 127.0.0.1:9090 --rounds 3
+//! ./target/release/examples/load ingest --connections 32 --alerts 200000
+//! ./target/release/examples/load idle --clients 5000 --server-pid "$(pidof alerta)"
 //! ```
 //!
+//! `--http` and `--tcp` take comma-separated lists, for several instances sharing one store
+//! and a broker: clients are spread over the HTTP addresses in turn, and the alerts are
+//! split between the TCP addresses.
+//!
 //! Unless `--token` is given, `fanout` and `idle` register (or reuse) a student account and
-//! log in with it; students receive alerts.
+//! log in with it; students receive alerts. The baseline server accepts any token.
 
 use std::collections::VecDeque;
 use std::io;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
+use alerta_core::domain::{
+    Alert, AlertDraft, AlertId, Channel, StreamId, StreamMessage, UlidSource,
+};
+use alerta_core::ports::{Clock, SystemClock};
 use clap::{Args, Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
@@ -58,6 +79,9 @@ enum Mode {
     /// Broadcast fan-out: N WebSocket clients, M alerts over TCP at a chosen rate.
     #[command(after_help = LIMITS)]
     Fanout(FanoutArgs),
+    /// A minimal coalescing stream server, the baseline `fanout --baseline-http` measures.
+    #[command(after_help = LIMITS)]
+    BaselineServer(BaselineArgs),
     /// Durable ingestion: C pipelined TCP connections.
     Ingest(IngestArgs),
     /// Server memory per idle WebSocket connection.
@@ -67,10 +91,10 @@ enum Mode {
 
 #[derive(Debug, Args)]
 struct Server {
-    /// The server's HTTP address (REST and `/ws`).
+    /// The server's HTTP address (REST and `/ws`); `fanout` takes a comma-separated list.
     #[arg(long, default_value = "127.0.0.1:8080")]
     http: String,
-    /// The server's TCP ingestion address.
+    /// The server's TCP ingestion address; `fanout` takes a comma-separated list.
     #[arg(long, default_value = "127.0.0.1:9000")]
     tcp: String,
     /// An ingest key, when the server requires one.
@@ -100,13 +124,16 @@ struct FanoutArgs {
     server: Server,
     #[command(flatten)]
     login: Login,
-    /// WebSocket clients.
+    /// WebSocket clients that read everything.
     #[arg(long, default_value_t = 1000)]
     clients: usize,
+    /// WebSocket clients that subscribe and then never read, beside the reading ones.
+    #[arg(long, default_value_t = 0)]
+    stalled: usize,
     /// Alerts to publish.
     #[arg(long, default_value_t = 2000)]
     alerts: u64,
-    /// Alerts per second.
+    /// Alerts per second; 0 sends them all at once.
     #[arg(long, default_value_t = 500.0)]
     rate: f64,
     /// Padding added to each alert's message, in bytes.
@@ -115,6 +142,48 @@ struct FanoutArgs {
     /// How long to wait for stragglers after the last alert is acknowledged, in seconds.
     #[arg(long, default_value_t = 30)]
     drain_s: u64,
+    /// Process ids of the server (one per instance), whose CPU time during the run is
+    /// reported; comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    server_pid: Vec<u32>,
+    /// A second server to measure with the same clients, e.g. `load baseline-server`.
+    #[arg(long, requires = "baseline_tcp")]
+    baseline_http: Option<String>,
+    /// Its TCP ingestion address.
+    #[arg(long, requires = "baseline_http")]
+    baseline_tcp: Option<String>,
+    /// Its process id, for its CPU time.
+    #[arg(long)]
+    baseline_pid: Option<u32>,
+    /// What to call the server of `--http` in the report.
+    #[arg(long, default_value = "alerta")]
+    label: String,
+    /// What to call the second server in the report.
+    #[arg(long, default_value = "baseline")]
+    baseline_label: String,
+    /// How many times to run each server, alternating which goes first.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
+    /// Seconds to pause between runs, so that the previous clients' connections are gone.
+    #[arg(long, default_value_t = 2)]
+    pause_s: u64,
+}
+
+#[derive(Debug, Args)]
+struct BaselineArgs {
+    /// Where clients connect over WebSocket (any path, any token).
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    http: String,
+    /// Where alerts come in, one JSON line each, as on `alerta serve`'s TCP port.
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    tcp: String,
+    /// Frames kept in memory for connections that fall behind.
+    #[arg(long, default_value_t = 262_144)]
+    keep: usize,
+    /// Appends each read's alert lines to a file in this directory and waits for it to be
+    /// on disk before publishing them, the least a durable store pays per commit.
+    #[arg(long)]
+    sync_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -158,13 +227,15 @@ struct IdleArgs {
 async fn main() -> Result<(), Failure> {
     let cli = Cli::parse();
     let needed = match &cli.mode {
-        Mode::Fanout(args) => args.clients + 64,
+        Mode::Fanout(args) => args.clients + args.stalled + 64,
+        Mode::BaselineServer(_) => 20_000,
         Mode::Ingest(args) => args.connections + 64,
         Mode::Idle(args) => args.clients + 64,
     };
     raise_open_files(needed as u64);
     match cli.mode {
         Mode::Fanout(args) => fanout(args).await,
+        Mode::BaselineServer(args) => baseline_server(args).await,
         Mode::Ingest(args) => ingest(args).await,
         Mode::Idle(args) => idle(args).await,
     }
@@ -184,6 +255,27 @@ fn raise_open_files(needed: u64) {
 fn now_us() -> u64 {
     static START: OnceLock<Instant> = OnceLock::new();
     START.get_or_init(Instant::now).elapsed().as_micros() as u64
+}
+
+/// The CPU time, user and system, that process `pid` has used, in seconds; `self` for this
+/// one. Same machine only.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces; the fields after it do not.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: u64 = fields.get(11)?.parse().ok()?;
+    let system: u64 = fields.get(12)?.parse().ok()?;
+    // `/proc` counts in USER_HZ, which Linux fixes at 100 for user space.
+    Some((user + system) as f64 / 100.0)
+}
+
+/// A comma-separated list of addresses.
+fn addresses(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -235,7 +327,7 @@ async fn token(http: &str, login: &Login) -> Result<String, Failure> {
 }
 
 /// Opens a subscription to alerts and returns once the server has registered it: the server
-/// answers a ping only from its connection loop, after registering.
+/// answers a ping only once the connection's cursor is set.
 async fn subscribe(http: &str, token: &str) -> Result<Socket, Failure> {
     let url = format!("ws://{http}/ws?token={token}&topics=alerts");
     // Small buffers: thousands of these share the tool's memory.
@@ -259,9 +351,9 @@ async fn subscribe(http: &str, token: &str) -> Result<Socket, Failure> {
     }
 }
 
-/// Opens `clients` subscriptions, `connecting` at a time.
+/// Opens `clients` subscriptions spread over `http` in turn, `connecting` at a time.
 async fn subscribe_all(
-    http: &str,
+    http: &[String],
     token: &str,
     clients: usize,
     connecting: usize,
@@ -281,7 +373,7 @@ async fn subscribe_all(
             )
             .await;
         }
-        let (http, token) = (http.to_owned(), token.to_owned());
+        let (http, token) = (http[opened % http.len()].clone(), token.to_owned());
         pending.spawn(async move { subscribe(&http, &token).await });
         if (opened + 1) % 1000 == 0 {
             eprintln!("  {} connections opened", opened + 1);
@@ -332,7 +424,7 @@ async fn collect(
 }
 
 // ---------------------------------------------------------------------------------------
-// Alert lines
+// Alert lines and stream messages
 
 /// Appends one alert line whose message starts with `load <seq> <sent_us>`.
 fn alert_line(out: &mut Vec<u8>, seq: u64, sent_us: u64, pad: usize, key: Option<&str>) {
@@ -350,14 +442,30 @@ fn alert_line(out: &mut Vec<u8>, seq: u64, sent_us: u64, pad: usize, key: Option
     out.extend_from_slice(b"}\n");
 }
 
-/// The send time carried by a stream message of an alert made by [`alert_line`]. A plain
-/// search, not a JSON parse, so that the clients cost the machine as little as possible.
-fn sent_at(text: &str) -> Option<u64> {
+/// The sequence number and send time carried by a stream message of an alert made by
+/// [`alert_line`]. A plain search, not a JSON parse, so that the clients cost the machine as
+/// little as possible.
+fn load_marks(text: &str) -> Option<(u64, u64)> {
     const MARK: &str = "\"message\":\"load ";
     let start = text.find(MARK)? + MARK.len();
     let mut fields = text[start..].split(' ');
-    let _seq = fields.next()?;
-    fields.next()?.parse().ok()
+    let seq = fields.next()?.parse().ok()?;
+    let sent = fields.next()?.parse().ok()?;
+    Some((seq, sent))
+}
+
+/// The stream id (`"id":"epoch:position"`) of a message. Alert and incident messages put
+/// it before `data`, and a `reset` message has no other `id`, so the first one is it.
+fn stream_id(text: &str) -> Option<(u64, u64)> {
+    const MARK: &str = "\"id\":\"";
+    let start = text.find(MARK)? + MARK.len();
+    let end = start + text[start..].find('"')?;
+    let (epoch, position) = text[start..end].split_once(':')?;
+    Some((epoch.parse().ok()?, position.parse().ok()?))
+}
+
+fn is_reset(text: &str) -> bool {
+    text.contains("\"type\":\"reset\"")
 }
 
 /// Whether a reply line reports success.
@@ -374,23 +482,36 @@ struct Totals {
     last_receive_us: AtomicU64,
 }
 
+/// What one reading client saw.
 struct ClientReport {
+    /// Distinct alerts of this run received.
     received: u64,
+    /// Alerts received again.
+    repeated: u64,
+    /// Messages whose id was not above the one before it.
+    out_of_order: u64,
+    /// `reset` messages.
+    resets: u64,
     latencies_us: Vec<u32>,
     closed_with: Option<u16>,
 }
 
 async fn receive(
     mut socket: Socket,
-    expected: u64,
+    alerts: u64,
     totals: Arc<Totals>,
     mut stop: watch::Receiver<bool>,
 ) -> ClientReport {
     let mut report = ClientReport {
         received: 0,
-        latencies_us: Vec::with_capacity(expected as usize),
+        repeated: 0,
+        out_of_order: 0,
+        resets: 0,
+        latencies_us: Vec::with_capacity(alerts as usize),
         closed_with: None,
     };
+    let mut seen = vec![false; alerts as usize];
+    let mut last_id = None;
     let stopped = stop.wait_for(|stop| *stop);
     tokio::pin!(stopped);
     loop {
@@ -398,7 +519,22 @@ async fn receive(
             biased;
             frame = socket.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
-                    let Some(sent) = sent_at(text.as_str()) else { continue };
+                    let text = text.as_str();
+                    let id = stream_id(text);
+                    if id.is_some() && id <= last_id {
+                        report.out_of_order += 1;
+                    }
+                    last_id = id.max(last_id);
+                    if is_reset(text) {
+                        report.resets += 1;
+                        continue;
+                    }
+                    let Some((seq, sent)) = load_marks(text) else { continue };
+                    let Some(first) = seen.get_mut(seq as usize).filter(|seen| !**seen) else {
+                        report.repeated += 1;
+                        continue;
+                    };
+                    *first = true;
                     let now = now_us();
                     report.latencies_us.push(now.saturating_sub(sent).min(u32::MAX as u64) as u32);
                     report.received += 1;
@@ -425,15 +561,17 @@ struct SendReport {
     ack_latencies_us: Vec<u32>,
 }
 
-/// Sends `alerts` alerts over one connection at `rate` per second, and counts the replies.
+/// Sends the alerts numbered `seqs` over one connection at `rate` per second (all at once
+/// when `rate` is 0), and counts the replies.
 async fn send_paced(
-    tcp: &str,
-    alerts: u64,
+    tcp: String,
+    seqs: Range<u64>,
     rate: f64,
     pad: usize,
-    key: Option<&str>,
+    key: Option<String>,
 ) -> Result<SendReport, Failure> {
-    let stream = TcpStream::connect(tcp).await?;
+    let alerts = seqs.end - seqs.start;
+    let stream = TcpStream::connect(&tcp).await?;
     stream.set_nodelay(true)?;
     let (read, mut write) = stream.into_split();
     let sent_at = Arc::new(Mutex::new(VecDeque::new()));
@@ -445,11 +583,15 @@ async fn send_paced(
     let mut buffer = Vec::new();
     while sent < alerts {
         tick.tick().await;
-        let due = ((started.elapsed().as_secs_f64() * rate) as u64 + 1).min(alerts);
+        let due = if rate > 0.0 {
+            ((started.elapsed().as_secs_f64() * rate) as u64 + 1).min(alerts)
+        } else {
+            alerts
+        };
         buffer.clear();
         let now = now_us();
         for seq in sent..due {
-            alert_line(&mut buffer, seq, now, pad, key);
+            alert_line(&mut buffer, seqs.start + seq, now, pad, key.as_deref());
         }
         if let Ok(mut queue) = sent_at.lock() {
             queue.extend(std::iter::repeat_n(now, due.saturating_sub(sent) as usize));
@@ -497,15 +639,138 @@ async fn count_replies(
     Ok((ok, refused, latencies))
 }
 
+/// A server `fanout` measures.
+struct Target {
+    name: String,
+    http: Vec<String>,
+    tcp: Vec<String>,
+    token: String,
+    pids: Vec<u32>,
+}
+
+/// The figures of one run against one server.
+struct RunReport {
+    deliveries_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    /// Deliveries missing at reading clients.
+    missing: u64,
+    server_cpu_s: Option<f64>,
+    tool_cpu_s: Option<f64>,
+}
+
 async fn fanout(args: FanoutArgs) -> Result<(), Failure> {
-    let token = token(&args.server.http, &args.login).await?;
-    let sockets = subscribe_all(
-        &args.server.http,
-        &token,
-        args.clients,
-        args.login.connecting,
-    )
-    .await?;
+    let http = addresses(&args.server.http);
+    let tcp = addresses(&args.server.tcp);
+    if http.is_empty() || tcp.is_empty() {
+        return Err("--http and --tcp need at least one address each".into());
+    }
+    let mut targets = vec![Target {
+        name: args.label.clone(),
+        token: token(&http[0], &args.login).await?,
+        http,
+        tcp,
+        pids: args.server_pid.clone(),
+    }];
+    if let (Some(http), Some(tcp)) = (&args.baseline_http, &args.baseline_tcp) {
+        targets.push(Target {
+            name: args.baseline_label.clone(),
+            http: addresses(http),
+            tcp: addresses(tcp),
+            token: "any".into(),
+            pids: args.baseline_pid.into_iter().collect(),
+        });
+    }
+    let rounds = args.rounds.max(1);
+    let mut reports: Vec<Vec<RunReport>> = targets.iter().map(|_| Vec::new()).collect();
+    for round in 0..rounds {
+        let mut order: Vec<usize> = (0..targets.len()).collect();
+        // Alternating which server goes first spreads any drift of the machine over both.
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for index in order {
+            if round > 0 || index != 0 || targets.len() > 1 {
+                tokio::time::sleep(Duration::from_secs(args.pause_s)).await;
+            }
+            let target = &targets[index];
+            eprintln!("round {} of {rounds}: {}", round + 1, target.name);
+            reports[index].push(fanout_once(&args, target).await?);
+        }
+    }
+    if rounds > 1 || targets.len() > 1 {
+        summarize(&targets, &mut reports);
+    }
+    Ok(())
+}
+
+/// Prints each server's medians over the rounds and, with a baseline, the ratios.
+fn summarize(targets: &[Target], reports: &mut [Vec<RunReport>]) {
+    fn median(mut values: Vec<f64>) -> f64 {
+        values.sort_by(f64::total_cmp);
+        match values.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => values[n / 2],
+            n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+        }
+    }
+    let medians: Vec<[f64; 4]> = reports
+        .iter()
+        .map(|runs| {
+            [
+                median(runs.iter().map(|r| r.deliveries_per_s).collect()),
+                median(runs.iter().map(|r| r.p50_ms).collect()),
+                median(runs.iter().map(|r| r.p99_ms).collect()),
+                median(runs.iter().map(|r| r.max_ms).collect()),
+            ]
+        })
+        .collect();
+    println!("medians over {} rounds:", reports[0].len());
+    for ((target, runs), m) in targets.iter().zip(reports.iter()).zip(&medians) {
+        let missing: u64 = runs.iter().map(|r| r.missing).sum();
+        let cpu = |pick: fn(&RunReport) -> Option<f64>| {
+            let values: Vec<f64> = runs.iter().filter_map(pick).collect();
+            if values.is_empty() {
+                "-".to_owned()
+            } else {
+                format!("{:.2}", median(values))
+            }
+        };
+        println!(
+            "  {:<8} {:>10.0} deliveries/s  latency p50 {:.2} / p99 {:.2} / max {:.2} ms  \
+             missing {missing}  CPU s server {} / tool {}",
+            target.name,
+            m[0],
+            m[1],
+            m[2],
+            m[3],
+            cpu(|r| r.server_cpu_s),
+            cpu(|r| r.tool_cpu_s),
+        );
+    }
+    if let [alerta, baseline] = medians.as_slice() {
+        println!(
+            "  {} / {}: deliveries/s {:.2}x, p50 {:.2}x, p99 {:.2}x",
+            targets[0].name,
+            targets[1].name,
+            alerta[0] / baseline[0],
+            alerta[1] / baseline[1],
+            alerta[2] / baseline[2],
+        );
+    }
+}
+
+/// One fan-out run against `target`, with fresh connections.
+async fn fanout_once(args: &FanoutArgs, target: &Target) -> Result<RunReport, Failure> {
+    let connecting = args.login.connecting;
+    let sockets = subscribe_all(&target.http, &target.token, args.clients, connecting).await?;
+    // Held open and never read, until the run is over.
+    let stalled = if args.stalled > 0 {
+        subscribe_all(&target.http, &target.token, args.stalled, connecting).await?
+    } else {
+        Vec::new()
+    };
     let totals = Arc::new(Totals::default());
     let (stop, stopped) = watch::channel(false);
     let mut clients = JoinSet::new();
@@ -520,21 +785,58 @@ async fn fanout(args: FanoutArgs) -> Result<(), Failure> {
 
     let expected = args.alerts * args.clients as u64;
     eprintln!(
-        "publishing {} alerts at {}/s to {} clients ({} deliveries)",
-        args.alerts, args.rate, args.clients, expected
-    );
-    let sender = send_paced(
-        &args.server.tcp,
+        "publishing {} alerts at {} to {} clients ({} deliveries)",
         args.alerts,
-        args.rate,
-        args.pad,
-        args.server.key.as_deref(),
-    )
-    .await?;
+        if args.rate > 0.0 {
+            format!("{}/s", args.rate)
+        } else {
+            "once".to_owned()
+        },
+        args.clients,
+        expected
+    );
+    let server_cpu = || -> Option<f64> {
+        target
+            .pids
+            .iter()
+            .map(|pid| cpu_seconds(&pid.to_string()))
+            .sum::<Option<f64>>()
+            .filter(|_| !target.pids.is_empty())
+    };
+    let (server_before, tool_before) = (server_cpu(), cpu_seconds("self"));
+    // The alerts are split between the TCP addresses, each sending its share at its share
+    // of the rate.
+    let senders_count = target.tcp.len() as u64;
+    let mut senders = JoinSet::new();
+    for (i, tcp) in target.tcp.iter().enumerate() {
+        let i = i as u64;
+        let seqs = args.alerts * i / senders_count..args.alerts * (i + 1) / senders_count;
+        senders.spawn(send_paced(
+            tcp.clone(),
+            seqs,
+            args.rate / senders_count as f64,
+            args.pad,
+            args.server.key.clone(),
+        ));
+    }
+    let mut sent = 0;
+    let mut acknowledged = 0;
+    let mut refused = 0;
+    let mut first_send_us = u64::MAX;
+    let mut acks = Vec::new();
+    while let Some(report) = senders.join_next().await {
+        let report = report??;
+        sent += report.sent;
+        acknowledged += report.acknowledged;
+        refused += report.refused;
+        first_send_us = first_send_us.min(report.first_send_us);
+        acks.extend_from_slice(&report.ack_latencies_us);
+    }
     let deadline = Instant::now() + Duration::from_secs(args.drain_s);
     while totals.received.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let (server_after, tool_after) = (server_cpu(), cpu_seconds("self"));
     let _ = stop.send(true);
 
     let mut latencies = Vec::with_capacity(expected as usize);
@@ -543,6 +845,7 @@ async fn fanout(args: FanoutArgs) -> Result<(), Failure> {
     let mut closed = std::collections::BTreeMap::new();
     let mut short_open = 0;
     let mut missing_open = 0;
+    let (mut repeated, mut out_of_order, mut resets) = (0, 0, 0);
     while let Some(report) = clients.join_next().await {
         let report = report?;
         let lost = args.alerts.saturating_sub(report.received);
@@ -557,28 +860,47 @@ async fn fanout(args: FanoutArgs) -> Result<(), Failure> {
         if let Some(code) = report.closed_with {
             *closed.entry(code).or_insert(0u64) += 1;
         }
+        repeated += report.repeated;
+        out_of_order += report.out_of_order;
+        resets += report.resets;
         latencies.extend_from_slice(&report.latencies_us);
     }
+    drop(stalled);
     let received = totals.received.load(Ordering::Relaxed);
     let span_us = totals
         .last_receive_us
         .load(Ordering::Relaxed)
-        .saturating_sub(sender.first_send_us)
+        .saturating_sub(first_send_us)
         .max(1);
+    let deliveries_per_s = received as f64 / (span_us as f64 / 1e6);
     println!(
-        "fanout: {} clients, {} alerts at {}/s ({} acknowledged, {} refused)",
-        args.clients, sender.sent, args.rate, sender.acknowledged, sender.refused
+        "fanout ({}): {} clients{}, {sent} alerts at {} ({acknowledged} acknowledged, {refused} refused)",
+        target.name,
+        args.clients,
+        if args.stalled > 0 {
+            format!(" (and {} that never read)", args.stalled)
+        } else {
+            String::new()
+        },
+        if args.rate > 0.0 {
+            format!("{}/s", args.rate)
+        } else {
+            "once".to_owned()
+        },
     );
     println!(
-        "  deliveries: {received} of {expected} in {:.2} s = {:.0}/s",
+        "  deliveries: {received} of {expected} in {:.2} s = {deliveries_per_s:.0}/s",
         span_us as f64 / 1e6,
-        received as f64 / (span_us as f64 / 1e6)
+    );
+    let (p50_ms, p99_ms, max_ms) = (
+        percentile(&mut latencies, 0.50),
+        percentile(&mut latencies, 0.99),
+        percentile(&mut latencies, 1.0),
     );
     println!(
         "  publish->receive latency: {}",
         percentiles(&mut latencies)
     );
-    let mut acks = sender.ack_latencies_us;
     println!(
         "  publish->acknowledgement latency: {}",
         percentiles(&mut acks)
@@ -587,30 +909,356 @@ async fn fanout(args: FanoutArgs) -> Result<(), Failure> {
         "  loss: {missing} deliveries missing at {short_clients} clients; \
          {missing_open} at {short_open} clients that stayed connected"
     );
+    println!(
+        "  order: {out_of_order} ids not above the one before, {repeated} alerts repeated, \
+         {resets} reset messages"
+    );
     if !closed.is_empty() {
         println!("  closed by the server (code: clients): {closed:?}");
     }
-    Ok(())
+    let difference = |before: Option<f64>, after: Option<f64>| Some(after? - before?);
+    let server_cpu_s = difference(server_before, server_after);
+    let tool_cpu_s = difference(tool_before, tool_after);
+    if let Some(server) = server_cpu_s {
+        println!(
+            "  CPU: server {server:.2} s ({:.1} µs per alert, {:.2} µs per delivery), tool {:.2} s",
+            server * 1e6 / sent.max(1) as f64,
+            server * 1e6 / received.max(1) as f64,
+            tool_cpu_s.unwrap_or(f64::NAN),
+        );
+    }
+    Ok(RunReport {
+        deliveries_per_s,
+        p50_ms,
+        p99_ms,
+        max_ms,
+        missing,
+        server_cpu_s,
+        tool_cpu_s,
+    })
+}
+
+/// The value at quantile `q` of `values`, in milliseconds.
+fn percentile(values: &mut [u32], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_unstable();
+    let index = ((values.len() as f64 * q) as usize).min(values.len() - 1);
+    values[index] as f64 / 1000.0
 }
 
 fn percentiles(values: &mut [u32]) -> String {
     if values.is_empty() {
         return "no samples".into();
     }
-    values.sort_unstable();
-    let at = |q: f64| {
-        let index = ((values.len() as f64 * q) as usize).min(values.len() - 1);
-        values[index] as f64 / 1000.0
-    };
     format!(
         "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms ({} samples)",
-        at(0.50),
-        at(0.90),
-        at(0.99),
-        at(0.999),
-        at(1.0),
+        percentile(values, 0.50),
+        percentile(values, 0.90),
+        percentile(values, 0.99),
+        percentile(values, 0.999),
+        percentile(values, 1.0),
         values.len()
     )
+}
+
+// ---------------------------------------------------------------------------------------
+// The baseline server
+
+/// The baseline's stream: complete frames, each encoded once, and the position of the last.
+struct Baseline {
+    frames: RwLock<Frames>,
+    head: watch::Sender<u64>,
+    epoch: u64,
+    ids: UlidSource,
+    keep: usize,
+    /// Where lines are made durable before they are published, with `--sync-dir`.
+    journal: Option<Arc<Mutex<std::fs::File>>>,
+}
+
+struct Frames {
+    /// The position of the first frame kept.
+    first: u64,
+    frames: VecDeque<Bytes>,
+}
+
+impl Baseline {
+    /// Gives `messages` the next positions, encodes each into a frame once, and wakes every
+    /// connection once.
+    fn publish(&self, messages: Vec<StreamMessage>) {
+        if messages.is_empty() {
+            return;
+        }
+        let mut frames = self.frames.write().unwrap_or_else(|e| e.into_inner());
+        let mut position = frames.first + frames.frames.len() as u64;
+        for message in messages {
+            let id = StreamId {
+                epoch: self.epoch,
+                position,
+            };
+            let frame = ws_frame(0x81, message.to_json(id).as_bytes());
+            frames.frames.push_back(Bytes::from(frame));
+            position += 1;
+            if frames.frames.len() > self.keep {
+                frames.frames.pop_front();
+                frames.first += 1;
+            }
+        }
+        drop(frames);
+        self.head.send_replace(position - 1);
+    }
+
+    /// Appends the frames after `cursor` to `out`; returns the new cursor. A connection that
+    /// fell behind what is kept skips ahead (its client counts the loss).
+    fn frames_after(&self, cursor: u64, out: &mut Vec<u8>) -> u64 {
+        let frames = self.frames.read().unwrap_or_else(|e| e.into_inner());
+        let start = (cursor + 1).max(frames.first);
+        for frame in frames.frames.range((start - frames.first) as usize..) {
+            out.extend_from_slice(frame);
+        }
+        frames.first + frames.frames.len() as u64 - 1
+    }
+
+    /// The stream message of one alert line, as `alerta serve` would make it.
+    fn alert(&self, line: &[u8]) -> Result<StreamMessage, String> {
+        let fields: serde_json::Value = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+        let field = |name: &str| fields[name].as_str().unwrap_or_default();
+        let draft = AlertDraft::parse(
+            field("source"),
+            field("severity"),
+            field("message"),
+            Channel::Tcp,
+        )
+        .map_err(|e| e.to_string())?;
+        let alert = Alert {
+            id: AlertId::generate(&self.ids),
+            source: draft.source,
+            severity: draft.severity,
+            message: draft.message,
+            channel: draft.channel,
+            created_at: SystemClock.now(),
+        };
+        Ok(StreamMessage::for_alert(&alert))
+    }
+}
+
+/// A complete unmasked frame: `first` is the FIN bit and the opcode.
+fn ws_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(payload.len() + 10);
+    frame.push(first);
+    match payload.len() {
+        n @ 0..126 => frame.push(n as u8),
+        n @ 126..65_536 => {
+            frame.push(126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            frame.push(127);
+            frame.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(payload);
+    frame
+}
+
+async fn baseline_server(args: BaselineArgs) -> Result<(), Failure> {
+    let epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_micros() as u64;
+    let server = Arc::new(Baseline {
+        frames: RwLock::new(Frames {
+            first: 1,
+            frames: VecDeque::new(),
+        }),
+        head: watch::Sender::new(0),
+        epoch,
+        ids: UlidSource::new(),
+        keep: args.keep.max(1),
+        journal: match &args.sync_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join("baseline-journal"))?;
+                Some(Arc::new(Mutex::new(file)))
+            }
+            None => None,
+        },
+    });
+    let clients = TcpListener::bind(&args.http).await?;
+    let alerts = TcpListener::bind(&args.tcp).await?;
+    eprintln!(
+        "baseline server: WebSocket on {}, alerts on {}",
+        args.http, args.tcp
+    );
+    let ingest = server.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = alerts.accept().await {
+            tokio::spawn(baseline_ingest(stream, ingest.clone()));
+        }
+    });
+    loop {
+        let (stream, _) = clients.accept().await?;
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(baseline_client(stream, server.clone()));
+    }
+}
+
+/// Reads alert lines, publishes each read's lines together, and acknowledges them.
+async fn baseline_ingest(stream: TcpStream, server: Arc<Baseline>) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let (mut read, mut write) = stream.into_split();
+    let mut buffer = Vec::with_capacity(64 * 1024);
+    let mut replies = Vec::new();
+    loop {
+        buffer.reserve(64 * 1024);
+        if read.read_buf(&mut buffer).await? == 0 {
+            return Ok(());
+        }
+        let Some(end) = buffer.iter().rposition(|&b| b == b'\n') else {
+            continue;
+        };
+        let lines: Vec<u8> = buffer.drain(..=end).collect();
+        let mut messages = Vec::new();
+        replies.clear();
+        for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            match server.alert(line) {
+                Ok(message) => {
+                    let id = message.data["id"].as_str().unwrap_or_default().to_owned();
+                    replies
+                        .extend_from_slice(format!("{{\"ok\":true,\"id\":\"{id}\"}}\n").as_bytes());
+                    messages.push(message);
+                }
+                Err(error) => {
+                    let reply = serde_json::json!({ "ok": false, "error": error });
+                    replies.extend_from_slice(format!("{reply}\n").as_bytes());
+                }
+            }
+        }
+        if let Some(journal) = server.journal.clone() {
+            tokio::task::spawn_blocking(move || {
+                use std::io::Write;
+                let mut file = journal.lock().unwrap_or_else(|e| e.into_inner());
+                file.write_all(&lines)?;
+                file.sync_data()
+            })
+            .await??;
+        }
+        server.publish(messages);
+        write.write_all(&replies).await?;
+    }
+}
+
+/// One baseline client: the upgrade, then every frame after its cursor with one write each
+/// time the head moves, and pongs for its pings.
+async fn baseline_client(stream: TcpStream, server: Arc<Baseline>) -> io::Result<()> {
+    let (mut read, mut write) = stream.into_split();
+    let mut incoming = Vec::with_capacity(4096);
+    let key = loop {
+        if read.read_buf(&mut incoming).await? == 0 || incoming.len() > 16 * 1024 {
+            return Ok(());
+        }
+        let Some(end) = incoming.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let request = String::from_utf8_lossy(&incoming[..end]).into_owned();
+        incoming.drain(..end + 4);
+        let key = request.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("sec-websocket-key")
+                .then(|| value.trim().to_owned())
+        });
+        match key {
+            Some(key) => break key,
+            None => return Ok(()),
+        }
+    };
+    // The cursor is set before the reply, so a client that has its pong is registered.
+    let mut head = server.head.subscribe();
+    let mut cursor = *head.borrow_and_update();
+    let reply = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Accept: {}\r\n\r\n",
+        derive_accept_key(key.as_bytes())
+    );
+    write.write_all(reply.as_bytes()).await?;
+    let mut control = Vec::new();
+    let mut out = Vec::new();
+    loop {
+        let open = client_frames(&mut incoming, &mut control);
+        let now = *head.borrow_and_update();
+        if cursor < now || !control.is_empty() {
+            out.clear();
+            out.append(&mut control);
+            if cursor < now {
+                cursor = server.frames_after(cursor, &mut out);
+            }
+            write.write_all(&out).await?;
+        }
+        if !open {
+            return Ok(());
+        }
+        tokio::select! {
+            changed = head.changed() => if changed.is_err() {
+                return Ok(());
+            },
+            read = read.read_buf(&mut incoming) => if read? == 0 {
+                return Ok(());
+            },
+        }
+    }
+}
+
+/// Takes the complete client frames from `incoming`: a ping gets its pong, a close its
+/// close; anything else only shows the client is alive. Returns `false` after a close.
+fn client_frames(incoming: &mut Vec<u8>, control: &mut Vec<u8>) -> bool {
+    let mut at = 0;
+    let mut open = true;
+    while open {
+        let rest = &incoming[at..];
+        if rest.len() < 2 {
+            break;
+        }
+        let opcode = rest[0] & 0x0f;
+        let masked = rest[1] & 0x80 != 0;
+        let (len, header) = match rest[1] & 0x7f {
+            126 if rest.len() >= 4 => (u16::from_be_bytes([rest[2], rest[3]]) as usize, 4),
+            127 if rest.len() >= 10 => {
+                let mut bytes = [0; 8];
+                bytes.copy_from_slice(&rest[2..10]);
+                (u64::from_be_bytes(bytes) as usize, 10)
+            }
+            126 | 127 => break,
+            n => (n as usize, 2),
+        };
+        let mask_len: usize = if masked { 4 } else { 0 };
+        let Some(total) = (header + mask_len).checked_add(len) else {
+            return false;
+        };
+        if rest.len() < total {
+            break;
+        }
+        let mask = &rest[header..header + mask_len];
+        let payload: Vec<u8> = rest[header + mask_len..total]
+            .iter()
+            .enumerate()
+            .map(|(i, b)| if masked { b ^ mask[i % 4] } else { *b })
+            .collect();
+        match opcode {
+            0x9 => control.extend_from_slice(&ws_frame(0x8a, &payload)),
+            0x8 => {
+                control.extend_from_slice(&ws_frame(0x88, &payload));
+                open = false;
+            }
+            _ => {}
+        }
+        at += total;
+    }
+    incoming.drain(..at);
+    open
 }
 
 // ---------------------------------------------------------------------------------------
@@ -780,7 +1428,7 @@ async fn idle(args: IdleArgs) -> Result<(), Failure> {
     tokio::time::sleep(Duration::from_secs(args.settle_s)).await;
     let before = rss_kib(args.server_pid)?;
     let sockets = subscribe_all(
-        &args.server.http,
+        std::slice::from_ref(&args.server.http),
         &token,
         args.clients,
         args.login.connecting,

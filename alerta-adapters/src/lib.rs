@@ -13,10 +13,14 @@
 //! | `http` | `http` | the REST API as an axum `Router` |
 //! | `smtp` | `smtp` | mail over SMTP (lettre, rustls) and as `.eml` files |
 //! | `websocket` | `websocket` | the broadcast hub (tokio-tungstenite); with `http`, its `GET /ws` route |
+//! | `broker` | `broker` | an in-process broker with an outage switch; a fault-injecting wrapper |
+//! | `redis` | `broker` | also `RedisBroker`, the broker on Redis PUBLISH/SUBSCRIBE |
 //! | `tcp` | `tcp`, `ingest` | JSON-lines ingestion and its client; the group-commit alert writer |
 
 pub mod memory;
 
+#[cfg(feature = "broker")]
+pub mod broker;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "fs")]

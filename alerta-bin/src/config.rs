@@ -111,6 +111,11 @@ pub struct Config {
     pub report_every: Option<String>,
     /// Seconds a request may take before it is answered 503.
     pub request_timeout_s: u64,
+    /// The broker that joins this instance to others on the same store, e.g.
+    /// `redis://10.0.0.5:6379`; unset: this instance serves the stream alone.
+    pub broker_url: Option<Secret>,
+    /// How long the stream log keeps messages for clients resuming with `since=`, e.g. `7d`.
+    pub stream_retention: String,
 }
 
 impl Default for Config {
@@ -141,6 +146,8 @@ impl Default for Config {
             departments: Vec::new(),
             report_every: None,
             request_timeout_s: 30,
+            broker_url: None,
+            stream_retention: "7d".into(),
         }
     }
 }
@@ -184,7 +191,13 @@ impl Config {
         config.token_ttl()?;
         parse_duration(&config.mail_retry_base).context("mail_retry_base")?;
         config.report_every()?;
+        config.stream_retention()?;
         Ok(config)
+    }
+
+    /// `stream_retention` as a duration.
+    pub fn stream_retention(&self) -> anyhow::Result<Duration> {
+        parse_duration(&self.stream_retention).context("stream_retention")
     }
 
     /// `token_ttl` as a duration.

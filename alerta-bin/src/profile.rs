@@ -17,8 +17,8 @@ pub struct Backends {
     pub app: Alerta,
     /// Where the report job records processed assignments (the same backend as the storage).
     pub ledger: Arc<DynReportLedger>,
-    /// The most alerts one group commit may store: DynamoDB transactions hold 100 items, an
-    /// alert and its mail row two of them.
+    /// The most alerts one group commit may store: on DynamoDB, as many as one transaction
+    /// holds beside the stream log's counter and segment, so that the batch is atomic.
     pub max_alert_batch: usize,
 }
 
@@ -34,6 +34,7 @@ pub fn settings(config: &Config) -> anyhow::Result<Settings> {
         locations: config.locations.clone(),
         attachment_max_bytes: config.attachment_max_bytes,
         session_ttl: config.token_ttl()?,
+        stream_retention: config.stream_retention()?,
         alert_recipients,
         ingest_keys: config
             .ingest_keys
@@ -98,7 +99,7 @@ async fn open_aws(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::
     Ok(Backends {
         app,
         ledger: store,
-        max_alert_batch: 50,
+        max_alert_batch: alerta_adapters::dynamodb::DynamoStore::MAX_ALERT_BATCH,
     })
 }
 

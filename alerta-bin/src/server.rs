@@ -10,6 +10,7 @@ use alerta_adapters::ingest::{GroupCommit, GroupCommitConfig};
 use alerta_adapters::tcp::{self, TcpConfig};
 use alerta_adapters::websocket::{self, Hub, HubConfig, WsConfig};
 use anyhow::{Context, bail};
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -56,12 +57,41 @@ pub struct TracingBroadcaster;
 
 #[async_trait::async_trait]
 impl alerta_core::ports::Broadcaster for TracingBroadcaster {
-    async fn publish(
-        &self,
-        message: &alerta_core::domain::StreamMessage,
-    ) -> alerta_core::Result<()> {
-        tracing::debug!(stream_id = %message.id, kind = ?message.kind, "stream message");
+    async fn publish(&self, batch: &alerta_core::domain::StreamBatch) -> alerta_core::Result<()> {
+        tracing::debug!(
+            first = batch.first,
+            count = batch.messages.len(),
+            "stream messages committed"
+        );
         Ok(())
+    }
+}
+
+/// What `/health` says about the stream: the head this instance has delivered up to, and
+/// the broker, when there is one. A broker that does not answer slows the stream down to the
+/// log's polling but loses nothing, so it is reported, not a failure.
+async fn stream_health(hub: &Hub) -> serde_json::Value {
+    let mut details = serde_json::json!({ "stream": { "head": hub.head() } });
+    if let Some(healthy) = hub.broker_healthy().await {
+        details["broker"] = serde_json::json!(if healthy { "ok" } else { "unreachable" });
+    }
+    details
+}
+
+/// Removes what the stream log no longer keeps, every ten minutes.
+async fn trim_stream(app: alerta_core::Alerta, stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    let stop = stopped(stop);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            _ = every.tick() => match app.trim_stream().await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "stream log trimmed"),
+                Err(error) => tracing::warn!(%error, "trimming the stream log failed"),
+            },
+        }
     }
 }
 
@@ -81,10 +111,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     let hub = Hub::new(HubConfig::default());
     let backends = profile::open(&config, Arc::new(hub.clone())).await?;
-    profile::seed(&backends.app, &config).await?;
     let app = backends.app.clone();
+    let broker = crate::broker::connect(&config).await?;
+    hub.start(app.storage().stream.clone(), broker)
+        .await
+        .context("starting the stream")?;
+    profile::seed(&backends.app, &config).await?;
 
     let storage = app.storage().clone();
+    let hub_health = hub.clone();
     let http = HttpConfig::default()
         .request_timeout(Duration::from_secs(config.request_timeout_s))
         .health_check(move || {
@@ -94,6 +129,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 let probe = alerta_core::domain::UserId::parse("health-probe")?;
                 storage.users.user_by_id(&probe).await.map(|_| ())
             }
+        })
+        .health_details(move || {
+            let hub = hub_health.clone();
+            async move { stream_health(&hub).await }
         });
     let ws = config
         .allowed_origins
@@ -116,6 +155,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let report_every = config.report_every()?;
 
     let (stop, _) = watch::channel(false);
+    tokio::spawn(trim_stream(app.clone(), stop.subscribe()));
     tokio::spawn(crate::mail::dispatch(
         app.storage().outbox.clone(),
         mailer,
@@ -144,6 +184,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let http_stop = stop.subscribe();
     let hub_on_stop = hub.clone();
     let task = tokio::spawn(async move {
+        // Stream frames are written as soon as they are ready, already coalesced: Nagle's
+        // wait for an acknowledgement would only add latency.
+        let http_listener = http_listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let served = axum::serve(
             http_listener,
             routes.into_make_service_with_connect_info::<SocketAddr>(),

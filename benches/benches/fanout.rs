@@ -1,40 +1,49 @@
 //! Broadcast fan-out: the hub against a naive broadcaster, measured in the same run.
 //!
-//! The hub encodes each message once, queues the same bytes to every subscriber without
-//! waiting, and lets each connection write whatever has queued with one flush. The naive
-//! broadcaster written here is what a first version usually looks like: for each subscriber
-//! it serializes the message again, takes that subscriber's lock, and sends and flushes the
-//! one frame before going on to the next.
+//! Both are driven as the application drives its broadcaster: each burst of [`BURST`] alerts
+//! is committed to a [`MemoryStore`] in one write, as a group commit stores them, and the
+//! batch the store returns is published through the [`Broadcaster`] port.
+//!
+//! - The hub treats the publish as a hint: its follower reads the log into the shared
+//!   in-memory tail, where each message is encoded once, and every connection writes
+//!   everything after its cursor with one flush.
+//! - The naive broadcaster written here is what a first version usually looks like: for each
+//!   message and each subscriber it serializes the message again, takes that subscriber's
+//!   lock, and sends and flushes the one frame before going on to the next.
+//!
+//! Two groups:
 //!
 //! - `fanout_in_process`: 100, 1,000 and 10,000 subscribers on in-memory pipes, so the
-//!   figures are the broadcasters' own costs. Writing to a pipe costs no syscall, so the hub
-//!   runs here without its write budget ([`HubConfig::write_budget`]).
-//! - `fanout_loopback`: 1,000 WebSocket clients over loopback TCP, so every write to a
-//!   client is a syscall, as in production: the hub with its default configuration, the
-//!   hub without a write budget, and the naive broadcaster.
+//!   figures are the broadcasters' own costs.
+//! - `fanout_loopback`: 1,000 WebSocket clients over loopback TCP with `TCP_NODELAY`, as
+//!   `alerta serve` sets it, so every write to a client is a syscall, as in production.
 //!
-//! One iteration publishes a burst of [`BURST`] alerts and ends when every subscriber has
-//! received every byte of them; the throughput is in deliveries (alerts × subscribers).
-//! Subscribers count the bytes of the frames instead of decoding them: server frames are
-//! unmasked and of known length, and decoding would add the same cost to both sides.
+//! One iteration commits and publishes one burst and ends when every subscriber has received
+//! every byte of it; the throughput is in deliveries (alerts × subscribers). Subscribers count
+//! the bytes of the frames instead of decoding them: server frames are unmasked and of known
+//! length, and decoding would add the same cost to both sides.
 //!
-//! A burst measures throughput; the write budget is for a steady stream, where it keeps the
-//! number of writes down at the price of a bounded delay, and the load example
-//! (`examples/load.rs`) measures that, latency included.
+//! A burst measures throughput. Latency under a steady stream, and the comparison with a
+//! minimal server, are measured by the load example (`examples/load.rs`) against a live
+//! `alerta serve`.
 //!
-//! Run with `cargo bench -p alerta-benches --bench fanout`. After criterion's report, the
-//! bench prints each variant's deliveries per second over all its timed iterations and its
-//! ratio to the naive broadcaster of the same run.
+//! Run with `cargo bench -p alerta-benches --bench fanout` (about a minute), or add `-- --test`
+//! to run every bench once. After criterion's report, the bench prints each variant's
+//! deliveries per second over all its timed iterations and its ratio to the naive broadcaster
+//! of the same run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use alerta_adapters::memory::MemoryStore;
 use alerta_adapters::websocket::{Hub, HubConfig, Subscription};
 use alerta_core::domain::{
-    Alert, AlertId, AlertMessage, AlertSource, Channel, Role, Severity, StreamMessage, Timestamp,
-    Topic,
+    Alert, AlertId, AlertMessage, AlertSource, Appended, Channel, Role, Severity, StreamBatch,
+    StreamId, Timestamp, Topic,
 };
+use alerta_core::ports::{AlertStore, AlertWrite, Broadcaster, DynBroadcaster, StreamLog};
+use async_trait::async_trait;
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group};
 use futures_util::SinkExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -45,27 +54,36 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::Role as WsRole;
 
-/// Alerts published per iteration.
+/// Alerts committed and published per iteration.
 const BURST: usize = 32;
 /// Capacity of each in-memory pipe: a loopback socket's buffers hold at least this much.
 const PIPE_BYTES: usize = 64 * 1024;
 /// Handshakes in flight at once while the loopback clients connect.
 const CONNECTING: usize = 64;
+/// When every alert of the bench was created.
+const CREATED_AT: Timestamp = Timestamp::from_unix_millis(1_767_225_600_000);
 
-/// A typical alert as the stream carries it: about 250 bytes of JSON.
-fn alert(seq: usize) -> StreamMessage {
-    let alert = Alert {
+/// A typical alert: about 250 bytes of JSON on the wire. Every alert has the same length
+/// whatever `seq`, so that the bytes of a burst follow from its positions alone.
+fn alert(seq: u64) -> Alert {
+    Alert {
         id: AlertId::parse(&format!("01JBENCH{seq:018}")).expect("a valid id"),
         source: AlertSource::parse("sensor_17").expect("a valid source"),
         severity: Severity::Warning,
         message: AlertMessage::parse(&format!(
-            "temperature above threshold in rack {seq}: 41.5 C for 120 s"
+            "temperature above threshold in rack {:08}: 41.5 C for 120 s",
+            seq % 100_000_000
         ))
         .expect("a valid message"),
         channel: Channel::Tcp,
-        created_at: Timestamp::from_unix_millis(1_767_225_600_000),
-    };
-    StreamMessage::for_alert(&alert)
+        created_at: CREATED_AT,
+    }
+}
+
+/// The next alert id; shared by every bench, since a store refuses an id twice.
+fn next_seq() -> u64 {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    SEQ.fetch_add(1, Ordering::Relaxed)
 }
 
 /// The bytes of a server frame (unmasked) carrying `payload` bytes.
@@ -78,29 +96,66 @@ fn frame_len(payload: usize) -> u64 {
     (payload + header) as u64
 }
 
+/// The bytes one subscriber receives for the alerts of the bench written at `appended`.
+///
+/// Computed rather than measured, so that the publisher does not serialize every message a
+/// second time inside the timed loop: the frames differ only in the digits of the position.
+struct FrameBytes {
+    /// The length of an alert's frame text at a position of one digit, minus that digit.
+    text_without_position: usize,
+}
+
+impl FrameBytes {
+    fn new(epoch: u64) -> Self {
+        let text = |seq, position| {
+            AlertWrite {
+                alert: alert(seq),
+                mails: Vec::new(),
+            }
+            .stream_message()
+            .to_json(StreamId { epoch, position })
+            .len()
+        };
+        assert_eq!(
+            text(1, 7),
+            text(98_765_432_109, 7),
+            "every alert of the bench must have the same length"
+        );
+        Self {
+            text_without_position: text(1, 7) - 1,
+        }
+    }
+
+    fn of(&self, appended: Appended) -> u64 {
+        (appended.first..appended.first + appended.count)
+            .map(|position| frame_len(self.text_without_position + digits(position)))
+            .sum()
+    }
+}
+
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
 fn subscription() -> Subscription {
     Subscription::new(Role::Staff).topics(&[Topic::Alerts])
 }
 
-/// A hub whose keepalive never fires during a run, so only the alerts are on the wire.
-fn quiet_hub(paced: bool) -> Hub {
-    let config = HubConfig::default()
-        .ping_interval(Duration::from_secs(3600))
-        .idle_timeout(Duration::from_secs(7200));
-    Hub::new(if paced {
-        config
-    } else {
-        config.write_budget(None)
-    })
+/// A hub as `alerta serve` configures it, except that its keepalive never fires during a run,
+/// so only the alerts are on the wire.
+fn quiet_hub() -> Hub {
+    Hub::new(
+        HubConfig::default()
+            .ping_interval(Duration::from_secs(3600))
+            .idle_timeout(Duration::from_secs(7200)),
+    )
 }
 
 /// Which broadcaster a bench runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Variant {
-    /// The hub as `alerta serve` configures it.
+    /// The hub, started on the store's stream log.
     Hub,
-    /// The hub without a write budget: every connection writes as soon as it has something.
-    HubUnpaced,
     /// The naive broadcaster of this file.
     Naive,
 }
@@ -109,16 +164,7 @@ impl Variant {
     fn name(self) -> &'static str {
         match self {
             Self::Hub => "hub",
-            Self::HubUnpaced => "hub_unpaced",
             Self::Naive => "naive",
-        }
-    }
-
-    fn hub(self) -> Option<Hub> {
-        match self {
-            Self::Hub => Some(quiet_hub(true)),
-            Self::HubUnpaced => Some(quiet_hub(false)),
-            Self::Naive => None,
         }
     }
 }
@@ -180,7 +226,7 @@ impl Progress {
         }
     }
 
-    /// Sets the next target; call before publishing what reaches it.
+    /// Raises the target by `more` bytes and returns it.
     fn expect(&self, more: u64) -> u64 {
         let target = self.target.load(Ordering::Acquire) + more;
         self.target.store(target, Ordering::Release);
@@ -202,69 +248,152 @@ async fn count_bytes<R: AsyncRead + Unpin>(mut stream: R, progress: Arc<Progress
     }
 }
 
-/// The naive broadcaster: one serialization, one lock and one flushed send per subscriber.
+/// The naive broadcaster: one serialization, one lock and one flushed send per message and
+/// subscriber, all before `publish` returns.
 struct Naive<S> {
     subscribers: Vec<(Subscription, Arc<tokio::sync::Mutex<WebSocketStream<S>>>)>,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Naive<S> {
-    async fn broadcast(&self, message: &StreamMessage) {
-        for (subscription, socket) in &self.subscribers {
-            if !subscription.accepts(message) {
-                continue;
+#[async_trait]
+impl<S> Broadcaster for Naive<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    async fn publish(&self, batch: &StreamBatch) -> alerta_core::Result<()> {
+        for (position, message) in (batch.first..).zip(&batch.messages) {
+            let id = StreamId {
+                epoch: batch.epoch,
+                position,
+            };
+            for (subscription, socket) in &self.subscribers {
+                if !subscription.accepts(message) {
+                    continue;
+                }
+                let text = message.to_json(id);
+                let mut socket = socket.lock().await;
+                let _ = socket.send(Message::text(text)).await;
             }
-            let text = message.to_json();
-            let mut socket = socket.lock().await;
-            let _ = socket.send(Message::text(text)).await;
         }
+        Ok(())
     }
 }
 
-enum Broadcaster<S> {
-    Hub(Hub),
-    Naive(Naive<S>),
+/// One bench's set-up: the store alerts are committed to, the broadcaster the batches are
+/// published to, and what its subscribers received.
+struct Fanout {
+    store: Arc<MemoryStore>,
+    broadcaster: Arc<DynBroadcaster>,
+    /// The hub behind `broadcaster`, to shut down after the bench.
+    hub: Option<Hub>,
+    progress: Arc<Progress>,
+    subscribers: usize,
+    bytes: FrameBytes,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Broadcaster<S> {
-    async fn publish(&self, message: &StreamMessage) {
-        match self {
-            Self::Hub(hub) => {
-                hub.broadcast(message);
+impl Fanout {
+    /// A store, and for [`Variant::Hub`] a hub started on its log.
+    async fn store_and_hub(variant: Variant) -> (Arc<MemoryStore>, Option<Hub>) {
+        let store = Arc::new(MemoryStore::new());
+        let hub = match variant {
+            Variant::Hub => {
+                let hub = quiet_hub();
+                hub.start(store.clone(), None)
+                    .await
+                    .expect("the hub starts");
+                Some(hub)
             }
-            Self::Naive(naive) => naive.broadcast(message).await,
+            Variant::Naive => None,
+        };
+        (store, hub)
+    }
+
+    async fn new<S>(
+        store: Arc<MemoryStore>,
+        hub: Option<Hub>,
+        naive: Vec<WebSocketStream<S>>,
+        progress: Arc<Progress>,
+        subscribers: usize,
+    ) -> Self
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let epoch = store.head().await.expect("the log's head").epoch;
+        let broadcaster: Arc<DynBroadcaster> = match &hub {
+            Some(hub) => {
+                wait_registered(hub, subscribers).await;
+                Arc::new(hub.clone())
+            }
+            None => Arc::new(Naive {
+                subscribers: naive
+                    .into_iter()
+                    .map(|socket| (subscription(), Arc::new(tokio::sync::Mutex::new(socket))))
+                    .collect(),
+            }),
+        };
+        Self {
+            store,
+            broadcaster,
+            hub,
+            progress,
+            subscribers,
+            bytes: FrameBytes::new(epoch),
         }
+    }
+
+    /// Commits and publishes `iterations` bursts, each awaited until every subscriber has
+    /// received all of it; returns the time they took.
+    async fn run_bursts(&self, iterations: u64) -> Duration {
+        let start = Instant::now();
+        for _ in 0..iterations {
+            let writes: Vec<AlertWrite> = (0..BURST)
+                .map(|_| AlertWrite {
+                    alert: alert(next_seq()),
+                    mails: Vec::new(),
+                })
+                .collect();
+            let messages = writes.iter().map(AlertWrite::stream_message).collect();
+            let appended = self.store.insert(writes).await.expect("committed");
+            let target = self
+                .progress
+                .expect(self.bytes.of(appended) * self.subscribers as u64);
+            self.broadcaster
+                .publish(&StreamBatch::new(appended, messages))
+                .await
+                .expect("published");
+            self.progress.wait_for(target).await;
+        }
+        start.elapsed()
+    }
+
+    /// Empties the log between timed runs, so that memory stays flat over the bench; every
+    /// subscriber is at the head then, so none needs what goes.
+    async fn trim(&self) {
+        let later = Timestamp::from_unix_millis(CREATED_AT.unix_millis() + 1);
+        self.store.trim(later).await.expect("trimmed");
     }
 }
 
 /// `subscribers` subscribers on in-memory pipes.
-async fn in_process(
-    variant: Variant,
-    subscribers: usize,
-    progress: &Arc<Progress>,
-) -> Broadcaster<tokio::io::DuplexStream> {
-    let hub = variant.hub();
+async fn in_process(variant: Variant, subscribers: usize) -> Fanout {
+    let progress = Arc::new(Progress::default());
+    let (store, hub) = Fanout::store_and_hub(variant).await;
     let config = HubConfig::default().websocket();
     let mut naive = Vec::new();
     for _ in 0..subscribers {
         let (server, client) = tokio::io::duplex(PIPE_BYTES);
         tokio::spawn(count_bytes(client, progress.clone()));
-        if let Some(hub) = hub.clone() {
-            tokio::spawn(async move { hub.serve_upgraded(server, subscription()).await });
-        } else {
-            let socket = WebSocketStream::from_raw_socket(server, WsRole::Server, Some(config));
-            naive.push((
-                subscription(),
-                Arc::new(tokio::sync::Mutex::new(socket.await)),
-            ));
+        match hub.clone() {
+            Some(hub) => {
+                tokio::spawn(async move { hub.serve_upgraded(server, subscription()).await });
+            }
+            None => {
+                naive.push(
+                    WebSocketStream::from_raw_socket(server, WsRole::Server, Some(config)).await,
+                );
+            }
         }
     }
-    match hub {
-        Some(hub) => {
-            wait_registered(&hub, subscribers).await;
-            Broadcaster::Hub(hub)
-        }
-        None => Broadcaster::Naive(Naive { subscribers: naive }),
-    }
+    Fanout::new(store, hub, naive, progress, subscribers).await
 }
 
 async fn wait_registered(hub: &Hub, subscribers: usize) {
@@ -274,14 +403,11 @@ async fn wait_registered(hub: &Hub, subscribers: usize) {
 }
 
 /// `subscribers` WebSocket clients connected over loopback TCP.
-async fn loopback(
-    variant: Variant,
-    subscribers: usize,
-    progress: &Arc<Progress>,
-) -> Broadcaster<TcpStream> {
+async fn loopback(variant: Variant, subscribers: usize) -> Fanout {
+    let progress = Arc::new(Progress::default());
+    let (store, hub) = Fanout::store_and_hub(variant).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
     let addr = listener.local_addr().expect("its address");
-    let hub = variant.hub();
     let config = HubConfig::default().websocket();
     let (accepted, mut sockets) = tokio::sync::mpsc::channel(subscribers.max(1));
     // The hub serves its connections itself; the naive broadcaster is handed its sockets.
@@ -323,16 +449,13 @@ async fn loopback(
         });
     }
     while pending.join_next().await.is_some() {}
-    if let Some(hub) = hub {
-        wait_registered(&hub, subscribers).await;
-        return Broadcaster::Hub(hub);
-    }
     let mut naive = Vec::new();
-    while naive.len() < subscribers {
-        let socket = sockets.recv().await.expect("a socket");
-        naive.push((subscription(), Arc::new(tokio::sync::Mutex::new(socket))));
+    if hub.is_none() {
+        while naive.len() < subscribers {
+            naive.push(sockets.recv().await.expect("a socket"));
+        }
     }
-    Broadcaster::Naive(Naive { subscribers: naive })
+    Fanout::new(store, hub, naive, progress, subscribers).await
 }
 
 /// Sends the client's upgrade request and reads the `101` reply; returns how many bytes past
@@ -361,25 +484,6 @@ async fn handshake(stream: &mut TcpStream) -> u64 {
     }
 }
 
-/// Times `iterations` bursts, each until every subscriber has received all of it.
-async fn run_bursts<S: AsyncRead + AsyncWrite + Unpin>(
-    broadcaster: &Broadcaster<S>,
-    progress: &Progress,
-    messages: &[StreamMessage],
-    burst_bytes: u64,
-    iterations: u64,
-) -> Duration {
-    let start = Instant::now();
-    for _ in 0..iterations {
-        let target = progress.expect(burst_bytes);
-        for message in messages {
-            broadcaster.publish(message).await;
-        }
-        progress.wait_for(target).await;
-    }
-    start.elapsed()
-}
-
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -388,61 +492,37 @@ fn runtime() -> Runtime {
         .expect("a tokio runtime")
 }
 
-fn burst() -> Burst {
-    let messages: Vec<StreamMessage> = (0..BURST).map(alert).collect();
-    let per_subscriber = messages.iter().map(|m| frame_len(m.to_json().len())).sum();
-    Burst {
-        messages: Arc::new(messages),
-        per_subscriber,
-    }
-}
-
-/// The alerts of one burst, and the bytes one subscriber receives for them.
-struct Burst {
-    messages: Arc<Vec<StreamMessage>>,
-    per_subscriber: u64,
-}
-
-/// Runs one variant's bench: `iterations` bursts from a task on the runtime, so that
-/// publishing competes for the same two workers as the subscribers, as in the server.
-fn bench_variant<S>(
+/// Runs one bench: `iterations` bursts from a task on the runtime, so that committing and
+/// publishing compete for the same two workers as the subscribers, as in the server.
+fn bench_variant(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     rt: &Runtime,
-    (group_name, function): (&str, &str),
-    (broadcaster, progress, subscribers): (Broadcaster<S>, Arc<Progress>, usize),
-    burst: &Burst,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let name = format!("{group_name}/{function}/{subscribers}");
-    let broadcaster = Arc::new(broadcaster);
-    let burst_bytes = burst.per_subscriber * subscribers as u64;
-    group.bench_function(BenchmarkId::new(function, subscribers), |b| {
+    (group_name, variant): (&str, Variant),
+    fanout: Fanout,
+) {
+    let subscribers = fanout.subscribers;
+    let name = format!("{group_name}/{}/{subscribers}", variant.name());
+    let fanout = Arc::new(fanout);
+    group.bench_function(BenchmarkId::new(variant.name(), subscribers), |b| {
         b.iter_custom(|iterations| {
-            let (broadcaster, progress, messages) = (
-                broadcaster.clone(),
-                progress.clone(),
-                burst.messages.clone(),
-            );
+            let run = fanout.clone();
             let took = rt.block_on(async move {
-                tokio::spawn(async move {
-                    run_bursts(&broadcaster, &progress, &messages, burst_bytes, iterations).await
-                })
-                .await
-                .expect("the run")
+                tokio::spawn(async move { run.run_bursts(iterations).await })
+                    .await
+                    .expect("the run")
             });
+            rt.block_on(fanout.trim());
             tally(&name, iterations * (subscribers * BURST) as u64, took);
             took
         });
     });
-    if let Ok(Broadcaster::Hub(hub)) = Arc::try_unwrap(broadcaster) {
+    if let Some(hub) = &fanout.hub {
         hub.shutdown();
     }
 }
 
 fn fanout_in_process(c: &mut Criterion) {
     let rt = runtime();
-    let burst = burst();
     let mut group = c.benchmark_group("fanout_in_process");
     group
         .sample_size(10)
@@ -454,17 +534,9 @@ fn fanout_in_process(c: &mut Criterion) {
         group
             .measurement_time(Duration::from_secs(seconds))
             .throughput(Throughput::Elements((subscribers * BURST) as u64));
-        // Pipes cost no syscall, so the hub runs without its write budget here.
-        for (variant, name) in [(Variant::HubUnpaced, "hub"), (Variant::Naive, "naive")] {
-            let progress = Arc::new(Progress::default());
-            let broadcaster = rt.block_on(in_process(variant, subscribers, &progress));
-            bench_variant(
-                &mut group,
-                &rt,
-                ("fanout_in_process", name),
-                (broadcaster, progress, subscribers),
-                &burst,
-            );
+        for variant in [Variant::Hub, Variant::Naive] {
+            let fanout = rt.block_on(in_process(variant, subscribers));
+            bench_variant(&mut group, &rt, ("fanout_in_process", variant), fanout);
         }
     }
     group.finish();
@@ -473,7 +545,6 @@ fn fanout_in_process(c: &mut Criterion) {
 fn fanout_loopback(c: &mut Criterion) {
     const CLIENTS: usize = 1_000;
     let rt = runtime();
-    let burst = burst();
     let mut group = c.benchmark_group("fanout_loopback");
     group
         .sample_size(10)
@@ -481,16 +552,9 @@ fn fanout_loopback(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(4))
         .sampling_mode(SamplingMode::Flat)
         .throughput(Throughput::Elements((CLIENTS * BURST) as u64));
-    for variant in [Variant::Hub, Variant::HubUnpaced, Variant::Naive] {
-        let progress = Arc::new(Progress::default());
-        let broadcaster = rt.block_on(loopback(variant, CLIENTS, &progress));
-        bench_variant(
-            &mut group,
-            &rt,
-            ("fanout_loopback", variant.name()),
-            (broadcaster, progress, CLIENTS),
-            &burst,
-        );
+    for variant in [Variant::Hub, Variant::Naive] {
+        let fanout = rt.block_on(loopback(variant, CLIENTS));
+        bench_variant(&mut group, &rt, ("fanout_loopback", variant), fanout);
     }
     group.finish();
 }

@@ -7,7 +7,8 @@
 #   stop_moto
 #
 # start_moto installs `moto[server]` into the project's virtualenv (.venv) when it is missing,
-# starts `moto_server` on a free loopback port, waits until it answers, and exports
+# starts moto's server (through scripts/moto_server.py, one request at a time) on a free
+# loopback port, waits until it answers, and exports
 # ALERTA_TEST_AWS_ENDPOINT with the static test credentials and region the tests use.
 # stop_moto stops the server this shell started. Both return non-zero on failure and never
 # exit the calling shell themselves, so they behave the same with or without `set -e`.
@@ -40,7 +41,8 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])
 s.close()')" || return 1
     log="${TMPDIR:-/tmp}/alerta-moto-$port.log"
-    "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    # One request at a time: see the script for why.
+    "$venv/bin/python" "$root/scripts/moto_server.py" --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
     ALERTA_MOTO_PID=$!
     export ALERTA_MOTO_PID
     tries=0

@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 
 use alerta_core::domain::{
-    Alert, AlertCounts, AlertFilter, AlertId, AlertMessage, AlertSource, Channel, Page,
-    PageRequest, Severity,
+    Alert, AlertCounts, AlertFilter, AlertId, AlertMessage, AlertSource, Appended, Channel, Page,
+    PageRequest, Severity, StreamMessage,
 };
 use alerta_core::ports::{AlertStore, AlertWrite};
 use alerta_core::{Error, Result};
@@ -15,6 +15,7 @@ use super::cursor::{self, List};
 use super::error::duplicate;
 use super::item::{Item, ItemBuilder, Reader, s, time};
 use super::query::{self, Expression, Order, Partition, PartitionQuery, ScanOptions};
+use super::stream::PendingLog;
 use super::transaction::{self, MAX_ITEMS};
 use super::{DynamoStore, outbox};
 
@@ -95,10 +96,23 @@ struct Written {
 }
 
 impl DynamoStore {
-    /// Writes one transaction; a failed condition means an id was already stored.
+    /// Writes one transaction without stream messages; a failed condition means an id was
+    /// already stored.
     async fn insert_chunk(&self, items: Vec<TransactWriteItem>) -> Result<()> {
-        match transaction::write(&self.client, items).await? {
+        match transaction::write(&self.client, items, None).await? {
             Ok(()) => Ok(()),
+            Err(_) => Err(duplicate("alert or mail")),
+        }
+    }
+
+    /// Writes the last transaction of a batch, which appends the whole batch's messages.
+    async fn insert_last(
+        &self,
+        items: Vec<TransactWriteItem>,
+        log: &PendingLog,
+    ) -> Result<Appended> {
+        match self.write_with_log(items, log).await? {
+            Ok(appended) => Ok(appended),
             Err(_) => Err(duplicate("alert or mail")),
         }
     }
@@ -165,7 +179,7 @@ impl DynamoStore {
 
 #[async_trait]
 impl AlertStore for DynamoStore {
-    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<()> {
+    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<Appended> {
         let mut alert_ids = HashSet::new();
         let mut mail_ids = HashSet::new();
         for write in &batch {
@@ -178,12 +192,23 @@ impl AlertStore for DynamoStore {
                 }
             }
         }
+        if batch.is_empty() {
+            return Ok(Appended::NOTHING);
+        }
+        let messages: Vec<StreamMessage> = batch.iter().map(AlertWrite::stream_message).collect();
+        let ids = batch.iter().flat_map(|write| {
+            std::iter::once(write.alert.id.as_str())
+                .chain(write.mails.iter().map(|m| m.id.as_str()))
+        });
+        let log = PendingLog::new("batch", &messages, ids)?;
 
-        // Chunks of whole alerts (each with its mail rows) of at most MAX_ITEMS items.
+        // Chunks of whole alerts (each with its mail rows), each leaving room for the
+        // counter and the segments, which go in the last one.
+        let room = MAX_ITEMS - log.actions();
         let mut chunks: Vec<(Vec<TransactWriteItem>, Vec<&AlertWrite>)> = vec![(vec![], vec![])];
         for write in &batch {
             let items = write_items(self, write)?;
-            if items.len() > MAX_ITEMS {
+            if items.len() > room {
                 return Err(Error::invalid(
                     "batch",
                     "one alert with more mail rows than a DynamoDB transaction holds",
@@ -191,7 +216,7 @@ impl AlertStore for DynamoStore {
             }
             let last = chunks
                 .last_mut()
-                .filter(|(c, _)| c.len() + items.len() <= MAX_ITEMS);
+                .filter(|(c, _)| c.len() + items.len() <= room);
             match last {
                 Some((current, writes)) => {
                     current.extend(items);
@@ -200,12 +225,9 @@ impl AlertStore for DynamoStore {
                 None => chunks.push((items, vec![write])),
             }
         }
-        if chunks.len() == 1 {
-            let (items, _) = chunks.remove(0);
-            if items.is_empty() {
-                return Ok(());
-            }
-            return self.insert_chunk(items).await;
+        let (last_items, _) = chunks.pop().unwrap_or_default();
+        if chunks.is_empty() {
+            return self.insert_last(last_items, &log).await;
         }
 
         let mut written = Written {
@@ -231,7 +253,13 @@ impl AlertStore for DynamoStore {
                 }
             }
         }
-        Ok(())
+        match self.insert_last(last_items, &log).await {
+            Ok(appended) => Ok(appended),
+            Err(error) => {
+                let _ = self.undo(written).await;
+                Err(error)
+            }
+        }
     }
 
     async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>> {

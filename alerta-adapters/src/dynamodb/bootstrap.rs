@@ -1,4 +1,4 @@
-//! Creating the tables, their indexes and the session TTL, idempotently.
+//! Creating the tables, their indexes and their TTLs, idempotently.
 
 use std::time::{Duration, Instant};
 
@@ -157,11 +157,20 @@ impl DynamoStore {
             ),
             table(&names.idempotency, "owner", Some("clave"), vec![], None),
             table(&names.report_ledger, "event_id", None, vec![], None),
+            table(&names.stream_log, "pk", Some("sk"), vec![], None),
+            table(
+                &names.login_failures,
+                "clave",
+                None,
+                vec![],
+                Some("expires_at"),
+            ),
         ]
     }
 
     /// Creates every missing table with its indexes, adds missing indexes to tables that
-    /// exist, and turns on the session TTL; then waits until all of it is active.
+    /// exist, and turns on the TTLs of sessions and failed logins; then waits until all of it is active, and gives
+    /// the stream log its counter and epoch if it has none.
     ///
     /// Running it again changes nothing. Tables are created on demand (pay per request).
     ///
@@ -177,7 +186,7 @@ impl DynamoStore {
                 self.ensure_ttl(&spec.name, attribute).await?;
             }
         }
-        Ok(())
+        self.ensure_stream_counter().await
     }
 
     async fn describe(&self, table: &str) -> Result<Option<TableDescription>> {

@@ -3,9 +3,9 @@
 use std::collections::HashSet;
 
 use alerta_core::domain::{
-    Attachment, AttachmentId, Change, DepartmentName, Description, EventId, EventKind, FileName,
-    Incident, IncidentCounts, IncidentEvent, IncidentFilter, IncidentId, IncidentType, Location,
-    MediaType, Page, PageRequest, Status, Urgency, UserId,
+    Appended, Attachment, AttachmentId, Change, DepartmentName, Description, EventId, EventKind,
+    FileName, Incident, IncidentCounts, IncidentEvent, IncidentFilter, IncidentId, IncidentType,
+    Location, MediaType, Page, PageRequest, Status, Urgency, UserId,
 };
 use alerta_core::ports::{EventQuery, IncidentChange, IncidentStore};
 use alerta_core::{Error, Result};
@@ -16,6 +16,7 @@ use super::cursor::{self, List};
 use super::error::{duplicate, request, unreadable};
 use super::item::{Item, ItemBuilder, Reader, from_json, n, s, time};
 use super::query::{self, Expression, Order, Partition, PartitionQuery, ScanOptions};
+use super::stream::PendingLog;
 use super::transaction::{self, MAX_ITEMS};
 use super::{DynamoStore, outbox};
 
@@ -216,7 +217,8 @@ impl DynamoStore {
 
 #[async_trait]
 impl IncidentStore for DynamoStore {
-    async fn commit(&self, change: IncidentChange) -> Result<()> {
+    async fn commit(&self, change: IncidentChange) -> Result<Appended> {
+        let messages = change.stream_messages();
         let IncidentChange {
             incident,
             expected_version,
@@ -230,13 +232,21 @@ impl IncidentStore for DynamoStore {
             attachments.iter().map(|a| a.attachment_id.as_str()),
         )?;
         distinct("mail", mails.iter().map(|m| m.id.as_str()))?;
+        let version = expected_version.map(|v| v.to_string()).unwrap_or_default();
+        let ids = [incident.id.as_str(), version.as_str()]
+            .into_iter()
+            .chain(events.iter().map(|e| e.event_id.as_str()))
+            .chain(attachments.iter().map(|a| a.attachment_id.as_str()))
+            .chain(mails.iter().map(|m| m.id.as_str()));
+        let log = PendingLog::new("change", &messages, ids)?;
         let size = 1 + events.len() + attachments.len() + mails.len();
-        if size > MAX_ITEMS {
+        if size + log.actions() > MAX_ITEMS {
             return Err(Error::invalid(
                 "change",
                 format!(
-                    "a change of {size} items is more than one DynamoDB transaction holds \
-                     ({MAX_ITEMS})"
+                    "a change of {size} items and {} for its stream messages is more than one \
+                     DynamoDB transaction holds ({MAX_ITEMS})",
+                    log.actions()
                 ),
             ));
         }
@@ -277,8 +287,9 @@ impl IncidentStore for DynamoStore {
             )?);
         }
 
-        let Err(cancelled) = transaction::write(&self.client, items).await? else {
-            return Ok(());
+        let cancelled = match self.write_with_log(items, &log).await? {
+            Ok(appended) => return Ok(appended),
+            Err(cancelled) => cancelled,
         };
         if cancelled.failed(0) {
             return Err(match expected_version {

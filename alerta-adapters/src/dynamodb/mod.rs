@@ -1,8 +1,9 @@
 //! Every storage port on DynamoDB.
 //!
-//! [`DynamoStore`] serves the incident, alert, user, department, outbox, idempotency and
-//! report ledger ports, so that an incident change, its history, its attachment metadata and
-//! the mail it causes commit in one `TransactWriteItems` call:
+//! [`DynamoStore`] serves the incident, alert, user, department, outbox, idempotency, report
+//! ledger, stream log and failed-login ports, so that an incident change, its history, its attachment
+//! metadata, the mail it causes and its stream messages commit in one `TransactWriteItems`
+//! call:
 //!
 //! ```no_run
 //! # async fn run() -> alerta_core::Result<()> {
@@ -35,6 +36,8 @@
 //! | `CorreoSaliente` | `id` | `by_due` (`state` → `due`), `by_state` (`state` → `id`) |
 //! | `Idempotencia` | `owner`, `clave` | |
 //! | `AsignacionesProcesadas` | `event_id` | |
+//! | `StreamLog` | `pk`, `sk` | |
+//! | `IntentosFallidos` | `clave` | (TTL on `expires_at`) |
 //!
 //! Items keep the wire names of the original system (`tipo`, `descripcion`, `ubicacion`,
 //! `urgencia`, `estado`, `departamento`, `reportado_por`, `tipo_evento`, `detalle`, ...), and
@@ -74,6 +77,9 @@
 //!   with a conditional update (not `done`, and its own or an expired lease), and marks it
 //!   `done` in the same transaction as the department's mail, under the condition that it
 //!   still holds it.
+//! - Failed logins are one item per key (`clave`: an account's hash or a client address) in
+//!   `IntentosFallidos`, holding the window's `failures` and its start `started_at` (epoch
+//!   milliseconds), shared by every instance; see [Failed logins](#failed-logins).
 //! - The outbox's `due` is the row's `next_attempt_at` (20 digits) and id, so a dispatcher
 //!   queries the `pending` partition of `by_due` up to "now" in due order, and leases each row
 //!   with a conditional update (`state = pending`, due, and `lease_until` absent or past):
@@ -83,17 +89,97 @@
 //!
 //! [`IncidentStore::commit`](alerta_core::ports::IncidentStore::commit) is one
 //! `TransactWriteItems`: the incident put with a condition on `version`
-//! (`attribute_not_exists` when new), and every event, attachment and outbox row put with
-//! `attribute_not_exists`, so a stale version or a duplicate id cancels all of it. A change
-//! of more than 100 items (DynamoDB's limit for one transaction) is refused as invalid.
+//! (`attribute_not_exists` when new), every event, attachment and outbox row put with
+//! `attribute_not_exists`, and the change's stream messages (see below), so a stale version
+//! or a duplicate id cancels all of it. A change of more than 100 items (DynamoDB's limit for
+//! one transaction, the stream log's items included) is refused as invalid.
 //!
-//! [`AlertStore::insert`](alerta_core::ports::AlertStore::insert) writes a batch of up to 100
-//! items (alerts plus their mail rows) in one transaction. A larger batch cannot be atomic on
-//! DynamoDB: it is written as consecutive transactions of at most 100 items (an alert always
-//! with its mail rows), and when one fails the parts already written are deleted again before
-//! the error is returned. The batch then ends all or nothing, but a reader may see part of it
-//! meanwhile, and a crash between the parts leaves the first ones stored. A group-commit
-//! transport that needs strict atomicity keeps its batches at 100 items or fewer.
+//! [`AlertStore::insert`](alerta_core::ports::AlertStore::insert) writes a batch of up to
+//! [`DynamoStore::MAX_ALERT_BATCH`] alerts, each with its mail row, in one transaction: two
+//! items per alert and two for the stream log. A larger batch cannot be atomic on DynamoDB:
+//! it is written as consecutive transactions of at most 100 items (an alert always with its
+//! mail rows), the last of which also appends every message of the batch to the stream log,
+//! and when one fails the parts already written are deleted again before the error is
+//! returned. The batch then ends all or nothing and takes positions only when it is whole,
+//! but a reader may see part of its alerts meanwhile, and a crash between the parts leaves the
+//! first ones stored without their messages. A group-commit transport that needs strict
+//! atomicity keeps its batches at [`DynamoStore::MAX_ALERT_BATCH`] or fewer.
+//!
+//! # Failed logins
+//!
+//! [`LoginAttemptStore::count_failure`](alerta_core::ports::LoginAttemptStore::count_failure)
+//! is one or two conditional `UpdateItem` calls, each atomic on the key's item, so concurrent
+//! failures from any number of instances are each counted once:
+//!
+//! 1. `ADD failures 1` on condition that `started_at` is after the end of the window counted
+//!    back from now (the window is open); the item as updated is the answer. A missing item
+//!    fails the condition too.
+//! 2. Otherwise `SET failures = 1, started_at = now, expires_at = ...` on condition that the
+//!    item is missing or its window has ended. When that condition fails, another instance
+//!    started a window in between, and the store goes back to step 1, a few times at most.
+//!
+//! `expires_at` is the window's end in epoch seconds, rounded up, and the table's TTL
+//! attribute: DynamoDB deletes ended windows by itself, so the table holds about the keys
+//! that failed within one window length. Its sweeper runs late (often by days), so reads
+//! judge a window by `started_at` alone, strongly consistent, and treat an ended one as
+//! absent.
+//!
+//! # Stream log
+//!
+//! The [`StreamLog`](alerta_core::ports::StreamLog) lives in the `StreamLog` table, as two
+//! kinds of items:
+//!
+//! - The **counter** (`pk` = `sk` = `counter`) holds the last position taken (`position`) and
+//!   the log's `epoch`: a random number of at least 1 and below 2^53 (exact in JavaScript),
+//!   made once with a conditional put by [`bootstrap`](DynamoStore::bootstrap), or by the
+//!   first write or read that finds no counter. A store reads it once and keeps it; should
+//!   the table be made anew under a running store, the store fails rather than mix two logs.
+//! - A **segment** per write (`pk` = `segment`, `sk` = its last position, zero-padded to 20
+//!   digits so text order is number order) holds every message the write appended, as the
+//!   text of [`StreamMessage::to_record`](alerta_core::domain::StreamMessage::to_record) in
+//!   the list `records`, with its `first` position, the first position of its write
+//!   (`write_first`), and the latest `at` of the write in epoch milliseconds (`latest`). One
+//!   segment per write keeps a full group commit at two items more than the alerts need.
+//!
+//! A write that appends messages reads the counter (strongly consistent) and adds two items
+//! to its transaction: an update of the counter from that position to the position plus the
+//! number of messages, on condition that it still holds that position, and the put of the
+//! segment. Positions are thus taken inside the atomic write, in commit order, with no hole:
+//! a cancelled transaction takes none. When only the counter's condition failed (another
+//! writer committed first), or only transactions in flight on the same items got in the way,
+//! the store reads the counter again and tries again after a short random pause, up to 50
+//! times; the caller never sees that race as a conflict. When the condition of the change
+//! itself failed, the caller gets `stale_version` or `duplicate` as always. Each attempt
+//! carries an idempotency token (`ClientRequestToken`) made from everything the write stores
+//! and the position it expects, so a retry by the SDK after an ambiguous failure cannot apply
+//! the write twice. A write without messages leaves the counter alone.
+//!
+//! Reading after position `p` is one strongly consistent query of the `segment` partition for
+//! sort keys from `p + 1` on: the first segment it returns is the one holding `p + 1`. The
+//! head is the counter, the oldest position the first segment's write's first position.
+//! Trimming deletes whole writes whose `latest` is before the cut, oldest first, and stops at
+//! the first younger one; the counter stays, so positions go on counting. No TTL is set on
+//! segments: DynamoDB's TTL deletes items late and in any order, which would open holes
+//! inside the log rather than shorten it from its start.
+//!
+//! A segment item is held under DynamoDB's 400 KB per item: when a write's messages take more
+//! than about 380 KB (49 alerts of 4,000 characters outside the Latin alphabets can), they are
+//! split over several segments of the same write, in order, each an item of the same
+//! transaction, and the batch is not refused. Such a write needs more items than a full group
+//! commit leaves room for, so an alert batch then goes as consecutive transactions as above.
+//! DynamoDB may show a query some items of a transaction being committed before others, so a
+//! read stops at a position missing inside a write (the rest of it shows a moment later),
+//! while positions missing before the start of a write were trimmed, as every earlier write
+//! committed before it began; trimming deletes the segments of one write last first, so that
+//! what an interrupted trim leaves is never mistaken for a write in progress. A write whose
+//! messages take more than 2 MB, more than a transaction carries beside what they announce,
+//! is refused as invalid.
+//!
+//! The counter is one item that every write updates: DynamoDB takes about 1,000 writes a
+//! second on one item, and transactions racing for it are tried again, so the stream's
+//! write rate, in transactions, is bounded by that for the whole deployment. Group commit
+//! keeps it far from alerts' rate by writing up to [`DynamoStore::MAX_ALERT_BATCH`] alerts
+//! per transaction.
 
 mod alerts;
 mod bootstrap;
@@ -102,11 +188,16 @@ mod error;
 mod idempotency;
 mod incidents;
 mod item;
+mod logins;
 mod outbox;
 mod query;
 mod reports;
+mod stream;
 mod transaction;
 mod users;
+
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, OnceLock};
 
 use aws_sdk_dynamodb::Client;
 
@@ -114,7 +205,8 @@ use aws_sdk_dynamodb::Client;
 ///
 /// The defaults are the names of the original system (`Users`, `Tokens`, `Incidentes`,
 /// `IncidenteEventos`, `Departamentos`) plus `Adjuntos`, `Alertas`, `CorreoSaliente`,
-/// `Idempotencia` and `AsignacionesProcesadas`, with no prefix.
+/// `Idempotencia`, `AsignacionesProcesadas`, `StreamLog` and `IntentosFallidos`, with no
+/// prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DynamoTables {
     /// Put before every name, e.g. `staging-` or a fresh value per test.
@@ -139,6 +231,10 @@ pub struct DynamoTables {
     pub idempotency: String,
     /// Which assignments the report job has processed (`AsignacionesProcesadas`).
     pub report_ledger: String,
+    /// The stream log: its counter and its segments (`StreamLog`).
+    pub stream_log: String,
+    /// Failed logins per account and client address, with a TTL (`IntentosFallidos`).
+    pub login_failures: String,
 }
 
 impl Default for DynamoTables {
@@ -155,6 +251,8 @@ impl Default for DynamoTables {
             outbox: "CorreoSaliente".into(),
             idempotency: "Idempotencia".into(),
             report_ledger: "AsignacionesProcesadas".into(),
+            stream_log: "StreamLog".into(),
+            login_failures: "IntentosFallidos".into(),
         }
     }
 }
@@ -181,6 +279,8 @@ impl DynamoTables {
             outbox: full(&self.outbox),
             idempotency: full(&self.idempotency),
             report_ledger: full(&self.report_ledger),
+            stream_log: full(&self.stream_log),
+            login_failures: full(&self.login_failures),
         }
     }
 }
@@ -198,6 +298,8 @@ struct Names {
     outbox: String,
     idempotency: String,
     report_ledger: String,
+    stream_log: String,
+    login_failures: String,
 }
 
 /// Every storage port on DynamoDB tables. Cloning is cheap and shares the client.
@@ -206,9 +308,19 @@ pub struct DynamoStore {
     client: Client,
     tables: DynamoTables,
     names: Names,
+    /// The stream log's epoch, once read: it never changes under a running store.
+    epoch: Arc<OnceLock<u64>>,
+    /// How many more attempts to take stream positions are to expect a stale counter.
+    injected_conflicts: Arc<AtomicU32>,
 }
 
 impl DynamoStore {
+    /// The most alerts, each with its mail row, that
+    /// [`AlertStore::insert`](alerta_core::ports::AlertStore::insert) stores in one
+    /// transaction beside the stream counter and one segment: two items per alert, two more
+    /// for the log, within DynamoDB's 100. A group commit of at most this many is atomic.
+    pub const MAX_ALERT_BATCH: usize = (transaction::MAX_ITEMS - 2) / 2;
+
     /// A store configured from the standard AWS environment: `AWS_REGION`,
     /// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_DYNAMODB`), credentials from the environment,
     /// profiles or the instance role.
@@ -229,11 +341,24 @@ impl DynamoStore {
             client,
             tables,
             names,
+            epoch: Arc::default(),
+            injected_conflicts: Arc::default(),
         }
     }
 
     /// The table names this store uses.
     pub fn tables(&self) -> &DynamoTables {
         &self.tables
+    }
+
+    /// Makes the next `attempts` attempts to take stream positions, by this store and its
+    /// clones, expect a counter value that is out of date, as if another writer had just
+    /// taken the positions: the counter condition fails and the write tries again. DynamoDB
+    /// emulators run one transaction at a time, so this is how tests reach that path.
+    /// Returns how many injected conflicts were still to come before the call.
+    #[doc(hidden)]
+    pub fn inject_counter_conflicts(&self, attempts: u32) -> u32 {
+        self.injected_conflicts
+            .fetch_add(attempts, std::sync::atomic::Ordering::SeqCst)
     }
 }

@@ -107,7 +107,7 @@ impl ReportLedger for DynamoStore {
                 "id",
             )?);
         }
-        match transaction::write(&self.client, items).await? {
+        match transaction::write(&self.client, items, None).await? {
             Ok(()) => Ok(()),
             Err(cancelled) if cancelled.failed(0) => Err(lease_lost()),
             Err(_) => Err(duplicate("mail")),

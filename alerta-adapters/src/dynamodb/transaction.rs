@@ -1,10 +1,10 @@
-//! `TransactWriteItems`: conditional puts, and what a cancelled transaction says about which
-//! condition failed.
+//! `TransactWriteItems`: conditional puts and updates, and what a cancelled transaction says
+//! about which condition failed.
 
-use alerta_core::Result;
+use alerta_core::{Error, Result};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::error::{self, request};
 use super::item::Item;
@@ -25,7 +25,7 @@ pub(super) fn put(
     item: Item,
     condition: &str,
     names: &[(&str, &str)],
-    values: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
+    values: &[(&str, AttributeValue)],
 ) -> Result<TransactWriteItem> {
     let mut put = Put::builder()
         .table_name(table)
@@ -53,17 +53,112 @@ pub(super) fn put_new(table: &str, item: Item, key: &str) -> Result<TransactWrit
     )
 }
 
-/// How a transaction ended when it did not commit: for each item, in order, whether its
-/// condition failed.
+/// An update of the item at `key` in `table` under `condition`, with `#`-placeholders for
+/// the attributes in `names` and `:`-placeholders for `values`.
+pub(super) fn update(
+    table: &str,
+    key: Item,
+    expression: &str,
+    condition: &str,
+    names: &[(&str, &str)],
+    values: &[(&str, AttributeValue)],
+) -> Result<TransactWriteItem> {
+    let mut update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .update_expression(expression)
+        .condition_expression(condition);
+    for (placeholder, name) in names {
+        update = update.expression_attribute_names(*placeholder, *name);
+    }
+    for (placeholder, value) in values {
+        update = update.expression_attribute_values(*placeholder, value.clone());
+    }
+    Ok(TransactWriteItem::builder()
+        .update(update.build().map_err(error::build)?)
+        .build())
+}
+
+/// How a transaction ended when it did not commit: for each item, in order, the reason
+/// DynamoDB gave (`None` for an item that was not the cause).
 #[derive(Debug)]
 pub(super) struct Cancelled {
-    pub(super) failed_conditions: Vec<bool>,
+    reasons: Vec<String>,
 }
 
 impl Cancelled {
     /// Whether the condition of item `n` failed.
     pub(super) fn failed(&self, n: usize) -> bool {
-        self.failed_conditions.get(n).copied().unwrap_or(false)
+        self.reasons
+            .get(n)
+            .is_some_and(|code| code == "ConditionalCheckFailed")
+    }
+
+    /// Whether some condition failed.
+    fn any_failed(&self) -> bool {
+        (0..self.reasons.len()).any(|n| self.failed(n))
+    }
+
+    /// Whether only transactions in flight on the same items were in the way: the conditions
+    /// were not decided, so the same write may be tried again.
+    pub(super) fn only_conflicts(&self) -> bool {
+        self.reasons
+            .iter()
+            .all(|code| code == "None" || code == "TransactionConflict")
+    }
+
+    /// The part of the cancellation about the first `n` items.
+    pub(super) fn first(mut self, n: usize) -> Self {
+        self.reasons.truncate(n);
+        self
+    }
+}
+
+/// One `TransactWriteItems` call and what became of it.
+pub(super) enum Attempt {
+    /// Every item was written.
+    Committed,
+    /// DynamoDB cancelled the transaction because of a condition or a conflict.
+    Cancelled(Cancelled, Error),
+}
+
+/// Sends `items` once, with `token` as the idempotency token: a retry of the SDK after an
+/// ambiguous failure carries the same token, so DynamoDB does not apply the write twice.
+pub(super) async fn attempt(
+    client: &Client,
+    items: Vec<TransactWriteItem>,
+    token: Option<String>,
+) -> Result<Attempt> {
+    if items.len() > MAX_ITEMS {
+        return Err(error::other(format!(
+            "a transaction of {} items, more than DynamoDB's {MAX_ITEMS}",
+            items.len()
+        )));
+    }
+    let sent = client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .set_client_request_token(token)
+        .send()
+        .await;
+    let error = match sent {
+        Ok(_) => return Ok(Attempt::Committed),
+        Err(error) => error,
+    };
+    let reasons: Option<Vec<String>> = match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Some(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None").to_owned())
+                .collect(),
+        ),
+        _ => None,
+    };
+    let error = request("transact_write_items", error);
+    match reasons {
+        Some(reasons) => Ok(Attempt::Cancelled(Cancelled { reasons }, error)),
+        None => Err(error),
     }
 }
 
@@ -72,51 +167,21 @@ impl Cancelled {
 pub(super) async fn write(
     client: &Client,
     items: Vec<TransactWriteItem>,
+    token: Option<String>,
 ) -> Result<std::result::Result<(), Cancelled>> {
-    if items.len() > MAX_ITEMS {
-        return Err(error::other(format!(
-            "a transaction of {} items, more than DynamoDB's {MAX_ITEMS}",
-            items.len()
-        )));
-    }
-    let mut attempt = 0;
+    let mut attempt_number = 0;
     loop {
-        attempt += 1;
-        let sent = client
-            .transact_write_items()
-            .set_transact_items(Some(items.clone()))
-            .send()
-            .await;
-        let error = match sent {
-            Ok(_) => return Ok(Ok(())),
-            Err(error) => error,
+        attempt_number += 1;
+        let (cancelled, error) = match attempt(client, items.clone(), token.clone()).await? {
+            Attempt::Committed => return Ok(Ok(())),
+            Attempt::Cancelled(cancelled, error) => (cancelled, error),
         };
-        let reasons: Option<Vec<String>> = match error.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Some(
-                cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|r| r.code().unwrap_or("None").to_owned())
-                    .collect(),
-            ),
-            _ => None,
-        };
-        let Some(reasons) = reasons else {
-            return Err(request("transact_write_items", error));
-        };
-        let failed_conditions: Vec<bool> = reasons
-            .iter()
-            .map(|code| code == "ConditionalCheckFailed")
-            .collect();
-        if failed_conditions.iter().any(|f| *f) {
-            return Ok(Err(Cancelled { failed_conditions }));
+        if cancelled.any_failed() {
+            return Ok(Err(cancelled));
         }
-        let only_conflicts = reasons
-            .iter()
-            .all(|code| code == "None" || code == "TransactionConflict");
-        if !only_conflicts || attempt >= CONFLICT_ATTEMPTS {
-            return Err(request("transact_write_items", error));
+        if !cancelled.only_conflicts() || attempt_number >= CONFLICT_ATTEMPTS {
+            return Err(error);
         }
-        tokio::time::sleep(backoff(attempt)).await;
+        tokio::time::sleep(backoff(attempt_number)).await;
     }
 }

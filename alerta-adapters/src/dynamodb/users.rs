@@ -106,7 +106,7 @@ impl UserStore for DynamoStore {
             transaction::put_new(&self.names.users, user_item(record), "user_id")?,
             transaction::put_new(&self.names.users, guard, "user_id")?,
         ];
-        match transaction::write(&self.client, items).await? {
+        match transaction::write(&self.client, items, None).await? {
             Ok(()) => Ok(()),
             Err(_) => Err(duplicate("user")),
         }

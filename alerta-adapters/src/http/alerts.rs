@@ -1,7 +1,7 @@
 //! `/events`: the alert hub over HTTP.
 
 use alerta_core::domain::{
-    Alert, AlertCounts, AlertDraft, AlertFilter, AlertId, AlertSource, Channel, Page, SearchText,
+    Alert, AlertCounts, AlertDraft, AlertFilter, AlertId, AlertSource, Channel, SearchText,
     Severity, Timestamp,
 };
 use alerta_core::{AlertSender, Error};
@@ -16,6 +16,7 @@ use super::auth::{AlertCaller, Caller};
 use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
+use super::listing::{Listed, listed};
 use super::query::{PageParams, QueryParams, non_empty};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -121,15 +122,11 @@ async fn search(
     caller: Caller,
     QueryParams(filters): QueryParams<AlertQuery>,
     QueryParams(page): QueryParams<PageParams>,
-) -> Result<Json<Page<Alert>>, ApiError> {
+) -> Result<Json<Listed<Alert>>, ApiError> {
     let filter = filters.filter()?;
     let page = page.page()?;
-    Ok(Json(
-        state
-            .app
-            .search_alerts(&caller.user, &filter, &page)
-            .await?,
-    ))
+    let list = state.app.search_alerts(&caller.user, &filter, &page);
+    Ok(Json(listed(&state, list).await?))
 }
 
 async fn stats(

@@ -33,6 +33,25 @@ where
     }
 }
 
+/// Fields added to the body of a healthy `GET /health`, as a JSON object. Any
+/// `Fn() -> impl Future<Output = serde_json::Value>` is one.
+#[async_trait]
+pub trait HealthDetails: Send + Sync {
+    /// The fields to add.
+    async fn details(&self) -> Value;
+}
+
+#[async_trait]
+impl<F, Fut> HealthDetails for F
+where
+    F: Fn() -> Fut + Send + Sync,
+    Fut: Future<Output = Value> + Send,
+{
+    async fn details(&self) -> Value {
+        self().await
+    }
+}
+
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/health", get(health))
 }
@@ -41,5 +60,11 @@ async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
     if let Some(check) = &state.health {
         check.check().await?;
     }
-    Ok(Json(json!({"status": "ok"})))
+    let mut body = json!({"status": "ok"});
+    if let Some(details) = &state.health_details
+        && let (Value::Object(fields), Value::Object(into)) = (details.details().await, &mut body)
+    {
+        into.extend(fields);
+    }
+    Ok(Json(body))
 }

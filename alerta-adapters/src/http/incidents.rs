@@ -16,6 +16,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
+use super::listing::{Listed, listed};
 use super::query::{PageParams, PathParams, QueryParams, non_empty};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -121,24 +122,21 @@ async fn list(
     caller: Caller,
     QueryParams(filters): QueryParams<IncidentQuery>,
     QueryParams(page): QueryParams<PageParams>,
-) -> Result<Json<Page<Incident>>, ApiError> {
+) -> Result<Json<Listed<Incident>>, ApiError> {
     let filter = filters.filter(&state)?;
     let page = page.page()?;
-    Ok(Json(
-        state
-            .app
-            .list_incidents(&caller.user, &filter, &page)
-            .await?,
-    ))
+    let list = state.app.list_incidents(&caller.user, &filter, &page);
+    Ok(Json(listed(&state, list).await?))
 }
 
 async fn mine(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(page): QueryParams<PageParams>,
-) -> Result<Json<Page<Incident>>, ApiError> {
+) -> Result<Json<Listed<Incident>>, ApiError> {
     let page = page.page()?;
-    Ok(Json(state.app.my_incidents(&caller.user, &page).await?))
+    let list = state.app.my_incidents(&caller.user, &page);
+    Ok(Json(listed(&state, list).await?))
 }
 
 async fn one(

@@ -65,6 +65,7 @@ mod health;
 mod idempotency;
 mod incidents;
 mod json;
+mod listing;
 mod outbox;
 mod query;
 mod stats;
@@ -86,7 +87,7 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
-pub use health::HealthCheck;
+pub use health::{HealthCheck, HealthDetails};
 
 /// How the router behaves, apart from the use cases themselves.
 #[derive(Clone)]
@@ -95,6 +96,7 @@ pub struct HttpConfig {
     json_body_limit: usize,
     trust_forwarded_for: bool,
     health: Option<Arc<dyn HealthCheck>>,
+    health_details: Option<Arc<dyn HealthDetails>>,
 }
 
 impl HttpConfig {
@@ -130,6 +132,13 @@ impl HttpConfig {
         self.health = Some(Arc::new(check));
         self
     }
+
+    /// Adds fields to the body of a healthy `GET /health`: what is worth reporting without
+    /// failing the check (a broker that does not answer, say).
+    pub fn health_details(mut self, details: impl HealthDetails + 'static) -> Self {
+        self.health_details = Some(Arc::new(details));
+        self
+    }
 }
 
 impl Default for HttpConfig {
@@ -139,6 +148,7 @@ impl Default for HttpConfig {
             json_body_limit: Self::DEFAULT_JSON_BODY_LIMIT,
             trust_forwarded_for: false,
             health: None,
+            health_details: None,
         }
     }
 }
@@ -161,6 +171,7 @@ pub(crate) struct AppState {
     pub(crate) json_body_limit: usize,
     pub(crate) trust_forwarded_for: bool,
     pub(crate) health: Option<Arc<dyn HealthCheck>>,
+    pub(crate) health_details: Option<Arc<dyn HealthDetails>>,
 }
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -176,6 +187,7 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
         json_body_limit: config.json_body_limit,
         trust_forwarded_for: config.trust_forwarded_for,
         health: config.health,
+        health_details: config.health_details,
     };
     let routes = Router::new()
         .merge(health::routes())

@@ -1,7 +1,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use alerta_core::domain::{OutboxMail, StreamMessage};
+use alerta_core::domain::{OutboxMail, StreamBatch, StreamMessage};
 use alerta_core::ports::{Broadcaster, Mailer, SendError};
 use alerta_core::{Error, Result};
 use async_trait::async_trait;
@@ -9,7 +9,7 @@ use async_trait::async_trait;
 /// A broadcaster that keeps every message it is given, and fails when told to.
 #[derive(Debug, Default)]
 pub struct RecordingBroadcaster {
-    messages: Mutex<Vec<StreamMessage>>,
+    batches: Mutex<Vec<StreamBatch>>,
     failing: AtomicBool,
 }
 
@@ -24,12 +24,20 @@ impl RecordingBroadcaster {
         self.failing.store(failing, Ordering::SeqCst);
     }
 
-    /// The messages published so far, in order.
-    pub fn messages(&self) -> Vec<StreamMessage> {
-        self.messages
+    /// The batches published so far, in order.
+    pub fn batches(&self) -> Vec<StreamBatch> {
+        self.batches
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The messages published so far, in order.
+    pub fn messages(&self) -> Vec<StreamMessage> {
+        self.batches()
+            .into_iter()
+            .flat_map(|batch| batch.messages)
+            .collect()
     }
 }
 
@@ -39,14 +47,14 @@ struct ToldToFail;
 
 #[async_trait]
 impl Broadcaster for RecordingBroadcaster {
-    async fn publish(&self, message: &StreamMessage) -> Result<()> {
+    async fn publish(&self, batch: &StreamBatch) -> Result<()> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(Error::unavailable("broadcaster", ToldToFail));
         }
-        self.messages
+        self.batches
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(message.clone());
+            .push(batch.clone());
         Ok(())
     }
 }

@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -8,21 +8,74 @@ use alerta_core::domain::{
     IncidentEvent, IncidentFilter, IncidentId, MailId, MailState, OutboxMail, Page, PageRequest,
     Session, Timestamp, TokenHash, UserId, UserRecord,
 };
+use alerta_core::domain::{Appended, Position, StreamEntry, StreamHead, StreamMessage};
 use alerta_core::ports::{
-    AlertStore, AlertWrite, DepartmentStore, EventQuery, IdempotencyStore, IncidentChange,
-    IncidentStore, MailOutbox, ReportLedger, UserStore,
+    AlertStore, AlertWrite, DepartmentStore, EventQuery, FailureWindow, IdempotencyStore,
+    IncidentChange, IncidentStore, LoginAttemptStore, LoginKey, MailOutbox, ReportLedger,
+    StreamLog, UserStore,
 };
 use alerta_core::{Error, Result};
 use async_trait::async_trait;
 
 /// Every storage port in memory, behind one lock.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     state: Mutex<State>,
 }
 
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new(State {
+                log: Log {
+                    epoch: new_epoch(),
+                    ..Log::default()
+                },
+                ..State::default()
+            }),
+        }
+    }
+}
+
+/// A number unlikely to be any other log's epoch: the clock's nanoseconds.
+fn new_epoch() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64 / 1000)
+}
+
+/// The stream log: entries in position order, the head, and the epoch.
+#[derive(Debug, Default)]
+struct Log {
+    epoch: u64,
+    head: Position,
+    entries: VecDeque<StreamEntry>,
+}
+
+impl Log {
+    /// Appends `messages` at the next positions; called with every check of the write done,
+    /// under the same lock, so a refused write takes no position.
+    fn append(&mut self, messages: Vec<StreamMessage>) -> Appended {
+        let first = self.head + 1;
+        let count = messages.len() as u64;
+        for message in messages {
+            self.head += 1;
+            self.entries.push_back(StreamEntry {
+                position: self.head,
+                message,
+            });
+        }
+        Appended {
+            epoch: self.epoch,
+            first,
+            count,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
+    log: Log,
     incidents: BTreeMap<IncidentId, Incident>,
     events: BTreeMap<EventId, IncidentEvent>,
     attachments: BTreeMap<AttachmentId, Attachment>,
@@ -34,6 +87,47 @@ struct State {
     outbox: BTreeMap<MailId, OutboxMail>,
     idempotency: HashMap<(String, IdempotencyKey), IdempotencyRecord>,
     assignments: HashMap<EventId, LedgerRow>,
+    logins: LoginWindows,
+}
+
+/// How many failed-login windows the store holds before it first sweeps out those that ended.
+const LOGIN_WINDOWS_SWEPT_AT: usize = 10_000;
+
+/// Failed-login windows by key.
+#[derive(Debug)]
+struct LoginWindows {
+    windows: HashMap<LoginKey, FailureWindow>,
+    /// The size at which ended windows are swept out next: twice what a sweep left, so that a
+    /// flood of keys within one window costs a sweep per doubling, not one per failure.
+    sweep_at: usize,
+}
+
+impl Default for LoginWindows {
+    fn default() -> Self {
+        Self {
+            windows: HashMap::new(),
+            sweep_at: LOGIN_WINDOWS_SWEPT_AT,
+        }
+    }
+}
+
+impl LoginWindows {
+    fn count(&mut self, key: &LoginKey, now: Timestamp, window: Duration) -> FailureWindow {
+        if self.windows.len() >= self.sweep_at {
+            self.windows.retain(|_, w| w.is_open(now, window));
+            self.sweep_at = (self.windows.len() * 2).max(LOGIN_WINDOWS_SWEPT_AT);
+        }
+        let fresh = FailureWindow {
+            failures: 0,
+            started_at: now,
+        };
+        let current = self.windows.entry(key.clone()).or_insert(fresh);
+        if !current.is_open(now, window) {
+            *current = fresh;
+        }
+        current.failures += 1;
+        *current
+    }
 }
 
 #[derive(Debug)]
@@ -88,7 +182,7 @@ where
 
 #[async_trait]
 impl IncidentStore for MemoryStore {
-    async fn commit(&self, change: IncidentChange) -> Result<()> {
+    async fn commit(&self, change: IncidentChange) -> Result<Appended> {
         let mut state = self.lock();
         let stored = state.incidents.get(&change.incident.id);
         match (change.expected_version, stored) {
@@ -121,6 +215,7 @@ impl IncidentStore for MemoryStore {
         {
             return Err(duplicate("mail"));
         }
+        let messages = change.stream_messages();
         state
             .incidents
             .insert(change.incident.id.clone(), change.incident);
@@ -135,7 +230,7 @@ impl IncidentStore for MemoryStore {
         for mail in change.mails {
             state.outbox.insert(mail.id.clone(), mail);
         }
-        Ok(())
+        Ok(state.log.append(messages))
     }
 
     async fn incident(&self, id: &IncidentId) -> Result<Option<Incident>> {
@@ -209,7 +304,7 @@ impl IncidentStore for MemoryStore {
 
 #[async_trait]
 impl AlertStore for MemoryStore {
-    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<()> {
+    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<Appended> {
         let mut state = self.lock();
         let mut alert_ids = std::collections::HashSet::new();
         let mut mail_ids = std::collections::HashSet::new();
@@ -223,13 +318,14 @@ impl AlertStore for MemoryStore {
                 }
             }
         }
+        let messages = batch.iter().map(AlertWrite::stream_message).collect();
         for write in batch {
             state.alerts.insert(write.alert.id.clone(), write.alert);
             for mail in write.mails {
                 state.outbox.insert(mail.id.clone(), mail);
             }
         }
-        Ok(())
+        Ok(state.log.append(messages))
     }
 
     async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>> {
@@ -261,6 +357,41 @@ impl AlertStore for MemoryStore {
             counts.add(alert);
         }
         Ok(counts)
+    }
+}
+
+#[async_trait]
+impl StreamLog for MemoryStore {
+    async fn head(&self) -> Result<StreamHead> {
+        let state = self.lock();
+        let log = &state.log;
+        Ok(StreamHead {
+            epoch: log.epoch,
+            head: log.head,
+            oldest: log.entries.front().map_or(log.head + 1, |e| e.position),
+        })
+    }
+
+    async fn read(&self, after: Position, limit: usize) -> Result<Vec<StreamEntry>> {
+        let state = self.lock();
+        let entries = &state.log.entries;
+        let start = entries.partition_point(|e| e.position <= after);
+        Ok(entries.range(start..).take(limit).cloned().collect())
+    }
+
+    async fn trim(&self, before: Timestamp) -> Result<u64> {
+        let mut state = self.lock();
+        let mut removed = 0;
+        while state
+            .log
+            .entries
+            .front()
+            .is_some_and(|e| e.message.at < before)
+        {
+            state.log.entries.pop_front();
+            removed += 1;
+        }
+        Ok(removed)
     }
 }
 
@@ -514,5 +645,75 @@ impl ReportLedger for MemoryStore {
             .filter(|e| state.assignments.get(*e).is_some_and(|row| row.done))
             .cloned()
             .collect())
+    }
+}
+
+#[async_trait]
+impl LoginAttemptStore for MemoryStore {
+    async fn count_failure(
+        &self,
+        key: &LoginKey,
+        now: Timestamp,
+        window: Duration,
+    ) -> Result<FailureWindow> {
+        Ok(self.lock().logins.count(key, now, window))
+    }
+
+    async fn open_window(
+        &self,
+        key: &LoginKey,
+        now: Timestamp,
+        window: Duration,
+    ) -> Result<Option<FailureWindow>> {
+        Ok(self
+            .lock()
+            .logins
+            .windows
+            .get(key)
+            .copied()
+            .filter(|w| w.is_open(now, window)))
+    }
+
+    async fn clear_failures(&self, key: &LoginKey) -> Result<()> {
+        self.lock().logins.windows.remove(key);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ended_login_windows_are_swept_out_and_open_ones_kept() {
+        let mut logins = LoginWindows::default();
+        let window = Duration::from_secs(60);
+        let start = Timestamp::from_unix_millis(1_000_000);
+        for n in 1..LOGIN_WINDOWS_SWEPT_AT {
+            logins.count(&LoginKey::account(&format!("u{n}@x.edu")), start, window);
+        }
+        let later = start.plus(window);
+        let open = LoginKey::account("open@x.edu");
+        logins.count(&open, start.plus(window / 2), window);
+        logins.count(&LoginKey::account("new@x.edu"), later, window);
+        assert_eq!(
+            logins.windows.len(),
+            2,
+            "only windows open at the sweep stay"
+        );
+        assert_eq!(logins.windows[&open].failures, 1);
+        assert_eq!(logins.sweep_at, LOGIN_WINDOWS_SWEPT_AT);
+    }
+
+    #[test]
+    fn a_flood_of_open_windows_is_swept_once_per_doubling() {
+        let mut logins = LoginWindows::default();
+        let window = Duration::from_secs(60);
+        let start = Timestamp::from_unix_millis(1_000_000);
+        for n in 0..=LOGIN_WINDOWS_SWEPT_AT {
+            logins.count(&LoginKey::account(&format!("u{n}@x.edu")), start, window);
+        }
+        assert_eq!(logins.windows.len(), LOGIN_WINDOWS_SWEPT_AT + 1);
+        assert_eq!(logins.sweep_at, 2 * LOGIN_WINDOWS_SWEPT_AT);
     }
 }

@@ -14,7 +14,8 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::cursor::{self, List};
 use super::error::{self, db, unreadable};
-use super::{SqliteStore, millis, number, outbox, text, timestamp, to_u64};
+use super::{SqliteStore, millis, number, outbox, stream, text, timestamp, to_u64};
+use alerta_core::domain::Appended;
 
 macro_rules! alert_columns {
     () => {
@@ -75,9 +76,9 @@ fn alert_from_row(row: &SqliteRow) -> Result<Alert> {
 
 #[async_trait]
 impl AlertStore for SqliteStore {
-    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<()> {
+    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<Appended> {
         if batch.is_empty() {
-            return Ok(());
+            return Ok(Appended::NOTHING);
         }
         // The whole batch is one transaction and so one fsync: the point of group commit.
         let mut tx = self.begin_write().await?;
@@ -106,7 +107,10 @@ impl AlertStore for SqliteStore {
         for mail in batch.iter().flat_map(|write| &write.mails) {
             outbox::insert_mail(&mut tx, mail).await?;
         }
-        tx.commit().await.map_err(db)
+        let messages: Vec<_> = batch.iter().map(AlertWrite::stream_message).collect();
+        let appended = stream::append(&mut tx, self.epoch, &messages).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(appended)
     }
 
     async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>> {

@@ -15,7 +15,8 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::cursor::{self, List};
 use super::error::{self, db, unreadable};
-use super::{SqliteStore, column, millis, number, outbox, text, timestamp, to_i64, to_u64};
+use super::{SqliteStore, column, millis, number, outbox, stream, text, timestamp, to_i64, to_u64};
+use alerta_core::domain::Appended;
 
 // Column lists as macros so that `concat!` can build every statement as a literal.
 macro_rules! incident_columns {
@@ -194,7 +195,7 @@ fn attachment_from_row(row: &SqliteRow) -> Result<Attachment> {
 
 #[async_trait]
 impl IncidentStore for SqliteStore {
-    async fn commit(&self, change: IncidentChange) -> Result<()> {
+    async fn commit(&self, change: IncidentChange) -> Result<Appended> {
         let mut tx = self.begin_write().await?;
         match change.expected_version {
             None => insert_incident(&mut tx, &change.incident).await?,
@@ -214,8 +215,10 @@ impl IncidentStore for SqliteStore {
         for mail in &change.mails {
             outbox::insert_mail(&mut tx, mail).await?;
         }
+        let appended = stream::append(&mut tx, self.epoch, &change.stream_messages()).await?;
         // An early return above drops `tx`, which rolls the whole change back.
-        tx.commit().await.map_err(db)
+        tx.commit().await.map_err(db)?;
+        Ok(appended)
     }
 
     async fn incident(&self, id: &IncidentId) -> Result<Option<Incident>> {

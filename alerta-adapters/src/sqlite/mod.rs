@@ -1,8 +1,9 @@
 //! Every storage port on SQLite.
 //!
-//! [`SqliteStore`] serves the incident, alert, user, department, outbox and idempotency
-//! ports from one database file, so that an incident change, its history and the mail it
-//! causes commit in one transaction:
+//! [`SqliteStore`] serves the incident, alert, user, department, outbox, idempotency, report
+//! ledger, stream log and failed-login ports from one database file, so that an incident
+//! change, its history and the mail it causes commit in one transaction, and every process
+//! that opens the file shares them:
 //!
 //! ```no_run
 //! # async fn run() -> alerta_core::Result<()> {
@@ -30,8 +31,10 @@ mod cursor;
 mod error;
 mod idempotency;
 mod incidents;
+mod logins;
 mod outbox;
 mod reports;
+mod stream;
 #[cfg(test)]
 mod tests;
 mod users;
@@ -61,6 +64,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "report assignments",
         include_str!("../../migrations/0002_report_assignments.sql"),
+    ),
+    (
+        3,
+        "stream log",
+        include_str!("../../migrations/0003_stream_log.sql"),
+    ),
+    (
+        4,
+        "login failures",
+        include_str!("../../migrations/0004_login_failures.sql"),
     ),
 ];
 
@@ -124,6 +137,8 @@ impl SqliteOptions {
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The stream log's epoch, fixed when the schema was made.
+    epoch: u64,
 }
 
 impl SqliteStore {
@@ -168,7 +183,8 @@ impl SqliteStore {
         // The pool's first connection switched the file to WAL before any other opened, so
         // later connections never race for the exclusive lock that switch takes.
         migrator().run(&pool).await.map_err(error::migrate)?;
-        Ok(Self { pool })
+        let epoch = stream::epoch(&pool).await?;
+        Ok(Self { pool, epoch })
     }
 
     /// Closes every connection, waiting for those in use to be returned. Clones of this

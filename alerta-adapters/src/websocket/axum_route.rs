@@ -144,7 +144,7 @@ async fn check(state: &RouteState, request: &Parts) -> Result<(String, Subscript
     let topics = upgrade::topics(query.topics.as_deref())?;
     let mut subscription = Subscription::new(user.role).topics(&topics);
     if let Some(since) = upgrade::since(query.since.as_deref())? {
-        subscription = subscription.resume_after(state.app.clone(), since);
+        subscription = subscription.resume_after(since);
     }
     Ok((accept, subscription))
 }

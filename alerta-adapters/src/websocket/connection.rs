@@ -1,44 +1,27 @@
-//! One subscriber's connection: replay, then live messages, keepalive, and closing.
+//! One subscriber's connection: a cursor over the stream, keepalive, and closing.
 //!
 //! A single task per connection both reads (for pongs, close frames and limits) and writes.
-//! Writing takes every message queued so far, feeds them all into the socket's write buffer
-//! and flushes once, so a burst costs a few large writes instead of one small write each.
-//! Under the hub's write budget, a connection that wrote recently waits a little before the
-//! next write, so that a steady stream of messages is written in groups too.
+//! It holds no queue of messages, only its cursor: each time the head moves it takes every
+//! message after the cursor that it may see (from the hub's in-memory tail, or from the log
+//! when it fell behind the tail), feeds them all into the socket's write buffer and flushes
+//! once. So a burst costs a few large writes, a slow reader gets larger writes rather than a
+//! growing queue, and memory per connection is its cursor and its write buffer.
 
-use std::sync::Arc;
+use std::time::Duration;
 
-use alerta_core::domain::StreamMessage;
+use alerta_core::domain::{Position, StreamHead, Timestamp};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
-use super::hub::{Disconnect, Frame, Hub, HubConfig, Kick, Registration};
-use super::subscription::{Resume, Subscription};
-
-/// Removes the subscriber from the hub however the connection ends.
-struct Unregister<'a> {
-    hub: &'a Hub,
-    id: u64,
-}
-
-impl Drop for Unregister<'_> {
-    fn drop(&mut self) {
-        self.hub.unregister(self.id);
-    }
-}
-
-/// Why writing stopped short.
-enum Stop {
-    Kicked(Kick),
-    Timeout,
-    Failed,
-}
+use super::hub::{Counted, Disconnect, Hub, HubConfig};
+use super::subscription::{Since, Subscription};
+use super::tail::{Entry, Slice};
 
 /// How the connection ends: why, and the close frame to send, if any.
 struct Ending {
@@ -60,24 +43,42 @@ impl Ending {
             close: None,
         }
     }
+
+    fn shutdown() -> Self {
+        Self::closing(
+            Disconnect::Shutdown,
+            CloseCode::Away,
+            "server shutting down",
+        )
+    }
+
+    fn log_failed(error: &alerta_core::Error) -> Self {
+        tracing::warn!(%error, "reading the stream log failed");
+        Self::closing(
+            Disconnect::ReplayFailed,
+            CloseCode::Error,
+            "stream unavailable",
+        )
+    }
+}
+
+/// Why a write stopped short.
+enum Stop {
+    Shutdown,
+    Stalled,
+    Failed,
 }
 
 impl From<Stop> for Ending {
     fn from(stop: Stop) -> Self {
         match stop {
-            Stop::Kicked(Kick::TooSlow) => Self::closing(
-                Disconnect::TooSlow,
-                CloseCode::Again,
-                "too slow; reconnect with since=",
+            Stop::Shutdown => Ending::shutdown(),
+            Stop::Stalled => Ending::closing(
+                Disconnect::Stalled,
+                CloseCode::Policy,
+                "not reading; reconnect with since=",
             ),
-            Stop::Kicked(Kick::Shutdown) => Self::closing(
-                Disconnect::Shutdown,
-                CloseCode::Away,
-                "server shutting down",
-            ),
-            // A client that cannot take writes cannot take a close frame either.
-            Stop::Timeout => Self::silent(Disconnect::WriteTimeout),
-            Stop::Failed => Self::silent(Disconnect::ProtocolError),
+            Stop::Failed => Ending::silent(Disconnect::ProtocolError),
         }
     }
 }
@@ -91,89 +92,142 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let config = hub.config();
-    // Registered before any replay, so that whatever is published while the store is read
-    // waits in the queue instead of falling between the replay and the live messages.
-    let Some(registration) = hub.register(&subscription) else {
-        close(&mut socket, CloseCode::Away, "server shutting down", config).await;
-        return Disconnect::Shutdown;
+    let counted = Counted::new(hub);
+    let mut stopping = hub.stopping();
+    let ending = if *stopping.borrow_and_update() {
+        Ending::shutdown()
+    } else if hub.tail().is_none() {
+        Ending::closing(
+            Disconnect::NotStarted,
+            CloseCode::Again,
+            "stream not started",
+        )
+    } else {
+        deliver(hub, &mut socket, &subscription, &mut stopping).await
     };
-    let unregister = Unregister {
-        hub,
-        id: registration.id,
-    };
-    let ending = deliver(hub, &mut socket, registration, &subscription).await;
-    // Leave the hub before the closing handshake, which can take up to the close timeout:
-    // nothing more will be sent, so nothing more should be queued.
-    drop(unregister);
+    if ending.disconnect == Disconnect::Stalled {
+        hub.count_stalled();
+    }
+    // The closing handshake can take up to the close timeout, and nothing more will be sent.
+    drop(counted);
     if let Some((code, reason)) = ending.close {
         close(&mut socket, code, reason, config).await;
     }
     ending.disconnect
 }
 
+/// Where the cursor starts, and the `reset` message to send first, if any.
+async fn starting_point(
+    hub: &Hub,
+    since: Option<Since>,
+) -> Result<(Position, Option<Utf8Bytes>), Ending> {
+    let (Some(tail), Some(log)) = (hub.tail(), hub.log()) else {
+        return Err(Ending::shutdown());
+    };
+    let epoch = tail.epoch();
+    let id = match since {
+        None => return Ok((tail.head(), None)),
+        Some(Since::Unknown) => return Ok(reset(epoch, tail.head(), "unknown_id")),
+        Some(Since::Id(id)) => id,
+    };
+    if id.epoch != epoch {
+        return Ok(reset(epoch, tail.head(), "other_epoch"));
+    }
+    // The log, not this process's tail, says what exists: another instance may be ahead.
+    let head = log.head().await.map_err(|e| Ending::log_failed(&e))?;
+    if id.position > head.head {
+        return Ok(reset(epoch, head.head, "ahead_of_head"));
+    }
+    if id.position + 1 < head.oldest {
+        return Ok(reset(epoch, head.head, "expired"));
+    }
+    Ok((id.position, None))
+}
+
+/// The `reset` message: the client's position is not in the log, so it reloads what it shows
+/// and goes on from the head.
+fn reset(epoch: u64, head: Position, reason: &str) -> (Position, Option<Utf8Bytes>) {
+    let id = StreamHead {
+        epoch,
+        head,
+        oldest: head + 1,
+    }
+    .id()
+    .to_string();
+    let at = Timestamp::from_unix_millis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+    );
+    let message = serde_json::json!({
+        "type": "reset",
+        "id": id,
+        "at": at,
+        "data": { "head": id, "reason": reason },
+    });
+    (head, Some(Utf8Bytes::from(message.to_string())))
+}
+
 async fn deliver<S>(
     hub: &Hub,
     socket: &mut WebSocketStream<S>,
-    mut registration: Registration,
     subscription: &Subscription,
+    stopping: &mut watch::Receiver<bool>,
 ) -> Ending
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let config = hub.config();
-    let kick = &mut registration.kick;
-
-    // Live messages up to this stream id were already sent by the replay.
-    let mut replayed_up_to: Option<String> = None;
-    if let Some(resume) = &subscription.resume {
-        match replay(socket, subscription, resume, kick, config).await {
-            Ok(last) => replayed_up_to = Some(last),
-            Err(Replay::Write(stop)) => return stop.into(),
-            Err(Replay::Store(error)) => {
-                tracing::warn!(%error, "replaying the stream failed");
-                return Ending::closing(
-                    Disconnect::ReplayFailed,
-                    CloseCode::Error,
-                    "replay failed",
-                );
-            }
-        }
+    let Some(tail) = hub.tail() else {
+        return Ending::shutdown();
+    };
+    // Watched before the starting point is chosen, so a move in between wakes the loop.
+    let mut head = tail.watch();
+    let (mut cursor, first) = match starting_point(hub, subscription.since).await {
+        Ok(start) => start,
+        Err(ending) => return ending,
+    };
+    if let Some(first) = first
+        && let Err(stop) = write_all(socket, vec![first], stopping, config.stall_timeout).await
+    {
+        return stop.into();
     }
-
-    // Grown by the first message rather than allocated up front: most connections of a
-    // large hub are idle most of the time, and their memory is what limits how many fit.
-    let mut batch: Vec<Arc<Frame>> = Vec::new();
+    let mask = subscription.mask();
     let mut ping =
         tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
-    let mut last_write: Option<Instant> = None;
     loop {
+        // Everything up to the head, in as few writes as the batch size allows.
+        while cursor < tail.head() {
+            let (frames, through) = match tail.after(cursor, config.max_batch, mask) {
+                Slice::Frames { frames, through } => (frames, through),
+                Slice::Behind => match from_log(hub, cursor, mask).await {
+                    Ok(Some(read)) => read,
+                    Ok(None) => {
+                        // Retention took what the cursor needed while it was behind.
+                        let head = tail.head();
+                        match reset(tail.epoch(), head, "expired") {
+                            (head, Some(frame)) => (vec![frame], head),
+                            (head, None) => (Vec::new(), head),
+                        }
+                    }
+                    Err(ending) => return ending,
+                },
+            };
+            if !frames.is_empty()
+                && let Err(stop) = write_all(socket, frames, stopping, config.stall_timeout).await
+            {
+                return stop.into();
+            }
+            cursor = through;
+        }
         tokio::select! {
             biased;
-            kicked = &mut *kick => return Stop::Kicked(kicked.unwrap_or(Kick::Shutdown)).into(),
-            received = registration.queue.recv_many(&mut batch, config.max_batch) => {
-                if received == 0 {
-                    return Ending::closing(Disconnect::Shutdown, CloseCode::Away, "server shutting down");
-                }
-                let pacing = Pacing {
-                    hub,
-                    last_write,
-                    queue: &mut registration.queue,
-                    urgent: &registration.urgent,
-                };
-                if let Err(stop) = pacing.gather(&mut batch, kick).await {
-                    return stop.into();
-                }
-                let fresh = batch.drain(..).filter(|frame| {
-                    replayed_up_to.as_deref().is_none_or(|last| &*frame.id > last)
-                });
-                let messages = fresh.map(|frame| Message::Text(frame.text.clone()));
-                if let Err(stop) = write_all(socket, messages, kick, config).await {
-                    return stop.into();
-                }
-                last_write = Some(Instant::now());
-            }
+            _ = stopping.changed() => return Ending::shutdown(),
+            changed = head.changed() => if changed.is_err() {
+                return Ending::shutdown();
+            },
             incoming = socket.next() => match incoming {
                 Some(Ok(Message::Close(_))) | None => {
                     // The reply to the client's close frame is queued by the protocol; send it.
@@ -195,126 +249,73 @@ where
                 if last_heard.elapsed() >= config.idle_timeout {
                     return Ending::closing(Disconnect::IdleTimeout, CloseCode::Away, "idle timeout");
                 }
-                let ping = std::iter::once(Message::Ping(Bytes::new()));
-                if let Err(stop) = write_all(socket, ping, kick, config).await {
-                    return stop.into();
+                let ping = Message::Ping(Bytes::new());
+                let sent = timeout(config.stall_timeout, socket.send(ping)).await;
+                match sent {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return Stop::Failed.into(),
+                    Err(_) => return Stop::Stalled.into(),
                 }
             }
         }
     }
 }
 
-/// Spacing of one connection's writes under the hub's write budget.
-struct Pacing<'a> {
-    hub: &'a Hub,
-    last_write: Option<Instant>,
-    queue: &'a mut mpsc::Receiver<Arc<Frame>>,
-    urgent: &'a Notify,
-}
-
-impl Pacing<'_> {
-    /// When the connection wrote recently, waits until its next write is due (or its queue
-    /// is filling up) and adds what queued meanwhile to `batch`, so that it shares the write.
-    async fn gather(
-        self,
-        batch: &mut Vec<Arc<Frame>>,
-        kick: &mut oneshot::Receiver<Kick>,
-    ) -> Result<(), Stop> {
-        let max_batch = self.hub.config().max_batch;
-        let due = self
-            .hub
-            .write_spacing()
-            .zip(self.last_write)
-            .map(|(spacing, last)| last + spacing)
-            .filter(|&due| due > Instant::now() && batch.len() < max_batch);
-        let Some(due) = due else {
-            return Ok(());
-        };
-        tokio::select! {
-            biased;
-            kicked = &mut *kick => return Err(Stop::Kicked(kicked.unwrap_or(Kick::Shutdown))),
-            () = self.urgent.notified() => {}
-            () = tokio::time::sleep_until(due) => {}
-        }
-        while batch.len() < max_batch {
-            match self.queue.try_recv() {
-                Ok(frame) => batch.push(frame),
-                Err(_) => break,
-            }
-        }
-        Ok(())
+/// The next page of the log after `cursor`, encoded and filtered for `mask`, with the last
+/// position read; `None` when the log no longer holds the position after the cursor.
+async fn from_log(
+    hub: &Hub,
+    cursor: Position,
+    mask: u8,
+) -> Result<Option<(Vec<Utf8Bytes>, Position)>, Ending> {
+    let (Some(tail), Some(log)) = (hub.tail(), hub.log()) else {
+        return Err(Ending::shutdown());
+    };
+    let epoch = tail.epoch();
+    let entries = log
+        .read(cursor, hub.config().replay_page)
+        .await
+        .map_err(|e| Ending::log_failed(&e))?;
+    let Some(first) = entries.first() else {
+        return Ok(None);
+    };
+    if first.position != cursor + 1 {
+        return Ok(None);
     }
+    let through = entries.last().map_or(cursor, |e| e.position);
+    let frames = entries
+        .iter()
+        .map(|entry| Entry::encode(epoch, entry))
+        .filter(|entry| entry.bit & mask != 0)
+        .map(|entry| entry.text)
+        .collect();
+    Ok(Some((frames, through)))
 }
 
-enum Replay {
-    Write(Stop),
-    Store(alerta_core::Error),
-}
-
-/// Sends what was published after `since`, page by page; returns the last stream id sent
-/// (or `since` when there was nothing).
-async fn replay<S>(
+/// Feeds every frame into the socket and flushes once, giving up when the hub shuts down or
+/// the client takes no bytes for `stall`.
+async fn write_all<S>(
     socket: &mut WebSocketStream<S>,
-    subscription: &Subscription,
-    resume: &Resume,
-    kick: &mut oneshot::Receiver<Kick>,
-    config: &HubConfig,
-) -> Result<String, Replay>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let mut last = resume.since.clone();
-    loop {
-        let page: Vec<StreamMessage> = resume
-            .app
-            .replay(
-                subscription.role,
-                &subscription.topics,
-                &last,
-                config.replay_page,
-            )
-            .await
-            .map_err(Replay::Store)?;
-        let Some(newest) = page.last() else {
-            return Ok(last);
-        };
-        last = newest.id.clone();
-        let complete = page.len() < config.replay_page;
-        let messages = page.iter().map(|m| Message::Text(m.to_json().into()));
-        write_all(socket, messages, kick, config)
-            .await
-            .map_err(Replay::Write)?;
-        if complete {
-            return Ok(last);
-        }
-    }
-}
-
-/// Feeds every message into the socket and flushes once, giving up when the hub kicks the
-/// subscriber or the client does not take the bytes within the write timeout.
-async fn write_all<S, I>(
-    socket: &mut WebSocketStream<S>,
-    messages: I,
-    kick: &mut oneshot::Receiver<Kick>,
-    config: &HubConfig,
+    frames: Vec<Utf8Bytes>,
+    stopping: &mut watch::Receiver<bool>,
+    stall: Duration,
 ) -> Result<(), Stop>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    I: Iterator<Item = Message>,
 {
     let write = async {
-        for message in messages {
-            socket.feed(message).await?;
+        for frame in frames {
+            socket.feed(Message::Text(frame)).await?;
         }
         socket.flush().await
     };
     tokio::select! {
         biased;
-        kicked = &mut *kick => Err(Stop::Kicked(kicked.unwrap_or(Kick::Shutdown))),
-        written = timeout(config.write_timeout, write) => match written {
+        _ = stopping.changed() => Err(Stop::Shutdown),
+        written = timeout(stall, write) => match written {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Stop::Failed),
-            Err(_) => Err(Stop::Timeout),
+            Err(_) => Err(Stop::Stalled),
         },
     }
 }

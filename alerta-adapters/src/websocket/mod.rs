@@ -2,7 +2,8 @@
 //! stream, and (with the `http` feature) the `GET /ws` route that upgrades to it.
 //!
 //! The hub is the application's [`Broadcaster`](alerta_core::ports::Broadcaster), so it is
-//! made first and handed to the application; the route then needs both:
+//! made first and handed to the application, then started on the stream log; the route then
+//! needs both:
 //!
 //! ```no_run
 //! # #[cfg(feature = "http")]
@@ -14,6 +15,7 @@
 //! use alerta_core::Alerta;
 //!
 //! let hub = Hub::new(HubConfig::default());
+//! hub.start(storage.stream.clone(), None).await.expect("the log answers");
 //! let app = Alerta::builder(storage, blobs, Arc::new(hub.clone())).build();
 //! let api = router(app.clone(), HttpConfig::default())
 //!     .merge(routes(hub.clone(), app, WsConfig::default().allow_origin("https://campus.edu")));
@@ -27,17 +29,20 @@
 //!
 //! # Delivery
 //!
-//! - Every message is serialized once; each subscriber's bounded queue holds a shared
-//!   reference to the same bytes. Publishing never waits: a subscriber whose queue is full
-//!   is disconnected with close code 1013 and can reconnect with `since=`.
-//! - Each connection writes all it has queued with one flush. Under a steady stream, each
-//!   connection spaces its writes so that all of them together make about
-//!   [`HubConfig::write_budget`] writes a second, each carrying what gathered meanwhile: the
-//!   cost of a write is mostly its syscall, whatever it carries.
-//! - Comment events (`Audience::Staff`) reach staff and admins only; `topics` filters.
-//! - With `since`, the connection subscribes first, replays from the store, then drops the
-//!   live messages the replay already covered, so nothing is missed or sent twice. Stream
-//!   ids sort by creation time, which is what makes "covered" a comparison of ids.
+//! - Every message is in the stream log at a position before any client sees it. One task
+//!   per process follows the log into an in-memory tail, in position order: woken by a
+//!   publish from this process or a batch from the broker, and polling every
+//!   [`HubConfig::poll_interval`] in case neither comes. So every client of every instance
+//!   receives the same sequence.
+//! - Every message is encoded once. Each connection is a cursor: whenever the head moves it
+//!   writes everything after its cursor that its role and topics allow, with one flush. A
+//!   connection behind the in-memory tail reads the log page by page and catches up; only a
+//!   client that takes no bytes for [`HubConfig::stall_timeout`] is closed (1008).
+//! - `since=epoch:position` starts the cursor there. An id of another epoch, ahead of the
+//!   log's head, or older than what the log keeps gets one `reset` message carrying the head,
+//!   and the stream goes on from the head.
+//! - Comment events (`Audience::Staff`) reach staff and admins only; `topics` filters. Both
+//!   apply before a page is cut, so a filtered replay never ends early.
 //! - The server pings every [`HubConfig::ping_interval`] and disconnects a client silent for
 //!   [`HubConfig::idle_timeout`]; client messages are capped at 64 KiB (close code 1009).
 
@@ -46,10 +51,11 @@ mod axum_route;
 mod connection;
 mod hub;
 mod subscription;
+mod tail;
 pub mod upgrade;
 
 #[cfg(feature = "http")]
 pub use axum_route::{WsConfig, routes};
 pub use hub::{Disconnect, Hub, HubConfig};
-pub use subscription::{Subscription, parse_topics};
+pub use subscription::{Since, Subscription, parse_topics};
 pub use upgrade::OriginPolicy;

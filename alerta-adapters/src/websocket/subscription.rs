@@ -1,7 +1,6 @@
 //! What one subscriber receives: its role, its topics, and where it resumes.
 
-use alerta_core::Alerta;
-use alerta_core::domain::{Audience, Role, StreamMessage, Topic};
+use alerta_core::domain::{Audience, Role, StreamId, StreamMessage, Topic};
 
 /// Who is subscribing and to what.
 ///
@@ -15,13 +14,17 @@ use alerta_core::domain::{Audience, Role, StreamMessage, Topic};
 pub struct Subscription {
     pub(crate) role: Role,
     pub(crate) topics: Vec<Topic>,
-    pub(crate) resume: Option<Resume>,
+    pub(crate) since: Option<Since>,
 }
 
-#[derive(Clone)]
-pub(crate) struct Resume {
-    pub(crate) app: Alerta,
-    pub(crate) since: String,
+/// Where a subscriber asked to resume.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Since {
+    /// After this message.
+    Id(StreamId),
+    /// After an id this stream does not give any more (an id from before stream positions):
+    /// the subscriber is told to reset.
+    Unknown,
 }
 
 impl Subscription {
@@ -30,7 +33,7 @@ impl Subscription {
         Self {
             role,
             topics: vec![Topic::Incidents, Topic::Alerts],
-            resume: None,
+            since: None,
         }
     }
 
@@ -42,13 +45,10 @@ impl Subscription {
         self
     }
 
-    /// First the messages after stream id `since`, replayed from `app`'s stores, then live
-    /// ones, with none missing in between and none twice.
-    pub fn resume_after(mut self, app: Alerta, since: impl Into<String>) -> Self {
-        self.resume = Some(Resume {
-            app,
-            since: since.into(),
-        });
+    /// First the messages after `since`, then live ones, with none missing in between and
+    /// none twice; a `reset` message first instead when the log no longer holds them.
+    pub fn resume_after(mut self, since: Since) -> Self {
+        self.since = Some(since);
         self
     }
 
@@ -81,7 +81,7 @@ impl std::fmt::Debug for Subscription {
         f.debug_struct("Subscription")
             .field("role", &self.role)
             .field("topics", &self.topics)
-            .field("since", &self.resume.as_ref().map(|r| r.since.as_str()))
+            .field("since", &self.since)
             .finish()
     }
 }

@@ -5,11 +5,11 @@
 
 use std::fmt;
 
-use alerta_core::domain::{AlertId, Topic};
+use alerta_core::domain::{StreamId, Topic};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::http::{HeaderMap, Method, header};
 
-use super::subscription::parse_topics;
+use super::subscription::{Since, parse_topics};
 
 /// Why an upgrade request is refused before upgrading, with the reply it deserves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,16 +174,22 @@ pub fn topics(text: Option<&str>) -> Result<Vec<Topic>, Rejection> {
     parse_topics(text.unwrap_or("")).map_err(|why| Rejection::new(400, "invalid_topics", why))
 }
 
-/// Checks `since=`: a stream id, as the `id` of a message.
+/// Checks `since=`: a stream id (`epoch:position`), as the `id` of a message. An id of the
+/// form the stream gave before it had positions (a ULID) is accepted and answered with a
+/// `reset`.
 ///
 /// # Errors
 ///
 /// A 400 rejection.
-pub fn since(text: Option<&str>) -> Result<Option<String>, Rejection> {
+pub fn since(text: Option<&str>) -> Result<Option<Since>, Rejection> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
-        Some(id) => AlertId::parse(id)
-            .map(|_| Some(id.to_owned()))
-            .map_err(|_| Rejection::new(400, "invalid_since", "since must be a stream id")),
+        Some(id) => match id.parse::<StreamId>() {
+            Ok(id) => Ok(Some(Since::Id(id))),
+            Err(_) if id.len() == 26 && id.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                Ok(Some(Since::Unknown))
+            }
+            Err(why) => Err(Rejection::new(400, "invalid_since", why)),
+        },
     }
 }

@@ -1,21 +1,31 @@
 //! The DynamoDB store against moto in server mode: the conformance suites, each check on
 //! tables of its own, and what only DynamoDB can show: the tables bootstrap makes, the items
-//! as other DynamoDB clients see them, batches larger than one transaction.
+//! as other DynamoDB clients see them (failed-login windows with their TTL too), batches
+//! larger than one transaction, stream messages larger than one item, and writers racing for
+//! the stream counter.
 //!
 //! Start moto first (`source scripts/lib/moto.sh && start_moto`); without it these tests
-//! fail and say so.
+//! fail and say so. The tests reach moto through [`one_request_at_a_time`]: moto applies a
+//! transaction item by item and, when one fails, puts back copies of the whole tables taken
+//! when it began, undoing whatever other requests wrote meanwhile. DynamoDB isolates
+//! transactions; moto does only when it serves one request at a time.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use alerta_adapters::dynamodb::{DynamoStore, DynamoTables};
 use alerta_core::Error;
 use alerta_core::conformance::{self, Fixtures};
 use alerta_core::domain::{
-    AlertFilter, Change, Channel, Email, IncidentFilter, PageRequest, PasswordHash, PersonName,
-    Role, SearchText, Session, SessionToken, Severity, Status, Urgency, User, UserRecord,
+    AlertFilter, Appended, Change, Channel, CommentText, Email, IncidentFilter, PageRequest,
+    PasswordHash, PersonName, Position, Role, SearchText, Session, SessionToken, Severity, Status,
+    StreamEntry, StreamMessage, Timestamp, Urgency, User, UserRecord,
 };
-use alerta_core::ports::{AlertWrite, DynReportLedger, Storage};
+use alerta_core::ports::{
+    AlertWrite, DynReportLedger, FailureWindow, LoginKey, Storage, StreamLog,
+};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::Credentials;
@@ -23,6 +33,9 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, TimeToLiveStatus,
 };
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
 
 /// The moto endpoint, or a failure that says how to start it.
 fn endpoint() -> String {
@@ -36,9 +49,122 @@ fn endpoint() -> String {
     }
 }
 
+/// The address of a relay, started once per test process, that hands moto one request at a
+/// time: concurrent writers still race (for the stream counter, an incident's version), but
+/// a cancelled transaction no longer rolls back the writes of others.
+fn one_request_at_a_time() -> String {
+    static RELAY: OnceLock<String> = OnceLock::new();
+    RELAY
+        .get_or_init(|| {
+            let upstream = endpoint()
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+                .to_owned();
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+            listener
+                .set_nonblocking(true)
+                .expect("a non-blocking relay");
+            let address = listener.local_addr().expect("the relay's address");
+            // A runtime of its own: each test's runtime ends with the test, the relay must not.
+            std::thread::spawn(move || {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build()
+                    .expect("the relay's runtime")
+                    .block_on(relay(listener, upstream));
+            });
+            format!("http://{address}")
+        })
+        .clone()
+}
+
+async fn relay(listener: std::net::TcpListener, upstream: String) {
+    let listener = TcpListener::from_std(listener).expect("the relay's listener");
+    let turn = Arc::new(Mutex::new(()));
+    loop {
+        let Ok((client, _)) = listener.accept().await else {
+            continue;
+        };
+        let (turn, upstream) = (Arc::clone(&turn), upstream.clone());
+        tokio::spawn(async move {
+            // A client that goes away ends its connection; nothing else is to be done.
+            let _ = relay_connection(client, &upstream, &turn).await;
+        });
+    }
+}
+
+/// Passes each request of one client connection to moto on a connection of its own, while
+/// no other request is being served.
+async fn relay_connection(
+    client: TcpStream,
+    upstream: &str,
+    turn: &Mutex<()>,
+) -> std::io::Result<()> {
+    let mut client = BufReader::new(client);
+    while let Some(request) = read_http_message(&mut client, false).await? {
+        let response = {
+            let _turn = turn.lock().await;
+            let mut server = BufReader::new(TcpStream::connect(upstream).await?);
+            server.get_mut().write_all(&request).await?;
+            read_http_message(&mut server, true).await?
+        };
+        let response = response.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "moto sent no response")
+        })?;
+        client.get_mut().write_all(&response).await?;
+    }
+    Ok(())
+}
+
+/// One HTTP/1.1 message as bytes: its head, and a body of `Content-Length` bytes, or up to
+/// the end of the connection for a response without one. `None` when the connection ended
+/// before a message began.
+async fn read_http_message(
+    stream: &mut BufReader<TcpStream>,
+    response: bool,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut message = Vec::new();
+    let mut length: Option<usize> = None;
+    loop {
+        let mut line = Vec::new();
+        if stream.read_until(b'\n', &mut line).await? == 0 {
+            return if message.is_empty() {
+                Ok(None)
+            } else {
+                Err(std::io::ErrorKind::UnexpectedEof.into())
+            };
+        }
+        let text = String::from_utf8_lossy(&line).to_ascii_lowercase();
+        if let Some(value) = text.strip_prefix("content-length:") {
+            length = value.trim().parse().ok();
+        }
+        assert!(
+            !text.starts_with("transfer-encoding:"),
+            "the relay does not take chunked messages: {text}"
+        );
+        message.extend_from_slice(&line);
+        if line == b"\r\n" {
+            break;
+        }
+    }
+    match length {
+        Some(length) => {
+            let start = message.len();
+            message.resize(start + length, 0);
+            stream.read_exact(&mut message[start..]).await?;
+        }
+        None if response => {
+            stream.read_to_end(&mut message).await?;
+        }
+        None => {}
+    }
+    Ok(Some(message))
+}
+
 async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint())
+        .endpoint_url(one_request_at_a_time())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "alerta-tests"))
         .load()
@@ -111,6 +237,29 @@ async fn dynamodb_idempotency_store_conforms() {
     conformance::idempotency_store(&|| async { storage(fresh_store(&config).await) }).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_login_attempt_store_conforms() {
+    let config = sdk_config().await;
+    conformance::login_attempt_store(&|| async { storage(fresh_store(&config).await) }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_stream_log_conforms() {
+    let config = sdk_config().await;
+    conformance::stream_log(&|| async { storage(fresh_store(&config).await) }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_stream_log_conforms_while_the_counter_keeps_moving() {
+    let config = sdk_config().await;
+    conformance::stream_log(&|| async {
+        let store = fresh_store(&config).await;
+        store.inject_counter_conflicts(30);
+        storage(store)
+    })
+    .await;
+}
+
 /// The full names of the tables of `store`, sorted.
 fn table_names(store: &DynamoStore) -> Vec<String> {
     let t = store.tables();
@@ -125,6 +274,8 @@ fn table_names(store: &DynamoStore) -> Vec<String> {
         &t.outbox,
         &t.idempotency,
         &t.report_ledger,
+        &t.stream_log,
+        &t.login_failures,
     ]
     .iter()
     .map(|name| format!("{}{name}", t.prefix))
@@ -190,6 +341,12 @@ async fn bootstrap_makes_every_table_index_and_ttl_and_a_second_run_changes_noth
     assert!(made.contains(&format!("{prefix}Users")));
     assert!(made.contains(&format!("{prefix}Tokens")));
     assert!(made.contains(&format!("{prefix}Departamentos")));
+    assert!(made.contains(&format!("{prefix}StreamLog")));
+    let epoch = storage(store.clone()).stream.head().await.unwrap().epoch;
+    assert!(
+        (1..1 << 53).contains(&epoch),
+        "the epoch is made at bootstrap, at least 1 and below 2^53: {epoch}"
+    );
 
     let incident_indexes = index_names(&client, &format!("{prefix}Incidentes")).await;
     assert_eq!(
@@ -208,15 +365,21 @@ async fn bootstrap_makes_every_table_index_and_ttl_and_a_second_run_changes_noth
         index_names(&client, &format!("{prefix}CorreoSaliente")).await,
         ["by_due", "by_state"]
     );
-    let ttl = client
-        .describe_time_to_live()
-        .table_name(format!("{prefix}Tokens"))
-        .send()
-        .await
-        .expect("describe ttl");
-    let ttl = ttl.time_to_live_description().expect("a ttl description");
-    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
-    assert_eq!(ttl.attribute_name(), Some("expires_at"));
+    for table in ["Tokens", "IntentosFallidos"] {
+        let ttl = client
+            .describe_time_to_live()
+            .table_name(format!("{prefix}{table}"))
+            .send()
+            .await
+            .expect("describe ttl");
+        let ttl = ttl.time_to_live_description().expect("a ttl description");
+        assert_eq!(
+            ttl.time_to_live_status(),
+            Some(&TimeToLiveStatus::Enabled),
+            "{table}"
+        );
+        assert_eq!(ttl.attribute_name(), Some("expires_at"), "{table}");
+    }
 
     // Something stored survives a second bootstrap, which must not fail.
     let f = Fixtures::new();
@@ -229,6 +392,14 @@ async fn bootstrap_makes_every_table_index_and_ttl_and_a_second_run_changes_noth
         .unwrap();
     store.bootstrap().await.expect("second bootstrap");
     assert_eq!(tables_with_prefix(&client, &prefix).await, made);
+    let again = DynamoStore::from_sdk_config(&config, DynamoTables::with_prefix(&prefix));
+    again
+        .bootstrap()
+        .await
+        .expect("a bootstrap by another process");
+    let head = StreamLog::head(&again).await.unwrap();
+    assert_eq!(head.epoch, epoch, "the epoch is made once");
+    assert_eq!(head.head, 1, "the counter is kept");
     assert_eq!(
         storage.incidents.incident(&incident.id).await.unwrap(),
         Some(incident)
@@ -435,11 +606,12 @@ async fn batches_larger_than_one_transaction_are_stored_or_undone_whole() {
             }
         })
         .collect();
-    storage
+    let appended = storage
         .alerts
         .insert(batch.clone())
         .await
         .expect("a big batch");
+    assert_eq!((appended.first, appended.count), (1, 130));
     assert_eq!(storage.alerts.counts().await.unwrap().total, 130);
     let mails = storage
         .outbox
@@ -485,6 +657,352 @@ async fn batches_larger_than_one_transaction_are_stored_or_undone_whole() {
         .await
         .unwrap();
     assert_eq!(page.items.len(), 130);
+    assert_eq!(
+        storage.stream.head().await.unwrap().head,
+        130,
+        "the failed batch took no position"
+    );
+    let log = read_all(&storage, 0).await;
+    assert_eq!(
+        log.into_iter().map(|e| e.message).collect::<Vec<_>>(),
+        batch
+            .iter()
+            .map(AlertWrite::stream_message)
+            .collect::<Vec<_>>(),
+        "the messages of the big batch are in the log in batch order"
+    );
+}
+
+/// Every entry of the log after `after`, read in pages of 17.
+async fn read_all(storage: &Storage, after: Position) -> Vec<StreamEntry> {
+    let mut out: Vec<StreamEntry> = Vec::new();
+    let mut cursor = after;
+    loop {
+        let entries = storage.stream.read(cursor, 17).await.expect("read the log");
+        let Some(last) = entries.last() else {
+            return out;
+        };
+        cursor = last.position;
+        let done = entries.len() < 17;
+        out.extend(entries);
+        if done {
+            return out;
+        }
+    }
+}
+
+/// The segment items of the stream log of `store`, as any DynamoDB client reads them.
+async fn segments(client: &Client, store: &DynamoStore) -> Vec<HashMap<String, AttributeValue>> {
+    let t = store.tables();
+    let out = client
+        .query()
+        .table_name(format!("{}{}", t.prefix, t.stream_log))
+        .key_condition_expression("pk = :segments")
+        .expression_attribute_values(":segments", AttributeValue::S("segment".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("query the segments");
+    out.items().to_vec()
+}
+
+fn number_attribute(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a number {name} in {item:?}"))
+}
+
+#[tokio::test]
+async fn a_failed_login_window_is_one_item_that_its_ttl_removes_after_it_ends() {
+    let config = sdk_config().await;
+    let client = Client::new(&config);
+    let store = fresh_store(&config).await;
+    let logins = storage(store.clone()).login_attempts;
+    let key = LoginKey::account("ana@campus.edu");
+    let window = Duration::from_secs(15 * 60);
+    let start = Timestamp::from_unix_millis(1_795_000_000_500);
+    logins.count_failure(&key, start, window).await.unwrap();
+    logins
+        .count_failure(&key, start.plus(Duration::from_secs(1)), window)
+        .await
+        .unwrap();
+    let table = format!("{}IntentosFallidos", store.tables().prefix);
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key("clave", AttributeValue::S(key.as_str().to_owned()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the key's item");
+    assert!(
+        !format!("{item:?}").contains("campus"),
+        "no address is stored: {item:?}"
+    );
+    assert_eq!(number_attribute(&item, "failures"), 2);
+    assert_eq!(number_attribute(&item, "started_at"), 1_795_000_000_500);
+    assert_eq!(
+        number_attribute(&item, "expires_at"),
+        1_795_000_000 + 15 * 60 + 1,
+        "epoch seconds, rounded up past the window's end"
+    );
+
+    // An ended window the TTL sweeper has not reached yet is not counted in.
+    let ended = start.plus(window);
+    assert_eq!(logins.open_window(&key, ended, window).await.unwrap(), None);
+    assert_eq!(
+        logins.count_failure(&key, ended, window).await.unwrap(),
+        FailureWindow {
+            failures: 1,
+            started_at: ended
+        }
+    );
+    logins.clear_failures(&key).await.unwrap();
+    let gone = client
+        .get_item()
+        .table_name(&table)
+        .key("clave", AttributeValue::S(key.as_str().to_owned()))
+        .send()
+        .await
+        .unwrap()
+        .item;
+    assert_eq!(gone, None, "clearing deletes the item");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_transaction_writes_one_segment_holding_all_its_messages() {
+    let config = sdk_config().await;
+    let client = Client::new(&config);
+    let store = fresh_store(&config).await;
+    let storage = storage(store.clone());
+    let f = Fixtures::new();
+    let batch: Vec<AlertWrite> = (0..DynamoStore::MAX_ALERT_BATCH)
+        .map(|n| {
+            let alert = f.alert("s", Severity::Critical, Channel::Tcp, &format!("m{n}"));
+            let mail = f.mail("ops@campus.edu", &format!("m{n}"), alert.created_at);
+            AlertWrite {
+                alert,
+                mails: vec![mail],
+            }
+        })
+        .collect();
+    let appended = storage.alerts.insert(batch).await.expect("a full group");
+    assert_eq!((appended.first, appended.count), (1, 49));
+    let items = segments(&client, &store).await;
+    assert_eq!(items.len(), 1, "one segment for the whole transaction");
+    assert_eq!(string_attribute(&items[0], "sk"), "00000000000000000049");
+    assert_eq!(number_attribute(&items[0], "first"), 1);
+    assert_eq!(
+        items[0]
+            .get("records")
+            .and_then(|r| r.as_l().ok())
+            .map(Vec::len),
+        Some(49)
+    );
+
+    // A change without messages leaves the counter alone.
+    assert_eq!(
+        storage.alerts.insert(Vec::new()).await.unwrap(),
+        Appended::NOTHING
+    );
+    assert_eq!(storage.stream.head().await.unwrap().head, 49);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_larger_than_one_item_are_split_over_segments_of_one_write() {
+    let config = sdk_config().await;
+    let client = Client::new(&config);
+    let store = fresh_store(&config).await;
+    let storage = storage(store.clone());
+    let f = Fixtures::new();
+    // 4,000 characters of four bytes each: some 16 KB per message, 800 KB in all, more than
+    // one item holds.
+    let long = "\u{1D11E}".repeat(4_000);
+    let batch: Vec<AlertWrite> = (0..DynamoStore::MAX_ALERT_BATCH)
+        .map(|_| AlertWrite {
+            alert: f.alert("s", Severity::Info, Channel::Http, &long),
+            mails: vec![],
+        })
+        .collect();
+    let messages: Vec<StreamMessage> = batch.iter().map(AlertWrite::stream_message).collect();
+    let appended = storage
+        .alerts
+        .insert(batch)
+        .await
+        .expect("a batch of long alerts");
+    assert_eq!((appended.first, appended.count), (1, 49));
+    let mut items = segments(&client, &store).await;
+    assert!(items.len() > 1, "the messages do not fit in one item");
+    assert!(
+        items
+            .iter()
+            .all(|item| number_attribute(item, "write_first") == 1)
+    );
+    let log = read_all(&storage, 0).await;
+    assert_eq!(
+        log.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (1..=49).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        log.into_iter().map(|e| e.message).collect::<Vec<_>>(),
+        messages
+    );
+    let after_first: Position = string_attribute(&items[0], "sk").parse().unwrap();
+    let tail = read_all(&storage, after_first + 2).await;
+    assert_eq!(tail.first().map(|e| e.position), Some(after_first + 3));
+
+    // The first segment of a write not visible while a later one is, as a query may see a
+    // transaction being committed: a read stops there rather than skip it.
+    let first = items.remove(0);
+    client
+        .delete_item()
+        .table_name(format!("{}StreamLog", store.tables().prefix))
+        .key("pk", first["pk"].clone())
+        .key("sk", first["sk"].clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(storage.stream.read(0, 10).await.unwrap().is_empty());
+    assert_eq!(
+        storage.stream.read(after_first, 1).await.unwrap()[0].position,
+        after_first + 1
+    );
+
+    // A later write, then trimming everything: the head and the counting stay.
+    let later = storage
+        .alerts
+        .insert(vec![AlertWrite {
+            alert: f.alert("s", Severity::Info, Channel::Http, "corto"),
+            mails: vec![],
+        }])
+        .await
+        .unwrap();
+    assert_eq!(later.first, 50);
+    let removed = storage
+        .stream
+        .trim(Timestamp::from_unix_millis(i64::MAX / 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        removed,
+        50 - after_first,
+        "the segments left go, with their messages"
+    );
+    let head = storage.stream.head().await.unwrap();
+    assert_eq!((head.head, head.oldest), (50, 51));
+    assert!(segments(&client, &store).await.is_empty());
+}
+
+/// What one write stored in the log.
+struct Written {
+    appended: Appended,
+    messages: Vec<StreamMessage>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_that_lose_the_counter_race_try_again_until_each_is_stored_once() {
+    let config = sdk_config().await;
+    let store = fresh_store(&config).await;
+    let storage = storage(store.clone());
+    let f = Fixtures::new();
+    const WRITERS: usize = 6;
+    const ROUNDS: usize = 6;
+    const CONFLICTS: u32 = 40;
+    store.inject_counter_conflicts(CONFLICTS);
+    let f = Arc::new(f);
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let f = Arc::clone(&f);
+            let storage = storage.clone();
+            tokio::spawn(async move {
+                let mut mine: Vec<Written> = Vec::new();
+                // An incident of the writer's own: no change of it can lose a version race, so
+                // every write must succeed.
+                let mut incident = f.incident(&f.user(), "otro", Urgency::Media, &format!("w{w}"));
+                let creation = f.creation(&incident);
+                let messages = creation.stream_messages();
+                let appended = storage.incidents.commit(creation).await.expect("create");
+                mine.push(Written { appended, messages });
+                for round in 0..ROUNDS {
+                    if (w + round) % 2 == 0 {
+                        let batch: Vec<AlertWrite> = (0..1 + (w + round) % 3)
+                            .map(|n| {
+                                let alert = f.alert(
+                                    "s",
+                                    Severity::Error,
+                                    Channel::Tcp,
+                                    &format!("{w}.{round}.{n}"),
+                                );
+                                let mail = f.mail("ops@campus.edu", "x", alert.created_at);
+                                AlertWrite {
+                                    alert,
+                                    mails: vec![mail],
+                                }
+                            })
+                            .collect();
+                        let messages = batch.iter().map(AlertWrite::stream_message).collect();
+                        let appended = storage.alerts.insert(batch).await.expect("insert");
+                        mine.push(Written { appended, messages });
+                    } else {
+                        let change = f.update(
+                            &incident,
+                            Change::Comentario {
+                                texto: CommentText::parse(&format!("{w}.{round}")).unwrap(),
+                            },
+                            vec![],
+                        );
+                        let messages = change.stream_messages();
+                        let appended = storage
+                            .incidents
+                            .commit(change.clone())
+                            .await
+                            .expect("a change no other writer races for");
+                        incident = change.incident;
+                        mine.push(Written { appended, messages });
+                    }
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut written: Vec<Written> = Vec::new();
+    for writer in writers {
+        written.extend(writer.await.expect("a writer"));
+    }
+    assert_eq!(
+        store.inject_counter_conflicts(0),
+        0,
+        "every injected conflict was met, and tried again"
+    );
+
+    let total: u64 = written.iter().map(|w| w.appended.count).sum();
+    let head = storage.stream.head().await.unwrap();
+    assert_eq!(head.head, total, "the head counts every message once");
+    let log = read_all(&storage, 0).await;
+    assert_eq!(
+        log.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (1..=total).collect::<Vec<_>>(),
+        "no hole, no repeat"
+    );
+    let mut taken: Vec<Position> = Vec::new();
+    for write in &written {
+        assert_eq!(write.appended.epoch, head.epoch);
+        assert_eq!(write.appended.count, write.messages.len() as u64);
+        for (i, message) in write.messages.iter().enumerate() {
+            let position = write.appended.first + i as u64;
+            taken.push(position);
+            assert_eq!(&log[position as usize - 1].message, message);
+        }
+    }
+    taken.sort_unstable();
+    taken.dedup();
+    assert_eq!(
+        taken.len() as u64,
+        total,
+        "no two writes were given one position"
+    );
 }
 
 #[tokio::test]

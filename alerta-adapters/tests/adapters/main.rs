@@ -4,6 +4,8 @@ mod dispatch;
 mod memory;
 mod service;
 
+#[cfg(feature = "broker")]
+mod broker;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
 #[cfg(feature = "fs")]

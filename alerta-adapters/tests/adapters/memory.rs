@@ -36,6 +36,11 @@ async fn memory_idempotency_store_conforms() {
 }
 
 #[tokio::test]
+async fn memory_login_attempt_store_conforms() {
+    conformance::login_attempt_store(&fresh).await;
+}
+
+#[tokio::test]
 async fn memory_blob_store_conforms_through_a_trait_object() {
     let store: Arc<DynBlobStore> = Arc::new(MemoryBlobStore::new());
     conformance::blobs(store.as_ref()).await;

@@ -1,20 +1,23 @@
 //! The SQLite store against the conformance suites, each check on a fresh database file, and
-//! what only a real file can show: durability across reopening and writers in two pools.
+//! what only a real file can show: durability across reopening, and writers in two pools, as
+//! two instances on one database have, sharing changes and the failed-login limit.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use alerta_adapters::memory::{MemoryBlobStore, RecordingBroadcaster};
 use alerta_adapters::sqlite::{SqliteOptions, SqliteStore};
 use alerta_core::conformance::{self, Fixtures};
 use alerta_core::domain::{
     AlertFilter, Change, Channel, CommentText, Department, DepartmentName, Email, IdempotencyKey,
-    IdempotencyRecord, IncidentFilter, PageRequest, PasswordHash, PersonName, Role, SearchText,
-    Session, SessionToken, Severity, Status, Urgency, User, UserRecord,
+    IdempotencyRecord, IncidentFilter, NewUser, PageRequest, PasswordHash, PersonName, Role,
+    SearchText, Session, SessionToken, Severity, Status, Urgency, User, UserRecord,
 };
-use alerta_core::ports::{AlertWrite, Storage};
-use alerta_core::{Error, Result};
+use alerta_core::ports::{AlertWrite, LoginKey, Storage};
+use alerta_core::{Alerta, Error, Result, Settings};
 use tempfile::TempDir;
 
 /// Database files in one temporary directory, a new one per call.
@@ -75,6 +78,12 @@ async fn sqlite_outbox_conforms() {
 async fn sqlite_idempotency_store_conforms() {
     let files = Files::new();
     conformance::idempotency_store(&|| files.fresh()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_login_attempt_store_conforms() {
+    let files = Files::new();
+    conformance::login_attempt_store(&|| files.fresh()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,6 +295,103 @@ async fn a_stale_change_writes_nothing_even_after_reopening() {
     assert!(mails.items.is_empty(), "no mail row from a stale change");
 }
 
+/// An application on its own pool of the file at `path`, as one `alerta serve` instance of
+/// several on one database would run.
+async fn instance(path: &Path, settings: Settings) -> Alerta {
+    Alerta::builder(
+        storage(path).await,
+        Arc::new(MemoryBlobStore::new()),
+        Arc::new(RecordingBroadcaster::new()),
+    )
+    .settings(settings)
+    .build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_on_one_file_share_the_failed_login_limit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("alerta.db");
+    let settings = Settings {
+        login_max_failures: 3,
+        ..Settings::default()
+    };
+    let a = instance(&path, settings.clone()).await;
+    let b = instance(&path, settings).await;
+    let ana = NewUser::parse("ana@campus.edu", "password123", "Ana", Role::Student).unwrap();
+    a.register(ana).await.unwrap();
+    let attacker: IpAddr = "198.51.100.9".parse().unwrap();
+
+    // Three failures through the first instance use up the account's and the address's limit.
+    for _ in 0..3 {
+        let refused = a
+            .login("ana@campus.edu", "wrong guess", Some(attacker))
+            .await;
+        assert!(
+            matches!(refused, Err(Error::Unauthenticated)),
+            "{refused:?}"
+        );
+    }
+    // The second instance refuses, the right password too, and says for how long.
+    let locked = b
+        .login(
+            "ANA@campus.edu",
+            "password123",
+            Some("203.0.113.1".parse().unwrap()),
+        )
+        .await;
+    let Err(Error::RateLimited { retry_after_s }) = locked else {
+        panic!("the lockout holds on the other instance: {locked:?}");
+    };
+    assert!(
+        retry_after_s > 0 && retry_after_s <= 15 * 60,
+        "{retry_after_s}"
+    );
+    let locked = b.login("luis@campus.edu", "x", Some(attacker)).await;
+    assert!(
+        matches!(locked, Err(Error::RateLimited { .. })),
+        "the address is locked out on the other instance too: {locked:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_through_two_instances_at_once_are_each_counted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("alerta.db");
+    let settings = Settings {
+        login_max_failures: 100,
+        ..Settings::default()
+    };
+    let a = instance(&path, settings.clone()).await;
+    let b = instance(&path, settings).await;
+    let attacker: IpAddr = "198.51.100.10".parse().unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let app = if n % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.spawn(async move {
+            app.login("nadie@campus.edu", "wrong guess", Some(attacker))
+                .await
+        });
+    }
+    for result in tasks.join_all().await {
+        assert!(matches!(result, Err(Error::Unauthenticated)), "{result:?}");
+    }
+    let now = a.clock().now();
+    let window = a.settings().login_window;
+    for key in [
+        LoginKey::account("nadie@campus.edu"),
+        LoginKey::client(attacker),
+    ] {
+        let counted = b
+            .storage()
+            .login_attempts
+            .open_window(&key, now, window)
+            .await
+            .unwrap()
+            .expect("a window");
+        assert_eq!(counted.failures, 20, "{key}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_pools_on_one_file_still_let_exactly_one_change_win() {
     // Two stores are two connection pools, as two processes would have: they meet only in
@@ -314,7 +420,7 @@ async fn two_pools_on_one_file_still_let_exactly_one_change_win() {
         let store = if n % 2 == 0 { a.clone() } else { b.clone() };
         tasks.spawn(async move { store.incidents.commit(change).await });
     }
-    let results: Vec<Result<()>> = tasks.join_all().await;
+    let results: Vec<Result<alerta_core::domain::Appended>> = tasks.join_all().await;
     assert_eq!(
         results.iter().filter(|r| r.is_ok()).count(),
         1,

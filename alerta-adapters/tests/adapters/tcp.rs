@@ -52,7 +52,7 @@ impl CountingAlerts {
 
 #[async_trait]
 impl AlertStore for CountingAlerts {
-    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<()> {
+    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<alerta_core::domain::Appended> {
         self.inserts.fetch_add(1, Ordering::SeqCst);
         self.inserted
             .fetch_add(batch.len() as u64, Ordering::SeqCst);

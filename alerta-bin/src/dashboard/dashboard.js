@@ -11,7 +11,6 @@ const state = {
   severity: {},
   incidents: new Map(),
   statsTimer: null,
-  serverTime: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -27,8 +26,6 @@ async function api(path, options = {}) {
   const headers = Object.assign({ "content-type": "application/json" }, options.headers || {});
   if (state.token) headers.authorization = "Bearer " + state.token;
   const reply = await fetch(path, Object.assign({}, options, { headers }));
-  const date = Date.parse(reply.headers.get("date") || "");
-  if (!Number.isNaN(date)) state.serverTime = date;
   const body = reply.status === 204 ? null : await reply.json().catch(() => null);
   if (!reply.ok) {
     const message = body && body.error ? body.error.message : reply.statusText;
@@ -74,9 +71,10 @@ function renderKpis(list, counts) {
   }
 }
 
-function alertRow(alert) {
+function alertRow(alert, streamId) {
   const row = el("tr", null, "sev-" + alert.severity);
   row.dataset.id = alert.id;
+  if (streamId) row.dataset.stream = streamId;
   row.dataset.search = [alert.source, alert.severity, alert.channel, alert.message].join(" ");
   const time = new Date(alert.created_at).toLocaleTimeString();
   for (const value of [time, alert.severity, alert.source, alert.channel, alert.message]) {
@@ -86,10 +84,10 @@ function alertRow(alert) {
   return row;
 }
 
-function addAlert(alert, live) {
+function addAlert(alert, live, streamId) {
   const body = $("alerts-body");
   if (body.querySelector(`tr[data-id="${CSS.escape(alert.id)}"]`)) return;
-  body.prepend(alertRow(alert));
+  body.prepend(alertRow(alert, streamId));
   while (body.children.length > 500) body.lastElementChild.remove();
   if (live) {
     state.severity[alert.severity] = (state.severity[alert.severity] || 0) + 1;
@@ -137,8 +135,12 @@ function onMessage(event) {
   let message;
   try { message = JSON.parse(event.data); } catch (_) { return; }
   state.lastStreamId = message.id;
-  if (message.type === "alert") {
-    addAlert(message.data, true);
+  if (message.type === "reset") {
+    // What the page missed is no longer in the stream: read the lists again. The stream
+    // goes on from the head the reset names.
+    loadLists().catch(() => { /* the next reset or reload retries */ });
+  } else if (message.type === "alert") {
+    addAlert(message.data, true, message.id);
   } else if (message.type && message.type.startsWith("incident.")) {
     const isNew = upsertIncident(message.data.incident);
     refreshStatsSoon();
@@ -183,23 +185,10 @@ async function sessionStillValid() {
   }
 }
 
-const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-// The smallest stream id of a millisecond: stream ids are ULIDs, which sort by time.
-function streamIdAt(ms) {
-  let time = "";
-  for (let i = 0; i < 10; i++) {
-    time = CROCKFORD[ms % 32] + time;
-    ms = Math.floor(ms / 32);
-  }
-  return time + "0".repeat(16);
-}
-
-async function loadInitial() {
-  // Resume the stream from a little before the first read, so nothing that happens while the
-  // page loads is missed; what arrives twice is recognised by its id or version.
-  // The server's clock, not this machine's: the ids are the server's.
-  const resumeFrom = streamIdAt((state.serverTime || Date.now()) - 5000);
+// Reads the lists and counts. Each list says the stream id it reflects: subscribing from
+// there misses nothing that happens after it was read, and what arrives twice is recognised
+// by its id or version.
+async function loadLists() {
   const [alerts, incidents, alertStats, stats] = await Promise.all([
     api("/events?limit=200"), api("/incidents?limit=200"), api("/events/stats"), api("/stats"),
   ]);
@@ -209,7 +198,18 @@ async function loadInitial() {
   state.severity = alertStats.by_severity;
   renderKpis("kpi-severity", state.severity);
   renderKpis("kpi-status", stats.por_estado);
-  state.lastStreamId = resumeFrom;
+  return olderStreamId(alerts.stream, incidents.stream);
+}
+
+// Stream ids are `epoch:position`, compared as numbers, never as text.
+function olderStreamId(a, b) {
+  const position = (id) => Number(id.split(":")[1]);
+  return position(a) <= position(b) ? a : b;
+}
+
+async function loadInitial() {
+  const stream = await loadLists();
+  if (!state.lastStreamId) state.lastStreamId = stream;
 }
 
 async function start() {

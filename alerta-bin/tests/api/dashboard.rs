@@ -2,16 +2,18 @@
 //! arriving live, the stream surviving a server restart, and user text staying text.
 
 use std::future::Future;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, BinaryServer, binary, start_binary_at};
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, BinaryServer, binary, free_port, start_binary_at,
+};
 
 /// Long enough for a loaded CI machine, short enough that a broken page fails the run soon.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -20,33 +22,12 @@ const POLL: Duration = Duration::from_millis(100);
 const SETUP_HINT: &str = "the dashboard test needs Chromium and ChromeDriver: run \
      `source scripts/lib/chromium.sh && setup_chromium` before `cargo test`";
 
-/// A port nobody listens on right now. The server has to come back on the same one after a
-/// restart, so port 0 will not do.
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Polls `probe` until it yields a value, failing the test with the last thing it saw when
-/// [`DEADLINE`] passes.
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+async fn eventually<T, F, Fut>(what: &str, probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, String>>,
 {
-    let start = Instant::now();
-    loop {
-        match probe().await {
-            Ok(value) => return value,
-            Err(seen) if start.elapsed() > DEADLINE => {
-                panic!("waited {DEADLINE:?} for {what}; last seen: {seen}")
-            }
-            Err(_) => tokio::time::sleep(POLL).await,
-        }
-    }
+    crate::helpers::eventually(what, DEADLINE, POLL, probe).await
 }
 
 /// ChromeDriver on a port of its own, with a throwaway Chromium profile; killed on drop.
@@ -286,11 +267,16 @@ async fn walk_through_the_dashboard(page: Client) {
         ),
     )
     .await;
+    // The stream id of the newest message the page received.
     let newest_id = script(
         &page,
-        "return document.querySelector('#alerts-body tr').dataset.id;",
+        "return document.querySelector('#alerts-body tr').dataset.stream;",
     )
     .await;
+    assert!(
+        newest_id.as_str().is_some_and(|id| id.contains(':')),
+        "the newest row came by the stream: {newest_id}"
+    );
 
     terminate(&mut server).await;
     wait_for_badge(
@@ -317,7 +303,7 @@ async fn walk_through_the_dashboard(page: Client) {
     .await;
     assert_eq!(
         since, newest_id,
-        "the page resumes after the newest alert it had"
+        "the page resumes after the newest message it had"
     );
 
     assert_eq!(

@@ -14,6 +14,40 @@ pub const ADMIN_EMAIL: &str = "admin@campus.edu";
 /// Their password.
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 
+/// A port nobody listens on right now, for a server that has to come back on the same one
+/// after a restart.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `probe` every `poll` until it yields a value, failing the test with the last thing
+/// it saw once `deadline` has passed.
+pub async fn eventually<T, F, Fut>(
+    what: &str,
+    deadline: Duration,
+    poll: Duration,
+    mut probe: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(seen) if start.elapsed() > deadline => {
+                panic!("waited {deadline:?} for {what}; last seen: {seen}")
+            }
+            Err(_) => tokio::time::sleep(poll).await,
+        }
+    }
+}
+
 /// A server running in this process on a fresh data directory.
 pub struct TestApp {
     /// The base URL, e.g. `http://127.0.0.1:41234`.

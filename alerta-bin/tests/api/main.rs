@@ -4,6 +4,8 @@ mod helpers;
 
 #[cfg(feature = "aws")]
 mod aws;
+#[cfg(feature = "aws")]
+mod deployment;
 
 mod cli;
 mod dashboard;
@@ -11,4 +13,5 @@ mod mail;
 mod process;
 mod reports;
 mod send_event;
+mod stream;
 mod walkthrough;

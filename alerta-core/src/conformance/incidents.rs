@@ -38,7 +38,7 @@ pub(super) async fn all_pages(
     panic!("pagination never ended");
 }
 
-fn conflict_code(result: crate::Result<()>) -> &'static str {
+fn conflict_code<T: std::fmt::Debug>(result: crate::Result<T>) -> &'static str {
     match result {
         Err(Error::Conflict { code, .. }) => code,
         other => panic!("expected a conflict, got {other:?}"),

@@ -20,8 +20,10 @@ mod blobs;
 mod fixtures;
 mod idempotency;
 mod incidents;
+mod logins;
 mod outbox;
 mod reports;
+mod stream;
 mod users;
 
 use std::future::Future;
@@ -41,6 +43,20 @@ where
     user_store(&new_storage).await;
     mail_outbox(&new_storage).await;
     idempotency_store(&new_storage).await;
+    stream_log(&new_storage).await;
+    login_attempt_store(&new_storage).await;
+}
+
+/// The stream log checks: positions from 1, gap-free under concurrent writers, in commit
+/// order, and retention.
+pub async fn stream_log<F, Fut>(new_storage: &F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Storage>,
+{
+    stream::an_empty_log_starts_at_one(&new_storage().await).await;
+    stream::concurrent_writers_leave_no_hole(&new_storage().await).await;
+    stream::trimming_keeps_the_head_and_counting(&new_storage().await).await;
 }
 
 /// The incident store checks.
@@ -103,6 +119,20 @@ where
     Fut: Future<Output = Storage>,
 {
     idempotency::first_record_wins(&new_storage().await).await;
+}
+
+/// The failed-login counter checks: counting per key, windows that end and start over,
+/// clearing, and concurrent failures of one key each counted once.
+pub async fn login_attempt_store<F, Fut>(new_storage: &F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Storage>,
+{
+    logins::failures_count_per_key_in_one_window(&new_storage().await).await;
+    logins::a_window_ends_after_its_length_and_the_next_failure_starts_one(&new_storage().await)
+        .await;
+    logins::clearing_forgets_one_key(&new_storage().await).await;
+    logins::concurrent_failures_are_each_counted_once(&new_storage().await).await;
 }
 
 /// The blob store checks, on an empty store.

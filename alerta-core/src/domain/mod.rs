@@ -35,7 +35,10 @@ pub use session::{Session, SessionToken, TokenHash, hex_sha256};
 pub use stats::{
     AlertCounts, AssignmentReport, BasicStats, GlobalReport, IncidentCounts, StaffStats, UNASSIGNED,
 };
-pub use stream::{Audience, StreamKind, StreamMessage, Topic};
+pub use stream::{
+    Appended, Audience, Position, StreamBatch, StreamEntry, StreamHead, StreamId, StreamKind,
+    StreamMessage, Topic,
+};
 pub use text::{
     AlertMessage, AlertSource, CommentText, Description, Location, Note, PersonName, SearchText,
 };

@@ -1,11 +1,20 @@
-//! Messages of the real-time stream.
+//! Messages of the real-time stream, their positions in the stream log, and the ids clients
+//! resume from.
+//!
+//! Every stored change that produces a message appends it to the stream log in the same
+//! atomic write, at the next **position**: positions increase by one in commit order, per
+//! deployment, with no holes. The log belongs to an **epoch**, a number that changes when
+//! the log is made anew; on the wire a message's id is `epoch:position`.
 
-use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
 
 use super::{Alert, Change, Incident, IncidentEvent, Timestamp};
 
 /// The `type` of a stream message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum StreamKind {
     /// `incident.created`
     #[serde(rename = "incident.created")]
@@ -28,7 +37,8 @@ pub enum StreamKind {
 }
 
 /// Which subscribers a message is for, as a subscriber asks with `topics=`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Topic {
     /// Incident messages.
     Incidents,
@@ -37,7 +47,8 @@ pub enum Topic {
 }
 
 /// Who may see a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Audience {
     /// Every logged-in user.
     Everyone,
@@ -45,23 +56,20 @@ pub enum Audience {
     Staff,
 }
 
-/// One server message: `{"type", "id", "at", "data"}`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One message as it was committed: what happened, to whom it may go, and its payload as of
+/// the commit. It gets its id when the log gives it a position.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StreamMessage {
     /// What happened.
     #[serde(rename = "type")]
     pub kind: StreamKind,
-    /// The stream id: the event's or the alert's id, so `since=` can resume after it.
-    pub id: String,
     /// When it happened.
     pub at: Timestamp,
     /// The incident and the event, or the alert.
     pub data: serde_json::Value,
     /// Which topic it belongs to.
-    #[serde(skip)]
     pub topic: Topic,
     /// Who may receive it.
-    #[serde(skip)]
     pub audience: Audience,
 }
 
@@ -79,7 +87,6 @@ impl StreamMessage {
         };
         Self {
             kind,
-            id: event.event_id.to_string(),
             at: event.created_at,
             data: serde_json::json!({ "incident": incident, "event": event }),
             topic: Topic::Incidents,
@@ -91,7 +98,6 @@ impl StreamMessage {
     pub fn for_alert(alert: &Alert) -> Self {
         Self {
             kind: StreamKind::Alert,
-            id: alert.id.to_string(),
             at: alert.created_at,
             data: serde_json::to_value(alert).unwrap_or_default(),
             topic: Topic::Alerts,
@@ -99,8 +105,216 @@ impl StreamMessage {
         }
     }
 
-    /// The JSON text frame.
-    pub fn to_json(&self) -> String {
+    /// How a store keeps the message: one JSON text.
+    pub fn to_record(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The message a store kept with [`to_record`](Self::to_record).
+    ///
+    /// # Errors
+    ///
+    /// The text is not such a record.
+    pub fn from_record(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The text frame clients receive: `{"type", "id", "at", "data"}`.
+    pub fn to_json(&self, id: StreamId) -> String {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            #[serde(rename = "type")]
+            kind: StreamKind,
+            id: String,
+            at: Timestamp,
+            data: &'a serde_json::Value,
+        }
+        serde_json::to_string(&Wire {
+            kind: self.kind,
+            id: id.to_string(),
+            at: self.at,
+            data: &self.data,
+        })
+        .unwrap_or_default()
+    }
+}
+
+/// The position of one message in the stream log: 1 for the first message of an epoch.
+pub type Position = u64;
+
+/// A message and the position the log gave it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamEntry {
+    /// Where it is in the log.
+    pub position: Position,
+    /// The message as committed.
+    pub message: StreamMessage,
+}
+
+/// Where the stream log stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamHead {
+    /// The log's epoch.
+    pub epoch: u64,
+    /// The last position written, 0 when nothing was.
+    pub head: Position,
+    /// The first position still kept (`head + 1` when retention has removed everything).
+    pub oldest: Position,
+}
+
+impl StreamHead {
+    /// The id of the head, which a client subscribes from to get what comes next.
+    pub fn id(&self) -> StreamId {
+        StreamId {
+            epoch: self.epoch,
+            position: self.head,
+        }
+    }
+}
+
+/// The positions one atomic write appended to the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// The log's epoch.
+    pub epoch: u64,
+    /// The first position written; the others follow it one by one.
+    pub first: Position,
+    /// How many messages were written (0: the write produced none).
+    pub count: u64,
+}
+
+impl Appended {
+    /// A write that appended nothing.
+    pub const NOTHING: Self = Self {
+        epoch: 0,
+        first: 0,
+        count: 0,
+    };
+}
+
+/// Messages committed together, with their positions: what a committing process hands to
+/// the live stream, and what instances tell each other through a broker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamBatch {
+    /// The log's epoch.
+    pub epoch: u64,
+    /// The position of the first message; the others follow it one by one.
+    pub first: Position,
+    /// The messages, in position order.
+    pub messages: Vec<StreamMessage>,
+}
+
+impl StreamBatch {
+    /// The batch of `messages` written at `appended`.
+    pub fn new(appended: Appended, messages: Vec<StreamMessage>) -> Self {
+        Self {
+            epoch: appended.epoch,
+            first: appended.first,
+            messages,
+        }
+    }
+
+    /// The last position of the batch.
+    pub fn last(&self) -> Position {
+        self.first + self.messages.len() as u64 - 1
+    }
+
+    /// Its entries, in position order.
+    pub fn entries(self) -> impl Iterator<Item = StreamEntry> {
+        let first = self.first;
+        self.messages
+            .into_iter()
+            .enumerate()
+            .map(move |(i, message)| StreamEntry {
+                position: first + i as u64,
+                message,
+            })
+    }
+}
+
+/// A message's id on the wire: `epoch:position`, compared as two numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamId {
+    /// The log's epoch.
+    pub epoch: u64,
+    /// The position in that log.
+    pub position: Position,
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.epoch, self.position)
+    }
+}
+
+impl FromStr for StreamId {
+    type Err = &'static str;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        const WHY: &str = "a stream id is epoch:position, two decimal numbers";
+        let (epoch, position) = text.split_once(':').ok_or(WHY)?;
+        let number = |part: &str| {
+            if part.is_empty() || part.len() > 20 || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(WHY);
+            }
+            part.parse::<u64>().map_err(|_| WHY)
+        };
+        Ok(Self {
+            epoch: number(epoch)?,
+            position: number(position)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_compare_as_numbers_and_round_trip() {
+        let nine: StreamId = "7:9".parse().unwrap();
+        let ten: StreamId = "7:10".parse().unwrap();
+        assert!(
+            nine < ten,
+            "7:9 sorts before 7:10 although it does not as text"
+        );
+        assert_eq!(ten.to_string(), "7:10");
+        for bad in [
+            "",
+            "7",
+            ":1",
+            "1:",
+            "a:1",
+            "1:-1",
+            "1:2:3",
+            "1: 2",
+            "99999999999999999999999:1",
+        ] {
+            assert!(bad.parse::<StreamId>().is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn a_record_reads_back_as_the_same_message_and_the_frame_has_the_wire_shape() {
+        let message = StreamMessage {
+            kind: StreamKind::IncidentCommentAdded,
+            at: Timestamp::from_unix_millis(1_700_000_000_000),
+            data: serde_json::json!({"x": [1, "ü"]}),
+            topic: Topic::Incidents,
+            audience: Audience::Staff,
+        };
+        assert_eq!(
+            StreamMessage::from_record(&message.to_record()).unwrap(),
+            message
+        );
+        let frame: serde_json::Value = serde_json::from_str(&message.to_json(StreamId {
+            epoch: 3,
+            position: 41,
+        }))
+        .unwrap();
+        assert_eq!(frame["type"], "incident.comment_added");
+        assert_eq!(frame["id"], "3:41");
+        assert_eq!(frame["data"]["x"][1], "ü");
+        assert!(frame.get("audience").is_none() && frame.get("topic").is_none());
     }
 }

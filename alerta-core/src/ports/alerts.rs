@@ -3,7 +3,10 @@
 use async_trait::async_trait;
 
 use crate::Result;
-use crate::domain::{Alert, AlertCounts, AlertFilter, AlertId, OutboxMail, Page, PageRequest};
+use crate::domain::{
+    Alert, AlertCounts, AlertFilter, AlertId, Appended, OutboxMail, Page, PageRequest,
+    StreamMessage,
+};
 
 /// One alert to store with the mail it causes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,12 +17,22 @@ pub struct AlertWrite {
     pub mails: Vec<OutboxMail>,
 }
 
+impl AlertWrite {
+    /// The stream message the alert appends to the log.
+    pub fn stream_message(&self) -> StreamMessage {
+        StreamMessage::for_alert(&self.alert)
+    }
+}
+
 /// Where alerts live.
 ///
 /// # Contract
 ///
 /// - [`insert`](AlertStore::insert) stores the whole batch (alerts and their outbox rows) in
-///   one atomic step, and is durable when it returns: group commit relies on this.
+///   one atomic step, and is durable when it returns: group commit relies on this. The step
+///   appends each alert's [stream message](AlertWrite::stream_message) to the
+///   [stream log](super::StreamLog), in batch order, under its contract, and `insert`
+///   returns the positions.
 /// - [`search`](AlertStore::search) lists newest first; [`after`](AlertStore::after) lists
 ///   oldest first, exactly the alerts with a greater id.
 ///
@@ -31,8 +44,9 @@ pub struct AlertWrite {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait AlertStore: Send + Sync {
-    /// Stores a batch of alerts and their mail atomically.
-    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<()>;
+    /// Stores a batch of alerts, their mail and their stream messages atomically; returns
+    /// the stream positions they took.
+    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<Appended>;
 
     /// A page of alerts matching `filter`, newest first.
     async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>>;

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 
 use crate::Result;
 use crate::domain::{
-    Attachment, AttachmentId, EventId, EventKind, Incident, IncidentCounts, IncidentEvent,
-    IncidentFilter, IncidentId, OutboxMail, Page, PageRequest,
+    Appended, Attachment, AttachmentId, EventId, EventKind, Incident, IncidentCounts,
+    IncidentEvent, IncidentFilter, IncidentId, OutboxMail, Page, PageRequest, StreamMessage,
 };
 
 /// One atomic change of one incident.
@@ -24,6 +24,17 @@ pub struct IncidentChange {
     pub mails: Vec<OutboxMail>,
 }
 
+impl IncidentChange {
+    /// The stream messages the change appends to the log, one per event, in order: each
+    /// carries the incident as it is after the change.
+    pub fn stream_messages(&self) -> Vec<StreamMessage> {
+        self.events
+            .iter()
+            .map(|event| StreamMessage::for_event(&self.incident, event))
+            .collect()
+    }
+}
+
 /// Which history events to read across all incidents.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventQuery {
@@ -39,8 +50,10 @@ pub struct EventQuery {
 ///
 /// # Contract
 ///
-/// - [`commit`](IncidentStore::commit) is atomic: the incident, every event, every attachment
-///   and every outbox row of the change are stored together, or none of them is.
+/// - [`commit`](IncidentStore::commit) is atomic: the incident, every event, every attachment,
+///   every outbox row and every [stream message](IncidentChange::stream_messages) of the
+///   change are stored together, or none of them is. The messages take the next positions of
+///   the [stream log](super::StreamLog), under its contract, and `commit` returns them.
 /// - A change whose `expected_version` is not the stored version writes nothing. Of any number
 ///   of concurrent changes made against the same version, at most one succeeds.
 /// - Lists are ordered newest first (by id); cursors are opaque and only meaningful to the
@@ -60,8 +73,8 @@ pub struct EventQuery {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait IncidentStore: Send + Sync {
-    /// Stores one change atomically.
-    async fn commit(&self, change: IncidentChange) -> Result<()>;
+    /// Stores one change atomically; returns the stream positions it took.
+    async fn commit(&self, change: IncidentChange) -> Result<Appended>;
 
     /// The incident with `id`, if any.
     async fn incident(&self, id: &IncidentId) -> Result<Option<Incident>>;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use crate::Result;
-use crate::domain::{Blob, BlobKey, IdempotencyKey, IdempotencyRecord, StreamMessage, Timestamp};
+use crate::domain::{Blob, BlobKey, IdempotencyKey, IdempotencyRecord, StreamBatch, Timestamp};
 
 /// Bytes by key: attachments and reports.
 ///
@@ -30,17 +30,19 @@ pub trait BlobStore: Send + Sync {
 /// A shared blob store picked at run time.
 pub type DynBlobStore = dyn BlobStore;
 
-/// Hands stream messages to live subscribers.
+/// Hands committed stream messages to live subscribers.
 ///
 /// # Contract
 ///
-/// Publishing never waits for a subscriber: a slow one is dropped, not waited for. Each
-/// subscriber gets messages in publish order and only those its role and topics allow.
+/// A publish is a hint that messages were committed: subscribers receive what the
+/// [`StreamLog`](super::StreamLog) holds, in position order, whether or not the publish of a
+/// batch ever happens (a request can be dropped between its commit and its publish).
+/// Publishing never waits for a subscriber.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Broadcaster: Send + Sync {
-    /// Publishes one message.
-    async fn publish(&self, message: &StreamMessage) -> Result<()>;
+    /// Tells the stream that `batch` was committed.
+    async fn publish(&self, batch: &StreamBatch) -> Result<()>;
 }
 
 /// A shared broadcaster picked at run time.

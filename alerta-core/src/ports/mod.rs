@@ -6,21 +6,25 @@
 
 mod alerts;
 mod incidents;
+mod logins;
 mod misc;
 mod outbox;
 mod reports;
+mod stream;
 mod users;
 
 use std::sync::Arc;
 
 pub use alerts::{AlertStore, AlertWrite, DynAlertStore};
 pub use incidents::{DynIncidentStore, EventQuery, IncidentChange, IncidentStore};
+pub use logins::{DynLoginAttemptStore, FailureWindow, LoginAttemptStore, LoginKey};
 pub use misc::{
     BlobStore, Broadcaster, Clock, DynBlobStore, DynBroadcaster, DynIdempotencyStore,
     IdempotencyStore, ManualClock, SystemClock,
 };
 pub use outbox::{DynMailOutbox, DynMailer, MailOutbox, Mailer, SendError};
 pub use reports::{DynReportLedger, ReportLedger};
+pub use stream::{Broker, BrokerListener, DynBroker, DynStreamLog, StreamLog};
 pub use users::{DepartmentStore, DynDepartmentStore, DynUserStore, UserStore};
 
 #[cfg(any(test, feature = "mocks"))]
@@ -28,11 +32,15 @@ pub use alerts::MockAlertStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use incidents::MockIncidentStore;
 #[cfg(any(test, feature = "mocks"))]
+pub use logins::MockLoginAttemptStore;
+#[cfg(any(test, feature = "mocks"))]
 pub use misc::{MockBlobStore, MockBroadcaster, MockIdempotencyStore};
 #[cfg(any(test, feature = "mocks"))]
 pub use outbox::{MockMailOutbox, MockMailer};
 #[cfg(any(test, feature = "mocks"))]
 pub use reports::MockReportLedger;
+#[cfg(any(test, feature = "mocks"))]
+pub use stream::MockStreamLog;
 #[cfg(any(test, feature = "mocks"))]
 pub use users::{MockDepartmentStore, MockUserStore};
 
@@ -52,6 +60,10 @@ pub struct Storage {
     pub outbox: Arc<DynMailOutbox>,
     /// Idempotency records.
     pub idempotency: Arc<DynIdempotencyStore>,
+    /// The stream log the incident and alert writes append to.
+    pub stream: Arc<DynStreamLog>,
+    /// Failed logins, counted for every instance on this storage.
+    pub login_attempts: Arc<DynLoginAttemptStore>,
 }
 
 impl Storage {
@@ -64,6 +76,8 @@ impl Storage {
             + DepartmentStore
             + MailOutbox
             + IdempotencyStore
+            + StreamLog
+            + LoginAttemptStore
             + 'static,
     {
         Self {
@@ -72,7 +86,9 @@ impl Storage {
             users: backend.clone(),
             departments: backend.clone(),
             outbox: backend.clone(),
-            idempotency: backend,
+            idempotency: backend.clone(),
+            stream: backend.clone(),
+            login_attempts: backend,
         }
     }
 }

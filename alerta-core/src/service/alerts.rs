@@ -55,10 +55,9 @@ impl Alerta {
             writes.push(AlertWrite { alert, mails });
         }
         let alerts: Vec<Alert> = writes.iter().map(|w| w.alert.clone()).collect();
-        self.inner.storage.alerts.insert(writes).await?;
-        for alert in &alerts {
-            self.publish(StreamMessage::for_alert(alert)).await;
-        }
+        let messages: Vec<StreamMessage> = writes.iter().map(AlertWrite::stream_message).collect();
+        let appended = self.inner.storage.alerts.insert(writes).await?;
+        self.publish(appended, messages).await;
         Ok(alerts)
     }
 

@@ -10,6 +10,7 @@ use crate::domain::{
     Email, IdempotencyKey, NewUser, Password, PasswordHash, Role, Session, SessionToken, Timestamp,
     User, UserId, UserRecord,
 };
+use crate::ports::LoginKey;
 use crate::{Error, Result};
 
 /// A successful login: `{token, expires_at, user}`.
@@ -114,9 +115,15 @@ impl Alerta {
 
     /// Checks a password and opens a session (`POST /auth/login`).
     ///
-    /// Failed attempts are counted per account and per `client` address; past the limit every
-    /// attempt is refused with [`Error::RateLimited`] until the window ends, right password or
-    /// not.
+    /// Failed attempts are counted per account and per `client` address, in the storage that
+    /// every instance shares; past the limit every attempt is refused with
+    /// [`Error::RateLimited`] until the window ends, right password or not, whichever
+    /// instance it reaches.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unavailable`] when the counts cannot be read or a failure cannot be counted:
+    /// a login the limit cannot be applied to is refused, not let through.
     pub async fn login(
         &self,
         email: &str,
@@ -124,12 +131,12 @@ impl Alerta {
         client: Option<IpAddr>,
     ) -> Result<Login> {
         let now = self.now();
-        let account_key = format!("account:{}", email.trim().to_lowercase());
+        let account_key = LoginKey::account(email);
         let mut keys = vec![account_key.clone()];
         if let Some(ip) = client {
-            keys.push(format!("client:{ip}"));
+            keys.push(LoginKey::client(ip));
         }
-        self.inner.throttle.check(&keys, now)?;
+        self.inner.throttle.check(&keys, now).await?;
         let record = match Email::parse(email) {
             Ok(email) => self.inner.storage.users.user_by_email(&email).await?,
             Err(_) => None,
@@ -142,10 +149,10 @@ impl Alerta {
             }
         };
         let Some(record) = record.filter(|_| verified) else {
-            self.inner.throttle.record_failure(&keys, now);
+            self.inner.throttle.record_failure(&keys, now).await?;
             return Err(Error::Unauthenticated);
         };
-        self.inner.throttle.clear(&account_key);
+        self.inner.throttle.clear(&account_key).await;
         let token = SessionToken::generate();
         let expires_at = now.plus(self.inner.settings.session_ttl);
         let session = Session {

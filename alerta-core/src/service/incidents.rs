@@ -7,7 +7,7 @@ use crate::domain::{
     Attachment, AttachmentId, Blob, BlobKey, Change, CommentText, Department, DepartmentName,
     Description, EventId, FileName, IdempotencyKey, Incident, IncidentEvent, IncidentFilter,
     IncidentId, IncidentType, Location, MailId, MediaType, Note, OutboxMail, Page, PageRequest,
-    Status, StreamMessage, Timestamp, Urgency, User, hex_sha256,
+    Status, Timestamp, Urgency, User, hex_sha256,
 };
 use crate::notifications;
 use crate::ports::IncidentChange;
@@ -133,19 +133,16 @@ impl Alerta {
         self.idempotent(actor.id.as_str(), key, "incident.create".into(), async {
             let incident = self.draft_incident(actor, draft);
             let event = self.event(&incident.id, actor, Change::Creado {}, incident.created_at);
-            self.inner
-                .storage
-                .incidents
-                .commit(IncidentChange {
-                    incident: incident.clone(),
-                    expected_version: None,
-                    events: vec![event.clone()],
-                    attachments: vec![],
-                    mails: vec![],
-                })
-                .await?;
-            self.publish(StreamMessage::for_event(&incident, &event))
-                .await;
+            let change = IncidentChange {
+                incident: incident.clone(),
+                expected_version: None,
+                events: vec![event],
+                attachments: vec![],
+                mails: vec![],
+            };
+            let messages = change.stream_messages();
+            let appended = self.inner.storage.incidents.commit(change).await?;
+            self.publish(appended, messages).await;
             Ok(incident)
         })
         .await
@@ -266,16 +263,10 @@ impl Alerta {
                 return Err(Error::stale_version());
             }
             let (change, result) = plan(current).await?;
-            let published: Vec<StreamMessage> = change
-                .events
-                .iter()
-                .map(|e| StreamMessage::for_event(&change.incident, e))
-                .collect();
+            let messages = change.stream_messages();
             match self.inner.storage.incidents.commit(change).await {
-                Ok(()) => {
-                    for message in published {
-                        self.publish(message).await;
-                    }
+                Ok(appended) => {
+                    self.publish(appended, messages).await;
                     return Ok(result);
                 }
                 Err(Error::Conflict {

@@ -23,7 +23,8 @@ pub use reports::{ReportProgress, ReportRun, ReportSummary};
 pub use settings::Settings;
 
 use crate::domain::{
-    IdSource, IdempotencyKey, IdempotencyRecord, Role, StreamMessage, UlidSource, User,
+    Appended, IdSource, IdempotencyKey, IdempotencyRecord, Role, StreamBatch, StreamMessage,
+    UlidSource, User,
 };
 use crate::ports::{Clock, DynBlobStore, DynBroadcaster, Storage, SystemClock};
 use crate::{Error, Result};
@@ -80,8 +81,11 @@ impl AlertaBuilder {
 
     /// The application.
     pub fn build(self) -> Alerta {
-        let throttle =
-            LoginThrottle::new(self.settings.login_max_failures, self.settings.login_window);
+        let throttle = LoginThrottle::new(
+            self.storage.login_attempts.clone(),
+            self.settings.login_max_failures,
+            self.settings.login_window,
+        );
         let ingest_key_hashes = self
             .settings
             .ingest_keys
@@ -148,11 +152,16 @@ impl Alerta {
         self.inner.ids.as_ref()
     }
 
-    /// Hands a committed change to live subscribers. The change is already durable, so a
-    /// broadcaster failure is logged and never fails the request.
-    async fn publish(&self, message: StreamMessage) {
-        if let Err(error) = self.inner.broadcaster.publish(&message).await {
-            tracing::warn!(%error, stream_id = %message.id, "broadcast failed");
+    /// Tells the live stream what a commit appended. The change is already durable and the
+    /// stream reads the log anyway, so a broadcaster failure is logged and never fails the
+    /// request.
+    async fn publish(&self, appended: Appended, messages: Vec<StreamMessage>) {
+        if appended.count == 0 || appended.count != messages.len() as u64 {
+            return;
+        }
+        let batch = StreamBatch::new(appended, messages);
+        if let Err(error) = self.inner.broadcaster.publish(&batch).await {
+            tracing::warn!(%error, first = batch.first, "broadcast failed");
         }
     }
 

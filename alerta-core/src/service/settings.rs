@@ -27,6 +27,9 @@ pub struct Settings {
     pub login_max_failures: u32,
     /// The window failed logins are counted in.
     pub login_window: Duration,
+    /// How long the stream log keeps a message for clients resuming with `since=` (7 days by
+    /// default).
+    pub stream_retention: Duration,
 }
 
 impl Default for Settings {
@@ -55,6 +58,7 @@ impl Default for Settings {
             ingest_keys: Vec::new(),
             login_max_failures: 5,
             login_window: Duration::from_secs(15 * 60),
+            stream_retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -74,6 +78,7 @@ impl fmt::Debug for Settings {
             )
             .field("login_max_failures", &self.login_max_failures)
             .field("login_window", &self.login_window)
+            .field("stream_retention", &self.stream_retention)
             .finish()
     }
 }

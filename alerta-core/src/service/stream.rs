@@ -1,71 +1,29 @@
-//! Replaying the stream from the stores, for subscribers that reconnect with `since=`.
-
-use std::collections::HashMap;
+//! Reading the stream log, for the live stream and for subscribers that resume with `since=`.
 
 use super::Alerta;
-use crate::domain::{AlertId, Audience, EventId, Incident, IncidentId, Role, StreamMessage, Topic};
-use crate::ports::EventQuery;
-use crate::{Error, Result};
+use crate::Result;
+use crate::domain::{Position, StreamEntry, StreamHead, Timestamp};
 
 impl Alerta {
-    /// The messages after stream id `since` that a subscriber with `role` and `topics` would
-    /// have received, oldest first, at most `limit` of them. Incident messages carry the
-    /// incident as it stands now.
-    pub async fn replay(
-        &self,
-        role: Role,
-        topics: &[Topic],
-        since: &str,
-        limit: usize,
-    ) -> Result<Vec<StreamMessage>> {
-        let since_event =
-            EventId::parse(since).map_err(|_| Error::invalid("since", "unknown stream id"))?;
-        let since_alert =
-            AlertId::parse(since).map_err(|_| Error::invalid("since", "unknown stream id"))?;
-        let mut messages = Vec::new();
-        if topics.contains(&Topic::Incidents) {
-            let events = self
-                .inner
-                .storage
-                .incidents
-                .events(&EventQuery {
-                    after: Some(since_event),
-                    kind: None,
-                    limit,
-                })
-                .await?;
-            let mut incidents: HashMap<IncidentId, Incident> = HashMap::new();
-            for event in events {
-                if !incidents.contains_key(&event.incident_id) {
-                    let Some(incident) = self
-                        .inner
-                        .storage
-                        .incidents
-                        .incident(&event.incident_id)
-                        .await?
-                    else {
-                        continue;
-                    };
-                    incidents.insert(event.incident_id.clone(), incident);
-                }
-                messages.push(StreamMessage::for_event(
-                    &incidents[&event.incident_id],
-                    &event,
-                ));
-            }
-        }
-        if topics.contains(&Topic::Alerts) {
-            let alerts = self
-                .inner
-                .storage
-                .alerts
-                .after(Some(&since_alert), limit)
-                .await?;
-            messages.extend(alerts.iter().map(StreamMessage::for_alert));
-        }
-        messages.retain(|m| m.audience == Audience::Everyone || role.manages_incidents());
-        messages.sort_by(|a, b| a.id.cmp(&b.id));
-        messages.truncate(limit);
-        Ok(messages)
+    /// Where the stream log stands: its epoch, head and oldest kept position.
+    pub async fn stream_head(&self) -> Result<StreamHead> {
+        self.inner.storage.stream.head().await
+    }
+
+    /// Up to `limit` log entries after `after`, in position order, as they were committed.
+    /// Callers filter them by role and topic: a page is cut by position, so a filtered reader
+    /// pages on until it reaches the head.
+    pub async fn read_stream(&self, after: Position, limit: usize) -> Result<Vec<StreamEntry>> {
+        self.inner.storage.stream.read(after, limit).await
+    }
+
+    /// Removes log entries older than the configured retention; returns how many went.
+    pub async fn trim_stream(&self) -> Result<u64> {
+        let before = Timestamp::from_unix_millis(
+            self.now()
+                .unix_millis()
+                .saturating_sub(self.inner.settings.stream_retention.as_millis() as i64),
+        );
+        self.inner.storage.stream.trim(before).await
     }
 }

@@ -7,12 +7,12 @@ use serde_json::json;
 
 use super::*;
 use crate::domain::{
-    Description, Email, IdempotencyRecord, Incident, IncidentId, IncidentType, Location,
+    Appended, Description, Email, IdempotencyRecord, Incident, IncidentId, IncidentType, Location,
     PersonName, Status, Timestamp, Urgency, UserId,
 };
 use crate::ports::{
     MockAlertStore, MockBlobStore, MockBroadcaster, MockDepartmentStore, MockIdempotencyStore,
-    MockIncidentStore, MockMailOutbox, MockUserStore,
+    MockIncidentStore, MockLoginAttemptStore, MockMailOutbox, MockStreamLog, MockUserStore,
 };
 
 #[derive(Default)]
@@ -25,10 +25,16 @@ struct Mocks {
     idempotency: MockIdempotencyStore,
     blobs: MockBlobStore,
     broadcaster: MockBroadcaster,
+    stream: MockStreamLog,
+    login_attempts: MockLoginAttemptStore,
 }
 
 impl Mocks {
     fn build(self) -> Alerta {
+        self.builder().build()
+    }
+
+    fn builder(self) -> AlertaBuilder {
         let storage = Storage {
             incidents: Arc::new(self.incidents),
             alerts: Arc::new(self.alerts),
@@ -36,8 +42,19 @@ impl Mocks {
             departments: Arc::new(self.departments),
             outbox: Arc::new(self.outbox),
             idempotency: Arc::new(self.idempotency),
+            stream: Arc::new(self.stream),
+            login_attempts: Arc::new(self.login_attempts),
         };
-        Alerta::builder(storage, Arc::new(self.blobs), Arc::new(self.broadcaster)).build()
+        Alerta::builder(storage, Arc::new(self.blobs), Arc::new(self.broadcaster))
+    }
+}
+
+/// What a store returns for a write that appended one stream message.
+fn one_position() -> Appended {
+    Appended {
+        epoch: 1,
+        first: 1,
+        count: 1,
     }
 }
 
@@ -92,7 +109,7 @@ async fn a_failing_broadcaster_never_fails_the_request() {
         .incidents
         .expect_commit()
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_| Ok(one_position()));
     mocks
         .broadcaster
         .expect_publish()
@@ -194,7 +211,7 @@ async fn a_lost_race_without_a_version_is_planned_again_on_the_new_state() {
             } else {
                 assert_eq!(change.expected_version, Some(2));
                 assert_eq!(change.incident.version, 3);
-                Ok(())
+                Ok(one_position())
             }
         });
     mocks
@@ -321,10 +338,41 @@ async fn an_idempotency_key_reused_for_another_operation_is_a_409() {
     assert_eq!(err.code(), "idempotency_key_reused");
 }
 
+/// Makes `mock` count failures in one map, as a store would.
+fn count_in_a_map(mock: &mut MockLoginAttemptStore) {
+    use crate::ports::{FailureWindow, LoginKey};
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    let windows: Arc<Mutex<HashMap<LoginKey, FailureWindow>>> = Arc::default();
+    let counted = Arc::clone(&windows);
+    mock.expect_count_failure()
+        .returning(move |key, now, window| {
+            let mut windows = counted.lock().unwrap();
+            let entry = windows.entry(key.clone()).or_insert(FailureWindow {
+                failures: 0,
+                started_at: now,
+            });
+            if !entry.is_open(now, window) {
+                *entry = FailureWindow {
+                    failures: 0,
+                    started_at: now,
+                };
+            }
+            entry.failures += 1;
+            Ok(*entry)
+        });
+    mock.expect_open_window()
+        .returning(move |key, now, window| {
+            let windows = windows.lock().unwrap();
+            Ok(windows.get(key).copied().filter(|w| w.is_open(now, window)))
+        });
+}
+
 #[tokio::test]
 async fn login_failures_are_rate_limited_per_account() {
     let mut mocks = Mocks::default();
     mocks.users.expect_user_by_email().returning(|_| Ok(None));
+    count_in_a_map(&mut mocks.login_attempts);
     let app = mocks.build();
     for _ in 0..5 {
         let err = app
@@ -342,4 +390,117 @@ async fn login_failures_are_rate_limited_per_account() {
         429,
         "the sixth failure within the window is refused"
     );
+}
+
+#[tokio::test]
+async fn a_login_is_refused_with_a_503_when_its_failures_cannot_be_read() {
+    let mut mocks = Mocks::default();
+    mocks
+        .login_attempts
+        .expect_open_window()
+        .times(1)
+        .returning(|_, _, _| Err(unavailable()));
+    mocks.login_attempts.expect_count_failure().times(0);
+    mocks.login_attempts.expect_clear_failures().times(0);
+    // Refused before the password is looked at: a store that cannot tell the counts must
+    // not turn into unlimited guesses.
+    mocks.users.expect_user_by_email().times(0);
+    mocks.users.expect_create_session().times(0);
+    let app = mocks.build();
+    let err = app
+        .login(
+            "ana@campus.edu",
+            "password123",
+            Some("192.0.2.1".parse().unwrap()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    assert_eq!(err.status(), 503);
+    assert!(!err.public_message().contains("connection reset"));
+}
+
+#[tokio::test]
+async fn a_failure_that_cannot_be_counted_is_a_503_not_a_401() {
+    let mut mocks = Mocks::default();
+    mocks.users.expect_user_by_email().returning(|_| Ok(None));
+    mocks
+        .login_attempts
+        .expect_open_window()
+        .returning(|_, _, _| Ok(None));
+    mocks
+        .login_attempts
+        .expect_count_failure()
+        .times(1)
+        .returning(|_, _, _| Err(unavailable()));
+    let app = mocks.build();
+    let err = app
+        .login("nadie@campus.edu", "wrong password", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 503);
+}
+
+#[tokio::test]
+async fn a_failure_counted_through_another_instance_locks_this_one_out() {
+    let mut mocks = Mocks::default();
+    let started = Timestamp::from_unix_millis(1_000);
+    // What the shared store holds: five failures, counted through any instance.
+    mocks
+        .login_attempts
+        .expect_open_window()
+        .returning(move |_, _, _| {
+            Ok(Some(crate::ports::FailureWindow {
+                failures: 5,
+                started_at: started,
+            }))
+        });
+    mocks.users.expect_user_by_email().times(0);
+    let clock = Arc::new(crate::ports::ManualClock::new(
+        started.plus(std::time::Duration::from_secs(60)),
+    ));
+    let app = mocks.builder().clock(clock).build();
+    let err = app
+        .login("ana@campus.edu", "password123", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::RateLimited { retry_after_s: 840 }),
+        "refused until the shared window ends: {err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_right_password_logs_in_even_when_its_failures_cannot_be_cleared() {
+    let mut mocks = Mocks::default();
+    let record = crate::domain::UserRecord {
+        user: user(Role::Student),
+        password_hash: crate::domain::Password::parse("password123")
+            .unwrap()
+            .hash(),
+    };
+    mocks
+        .users
+        .expect_user_by_email()
+        .returning(move |_| Ok(Some(record.clone())));
+    mocks
+        .users
+        .expect_create_session()
+        .times(1)
+        .returning(|_| Ok(()));
+    mocks
+        .login_attempts
+        .expect_open_window()
+        .returning(|_, _, _| Ok(None));
+    mocks
+        .login_attempts
+        .expect_clear_failures()
+        .times(1)
+        .returning(|_| Err(unavailable()));
+    let app = mocks.build();
+    let login = app
+        .login("u1@campus.edu", "password123", None)
+        .await
+        .expect("the password was right; the count only runs out with its window");
+    assert_eq!(login.user.email.as_str(), "u1@campus.edu");
 }

@@ -66,7 +66,17 @@ async fn reports_are_stored_as_pendiente_and_read_back() {
 
     let mine = t.get("/incidents/mine", Some(&student.token)).await;
     mine.expect(200);
-    assert_eq!(mine.body, json!({"items": [incident], "next_cursor": null}));
+    let stream = mine.body["stream"]
+        .as_str()
+        .expect("the stream id the list reflects");
+    assert!(
+        stream.ends_with(":1"),
+        "the creation is position 1: {stream}"
+    );
+    assert_eq!(
+        mine.body,
+        json!({"items": [incident], "next_cursor": null, "stream": stream})
+    );
     let other = t.user(Role::Student).await;
     let theirs = t.get("/incidents/mine", Some(&other.token)).await;
     assert!(theirs.items().is_empty());

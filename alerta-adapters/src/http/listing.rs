@@ -1,0 +1,30 @@
+//! A page of a list with the stream position it reflects.
+
+use alerta_core::domain::Page;
+use serde::Serialize;
+
+use super::AppState;
+use super::error::ApiError;
+
+/// `{items, next_cursor, stream}`: `stream` is the stream id of the log's head, read before
+/// the list was, so a client that subscribes with `since=<stream>` misses nothing that
+/// happened after the list was read (and may see a change the list already shows).
+#[derive(Serialize)]
+pub(super) struct Listed<T> {
+    #[serde(flatten)]
+    page: Page<T>,
+    stream: String,
+}
+
+/// Reads the head, then the list.
+pub(super) async fn listed<T, F>(state: &AppState, list: F) -> Result<Listed<T>, ApiError>
+where
+    F: Future<Output = alerta_core::Result<Page<T>>>,
+{
+    let head = state.app.stream_head().await?;
+    let page = list.await?;
+    Ok(Listed {
+        page,
+        stream: head.id().to_string(),
+    })
+}
