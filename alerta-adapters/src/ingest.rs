@@ -204,31 +204,6 @@ fn writer_gone() -> Error {
     Error::unavailable("alert ingestion", WriterGone)
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct SharedFailure(String);
-
-/// The error of a failed batch, once for each alert in it: [`Error`] is not `Clone`, because
-/// the source of [`Error::Unavailable`] is not.
-fn copy_error(error: &Error) -> Error {
-    match error {
-        Error::Invalid { field, message } => Error::invalid(field, message.clone()),
-        Error::Unauthenticated => Error::Unauthenticated,
-        Error::Forbidden(why) => Error::Forbidden(why),
-        Error::NotFound(what) => Error::NotFound(what),
-        Error::Conflict { code, message } => Error::conflict(code, message.clone()),
-        Error::TooLarge(what) => Error::TooLarge(what.clone()),
-        Error::UnsupportedMediaType(what) => Error::UnsupportedMediaType(what.clone()),
-        Error::RateLimited { retry_after_s } => Error::RateLimited {
-            retry_after_s: *retry_after_s,
-        },
-        Error::Unavailable { what, source } => {
-            Error::unavailable(what, SharedFailure(source.to_string()))
-        }
-        other => Error::unavailable("alert store", SharedFailure(other.to_string())),
-    }
-}
-
 async fn write_batches(
     app: Alerta,
     mut waiting: mpsc::Receiver<Waiting>,
@@ -254,7 +229,7 @@ async fn write_batches(
             Err(error) => {
                 tracing::warn!(%error, alerts = replies.len(), "storing a batch of alerts failed");
                 for reply in replies {
-                    let _ = reply.send(Err(copy_error(&error)));
+                    let _ = reply.send(Err(error.clone()));
                 }
             }
         }

@@ -16,8 +16,12 @@
 //! | `broker` | `broker` | an in-process broker with an outage switch; a fault-injecting wrapper |
 //! | `redis` | `broker` | also `RedisBroker`, the broker on Redis PUBLISH/SUBSCRIBE |
 //! | `tcp` | `tcp`, `ingest` | JSON-lines ingestion and its client; the group-commit alert writer |
+//!
+//! [`status_code`] needs no feature either: the HTTP status of each core error, shared by the
+//! `http` router and the `websocket` upgrade.
 
 pub mod memory;
+pub mod status_code;
 
 #[cfg(feature = "broker")]
 pub mod broker;

@@ -1,18 +1,25 @@
 //! The one error type callers of the core see.
 
 use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
 
-/// A boxed error kept as the source of [`Error::Unavailable`].
+/// A boxed error, as adapters hand a backend's failure to [`Error::unavailable`].
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// The source of an [`Error::Unavailable`]: shared rather than boxed, so that one failure can
+/// be handed to every caller it concerns (a failed group commit answers each alert in it).
+pub type SharedError = Arc<dyn StdError + Send + Sync + 'static>;
 
 /// Everything that can go wrong in a use case or a port.
 ///
-/// Each variant maps onto exactly one HTTP status code of the wire contract, so a transport
-/// adapter never has to guess; see [`Error::status`] and [`Error::code`].
-#[derive(Debug, thiserror::Error)]
+/// The variants say what went wrong for the caller, not how a transport shows it: each one
+/// maps onto one status code of the wire contract in the transport adapters, and
+/// [`Error::code`] is the wire's `code` string.
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// Malformed or invalid input (400). `field` names the problem, e.g. `descripcion`.
+    /// Malformed or invalid input. `field` names the problem, e.g. `descripcion`.
     #[error("invalid {field}: {message}")]
     Invalid {
         /// The field (or part of the request) that is wrong.
@@ -20,37 +27,37 @@ pub enum Error {
         /// What is wrong with it, for a person.
         message: String,
     },
-    /// No credentials, or credentials that are not valid (401).
+    /// No credentials, or credentials that are not valid.
     #[error("authentication required")]
     Unauthenticated,
-    /// The caller is known but may not do this (403).
+    /// The caller is known but may not do this.
     #[error("not allowed: {0}")]
     Forbidden(&'static str),
-    /// The named thing does not exist (404).
+    /// The named thing does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// The request conflicts with the current state (409): an invalid status transition, a
-    /// stale version, a duplicate.
+    /// The request conflicts with the current state; [`ConflictKind`] says how.
     #[error("{message}")]
     Conflict {
-        /// A snake_case code: `invalid_transition`, `stale_version`, `duplicate`, ...
-        code: &'static str,
+        /// What kind of conflict, for control flow; its [`code`](ConflictKind::code) goes on
+        /// the wire.
+        kind: ConflictKind,
         /// What conflicted, for a person.
         message: String,
     },
-    /// A body or upload larger than allowed (413).
+    /// A body or upload larger than allowed.
     #[error("too large: {0}")]
     TooLarge(String),
-    /// An attachment whose type is not allowed or does not match its bytes (415).
+    /// An attachment whose type is not allowed or does not match its bytes.
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
-    /// Too many attempts; try again later (429).
+    /// Too many attempts; try again later.
     #[error("too many attempts; try again in {retry_after_s} s")]
     RateLimited {
         /// Seconds until a new attempt may succeed.
         retry_after_s: u64,
     },
-    /// A backend could not do its part (503). The source is kept for logs and never shown to
+    /// A backend could not do its part. The source is kept for logs and never shown to
     /// clients.
     #[error("{what} is unavailable")]
     Unavailable {
@@ -58,8 +65,52 @@ pub enum Error {
         what: &'static str,
         /// The underlying error.
         #[source]
-        source: BoxError,
+        source: SharedError,
     },
+}
+
+/// How a request conflicts with the current state.
+///
+/// New kinds may be added; a caller that matches on one kind (a retry on
+/// [`StaleVersion`](Self::StaleVersion), a lost lease) treats every other kind as a refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConflictKind {
+    /// The incident changed since the caller read it (`stale_version`).
+    StaleVersion,
+    /// Something with the same identity is already stored (`duplicate`).
+    Duplicate,
+    /// The incident lifecycle does not allow the status move (`invalid_transition`).
+    InvalidTransition,
+    /// The incident is already assigned to that department (`already_assigned`).
+    AlreadyAssigned,
+    /// The mail was already sent, so it cannot be queued again (`already_sent`).
+    AlreadySent,
+    /// The `Idempotency-Key` was used before for another request (`idempotency_key_reused`).
+    IdempotencyKeyReused,
+    /// A report assignment is done, or its lease passed to another run (`lease_lost`).
+    LeaseLost,
+}
+
+impl ConflictKind {
+    /// The snake_case `code` of the wire error shape.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::StaleVersion => "stale_version",
+            Self::Duplicate => "duplicate",
+            Self::InvalidTransition => "invalid_transition",
+            Self::AlreadyAssigned => "already_assigned",
+            Self::AlreadySent => "already_sent",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::LeaseLost => "lease_lost",
+        }
+    }
+}
+
+impl fmt::Display for ConflictKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
 }
 
 /// The core's result type.
@@ -74,10 +125,10 @@ impl Error {
         }
     }
 
-    /// An [`Error::Conflict`] with `code`.
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    /// An [`Error::Conflict`] of `kind`.
+    pub fn conflict(kind: ConflictKind, message: impl Into<String>) -> Self {
         Self::Conflict {
-            code,
+            kind,
             message: message.into(),
         }
     }
@@ -85,8 +136,22 @@ impl Error {
     /// The conflict every store returns when the expected version is not the stored one.
     pub fn stale_version() -> Self {
         Self::conflict(
-            "stale_version",
+            ConflictKind::StaleVersion,
             "the incident changed since it was read; reload it and try again",
+        )
+    }
+
+    /// The conflict of a write whose `what` (a user, a mail, ...) is already stored.
+    pub fn duplicate(what: &str) -> Self {
+        Self::conflict(ConflictKind::Duplicate, format!("{what} already exists"))
+    }
+
+    /// The conflict every report ledger returns when an assignment is done or held by
+    /// another run.
+    pub fn lease_lost() -> Self {
+        Self::conflict(
+            ConflictKind::LeaseLost,
+            "the assignment is done or held by another run",
         )
     }
 
@@ -94,22 +159,15 @@ impl Error {
     pub fn unavailable(what: &'static str, source: impl Into<BoxError>) -> Self {
         Self::Unavailable {
             what,
-            source: source.into(),
+            source: Arc::from(source.into()),
         }
     }
 
-    /// The HTTP status code this error stands for.
-    pub fn status(&self) -> u16 {
+    /// The kind of an [`Error::Conflict`]; `None` for every other error.
+    pub fn conflict_kind(&self) -> Option<ConflictKind> {
         match self {
-            Self::Invalid { .. } => 400,
-            Self::Unauthenticated => 401,
-            Self::Forbidden(_) => 403,
-            Self::NotFound(_) => 404,
-            Self::Conflict { .. } => 409,
-            Self::TooLarge(_) => 413,
-            Self::UnsupportedMediaType(_) => 415,
-            Self::RateLimited { .. } => 429,
-            Self::Unavailable { .. } => 503,
+            Self::Conflict { kind, .. } => Some(*kind),
+            _ => None,
         }
     }
 
@@ -120,7 +178,7 @@ impl Error {
             Self::Unauthenticated => "unauthenticated".into(),
             Self::Forbidden(_) => "forbidden".into(),
             Self::NotFound(what) => format!("{}_not_found", what.replace(' ', "_")),
-            Self::Conflict { code, .. } => (*code).into(),
+            Self::Conflict { kind, .. } => kind.code().into(),
             Self::TooLarge(_) => "too_large".into(),
             Self::UnsupportedMediaType(_) => "unsupported_media_type".into(),
             Self::RateLimited { .. } => "rate_limited".into(),
@@ -131,5 +189,35 @@ impl Error {
     /// A message safe to show to a client: never the source of an [`Error::Unavailable`].
     pub fn public_message(&self) -> String {
         self.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection reset")]
+    struct Reset;
+
+    #[test]
+    fn a_clone_keeps_the_source() {
+        let error = Error::unavailable("incident store", Reset);
+        let copy = error.clone();
+        let source = StdError::source(&copy).expect("a source");
+        assert_eq!(source.to_string(), "connection reset");
+        assert_eq!(copy.public_message(), "incident store is unavailable");
+    }
+
+    #[test]
+    fn conflicts_keep_their_wire_codes() {
+        assert_eq!(Error::stale_version().code(), "stale_version");
+        assert_eq!(Error::duplicate("user").code(), "duplicate");
+        assert_eq!(Error::lease_lost().code(), "lease_lost");
+        assert_eq!(
+            Error::stale_version().conflict_kind(),
+            Some(ConflictKind::StaleVersion)
+        );
+        assert_eq!(Error::NotFound("incident").conflict_kind(), None);
     }
 }

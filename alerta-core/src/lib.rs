@@ -8,7 +8,8 @@
 //! - [`dispatch`]: the [`Dispatcher`](dispatch::Dispatcher) that delivers the mail outbox,
 //!   with leases and retries.
 //! - [`Alerta`]: the use cases, with their role checks, over any set of adapters.
-//! - [`Error`]: the one error callers see, mapping onto the wire contract's status codes.
+//! - [`Error`]: the one error callers see, with a [`ConflictKind`] for each way a request can
+//!   conflict; transport adapters map it onto the wire contract's status codes.
 //!
 //! The core does no I/O of its own; storage, delivery and transports live in
 //! `alerta-adapters`.
@@ -30,7 +31,7 @@ mod service;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use error::{BoxError, Error, Result};
+pub use error::{BoxError, ConflictKind, Error, Result, SharedError};
 pub use service::AlertSender;
 pub use service::{
     Alerta, AlertaBuilder, IncidentDraft, LocationCheck, Login, Preview, ReportProgress, ReportRun,

@@ -12,7 +12,6 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::cursor::{self, List};
-use super::error::duplicate;
 use super::item::{Item, ItemBuilder, Reader, s, time};
 use super::query::{self, Expression, Order, Partition, PartitionQuery, ScanOptions};
 use super::stream::PendingLog;
@@ -101,7 +100,7 @@ impl DynamoStore {
     async fn insert_chunk(&self, items: Vec<TransactWriteItem>) -> Result<()> {
         match transaction::write(&self.client, items, None).await? {
             Ok(()) => Ok(()),
-            Err(_) => Err(duplicate("alert or mail")),
+            Err(_) => Err(Error::duplicate("alert or mail")),
         }
     }
 
@@ -113,7 +112,7 @@ impl DynamoStore {
     ) -> Result<Appended> {
         match self.write_with_log(items, log).await? {
             Ok(appended) => Ok(appended),
-            Err(_) => Err(duplicate("alert or mail")),
+            Err(_) => Err(Error::duplicate("alert or mail")),
         }
     }
 
@@ -184,11 +183,11 @@ impl AlertStore for DynamoStore {
         let mut mail_ids = HashSet::new();
         for write in &batch {
             if !alert_ids.insert(write.alert.id.as_str()) {
-                return Err(duplicate("alert"));
+                return Err(Error::duplicate("alert"));
             }
             for mail in &write.mails {
                 if !mail_ids.insert(mail.id.as_str()) {
-                    return Err(duplicate("mail"));
+                    return Err(Error::duplicate("mail"));
                 }
             }
         }

@@ -76,11 +76,6 @@ pub(super) fn other(detail: impl Into<String>) -> Error {
     unavailable(DynamoError::Other(detail.into()))
 }
 
-/// The conflict of a write whose id is already stored.
-pub(super) fn duplicate(what: &str) -> Error {
-    Error::conflict("duplicate", format!("{what} already exists"))
-}
-
 /// The outcome of a conditional write of `operation`: `Some` with its output when written,
 /// `None` when its condition did not hold, an error for anything else.
 pub(super) fn conditional<T, E, R>(

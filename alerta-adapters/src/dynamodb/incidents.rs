@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::cursor::{self, List};
-use super::error::{duplicate, request, unreadable};
+use super::error::{request, unreadable};
 use super::item::{Item, ItemBuilder, Reader, from_json, n, s, time};
 use super::query::{self, Expression, Order, Partition, PartitionQuery, ScanOptions};
 use super::stream::PendingLog;
@@ -147,7 +147,7 @@ fn distinct<'a>(what: &str, ids: impl Iterator<Item = &'a str>) -> Result<()> {
     let mut seen = HashSet::new();
     for id in ids {
         if !seen.insert(id) {
-            return Err(duplicate(what));
+            return Err(Error::duplicate(what));
         }
     }
     Ok(())
@@ -293,7 +293,7 @@ impl IncidentStore for DynamoStore {
         };
         if cancelled.failed(0) {
             return Err(match expected_version {
-                None => duplicate("incident"),
+                None => Error::duplicate("incident"),
                 Some(_) => Error::stale_version(),
             });
         }
@@ -307,7 +307,7 @@ impl IncidentStore for DynamoStore {
         } else {
             "mail"
         };
-        Err(duplicate(what))
+        Err(Error::duplicate(what))
     }
 
     async fn incident(&self, id: &IncidentId) -> Result<Option<Incident>> {

@@ -10,7 +10,7 @@ use alerta_core::{Error, Result};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
 
-use super::error::{self, conditional, duplicate, request};
+use super::error::{self, conditional, request};
 use super::item::{Item, ItemBuilder, n, s, time};
 use super::query::backoff;
 use super::transaction::{self, MAX_ITEMS};
@@ -21,13 +21,6 @@ const BATCH_GET_MAX: usize = 100;
 
 /// How often unprocessed keys are asked for again before the store gives up.
 const BATCH_GET_ATTEMPTS: u32 = 8;
-
-fn lease_lost() -> Error {
-    Error::conflict(
-        "lease_lost",
-        "the assignment is done or held by another run",
-    )
-}
 
 fn key(event: &str) -> Item {
     ItemBuilder::new().set("event_id", s(event)).build()
@@ -77,7 +70,7 @@ impl ReportLedger for DynamoStore {
     ) -> Result<()> {
         let mut ids = HashSet::new();
         if !mails.iter().all(|m| ids.insert(m.id.as_str())) {
-            return Err(duplicate("mail"));
+            return Err(Error::duplicate("mail"));
         }
         if mails.len() + 1 > MAX_ITEMS {
             return Err(Error::invalid(
@@ -109,8 +102,8 @@ impl ReportLedger for DynamoStore {
         }
         match transaction::write(&self.client, items, None).await? {
             Ok(()) => Ok(()),
-            Err(cancelled) if cancelled.failed(0) => Err(lease_lost()),
-            Err(_) => Err(duplicate("mail")),
+            Err(cancelled) if cancelled.failed(0) => Err(Error::lease_lost()),
+            Err(_) => Err(Error::duplicate("mail")),
         }
     }
 

@@ -1,15 +1,15 @@
 //! Users with their email guards, sessions, and the department catalog.
 
-use alerta_core::Result;
 use alerta_core::domain::{
     Department, DepartmentName, Email, PasswordHash, PersonName, Role, Session, Timestamp,
     TokenHash, User, UserId, UserRecord,
 };
 use alerta_core::ports::{DepartmentStore, UserStore};
+use alerta_core::{Error, Result};
 use async_trait::async_trait;
 
 use super::DynamoStore;
-use super::error::{conditional, duplicate, request};
+use super::error::{conditional, request};
 use super::item::{Item, ItemBuilder, Reader, n, s, time};
 use super::query::{self, Expression, ScanOptions};
 use super::transaction;
@@ -108,7 +108,7 @@ impl UserStore for DynamoStore {
         ];
         match transaction::write(&self.client, items, None).await? {
             Ok(()) => Ok(()),
-            Err(_) => Err(duplicate("user")),
+            Err(_) => Err(Error::duplicate("user")),
         }
     }
 
@@ -146,7 +146,7 @@ impl UserStore for DynamoStore {
             .await;
         match conditional("put_item", result)? {
             Some(_) => Ok(()),
-            None => Err(duplicate("session")),
+            None => Err(Error::duplicate("session")),
         }
     }
 
@@ -220,7 +220,7 @@ impl DepartmentStore for DynamoStore {
             .await;
         match conditional("put_item", result)? {
             Some(_) => Ok(()),
-            None => Err(duplicate("department")),
+            None => Err(Error::duplicate("department")),
         }
     }
 

@@ -15,7 +15,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::read_body;
-use super::query::{PathParams, QueryParams, non_empty};
+use super::query::{PathParams, QueryParams, non_empty, path_id};
 
 /// The body limit of the upload route: a little over the attachment limit, so that a file
 /// just over it is still read and refused by the core, which names the limit in its message,
@@ -49,7 +49,7 @@ async fn upload(
     QueryParams(query): QueryParams<UploadQuery>,
     request: Request,
 ) -> Result<(StatusCode, Json<Attachment>), ApiError> {
-    let id = IncidentId::parse(&id)?;
+    let id = path_id(&id, IncidentId::parse, "incident")?;
     let filename = non_empty(&query.filename)
         .ok_or_else(|| Error::invalid("filename", "give the file name as ?filename=NAME"))?
         .to_owned();
@@ -77,7 +77,7 @@ async fn list(
     caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<Json<Page<Attachment>>, ApiError> {
-    let id = IncidentId::parse(&id)?;
+    let id = path_id(&id, IncidentId::parse, "incident")?;
     let items = state.app.attachments(&caller.user, &id).await?;
     Ok(Json(Page {
         items,
@@ -90,8 +90,8 @@ async fn download(
     caller: Caller,
     PathParams((id, attachment_id)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let id = IncidentId::parse(&id)?;
-    let attachment_id = AttachmentId::parse(&attachment_id)?;
+    let id = path_id(&id, IncidentId::parse, "incident")?;
+    let attachment_id = path_id(&attachment_id, AttachmentId::parse, "attachment")?;
     let (meta, blob) = state
         .app
         .attachment_content(&caller.user, &id, &attachment_id)

@@ -13,7 +13,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
-use super::query::{PageParams, PathParams, QueryParams};
+use super::query::{PageParams, PathParams, QueryParams, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -68,8 +68,7 @@ async fn incidents(
     PathParams(name): PathParams<String>,
     QueryParams(page): QueryParams<PageParams>,
 ) -> Result<Json<Page<Incident>>, ApiError> {
-    // A name that could not be a department names none.
-    let name = DepartmentName::parse(&name).map_err(|_| Error::NotFound("department"))?;
+    let name = path_id(&name, DepartmentName::parse, "department")?;
     let page = page.page()?;
     Ok(Json(
         state

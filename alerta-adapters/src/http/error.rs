@@ -1,5 +1,5 @@
 //! The error shape of the wire contract: `{"error": {"code", "message"}}` with the status the
-//! core's [`Error`] stands for.
+//! core's [`Error`] stands for ([`status_code`](crate::status_code)).
 
 use alerta_core::{BoxError, Error};
 use axum::Json;
@@ -12,11 +12,12 @@ use serde::Serialize;
 use tracing::Span;
 
 use super::X_REQUEST_ID;
+use crate::status_code;
 
 /// Why a request failed, as a handler or an extractor reports it.
 #[derive(Debug)]
 pub(crate) enum ApiError {
-    /// An error of the core, mapped by its own `status()` and `code()`.
+    /// An error of the core, answered with [`status_code::of`] and its `code()`.
     Core(Error),
     /// A failure of the HTTP layer itself (malformed JSON, a wrong `Content-Type`, ...), which
     /// the core never sees.
@@ -100,7 +101,7 @@ impl IntoResponse for ApiError {
                 message,
             } => error_response(status, code, &message, None),
             Self::Core(error) => {
-                let status = StatusCode::from_u16(error.status())
+                let status = StatusCode::from_u16(status_code::of(&error))
                     .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 if status.is_server_error() {
                     return ServerFailure {

@@ -17,7 +17,7 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
 use super::listing::{Listed, listed};
-use super::query::{PageParams, PathParams, QueryParams, non_empty};
+use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -144,7 +144,7 @@ async fn one(
     caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<Json<Incident>, ApiError> {
-    let id = IncidentId::parse(&id)?;
+    let id = path_id(&id, IncidentId::parse, "incident")?;
     Ok(Json(state.app.incident(&caller.user, &id).await?))
 }
 
@@ -163,7 +163,7 @@ async fn change_status(
     PathParams(id): PathParams<String>,
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Json<Incident>, ApiError> {
-    let id = IncidentId::parse(&id)?;
+    let id = path_id(&id, IncidentId::parse, "incident")?;
     let to = Status::parse(&body.estado.required("estado")?)?;
     // A blank note is what a form with an empty note field sends: no note, not a bad one.
     let note = body
@@ -198,7 +198,7 @@ async fn comment(
     PathParams(id): PathParams<String>,
     JsonBody(body): JsonBody<CommentBody>,
 ) -> Result<(StatusCode, Json<IncidentEvent>), ApiError> {
-    let id = IncidentId::parse(&id)?;
+    let id = path_id(&id, IncidentId::parse, "incident")?;
     let text = CommentText::parse(&body.texto.required("texto")?)?;
     let event = state
         .app
@@ -220,7 +220,7 @@ async fn assign_department(
     PathParams(id): PathParams<String>,
     JsonBody(body): JsonBody<DepartmentBody>,
 ) -> Result<Json<Incident>, ApiError> {
-    let id = IncidentId::parse(&id)?;
+    let id = path_id(&id, IncidentId::parse, "incident")?;
     let name = DepartmentName::parse(&body.departamento.required("departamento")?)?;
     Ok(Json(
         state
@@ -235,7 +235,7 @@ async fn history(
     caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<Json<Page<IncidentEvent>>, ApiError> {
-    let id = IncidentId::parse(&id)?;
+    let id = path_id(&id, IncidentId::parse, "incident")?;
     let items = state.app.history(&caller.user, &id).await?;
     Ok(Json(Page {
         items,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
-use super::query::{PageParams, PathParams, QueryParams, non_empty};
+use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -41,6 +41,6 @@ async fn retry(
     caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<Json<OutboxMail>, ApiError> {
-    let id = MailId::parse(&id)?;
+    let id = path_id(&id, MailId::parse, "mail")?;
     Ok(Json(state.app.retry_mail(&caller.user, &id).await?))
 }

@@ -57,6 +57,19 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
     }
 }
 
+/// What a path segment names: an id, a department name. Text that could not be one names
+/// nothing, so the path is answered like one naming something that does not exist (404), as
+/// the wire contract has it for `/incidents/{id}` and `/departments/{nombre}`, rather than as
+/// bad input: the segments are names the server handed out, and one rule holds for every
+/// path.
+pub(crate) fn path_id<T>(
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, Error>,
+    what: &'static str,
+) -> Result<T, Error> {
+    parse(text).map_err(|_| Error::NotFound(what))
+}
+
 /// `?limit=&cursor=` of every list.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct PageParams {

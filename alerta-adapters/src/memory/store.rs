@@ -148,10 +148,6 @@ impl MemoryStore {
     }
 }
 
-fn duplicate(what: &str) -> Error {
-    Error::conflict("duplicate", format!("{what} already exists"))
-}
-
 /// Cursors are the last id served, tagged so a cursor from another list is refused.
 fn encode_cursor(id: &str) -> Cursor {
     Cursor::new(format!("m1.{id}"))
@@ -186,7 +182,7 @@ impl IncidentStore for MemoryStore {
         let mut state = self.lock();
         let stored = state.incidents.get(&change.incident.id);
         match (change.expected_version, stored) {
-            (None, Some(_)) => return Err(duplicate("incident")),
+            (None, Some(_)) => return Err(Error::duplicate("incident")),
             (Some(_), None) => return Err(Error::stale_version()),
             (Some(expected), Some(current)) if current.version != expected => {
                 return Err(Error::stale_version());
@@ -199,21 +195,21 @@ impl IncidentStore for MemoryStore {
             .iter()
             .any(|e| state.events.contains_key(&e.event_id))
         {
-            return Err(duplicate("event"));
+            return Err(Error::duplicate("event"));
         }
         if change
             .attachments
             .iter()
             .any(|a| state.attachments.contains_key(&a.attachment_id))
         {
-            return Err(duplicate("attachment"));
+            return Err(Error::duplicate("attachment"));
         }
         if change
             .mails
             .iter()
             .any(|m| state.outbox.contains_key(&m.id))
         {
-            return Err(duplicate("mail"));
+            return Err(Error::duplicate("mail"));
         }
         let messages = change.stream_messages();
         state
@@ -310,11 +306,11 @@ impl AlertStore for MemoryStore {
         let mut mail_ids = std::collections::HashSet::new();
         for write in &batch {
             if state.alerts.contains_key(&write.alert.id) || !alert_ids.insert(&write.alert.id) {
-                return Err(duplicate("alert"));
+                return Err(Error::duplicate("alert"));
             }
             for mail in &write.mails {
                 if state.outbox.contains_key(&mail.id) || !mail_ids.insert(&mail.id) {
-                    return Err(duplicate("mail"));
+                    return Err(Error::duplicate("mail"));
                 }
             }
         }
@@ -402,7 +398,7 @@ impl UserStore for MemoryStore {
         if state.user_emails.contains_key(&record.user.email)
             || state.users.contains_key(&record.user.id)
         {
-            return Err(duplicate("user"));
+            return Err(Error::duplicate("user"));
         }
         state
             .user_emails
@@ -427,7 +423,7 @@ impl UserStore for MemoryStore {
     async fn create_session(&self, session: &Session) -> Result<()> {
         let mut state = self.lock();
         if state.sessions.contains_key(&session.token_hash) {
-            return Err(duplicate("session"));
+            return Err(Error::duplicate("session"));
         }
         state
             .sessions
@@ -457,7 +453,7 @@ impl DepartmentStore for MemoryStore {
     async fn create_department(&self, department: &Department) -> Result<()> {
         let mut state = self.lock();
         if state.departments.contains_key(&department.name) {
-            return Err(duplicate("department"));
+            return Err(Error::duplicate("department"));
         }
         state
             .departments
@@ -621,13 +617,10 @@ impl ReportLedger for MemoryStore {
             .get(event)
             .is_some_and(|row| !row.done && row.holder == holder);
         if !held {
-            return Err(Error::conflict(
-                "lease_lost",
-                "the assignment is done or held by another run",
-            ));
+            return Err(Error::lease_lost());
         }
         if mails.iter().any(|m| state.outbox.contains_key(&m.id)) {
-            return Err(duplicate("mail"));
+            return Err(Error::duplicate("mail"));
         }
         for mail in mails {
             state.outbox.insert(mail.id.clone(), mail);

@@ -32,7 +32,7 @@ pub(super) fn writing(what: &str, error: sqlx::Error) -> Error {
         .as_database_error()
         .is_some_and(|e| e.is_unique_violation());
     if unique {
-        Error::conflict("duplicate", format!("{what} already exists"))
+        Error::duplicate(what)
     } else {
         unavailable(SqliteError::Query(error.to_string()))
     }

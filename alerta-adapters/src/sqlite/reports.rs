@@ -58,10 +58,7 @@ impl ReportLedger for SqliteStore {
         .map_err(db)?;
         if done.rows_affected() != 1 {
             tx.rollback().await.map_err(db)?;
-            return Err(Error::conflict(
-                "lease_lost",
-                "the assignment is done or held by another run",
-            ));
+            return Err(Error::lease_lost());
         }
         for mail in &mails {
             insert_mail(&mut tx, mail).await?;

@@ -33,7 +33,11 @@ impl Rejection {
 
     /// A refusal carrying the status and code of a core error.
     pub fn from_error(error: &alerta_core::Error) -> Self {
-        Self::new(error.status(), error.code(), error.public_message())
+        Self::new(
+            crate::status_code::of(error),
+            error.code(),
+            error.public_message(),
+        )
     }
 
     /// The reply body: `{"error": {"code", "message"}}`.

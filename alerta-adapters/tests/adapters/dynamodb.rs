@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use alerta_adapters::dynamodb::{DynamoStore, DynamoTables};
-use alerta_core::Error;
+use alerta_adapters::status_code;
 use alerta_core::conformance::{self, Fixtures};
 use alerta_core::domain::{
     AlertFilter, Appended, Change, Channel, CommentText, Email, IncidentFilter, PageRequest,
@@ -26,6 +26,7 @@ use alerta_core::domain::{
 use alerta_core::ports::{
     AlertWrite, DynReportLedger, FailureWindow, LoginKey, Storage, StreamLog,
 };
+use alerta_core::{ConflictKind, Error};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::Credentials;
@@ -637,7 +638,7 @@ async fn batches_larger_than_one_transaction_are_stored_or_undone_whole() {
         matches!(
             result,
             Err(Error::Conflict {
-                code: "duplicate",
+                kind: ConflictKind::Duplicate,
                 ..
             })
         ),
@@ -1121,7 +1122,7 @@ async fn missing_tables_make_the_store_unavailable_without_aws_types_or_request_
     ];
     for error in results {
         let error = error.expect("an error");
-        assert_eq!(error.status(), 503, "{error:?}");
+        assert_eq!(status_code::of(&error), 503, "{error:?}");
         let Error::Unavailable { what, source } = &error else {
             panic!("expected unavailable, got {error:?}");
         };

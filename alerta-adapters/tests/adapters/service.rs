@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use alerta_adapters::memory::{MemoryBlobStore, MemoryStore, RecordingBroadcaster};
+use alerta_adapters::status_code;
 use alerta_core::domain::{
     Change, CommentText, Department, DepartmentName, Email, IncidentEvent, MailState, NewUser,
     PageRequest, Role, Status, StreamKind, User,
@@ -222,7 +223,10 @@ async fn a_duplicate_email_is_a_conflict_and_logins_work() {
     let w = world().await;
     let again = NewUser::parse("ANA@campus.edu", "password123", "Otra", Role::Student).unwrap();
     let err = w.app.register(again).await.unwrap_err();
-    assert_eq!((err.status(), err.code().as_str()), (409, "duplicate"));
+    assert_eq!(
+        (status_code::of(&err), err.code().as_str()),
+        (409, "duplicate")
+    );
     let login = w
         .app
         .login("Ana@Campus.edu", "password123", None)
@@ -301,7 +305,11 @@ proptest! {
                     }
                 };
                 if let Err(err) = result {
-                    assert_eq!(err.status(), 409, "only conflicts are expected: {err}");
+                    assert_eq!(
+                        status_code::of(&err),
+                        409,
+                        "only conflicts are expected: {err}"
+                    );
                     let after = app.incident(&w.staff, &incident.id).await.unwrap();
                     assert_eq!(after, before, "a refused step changes nothing");
                 }

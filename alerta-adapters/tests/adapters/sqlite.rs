@@ -17,7 +17,7 @@ use alerta_core::domain::{
     SearchText, Session, SessionToken, Severity, Status, Urgency, User, UserRecord,
 };
 use alerta_core::ports::{AlertWrite, LoginKey, Storage};
-use alerta_core::{Alerta, Error, Result, Settings};
+use alerta_core::{Alerta, ConflictKind, Error, Result, Settings};
 use tempfile::TempDir;
 
 /// Database files in one temporary directory, a new one per call.
@@ -270,7 +270,7 @@ async fn a_stale_change_writes_nothing_even_after_reopening() {
             matches!(
                 &result,
                 Err(Error::Conflict {
-                    code: "stale_version",
+                    kind: ConflictKind::StaleVersion,
                     ..
                 })
             ),
@@ -431,7 +431,7 @@ async fn two_pools_on_one_file_still_let_exactly_one_change_win() {
             matches!(
                 result,
                 Err(Error::Conflict {
-                    code: "stale_version",
+                    kind: ConflictKind::StaleVersion,
                     ..
                 })
             ),

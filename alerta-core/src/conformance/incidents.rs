@@ -3,13 +3,13 @@
 use futures::future::join_all;
 
 use super::Fixtures;
-use crate::Error;
 use crate::domain::{
     Attachment, AttachmentId, Change, CommentText, DepartmentName, EventKind, FileName, Incident,
     IncidentCounts, IncidentFilter, IncidentType, MailState, MediaType, Note, Page, PageRequest,
     SearchText, Status, TypeCatalog, Urgency,
 };
 use crate::ports::{EventQuery, IncidentChange, Storage};
+use crate::{ConflictKind, Error};
 
 /// Reads every page of `filter`, checking page sizes and that pages do not overlap.
 pub(super) async fn all_pages(
@@ -38,9 +38,9 @@ pub(super) async fn all_pages(
     panic!("pagination never ended");
 }
 
-fn conflict_code<T: std::fmt::Debug>(result: crate::Result<T>) -> &'static str {
+fn conflict_kind<T: std::fmt::Debug>(result: crate::Result<T>) -> ConflictKind {
     match result {
-        Err(Error::Conflict { code, .. }) => code,
+        Err(Error::Conflict { kind, .. }) => kind,
         other => panic!("expected a conflict, got {other:?}"),
     }
 }
@@ -203,7 +203,7 @@ pub(super) async fn duplicate_create_is_refused(store: &Storage) {
         .await
         .expect("create");
     let again = store.incidents.commit(f.creation(&incident)).await;
-    assert_eq!(conflict_code(again), "duplicate");
+    assert_eq!(conflict_kind(again), ConflictKind::Duplicate);
     assert_eq!(
         store
             .incidents
@@ -236,7 +236,7 @@ pub(super) async fn stale_version_writes_nothing(store: &Storage) {
         .mails
         .push(f.mail("rep@campus.edu", "resuelto", f.tick()));
     let result = store.incidents.commit(stale).await;
-    assert_eq!(conflict_code(result), "stale_version");
+    assert_eq!(conflict_kind(result), ConflictKind::StaleVersion);
 
     assert_eq!(
         store.incidents.incident(&incident.id).await.expect("get"),
@@ -266,8 +266,8 @@ pub(super) async fn stale_version_writes_nothing(store: &Storage) {
         .commit(f.move_to(&unknown, Status::EnProceso))
         .await;
     assert_eq!(
-        conflict_code(result),
-        "stale_version",
+        conflict_kind(result),
+        ConflictKind::StaleVersion,
         "updating a missing incident"
     );
     assert_eq!(
@@ -639,7 +639,7 @@ pub(super) async fn concurrent_updates_one_wins(store: &Storage) {
         "exactly one of 20 concurrent changes at one version wins: {results:?}"
     );
     for result in results.into_iter().filter(|r| r.is_err()) {
-        assert_eq!(conflict_code(result), "stale_version");
+        assert_eq!(conflict_kind(result), ConflictKind::StaleVersion);
     }
     let stored = store
         .incidents

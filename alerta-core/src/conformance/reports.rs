@@ -5,9 +5,9 @@ use std::time::Duration;
 use futures::future::join_all;
 
 use super::Fixtures;
-use crate::Error;
 use crate::domain::{EventId, MailState, PageRequest};
 use crate::ports::{DynReportLedger, Storage};
+use crate::{ConflictKind, Error};
 
 const LEASE: Duration = Duration::from_secs(60);
 
@@ -49,7 +49,8 @@ pub(super) async fn claims_leases_and_completion(storage: &Storage, ledger: &Dyn
         .await
     {
         Err(Error::Conflict {
-            code: "lease_lost", ..
+            kind: ConflictKind::LeaseLost,
+            ..
         }) => {}
         other => panic!("the old holder must get lease_lost, got {other:?}"),
     }
@@ -96,7 +97,7 @@ pub(super) async fn claims_leases_and_completion(storage: &Storage, ledger: &Dyn
                 .complete_assignment(&event, "run-b", vec![], much_later)
                 .await,
             Err(Error::Conflict {
-                code: "lease_lost",
+                kind: ConflictKind::LeaseLost,
                 ..
             })
         ),

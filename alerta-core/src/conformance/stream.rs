@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use futures::future::join_all;
 
 use super::Fixtures;
-use crate::Error;
 use crate::domain::{
     Appended, Change, Channel, CommentText, Position, Severity, StreamEntry, StreamMessage,
     Timestamp, Urgency,
 };
 use crate::ports::{AlertWrite, IncidentChange, Storage};
+use crate::{ConflictKind, Error};
 
 /// Every entry after `after`, read in pages of `page`.
 async fn read_all(store: &Storage, after: Position, page: usize) -> Vec<StreamEntry> {
@@ -128,7 +128,13 @@ pub(super) async fn concurrent_writers_leave_no_hole(store: &Storage) {
                     // A refused write takes no position.
                     let again = store.alerts.insert(vec![duplicate]).await;
                     assert!(
-                        matches!(again, Err(Error::Conflict { .. })),
+                        matches!(
+                            again,
+                            Err(Error::Conflict {
+                                kind: ConflictKind::Duplicate,
+                                ..
+                            })
+                        ),
                         "a stored alert id is refused: {again:?}"
                     );
                 } else {
@@ -149,7 +155,10 @@ pub(super) async fn concurrent_writers_leave_no_hole(store: &Storage) {
                     let messages = change.stream_messages();
                     match store.incidents.commit(change).await {
                         Ok(appended) => mine.push(Written { appended, messages }),
-                        Err(Error::Conflict { .. }) => refused += 1,
+                        Err(Error::Conflict {
+                            kind: ConflictKind::StaleVersion,
+                            ..
+                        }) => refused += 1,
                         Err(other) => panic!("a change failed: {other:?}"),
                     }
                 }

@@ -2,12 +2,12 @@
 //! [`DepartmentStore`](crate::ports::DepartmentStore).
 
 use super::Fixtures;
-use crate::Error;
 use crate::domain::{
     Department, DepartmentName, Email, PasswordHash, PersonName, Role, Session, SessionToken, User,
     UserId, UserRecord,
 };
 use crate::ports::Storage;
+use crate::{ConflictKind, Error};
 
 fn record(f: &Fixtures, email: &str, role: Role) -> UserRecord {
     UserRecord {
@@ -53,7 +53,8 @@ pub(super) async fn users_round_trip(store: &Storage) {
     let taken = record(&f, "ANA@campus.edu", Role::Admin);
     match store.users.create_user(&taken).await {
         Err(Error::Conflict {
-            code: "duplicate", ..
+            kind: ConflictKind::Duplicate,
+            ..
         }) => {}
         other => panic!("a taken email must be a duplicate conflict, got {other:?}"),
     }
@@ -153,7 +154,8 @@ pub(super) async fn departments(store: &Storage) {
     };
     match store.departments.create_department(&again).await {
         Err(Error::Conflict {
-            code: "duplicate", ..
+            kind: ConflictKind::Duplicate,
+            ..
         }) => {}
         other => panic!("a taken name must be a duplicate conflict, got {other:?}"),
     }

@@ -46,7 +46,7 @@ impl IdSource for UlidSource {
 }
 
 macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
@@ -60,6 +60,11 @@ macro_rules! id_type {
 
             /// Accepts an id read from a request or a store: 1–64 characters of ASCII letters,
             /// digits, `-` and `_`.
+            ///
+            /// # Errors
+            ///
+            /// [`Error::Invalid`] on the field named for the id (`incident_id`, ...). A caller
+            /// for whom such text names nothing, as a URL path, says so itself.
             pub fn parse(text: &str) -> Result<Self, Error> {
                 let ok = !text.is_empty()
                     && text.len() <= 64
@@ -67,7 +72,10 @@ macro_rules! id_type {
                 if ok {
                     Ok(Self(text.to_owned()))
                 } else {
-                    Err(Error::NotFound($what))
+                    Err(Error::invalid(
+                        $field,
+                        "an id is 1 to 64 ASCII letters, digits, '-' or '_'",
+                    ))
                 }
             }
 
@@ -87,28 +95,28 @@ macro_rules! id_type {
 
 id_type!(
     /// Identifies an incident.
-    IncidentId, "incident"
+    IncidentId, "incident_id"
 );
 id_type!(
     /// Identifies one event of an incident's history. Also the stream id of the message that
     /// announced it.
-    EventId, "event"
+    EventId, "event_id"
 );
 id_type!(
     /// Identifies an attachment.
-    AttachmentId, "attachment"
+    AttachmentId, "attachment_id"
 );
 id_type!(
     /// Identifies a user.
-    UserId, "user"
+    UserId, "user_id"
 );
 id_type!(
     /// Identifies an alert. Also the stream id of the message that announced it.
-    AlertId, "alert"
+    AlertId, "alert_id"
 );
 id_type!(
     /// Identifies a row of the mail outbox.
-    MailId, "mail"
+    MailId, "mail_id"
 );
 
 #[cfg(test)]
@@ -129,6 +137,11 @@ mod tests {
     fn path_text_cannot_become_an_id() {
         assert!(IncidentId::parse("../etc").is_err());
         assert!(IncidentId::parse("").is_err());
+        assert_eq!(
+            MailId::parse("a b").unwrap_err().code(),
+            "invalid_mail_id",
+            "a malformed id is bad input, not a missing thing"
+        );
         assert!(IncidentId::parse("01JD2Z9R1K7Q3C6ZP0S8T4W5XY").is_ok());
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::{ConflictKind, Error};
 
 /// Where an incident stands (`estado`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -58,7 +58,7 @@ impl Status {
             Ok(to)
         } else {
             Err(Error::conflict(
-                "invalid_transition",
+                ConflictKind::InvalidTransition,
                 format!("an incident cannot go from {self} to {to}"),
             ))
         }
@@ -136,7 +136,7 @@ mod tests {
             ]
         );
         let err = Resuelto.move_to(Pendiente).unwrap_err();
-        assert_eq!(err.status(), 409);
+        assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
         assert_eq!(err.code(), "invalid_transition");
     }
 }

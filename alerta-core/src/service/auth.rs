@@ -11,7 +11,7 @@ use crate::domain::{
     User, UserId, UserRecord,
 };
 use crate::ports::LoginKey;
-use crate::{Error, Result};
+use crate::{ConflictKind, Error, Result};
 
 /// A successful login: `{token, expires_at, user}`.
 #[derive(Clone, Debug, Serialize)]
@@ -105,9 +105,10 @@ impl Alerta {
             .create_user(&record)
             .await
             .map_err(|e| match e {
-                Error::Conflict { .. } => {
-                    Error::conflict("duplicate", "an account with this email already exists")
-                }
+                Error::Conflict { .. } => Error::conflict(
+                    ConflictKind::Duplicate,
+                    "an account with this email already exists",
+                ),
                 other => other,
             })?;
         Ok(user)

@@ -5,7 +5,7 @@ use crate::domain::{
     BasicStats, Department, DepartmentName, IdempotencyKey, Incident, IncidentFilter, Page,
     PageRequest, StaffStats, User,
 };
-use crate::{Error, Result};
+use crate::{ConflictKind, Error, Result};
 
 impl Alerta {
     /// Every department (`GET /departments`); any role.
@@ -37,7 +37,7 @@ impl Alerta {
             .await
             .map_err(|e| match e {
                 Error::Conflict { .. } => Error::conflict(
-                    "duplicate",
+                    ConflictKind::Duplicate,
                     format!("a department called '{}' exists", department.name),
                 ),
                 other => other,

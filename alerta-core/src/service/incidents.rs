@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::notifications;
 use crate::ports::IncidentChange;
-use crate::{Error, Result};
+use crate::{ConflictKind, Error, Result};
 
 /// A checked incident report: `{tipo, descripcion, ubicacion, urgencia}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -269,10 +269,10 @@ impl Alerta {
                     self.publish(appended, messages).await;
                     return Ok(result);
                 }
-                Err(Error::Conflict {
-                    code: "stale_version",
-                    ..
-                }) if expected_version.is_none() && attempts < RETRIES_WITHOUT_VERSION => {}
+                Err(e)
+                    if e.conflict_kind() == Some(ConflictKind::StaleVersion)
+                        && expected_version.is_none()
+                        && attempts < RETRIES_WITHOUT_VERSION => {}
                 Err(e) => return Err(e),
             }
         }
@@ -408,7 +408,7 @@ impl Alerta {
                 async move {
                     if current.department.as_ref() == Some(&department.name) {
                         return Err(Error::conflict(
-                            "already_assigned",
+                            ConflictKind::AlreadyAssigned,
                             format!("the incident is already assigned to {}", department.name),
                         ));
                     }

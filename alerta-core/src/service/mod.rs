@@ -27,7 +27,7 @@ use crate::domain::{
     UlidSource, User,
 };
 use crate::ports::{Clock, DynBlobStore, DynBroadcaster, Storage, SystemClock};
-use crate::{Error, Result};
+use crate::{ConflictKind, Error, Result};
 use throttle::LoginThrottle;
 
 /// The application: every use case, over the ports it was built with.
@@ -207,7 +207,7 @@ impl Alerta {
 fn replay<T: DeserializeOwned>(record: IdempotencyRecord, operation: &str) -> Result<T> {
     if record.operation != operation {
         return Err(Error::conflict(
-            "idempotency_key_reused",
+            ConflictKind::IdempotencyKeyReused,
             "this Idempotency-Key was already used for another request",
         ));
     }

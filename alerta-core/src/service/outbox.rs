@@ -2,7 +2,7 @@
 
 use super::{Alerta, require_admin};
 use crate::domain::{MailId, MailState, OutboxMail, Page, PageRequest, User};
-use crate::{Error, Result};
+use crate::{ConflictKind, Error, Result};
 
 impl Alerta {
     /// A page of outbox rows, newest first, optionally in one state (`GET /admin/outbox`);
@@ -30,7 +30,7 @@ impl Alerta {
         let mail = outbox.mail(id).await?.ok_or(Error::NotFound("mail"))?;
         if mail.state == MailState::Sent {
             return Err(Error::conflict(
-                "already_sent",
+                ConflictKind::AlreadySent,
                 "this mail was already sent",
             ));
         }

@@ -12,7 +12,7 @@ use crate::domain::{
 };
 use crate::notifications;
 use crate::ports::{DynReportLedger, EventQuery};
-use crate::{Error, Result};
+use crate::{ConflictKind, Error, Result};
 
 /// How a report run identifies itself and how long it may hold an assignment.
 #[derive(Clone, Debug)]
@@ -187,9 +187,7 @@ impl Alerta {
         {
             Ok(()) => Ok(true),
             // Our lease ran out and another run took the assignment over; it sends the mail.
-            Err(Error::Conflict {
-                code: "lease_lost", ..
-            }) => Ok(false),
+            Err(e) if e.conflict_kind() == Some(ConflictKind::LeaseLost) => Ok(false),
             Err(e) => Err(e),
         }
     }

@@ -135,7 +135,7 @@ async fn an_unavailable_store_is_a_503_without_its_source_in_the_message() {
         .list_incidents(&user(Role::Staff), &Default::default(), &Default::default())
         .await
         .unwrap_err();
-    assert_eq!(err.status(), 503);
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
     assert!(!err.public_message().contains("connection reset"));
 }
 
@@ -158,7 +158,8 @@ async fn a_stale_version_is_refused_before_anything_is_written() {
         )
         .await
         .unwrap_err();
-    assert_eq!((err.status(), err.code().as_str()), (409, "stale_version"));
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    assert_eq!(err.code(), "stale_version");
 }
 
 #[tokio::test]
@@ -379,16 +380,15 @@ async fn login_failures_are_rate_limited_per_account() {
             .login("nadie@campus.edu", "wrong password", None)
             .await
             .unwrap_err();
-        assert_eq!(err.status(), 401);
+        assert!(matches!(err, Error::Unauthenticated), "{err:?}");
     }
     let err = app
         .login("NADIE@campus.edu", "wrong password", None)
         .await
         .unwrap_err();
-    assert_eq!(
-        err.status(),
-        429,
-        "the sixth failure within the window is refused"
+    assert!(
+        matches!(err, Error::RateLimited { .. }),
+        "the sixth failure within the window is refused: {err:?}"
     );
 }
 
@@ -416,7 +416,6 @@ async fn a_login_is_refused_with_a_503_when_its_failures_cannot_be_read() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
-    assert_eq!(err.status(), 503);
     assert!(!err.public_message().contains("connection reset"));
 }
 
@@ -438,7 +437,7 @@ async fn a_failure_that_cannot_be_counted_is_a_503_not_a_401() {
         .login("nadie@campus.edu", "wrong password", None)
         .await
         .unwrap_err();
-    assert_eq!(err.status(), 503);
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
 }
 
 #[tokio::test]
