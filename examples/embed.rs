@@ -54,28 +54,32 @@ async fn main() -> Result<(), alerta_core::Error> {
         "alta",
     )?;
     let incident = app.report_incident(&student, draft, None).await?;
-    println!("reported {} ({})", incident.id, incident.status);
+    println!("reported {} ({})", incident.id(), incident.status());
 
     let incident = app
         .assign_department(
             &admin,
-            &incident.id,
+            &incident.id(),
             DepartmentName::parse("Mantenimiento")?,
             None,
         )
         .await?;
     let resolve = StatusChange {
-        to: Status::Resuelto,
+        to: Status::Resolved,
         note: None,
-        expected_version: Some(incident.version),
+        expected_version: Some(incident.version()),
     };
     let incident = app
-        .change_status(&admin, &incident.id, resolve, None)
+        .change_status(&admin, &incident.id(), resolve, None)
         .await?;
-    println!("now {} at version {}", incident.status, incident.version);
+    println!(
+        "now {} at version {}",
+        incident.status(),
+        incident.version()
+    );
 
     println!("\nhistory:");
-    for event in app.history(&admin, &incident.id).await? {
+    for event in app.history(&admin, &incident.id()).await? {
         println!("  {}", serde_json::to_string(&event).unwrap_or_default());
     }
 

@@ -33,7 +33,9 @@ pub mod conformance;
 
 pub use error::{BoxError, ConflictKind, Error, Result, SharedError};
 pub use service::AlertSender;
+// The draft is the domain's; it stays at the root, where the use cases that take it are.
+pub use domain::IncidentDraft;
 pub use service::{
-    Alerta, AlertaBuilder, IncidentDraft, LocationCheck, Login, Preview, ReportProgress, ReportRun,
-    ReportSummary, Settings, StatusChange, Upload,
+    Alerta, AlertaBuilder, LocationCheck, Login, Preview, ReportProgress, ReportRun, ReportSummary,
+    Settings, StatusChange, Upload,
 };

@@ -77,33 +77,33 @@ pub fn alert_mail(alert: &Alert, to: Vec<Email>) -> MailMessage {
 
 fn incident_rows(incident: &Incident) -> Vec<(&'static str, String)> {
     vec![
-        ("incident_id", incident.id.to_string()),
-        ("tipo", incident.kind.to_string()),
-        ("urgencia", incident.urgency.to_string()),
-        ("estado", incident.status.to_string()),
-        ("ubicacion", incident.location.to_string()),
-        ("descripcion", incident.description.to_string()),
+        ("incident_id", incident.id().to_string()),
+        ("tipo", incident.kind().to_string()),
+        ("urgencia", incident.urgency().to_string()),
+        ("estado", incident.status().to_string()),
+        ("ubicacion", incident.location().to_string()),
+        ("descripcion", incident.description().to_string()),
         (
             "departamento",
             incident
-                .department
+                .department()
                 .as_ref()
                 .map_or_else(String::new, |d| d.to_string()),
         ),
-        ("created_at", incident.created_at.to_string()),
+        ("created_at", incident.created_at().to_string()),
     ]
 }
 
 fn describe(event: &IncidentEvent) -> String {
     match &event.change {
-        Change::Creado {} => "creado".to_owned(),
-        Change::CambioEstado { de, a, nota } => match nota {
-            Some(nota) => format!("cambio_estado {de} -> {a}: {nota}"),
-            None => format!("cambio_estado {de} -> {a}"),
+        Change::Created {} => "creado".to_owned(),
+        Change::StatusChanged { from, to, note } => match note {
+            Some(note) => format!("cambio_estado {from} -> {to}: {note}"),
+            None => format!("cambio_estado {from} -> {to}"),
         },
-        Change::Comentario { texto } => format!("comentario: {texto}"),
-        Change::Asignacion { departamento } => format!("asignacion: {departamento}"),
-        Change::Adjunto { filename, .. } => format!("adjunto: {filename}"),
+        Change::CommentAdded { text } => format!("comentario: {text}"),
+        Change::DepartmentAssigned { department } => format!("asignacion: {department}"),
+        Change::AttachmentAdded { filename, .. } => format!("adjunto: {filename}"),
     }
 }
 
@@ -117,7 +117,8 @@ pub fn assignment_mail(
 ) -> MailMessage {
     let title = format!(
         "Alerta: incidente {} asignado a {}",
-        incident.id, department.name
+        incident.id(),
+        department.name
     );
     let mut rows = incident_rows(incident);
     rows.push(("reporte", report.to_string()));
@@ -140,7 +141,7 @@ pub fn assignment_mail(
 
 /// The mail to the reporter when their incident becomes `resuelto`.
 pub fn resolved_mail(incident: &Incident, reporter: Email) -> MailMessage {
-    let title = format!("Alerta: tu incidente {} está resuelto", incident.id);
+    let title = format!("Alerta: tu incidente {} está resuelto", incident.id());
     let rows = incident_rows(incident);
     MailMessage {
         to: vec![reporter],
@@ -159,7 +160,8 @@ pub fn report_ready_mail(
 ) -> MailMessage {
     let title = format!(
         "Alerta: reporte del incidente {} para {}",
-        incident.id, department.name
+        incident.id(),
+        department.name
     );
     let mut rows = incident_rows(incident);
     rows.push(("reporte", report.to_string()));

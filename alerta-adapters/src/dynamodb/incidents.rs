@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use alerta_core::domain::{
     Appended, Attachment, AttachmentId, Change, DepartmentName, Description, EventId, EventKind,
-    FileName, Incident, IncidentCounts, IncidentEvent, IncidentFilter, IncidentId, IncidentType,
-    Location, MediaType, Page, PageRequest, Status, Urgency, UserId,
+    FileName, Incident, IncidentCounts, IncidentEvent, IncidentFilter, IncidentId, IncidentParts,
+    IncidentType, Location, MediaType, Page, PageRequest, Status, Urgency, UserId,
 };
 use alerta_core::ports::{EventQuery, IncidentChange, IncidentStore};
 use alerta_core::{Error, Result};
@@ -26,11 +26,11 @@ pub(super) const BY_STATUS: &str = "by_status";
 pub(super) const BY_KIND: &str = "by_kind";
 
 const EVENT_KINDS: [EventKind; 5] = [
-    EventKind::Creado,
-    EventKind::CambioEstado,
-    EventKind::Comentario,
-    EventKind::Asignacion,
-    EventKind::Adjunto,
+    EventKind::Created,
+    EventKind::StatusChanged,
+    EventKind::CommentAdded,
+    EventKind::DepartmentAssigned,
+    EventKind::AttachmentAdded,
 ];
 
 /// The lower-cased text `q` searches, one field per line: `q` holds no line break, so a
@@ -38,38 +38,38 @@ const EVENT_KINDS: [EventKind; 5] = [
 fn search_text(incident: &Incident) -> String {
     format!(
         "{}\n{}\n{}",
-        incident.description.as_str().to_lowercase(),
-        incident.location.as_str().to_lowercase(),
-        incident.kind.as_str().to_lowercase()
+        incident.description().as_str().to_lowercase(),
+        incident.location().as_str().to_lowercase(),
+        incident.kind().as_str().to_lowercase()
     )
 }
 
 fn incident_item(incident: &Incident) -> Item {
     ItemBuilder::new()
-        .set("incident_id", s(incident.id.as_str()))
-        .set("tipo", s(incident.kind.as_str()))
-        .set("descripcion", s(incident.description.as_str()))
-        .set("ubicacion", s(incident.location.as_str()))
-        .set("urgencia", s(incident.urgency.as_str()))
-        .set("estado", s(incident.status.as_str()))
+        .set("incident_id", s(incident.id().as_str()))
+        .set("tipo", s(incident.kind().as_str()))
+        .set("descripcion", s(incident.description().as_str()))
+        .set("ubicacion", s(incident.location().as_str()))
+        .set("urgencia", s(incident.urgency().as_str()))
+        .set("estado", s(incident.status().as_str()))
         .set_opt(
             "departamento",
-            incident.department.as_ref().map(|d| s(d.as_str())),
+            incident.department().as_ref().map(|d| s(d.as_str())),
         )
-        .set("reportado_por", s(incident.reported_by.as_str()))
-        .set("created_at", time(incident.created_at))
-        .set("updated_at", time(incident.updated_at))
-        .set_opt("resolved_at", incident.resolved_at.map(time))
-        .set("version", n(incident.version))
+        .set("reportado_por", s(incident.reported_by().as_str()))
+        .set("created_at", time(incident.created_at()))
+        .set("updated_at", time(incident.updated_at()))
+        .set_opt("resolved_at", incident.resolved_at().map(time))
+        .set("version", n(incident.version()))
         .set("search", s(search_text(incident)))
         .build()
 }
 
 fn incident_from_item(item: &Item) -> Result<Incident> {
     let r = Reader::new(item, "incident");
-    Ok(Incident {
+    Ok(Incident::restore(IncidentParts {
         id: r.parsed("incident_id", IncidentId::parse)?,
-        kind: IncidentType::from_stored(r.string("tipo")?.to_owned()),
+        kind: r.string("tipo")?.to_owned(),
         description: r.parsed("descripcion", Description::parse)?,
         location: r.parsed("ubicacion", Location::parse)?,
         urgency: r.parsed("urgencia", Urgency::parse)?,
@@ -80,7 +80,7 @@ fn incident_from_item(item: &Item) -> Result<Incident> {
         updated_at: r.time("updated_at")?,
         resolved_at: r.opt_time("resolved_at")?,
         version: r.number("version")?,
-    })
+    }))
 }
 
 fn event_item(event: &IncidentEvent) -> Result<Item> {
@@ -233,7 +233,7 @@ impl IncidentStore for DynamoStore {
         )?;
         distinct("mail", mails.iter().map(|m| m.id.as_str()))?;
         let version = expected_version.map(|v| v.to_string()).unwrap_or_default();
-        let ids = [incident.id.as_str(), version.as_str()]
+        let ids = [incident.id().as_str(), version.as_str()]
             .into_iter()
             .chain(events.iter().map(|e| e.event_id.as_str()))
             .chain(attachments.iter().map(|a| a.attachment_id.as_str()))
@@ -337,7 +337,7 @@ impl IncidentStore for DynamoStore {
             .map(incident_from_item)
             .collect::<Result<Vec<_>>>()?;
         Ok(cursor::page(List::Incidents, incidents, page, |i| {
-            i.id.as_str()
+            i.id().as_str()
         }))
     }
 
@@ -427,24 +427,24 @@ mod tests {
     #[test]
     fn every_kind_of_event_round_trips_through_its_item() {
         let changes = [
-            Change::Creado {},
-            Change::CambioEstado {
-                de: Status::Pendiente,
-                a: Status::Resuelto,
-                nota: Some(Note::parse("hecho").unwrap()),
+            Change::Created {},
+            Change::StatusChanged {
+                from: Status::Pending,
+                to: Status::Resolved,
+                note: Some(Note::parse("hecho").unwrap()),
             },
-            Change::CambioEstado {
-                de: Status::Resuelto,
-                a: Status::EnProceso,
-                nota: None,
+            Change::StatusChanged {
+                from: Status::Resolved,
+                to: Status::InProgress,
+                note: None,
             },
-            Change::Comentario {
-                texto: CommentText::parse("línea 1\nlínea 2").unwrap(),
+            Change::CommentAdded {
+                text: CommentText::parse("línea 1\nlínea 2").unwrap(),
             },
-            Change::Asignacion {
-                departamento: DepartmentName::parse("TI").unwrap(),
+            Change::DepartmentAssigned {
+                department: DepartmentName::parse("TI").unwrap(),
             },
-            Change::Adjunto {
+            Change::AttachmentAdded {
                 attachment_id: AttachmentId::parse("A1").unwrap(),
                 filename: "foto.png".into(),
             },

@@ -180,11 +180,11 @@ where
 impl IncidentStore for MemoryStore {
     async fn commit(&self, change: IncidentChange) -> Result<Appended> {
         let mut state = self.lock();
-        let stored = state.incidents.get(&change.incident.id);
+        let stored = state.incidents.get(&change.incident.id());
         match (change.expected_version, stored) {
             (None, Some(_)) => return Err(Error::duplicate("incident")),
             (Some(_), None) => return Err(Error::stale_version()),
-            (Some(expected), Some(current)) if current.version != expected => {
+            (Some(expected), Some(current)) if current.version() != expected => {
                 return Err(Error::stale_version());
             }
             _ => {}
@@ -214,7 +214,7 @@ impl IncidentStore for MemoryStore {
         let messages = change.stream_messages();
         state
             .incidents
-            .insert(change.incident.id.clone(), change.incident);
+            .insert(change.incident.id().clone(), change.incident);
         for event in change.events {
             state.events.insert(event.event_id.clone(), event);
         }
@@ -245,7 +245,7 @@ impl IncidentStore for MemoryStore {
             .rev()
             .filter(|i| filter.matches(i))
             .cloned();
-        paginate(matching, page, |i: &Incident| i.id.as_str())
+        paginate(matching, page, |i: &Incident| i.id().as_str())
     }
 
     async fn history(&self, id: &IncidentId) -> Result<Vec<IncidentEvent>> {

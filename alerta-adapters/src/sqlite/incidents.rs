@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use alerta_core::domain::{
     Attachment, AttachmentId, Change, DepartmentName, Description, EventId, FileName, Incident,
-    IncidentCounts, IncidentEvent, IncidentFilter, IncidentId, IncidentType, Location, MediaType,
+    IncidentCounts, IncidentEvent, IncidentFilter, IncidentId, IncidentParts, Location, MediaType,
     Page, PageRequest, Status, UNASSIGNED, Urgency, UserId,
 };
 use alerta_core::ports::{EventQuery, IncidentChange, IncidentStore};
@@ -42,9 +42,9 @@ macro_rules! attachment_columns {
 fn search_text(incident: &Incident) -> String {
     format!(
         "{}\n{}\n{}",
-        incident.description.as_str().to_lowercase(),
-        incident.location.as_str().to_lowercase(),
-        incident.kind.as_str().to_lowercase()
+        incident.description().as_str().to_lowercase(),
+        incident.location().as_str().to_lowercase(),
+        incident.kind().as_str().to_lowercase()
     )
 }
 
@@ -54,18 +54,18 @@ async fn insert_incident(conn: &mut SqliteConnection, incident: &Incident) -> Re
          reported_by, created_at, updated_at, resolved_at, version, search) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(incident.id.as_str())
-    .bind(incident.kind.as_str())
-    .bind(incident.description.as_str())
-    .bind(incident.location.as_str())
-    .bind(incident.urgency.as_str())
-    .bind(incident.status.as_str())
-    .bind(incident.department.as_ref().map(|d| d.as_str()))
-    .bind(incident.reported_by.as_str())
-    .bind(millis(incident.created_at))
-    .bind(millis(incident.updated_at))
-    .bind(incident.resolved_at.map(millis))
-    .bind(to_i64(incident.version))
+    .bind(incident.id().as_str())
+    .bind(incident.kind().as_str())
+    .bind(incident.description().as_str())
+    .bind(incident.location().as_str())
+    .bind(incident.urgency().as_str())
+    .bind(incident.status().as_str())
+    .bind(incident.department().as_ref().map(|d| d.as_str()))
+    .bind(incident.reported_by().as_str())
+    .bind(millis(incident.created_at()))
+    .bind(millis(incident.updated_at()))
+    .bind(incident.resolved_at().map(millis))
+    .bind(to_i64(incident.version()))
     .bind(search_text(incident))
     .execute(conn)
     .await
@@ -85,19 +85,19 @@ async fn update_incident(
          version = ?, search = ? \
          WHERE id = ? AND version = ?",
     )
-    .bind(incident.kind.as_str())
-    .bind(incident.description.as_str())
-    .bind(incident.location.as_str())
-    .bind(incident.urgency.as_str())
-    .bind(incident.status.as_str())
-    .bind(incident.department.as_ref().map(|d| d.as_str()))
-    .bind(incident.reported_by.as_str())
-    .bind(millis(incident.created_at))
-    .bind(millis(incident.updated_at))
-    .bind(incident.resolved_at.map(millis))
-    .bind(to_i64(incident.version))
+    .bind(incident.kind().as_str())
+    .bind(incident.description().as_str())
+    .bind(incident.location().as_str())
+    .bind(incident.urgency().as_str())
+    .bind(incident.status().as_str())
+    .bind(incident.department().as_ref().map(|d| d.as_str()))
+    .bind(incident.reported_by().as_str())
+    .bind(millis(incident.created_at()))
+    .bind(millis(incident.updated_at()))
+    .bind(incident.resolved_at().map(millis))
+    .bind(to_i64(incident.version()))
     .bind(search_text(incident))
-    .bind(incident.id.as_str())
+    .bind(incident.id().as_str())
     .bind(to_i64(expected))
     .execute(conn)
     .await
@@ -145,9 +145,9 @@ fn incident_from_row(row: &SqliteRow) -> Result<Incident> {
     let stored = |e: Error| unreadable(format!("incident: {e}"));
     let department = column::<Option<String>>(row, "department")?;
     let resolved_at = column::<Option<i64>>(row, "resolved_at")?;
-    Ok(Incident {
+    Ok(Incident::restore(IncidentParts {
         id: IncidentId::parse(&text(row, "id")?).map_err(stored)?,
-        kind: IncidentType::from_stored(text(row, "kind")?),
+        kind: text(row, "kind")?,
         description: Description::parse(&text(row, "description")?).map_err(stored)?,
         location: Location::parse(&text(row, "location")?).map_err(stored)?,
         urgency: Urgency::parse(&text(row, "urgency")?).map_err(stored)?,
@@ -162,7 +162,7 @@ fn incident_from_row(row: &SqliteRow) -> Result<Incident> {
         updated_at: timestamp(number(row, "updated_at")?),
         resolved_at: resolved_at.map(timestamp),
         version: to_u64(number(row, "version")?, "version")?,
-    })
+    }))
 }
 
 fn event_from_row(row: &SqliteRow) -> Result<IncidentEvent> {
@@ -272,7 +272,7 @@ impl IncidentStore for SqliteStore {
             List::Incidents,
             page,
             incident_from_row,
-            |i| i.id.as_str(),
+            |i| i.id().as_str(),
         )
         .await
     }

@@ -19,9 +19,9 @@ use alerta_adapters::dynamodb::{DynamoStore, DynamoTables};
 use alerta_adapters::status_code;
 use alerta_core::conformance::{self, Fixtures};
 use alerta_core::domain::{
-    AlertFilter, Appended, Change, Channel, CommentText, Email, IncidentFilter, PageRequest,
-    PasswordHash, PersonName, Position, Role, SearchText, Session, SessionToken, Severity, Status,
-    StreamEntry, StreamMessage, Timestamp, Urgency, User, UserRecord,
+    AlertFilter, Appended, Channel, CommentText, Email, IncidentAction, IncidentFilter,
+    PageRequest, PasswordHash, PersonName, Position, Role, SearchText, Session, SessionToken,
+    Severity, Status, StreamEntry, StreamMessage, Timestamp, Urgency, User, UserRecord,
 };
 use alerta_core::ports::{
     AlertWrite, DynReportLedger, FailureWindow, LoginKey, Storage, StreamLog,
@@ -384,7 +384,7 @@ async fn bootstrap_makes_every_table_index_and_ttl_and_a_second_run_changes_noth
 
     // Something stored survives a second bootstrap, which must not fail.
     let f = Fixtures::new();
-    let incident = f.incident(&f.user(), "otro", Urgency::Baja, "sigue ahí");
+    let incident = f.incident(&f.user(), "otro", Urgency::Low, "sigue ahí");
     let storage = storage(store.clone());
     storage
         .incidents
@@ -402,7 +402,7 @@ async fn bootstrap_makes_every_table_index_and_ttl_and_a_second_run_changes_noth
     assert_eq!(head.epoch, epoch, "the epoch is made once");
     assert_eq!(head.head, 1, "the counter is kept");
     assert_eq!(
-        storage.incidents.incident(&incident.id).await.unwrap(),
+        storage.incidents.incident(&incident.id()).await.unwrap(),
         Some(incident)
     );
 }
@@ -483,35 +483,42 @@ async fn items_read_back_through_the_sdk_with_the_original_attribute_names() {
     let storage = storage(store);
     let f = Fixtures::new();
 
-    let incident = f.incident(&f.user(), "seguridad", Urgency::Alta, "Puerta Forzada");
+    let incident = f.incident(&f.user(), "seguridad", Urgency::High, "Puerta Forzada");
     storage
         .incidents
         .commit(f.creation(&incident))
         .await
         .unwrap();
-    let resolve = f.move_to(&incident, Status::Resuelto);
+    let resolve = f.move_to(&incident, Status::Resolved);
     storage.incidents.commit(resolve.clone()).await.unwrap();
     let item = client
         .get_item()
         .table_name(format!("{prefix}Incidentes"))
-        .key("incident_id", AttributeValue::S(incident.id.to_string()))
+        .key("incident_id", AttributeValue::S(incident.id().to_string()))
         .send()
         .await
         .unwrap()
         .item
         .expect("the incident item");
-    assert_eq!(string_attribute(&item, "incident_id"), incident.id.as_str());
+    assert_eq!(
+        string_attribute(&item, "incident_id"),
+        incident.id().as_str()
+    );
     assert_eq!(string_attribute(&item, "estado"), "resuelto");
     assert_eq!(item.get("version"), Some(&AttributeValue::N("2".into())));
     assert_eq!(string_attribute(&item, "tipo"), "seguridad");
     assert_eq!(string_attribute(&item, "urgencia"), "alta");
     assert_eq!(
         string_attribute(&item, "reportado_por"),
-        incident.reported_by.as_str()
+        incident.reported_by().as_str()
     );
     assert_eq!(
         string_attribute(&item, "resolved_at"),
-        resolve.incident.resolved_at.expect("resolved").to_rfc3339(),
+        resolve
+            .incident
+            .resolved_at()
+            .expect("resolved")
+            .to_rfc3339(),
         "resolved_at is kept although the wire does not show it"
     );
     assert!(
@@ -524,7 +531,7 @@ async fn items_read_back_through_the_sdk_with_the_original_attribute_names() {
         .query()
         .table_name(format!("{prefix}IncidenteEventos"))
         .key_condition_expression("incident_id = :id")
-        .expression_attribute_values(":id", AttributeValue::S(incident.id.to_string()))
+        .expression_attribute_values(":id", AttributeValue::S(incident.id().to_string()))
         .send()
         .await
         .unwrap();
@@ -921,7 +928,7 @@ async fn writers_that_lose_the_counter_race_try_again_until_each_is_stored_once(
                 let mut mine: Vec<Written> = Vec::new();
                 // An incident of the writer's own: no change of it can lose a version race, so
                 // every write must succeed.
-                let mut incident = f.incident(&f.user(), "otro", Urgency::Media, &format!("w{w}"));
+                let mut incident = f.incident(&f.user(), "otro", Urgency::Medium, &format!("w{w}"));
                 let creation = f.creation(&incident);
                 let messages = creation.stream_messages();
                 let appended = storage.incidents.commit(creation).await.expect("create");
@@ -949,9 +956,9 @@ async fn writers_that_lose_the_counter_race_try_again_until_each_is_stored_once(
                     } else {
                         let change = f.update(
                             &incident,
-                            Change::Comentario {
-                                texto: CommentText::parse(&format!("{w}.{round}")).unwrap(),
-                            },
+                            IncidentAction::Comment(
+                                CommentText::parse(&format!("{w}.{round}")).unwrap(),
+                            ),
                             vec![],
                         );
                         let messages = change.stream_messages();
@@ -1012,9 +1019,9 @@ async fn text_search_folds_case_beyond_ascii_and_takes_wildcards_literally() {
     let storage = storage(fresh_store(&config).await);
     let f = Fixtures::new();
     let reporter = f.user();
-    let cafe = f.incident(&reporter, "limpieza", Urgency::Baja, "CAFÉ DERRAMADO");
-    let percent = f.incident(&reporter, "otro", Urgency::Baja, "descuento 100% real");
-    let plain = f.incident(&reporter, "otro", Urgency::Baja, "descuento 1000 real");
+    let cafe = f.incident(&reporter, "limpieza", Urgency::Low, "CAFÉ DERRAMADO");
+    let percent = f.incident(&reporter, "otro", Urgency::Low, "descuento 100% real");
+    let plain = f.incident(&reporter, "otro", Urgency::Low, "descuento 1000 real");
     for incident in [&cafe, &percent, &plain] {
         storage
             .incidents
@@ -1034,16 +1041,19 @@ async fn text_search_folds_case_beyond_ascii_and_takes_wildcards_literally() {
                 .incidents(&filter, &PageRequest::default())
                 .await
                 .unwrap();
-            page.items.into_iter().map(|i| i.id).collect::<Vec<_>>()
+            page.items
+                .into_iter()
+                .map(|i| i.id().clone())
+                .collect::<Vec<_>>()
         }
     };
-    assert_eq!(search("café").await, vec![cafe.id.clone()]);
-    assert_eq!(search("é d").await, vec![cafe.id.clone()]);
-    assert_eq!(search("0%").await, vec![percent.id.clone()]);
+    assert_eq!(search("café").await, vec![cafe.id().clone()]);
+    assert_eq!(search("é d").await, vec![cafe.id().clone()]);
+    assert_eq!(search("0%").await, vec![percent.id().clone()]);
     assert_eq!(search("*").await, Vec::new());
     assert_eq!(
         search("descuento").await,
-        vec![plain.id.clone(), percent.id.clone()]
+        vec![plain.id().clone(), percent.id().clone()]
     );
     // A needle spanning two fields matches nothing.
     assert_eq!(search("derramado pabellón").await, Vec::new());
@@ -1109,10 +1119,10 @@ async fn missing_tables_make_the_store_unavailable_without_aws_types_or_request_
     let store = DynamoStore::from_sdk_config(&config, DynamoTables::with_prefix(fresh_prefix()));
     let storage = storage(store);
     let f = Fixtures::new();
-    let incident = f.incident(&f.user(), "otro", Urgency::Baja, "sin tablas");
+    let incident = f.incident(&f.user(), "otro", Urgency::Low, "sin tablas");
     let results = [
         storage.incidents.commit(f.creation(&incident)).await.err(),
-        storage.incidents.incident(&incident.id).await.err(),
+        storage.incidents.incident(&incident.id()).await.err(),
         storage.alerts.counts().await.err(),
         storage
             .incidents
@@ -1140,8 +1150,8 @@ async fn an_assignment_is_found_by_kind_across_incidents() {
     let config = sdk_config().await;
     let storage = storage(fresh_store(&config).await);
     let f = Fixtures::new();
-    let a = f.incident(&f.user(), "salud", Urgency::Alta, "uno");
-    let b = f.incident(&f.user(), "salud", Urgency::Alta, "dos");
+    let a = f.incident(&f.user(), "salud", Urgency::High, "uno");
+    let b = f.incident(&f.user(), "salud", Urgency::High, "dos");
     for incident in [&a, &b] {
         storage
             .incidents
@@ -1153,9 +1163,7 @@ async fn an_assignment_is_found_by_kind_across_incidents() {
     storage.incidents.commit(assign.clone()).await.unwrap();
     let comment = f.update(
         &a,
-        Change::Comentario {
-            texto: alerta_core::domain::CommentText::parse("nota").unwrap(),
-        },
+        IncidentAction::Comment(alerta_core::domain::CommentText::parse("nota").unwrap()),
         vec![],
     );
     storage.incidents.commit(comment).await.unwrap();
@@ -1163,7 +1171,7 @@ async fn an_assignment_is_found_by_kind_across_incidents() {
         .incidents
         .events(&alerta_core::ports::EventQuery {
             after: None,
-            kind: Some(alerta_core::domain::EventKind::Asignacion),
+            kind: Some(alerta_core::domain::EventKind::DepartmentAssigned),
             limit: 10,
         })
         .await

@@ -158,13 +158,13 @@ async fn the_global_report_matches_hand_computed_counts() {
     let a = w.report("limpieza", "baja").await;
     let b = w.report("limpieza", "alta").await;
     let _c = w.report("seguridad", "critica").await;
-    w.assign(&a.id, "Mantenimiento").await;
+    w.assign(&a.id(), "Mantenimiento").await;
     w.app
         .change_status(
             &w.admin,
-            &b.id,
+            &b.id(),
             StatusChange {
-                to: Status::Resuelto,
+                to: Status::Resolved,
                 note: None,
                 expected_version: None,
             },
@@ -210,10 +210,10 @@ async fn the_global_report_matches_hand_computed_counts() {
     let per_assignment = w
         .json(&BlobKey::assignment_report(
             &DepartmentName::parse("Mantenimiento").unwrap(),
-            &a.id,
+            &a.id(),
         ))
         .await;
-    assert_eq!(per_assignment["incident"]["incident_id"], a.id.as_str());
+    assert_eq!(per_assignment["incident"]["incident_id"], a.id().as_str());
     let kinds: Vec<&str> = per_assignment["eventos"]
         .as_array()
         .unwrap()
@@ -242,7 +242,7 @@ async fn more_assignments_than_a_page_are_all_processed_once() {
     for n in 0..520 {
         let incident = w.report("otro", "media").await;
         w.assign(
-            &incident.id,
+            &incident.id(),
             if n % 2 == 0 { "Mantenimiento" } else { "TI" },
         )
         .await;
@@ -306,7 +306,7 @@ async fn a_run_that_dies_halfway_is_finished_by_the_next_with_one_mail_each() {
     let w = world().await;
     for _ in 0..3 {
         let incident = w.report("salud", "alta").await;
-        w.assign(&incident.id, "TI").await;
+        w.assign(&incident.id(), "TI").await;
     }
     let crashing = CrashOnce {
         inner: w.store.clone(),
@@ -343,7 +343,7 @@ async fn two_concurrent_runs_send_one_mail_per_assignment() {
     let w = world().await;
     for _ in 0..40 {
         let incident = w.report("tecnologia", "baja").await;
-        w.assign(&incident.id, "TI").await;
+        w.assign(&incident.id(), "TI").await;
     }
     let (a, b) = tokio::join!(
         w.run_job(w.store.as_ref(), "run-a"),
@@ -361,9 +361,9 @@ async fn two_concurrent_runs_send_one_mail_per_assignment() {
 async fn a_reassignment_is_a_new_report_and_a_new_mail() {
     let w = world().await;
     let incident = w.report("infraestructura", "alta").await;
-    w.assign(&incident.id, "TI").await;
+    w.assign(&incident.id(), "TI").await;
     w.run_job(w.store.as_ref(), "run-1").await.unwrap();
-    w.assign(&incident.id, "Mantenimiento").await;
+    w.assign(&incident.id(), "Mantenimiento").await;
     let second = w.run_job(w.store.as_ref(), "run-2").await.unwrap();
     assert_eq!((second.processed, second.already_done), (1, 1));
     assert_eq!(
@@ -376,7 +376,7 @@ async fn a_reassignment_is_a_new_report_and_a_new_mail() {
     let report = w
         .json(&BlobKey::assignment_report(
             &DepartmentName::parse("Mantenimiento").unwrap(),
-            &incident.id,
+            &incident.id(),
         ))
         .await;
     assert_eq!(report["incident"]["departamento"], "Mantenimiento");

@@ -344,20 +344,19 @@ async fn each_kind_of_mail_arrives_with_its_subject_headers_and_both_parts() {
 
     let alert = critical_alert(&f, "temperatura 92 °C", "ops@campus.edu");
     let reporter = f.user();
-    let incident = f.incident(&reporter, "infraestructura", Urgency::Alta, "Fuga de agua");
+    let incident = f.incident(&reporter, "infraestructura", Urgency::High, "Fuga de agua");
     let department = Department {
         name: DepartmentName::parse("Mantenimiento").unwrap(),
         email: email("mantenimiento@campus.edu"),
     };
     let mut history = f.creation(&incident).events;
     history.extend(f.assign(&incident, "Mantenimiento").events);
-    let report = BlobKey::assignment_report(&department.name, &incident.id);
+    let report = BlobKey::assignment_report(&department.name, &incident.id());
     let assignment = row(
         &f,
         assignment_mail(&incident, &history, &department, &report),
     );
-    let mut resolved_incident = incident.clone();
-    resolved_incident.status = Status::Resuelto;
+    let resolved_incident = f.move_to(&incident, Status::Resolved).incident;
     let resolved = row(
         &f,
         resolved_mail(&resolved_incident, email("estudiante@campus.edu")),
@@ -377,7 +376,10 @@ async fn each_kind_of_mail_arrives_with_its_subject_headers_and_both_parts() {
     let got = assert_arrived_as_written(&received, &assignment);
     assert_eq!(
         got.header("Subject"),
-        format!("Alerta: incidente {} asignado a Mantenimiento", incident.id)
+        format!(
+            "Alerta: incidente {} asignado a Mantenimiento",
+            incident.id()
+        )
     );
     assert!(
         got.part("text/html").contains(report.as_str()),
@@ -388,7 +390,7 @@ async fn each_kind_of_mail_arrives_with_its_subject_headers_and_both_parts() {
     let got = assert_arrived_as_written(&received, &resolved);
     assert_eq!(
         got.header("Subject"),
-        format!("Alerta: tu incidente {} está resuelto", incident.id),
+        format!("Alerta: tu incidente {} está resuelto", incident.id()),
         "a non-ASCII subject survives its encoding"
     );
     assert_eq!(got.header("To"), "estudiante@campus.edu");

@@ -12,9 +12,10 @@ use alerta_adapters::memory::{MemoryBlobStore, RecordingBroadcaster};
 use alerta_adapters::sqlite::{SqliteOptions, SqliteStore};
 use alerta_core::conformance::{self, Fixtures};
 use alerta_core::domain::{
-    AlertFilter, Change, Channel, CommentText, Department, DepartmentName, Email, IdempotencyKey,
-    IdempotencyRecord, IncidentFilter, NewUser, PageRequest, PasswordHash, PersonName, Role,
-    SearchText, Session, SessionToken, Severity, Status, Urgency, User, UserRecord,
+    AlertFilter, Channel, CommentText, Department, DepartmentName, Email, IdempotencyKey,
+    IdempotencyRecord, IncidentAction, IncidentFilter, NewUser, PageRequest, PasswordHash,
+    PersonName, Role, SearchText, Session, SessionToken, Severity, Status, Urgency, User,
+    UserRecord,
 };
 use alerta_core::ports::{AlertWrite, LoginKey, Storage};
 use alerta_core::{Alerta, ConflictKind, Error, Result, Settings};
@@ -137,9 +138,9 @@ async fn everything_written_is_there_after_reopening() {
     let f = Fixtures::new();
 
     let reporter = f.user();
-    let incident = f.incident(&reporter, "salud", Urgency::Critica, "Desmayo en el aula");
+    let incident = f.incident(&reporter, "salud", Urgency::Critical, "Desmayo en el aula");
     let creation = f.creation(&incident);
-    let resolve = f.move_to(&incident, Status::Resuelto);
+    let resolve = f.move_to(&incident, Status::Resolved);
     let alert = f.alert(
         "sensor_01",
         Severity::Critical,
@@ -173,7 +174,7 @@ async fn everything_written_is_there_after_reopening() {
         owner: reporter.to_string(),
         key: IdempotencyKey::parse("key-1").unwrap(),
         operation: "incident.create".into(),
-        response: serde_json::json!({"incident_id": incident.id.as_str()}),
+        response: serde_json::json!({"incident_id": incident.id().as_str()}),
         created_at: f.tick(),
     };
 
@@ -201,13 +202,13 @@ async fn everything_written_is_there_after_reopening() {
     }
 
     let store = storage(&path).await;
-    let stored = store.incidents.incident(&incident.id).await.unwrap();
+    let stored = store.incidents.incident(&incident.id()).await.unwrap();
     assert_eq!(stored.as_ref(), Some(&resolve.incident));
     assert!(
-        stored.unwrap().resolved_at.is_some(),
+        stored.unwrap().resolved_at().is_some(),
         "resolved_at, which is not on the wire, is kept"
     );
-    let history = store.incidents.history(&incident.id).await.unwrap();
+    let history = store.incidents.history(&incident.id()).await.unwrap();
     assert_eq!(
         history,
         [creation.events, resolve.events].concat(),
@@ -252,16 +253,16 @@ async fn a_stale_change_writes_nothing_even_after_reopening() {
     let incident = f.incident(
         &f.user(),
         "tecnologia",
-        Urgency::Media,
+        Urgency::Medium,
         "Sin red en la sala 2",
     );
     let current = {
         let store = storage(&path).await;
         store.incidents.commit(f.creation(&incident)).await.unwrap();
-        let first = f.move_to(&incident, Status::EnProceso);
+        let first = f.move_to(&incident, Status::InProgress);
         store.incidents.commit(first.clone()).await.unwrap();
 
-        let mut stale = f.move_to(&incident, Status::Resuelto);
+        let mut stale = f.move_to(&incident, Status::Resolved);
         stale
             .mails
             .push(f.mail("rep@campus.edu", "resuelto", f.tick()));
@@ -280,11 +281,11 @@ async fn a_stale_change_writes_nothing_even_after_reopening() {
     };
     let store = storage(&path).await;
     assert_eq!(
-        store.incidents.incident(&incident.id).await.unwrap(),
+        store.incidents.incident(&incident.id()).await.unwrap(),
         Some(current)
     );
     assert_eq!(
-        store.incidents.history(&incident.id).await.unwrap().len(),
+        store.incidents.history(&incident.id()).await.unwrap().len(),
         2
     );
     let mails = store
@@ -401,16 +402,14 @@ async fn two_pools_on_one_file_still_let_exactly_one_change_win() {
     let a = storage(&path).await;
     let b = storage(&path).await;
     let f = Fixtures::new();
-    let incident = f.incident(&f.user(), "seguridad", Urgency::Alta, "Puerta abierta");
+    let incident = f.incident(&f.user(), "seguridad", Urgency::High, "Puerta abierta");
     a.incidents.commit(f.creation(&incident)).await.unwrap();
 
     let changes: Vec<_> = (0..20)
         .map(|n| {
             f.update(
                 &incident,
-                Change::Comentario {
-                    texto: CommentText::parse(&format!("intento {n}")).unwrap(),
-                },
+                IncidentAction::Comment(CommentText::parse(&format!("intento {n}")).unwrap()),
                 vec![f.mail("x@campus.edu", &format!("intento {n}"), f.tick())],
             )
         })
@@ -438,7 +437,7 @@ async fn two_pools_on_one_file_still_let_exactly_one_change_win() {
             "a loser sees a stale version, not a busy database: {result:?}"
         );
     }
-    assert_eq!(b.incidents.history(&incident.id).await.unwrap().len(), 2);
+    assert_eq!(b.incidents.history(&incident.id()).await.unwrap().len(), 2);
     let mails = b.outbox.mails(None, &PageRequest::default()).await.unwrap();
     assert_eq!(mails.items.len(), 1);
 }
@@ -449,9 +448,9 @@ async fn text_search_folds_case_beyond_ascii_and_takes_wildcards_literally() {
     let store = files.fresh().await;
     let f = Fixtures::new();
     let reporter = f.user();
-    let cafe = f.incident(&reporter, "limpieza", Urgency::Baja, "CAFÉ DERRAMADO");
-    let percent = f.incident(&reporter, "otro", Urgency::Baja, "descuento 100% real");
-    let plain = f.incident(&reporter, "otro", Urgency::Baja, "descuento 1000 real");
+    let cafe = f.incident(&reporter, "limpieza", Urgency::Low, "CAFÉ DERRAMADO");
+    let percent = f.incident(&reporter, "otro", Urgency::Low, "descuento 100% real");
+    let plain = f.incident(&reporter, "otro", Urgency::Low, "descuento 1000 real");
     for incident in [&cafe, &percent, &plain] {
         store.incidents.commit(f.creation(incident)).await.unwrap();
     }
@@ -467,16 +466,19 @@ async fn text_search_folds_case_beyond_ascii_and_takes_wildcards_literally() {
                 .incidents(&filter, &PageRequest::default())
                 .await
                 .unwrap();
-            page.items.into_iter().map(|i| i.id).collect::<Vec<_>>()
+            page.items
+                .into_iter()
+                .map(|i| i.id().clone())
+                .collect::<Vec<_>>()
         }
     };
-    assert_eq!(search("café").await, vec![cafe.id.clone()]);
-    assert_eq!(search("é d").await, vec![cafe.id.clone()]);
-    assert_eq!(search("0%").await, vec![percent.id.clone()]);
+    assert_eq!(search("café").await, vec![cafe.id().clone()]);
+    assert_eq!(search("é d").await, vec![cafe.id().clone()]);
+    assert_eq!(search("0%").await, vec![percent.id().clone()]);
     assert_eq!(search("_").await, Vec::new());
     assert_eq!(
         search("descuento").await,
-        vec![plain.id.clone(), percent.id.clone()]
+        vec![plain.id().clone(), percent.id().clone()]
     );
     // Fields are searched one by one: a needle spanning two of them matches nothing.
     assert_eq!(search("derramado pabellón").await, Vec::new());

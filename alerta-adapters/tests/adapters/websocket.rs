@@ -354,20 +354,20 @@ async fn websocket_students_never_receive_comment_events() {
         .app
         .comment(
             &world.staff.0,
-            &incident.id,
+            &incident.id(),
             CommentText::parse("internal note").unwrap(),
             None,
         )
         .await
         .unwrap();
     let change = StatusChange {
-        to: Status::EnProceso,
+        to: Status::InProgress,
         note: None,
         expected_version: None,
     };
     world
         .app
-        .change_status(&world.staff.0, &incident.id, change, None)
+        .change_status(&world.staff.0, &incident.id(), change, None)
         .await
         .unwrap();
 
@@ -523,7 +523,7 @@ async fn resume_under_concurrent_writers(backend: Backend) {
     // One incident per writer: comments race on versions only within a writer's own.
     let mut incidents = Vec::new();
     for _ in 0..WRITERS {
-        incidents.push(world.incident().await.id);
+        incidents.push(world.incident().await.id().clone());
     }
     let mut start_id = String::new();
     for _ in 0..WRITERS {
@@ -645,7 +645,7 @@ async fn websocket_a_students_resume_is_not_cut_short_by_what_they_may_not_see()
             .app
             .comment(
                 &world.staff.0,
-                &incident.id,
+                &incident.id(),
                 CommentText::parse(&format!("nota {n}")).unwrap(),
                 None,
             )

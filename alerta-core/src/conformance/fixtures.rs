@@ -4,8 +4,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::domain::{
     Alert, AlertId, AlertMessage, AlertSource, Change, Channel, DepartmentName, Description, Email,
-    EventId, IdSource, Incident, IncidentEvent, IncidentId, Location, MailId, MailMessage,
-    OutboxMail, Severity, Status, Subject, Timestamp, TypeCatalog, UlidSource, Urgency, UserId,
+    EventId, IdSource, Incident, IncidentAction, IncidentDraft, IncidentEvent, Location, MailId,
+    MailMessage, OutboxMail, Severity, Status, Subject, Timestamp, TypeCatalog, UlidSource,
+    Urgency, UserId,
 };
 use crate::ports::IncidentChange;
 
@@ -54,30 +55,23 @@ impl Fixtures {
         urgency: Urgency,
         text: &str,
     ) -> Incident {
-        let at = self.tick();
-        Incident {
-            id: IncidentId::generate(&self.ids),
+        let draft = IncidentDraft {
             kind: TypeCatalog::default().parse(tipo).expect("a default type"),
             description: Description::parse(text).expect("a valid description"),
             location: Location::parse(&format!("Pabellón A, {text}")).expect("a valid location"),
             urgency,
-            status: Status::Pendiente,
-            department: None,
-            reported_by: reporter.clone(),
-            created_at: at,
-            updated_at: at,
-            resolved_at: None,
-            version: 1,
-        }
+        };
+        let (incident, _) = Incident::report(draft, reporter, self.tick(), &self.ids);
+        incident
     }
 
     /// An event of `incident`.
     pub fn event(&self, incident: &Incident, change: Change) -> IncidentEvent {
         IncidentEvent {
             event_id: EventId::generate(&self.ids),
-            incident_id: incident.id.clone(),
+            incident_id: incident.id().clone(),
             change,
-            actor: incident.reported_by.clone(),
+            actor: incident.reported_by().clone(),
             created_at: self.tick(),
         }
     }
@@ -87,53 +81,70 @@ impl Fixtures {
         IncidentChange {
             incident: incident.clone(),
             expected_version: None,
-            events: vec![self.event(incident, Change::Creado {})],
+            events: vec![self.event(incident, Change::Created {})],
             attachments: vec![],
             mails: vec![],
         }
     }
 
-    /// The change that applies `change` to `current`, with the mail given.
+    /// The change that records `action` on `current`, done by its reporter, with the mail
+    /// given.
+    ///
+    /// # Panics
+    ///
+    /// When the incident's rules refuse `action`: the checks build only changes the domain
+    /// allows, and leave refusing stale ones to the store.
     pub fn update(
         &self,
         current: &Incident,
-        change: Change,
+        action: IncidentAction,
         mails: Vec<OutboxMail>,
     ) -> IncidentChange {
-        let event = self.event(current, change);
-        let mut next = current.clone();
-        next.apply(&event);
+        let (next, event) = current
+            .record(action, current.reported_by(), self.tick(), &self.ids)
+            .expect("an action the incident allows");
         IncidentChange {
             incident: next,
-            expected_version: Some(current.version),
+            expected_version: Some(current.version()),
             events: vec![event],
             attachments: vec![],
             mails,
         }
     }
 
+    /// `change` with `action` recorded after it, as a second event of the same atomic write.
+    pub fn followed_by(
+        &self,
+        mut change: IncidentChange,
+        action: IncidentAction,
+    ) -> IncidentChange {
+        let (next, event) = change
+            .incident
+            .record(
+                action,
+                change.incident.reported_by(),
+                self.tick(),
+                &self.ids,
+            )
+            .expect("an action the incident allows");
+        change.incident = next;
+        change.events.push(event);
+        change
+    }
+
     /// A status change from `current`.
     pub fn move_to(&self, current: &Incident, to: Status) -> IncidentChange {
-        self.update(
-            current,
-            Change::CambioEstado {
-                de: current.status,
-                a: to,
-                nota: None,
-            },
-            vec![],
-        )
+        let action = IncidentAction::MoveTo {
+            status: to,
+            note: None,
+        };
+        self.update(current, action, vec![])
     }
 
     /// An assignment of `current` to `department`.
     pub fn assign(&self, current: &Incident, department: &str) -> IncidentChange {
-        self.update(
-            current,
-            Change::Asignacion {
-                departamento: DepartmentName::parse(department).expect("a valid department"),
-            },
-            vec![],
-        )
+        let department = DepartmentName::parse(department).expect("a valid department");
+        self.update(current, IncidentAction::Assign(department), vec![])
     }
 
     /// A pending outbox row due at `at`.

@@ -4,8 +4,8 @@ use futures::future::join_all;
 
 use super::Fixtures;
 use crate::domain::{
-    Attachment, AttachmentId, Change, CommentText, DepartmentName, EventKind, FileName, Incident,
-    IncidentCounts, IncidentFilter, IncidentType, MailState, MediaType, Note, Page, PageRequest,
+    Attachment, AttachmentId, CommentText, DepartmentName, EventKind, FileName, Incident,
+    IncidentAction, IncidentCounts, IncidentFilter, MailState, MediaType, Note, Page, PageRequest,
     SearchText, Status, TypeCatalog, Urgency,
 };
 use crate::ports::{EventQuery, IncidentChange, Storage};
@@ -51,7 +51,7 @@ pub(super) async fn round_trip(store: &Storage) {
     let incident = f.incident(
         &reporter,
         "seguridad",
-        Urgency::Alta,
+        Urgency::High,
         "Puerta forzada «norte» ñ",
     );
     let creation = f.creation(&incident);
@@ -61,21 +61,20 @@ pub(super) async fn round_trip(store: &Storage) {
         .await
         .expect("create");
     assert_eq!(
-        store.incidents.incident(&incident.id).await.expect("get"),
+        store.incidents.incident(&incident.id()).await.expect("get"),
         Some(incident.clone()),
         "a created incident reads back field for field"
     );
 
     let resolve = f.update(
         &incident,
-        Change::CambioEstado {
-            de: Status::Pendiente,
-            a: Status::Resuelto,
-            nota: Some(Note::parse("cerrada con llave").expect("note")),
+        IncidentAction::MoveTo {
+            status: Status::Resolved,
+            note: Some(Note::parse("cerrada con llave").expect("note")),
         },
         vec![],
     );
-    assert!(resolve.incident.resolved_at.is_some());
+    assert!(resolve.incident.resolved_at().is_some());
     store
         .incidents
         .commit(resolve.clone())
@@ -83,9 +82,7 @@ pub(super) async fn round_trip(store: &Storage) {
         .expect("resolve");
     let comment = f.update(
         &resolve.incident,
-        Change::Comentario {
-            texto: CommentText::parse("línea 1\nlínea 2").expect("text"),
-        },
+        IncidentAction::Comment(CommentText::parse("línea 1\nlínea 2").expect("text")),
         vec![],
     );
     store
@@ -102,7 +99,7 @@ pub(super) async fn round_trip(store: &Storage) {
 
     let attachment = Attachment {
         attachment_id: AttachmentId::parse(&f.id()).expect("id"),
-        incident_id: incident.id.clone(),
+        incident_id: incident.id().clone(),
         filename: FileName::parse("foto puerta.png").expect("name"),
         content_type: MediaType::Png,
         size: 1234,
@@ -111,10 +108,7 @@ pub(super) async fn round_trip(store: &Storage) {
     };
     let mut attach = f.update(
         &assign.incident,
-        Change::Adjunto {
-            attachment_id: attachment.attachment_id.clone(),
-            filename: "foto puerta.png".into(),
-        },
+        IncidentAction::Attach(attachment.clone()),
         vec![],
     );
     attach.attachments.push(attachment.clone());
@@ -126,7 +120,7 @@ pub(super) async fn round_trip(store: &Storage) {
 
     let stored = store
         .incidents
-        .incident(&incident.id)
+        .incident(&incident.id())
         .await
         .expect("get")
         .expect("exists");
@@ -134,15 +128,15 @@ pub(super) async fn round_trip(store: &Storage) {
         stored, attach.incident,
         "every field, resolved_at included, reads back"
     );
-    assert_eq!(stored.version, 5);
+    assert_eq!(stored.version(), 5);
     assert_eq!(
-        stored.department.as_ref().map(DepartmentName::as_str),
+        stored.department().map(DepartmentName::as_str),
         Some("Seguridad Campus")
     );
 
     let history = store
         .incidents
-        .history(&incident.id)
+        .history(&incident.id())
         .await
         .expect("history");
     let expected: Vec<_> = [&creation, &resolve, &comment, &assign, &attach]
@@ -157,7 +151,7 @@ pub(super) async fn round_trip(store: &Storage) {
     assert_eq!(
         store
             .incidents
-            .attachments(&incident.id)
+            .attachments(&incident.id())
             .await
             .expect("attachments"),
         vec![attachment.clone()]
@@ -165,29 +159,29 @@ pub(super) async fn round_trip(store: &Storage) {
     assert_eq!(
         store
             .incidents
-            .attachment(&incident.id, &attachment.attachment_id)
+            .attachment(&incident.id(), &attachment.attachment_id)
             .await
             .expect("attachment"),
         Some(attachment.clone())
     );
-    let other = f.incident(&reporter, "otro", Urgency::Baja, "otra");
+    let other = f.incident(&reporter, "otro", Urgency::Low, "otra");
     assert_eq!(
         store
             .incidents
-            .attachment(&other.id, &attachment.attachment_id)
+            .attachment(&other.id(), &attachment.attachment_id)
             .await
             .expect("attachment"),
         None,
         "an attachment is only found under its own incident"
     );
     assert_eq!(
-        store.incidents.incident(&other.id).await.expect("get"),
+        store.incidents.incident(&other.id()).await.expect("get"),
         None
     );
     assert!(
         store
             .incidents
-            .history(&other.id)
+            .history(&other.id())
             .await
             .expect("history")
             .is_empty()
@@ -196,7 +190,7 @@ pub(super) async fn round_trip(store: &Storage) {
 
 pub(super) async fn duplicate_create_is_refused(store: &Storage) {
     let f = Fixtures::new();
-    let incident = f.incident(&f.user(), "limpieza", Urgency::Baja, "Derrame");
+    let incident = f.incident(&f.user(), "limpieza", Urgency::Low, "Derrame");
     store
         .incidents
         .commit(f.creation(&incident))
@@ -207,7 +201,7 @@ pub(super) async fn duplicate_create_is_refused(store: &Storage) {
     assert_eq!(
         store
             .incidents
-            .history(&incident.id)
+            .history(&incident.id())
             .await
             .expect("history")
             .len(),
@@ -217,13 +211,13 @@ pub(super) async fn duplicate_create_is_refused(store: &Storage) {
 
 pub(super) async fn stale_version_writes_nothing(store: &Storage) {
     let f = Fixtures::new();
-    let incident = f.incident(&f.user(), "tecnologia", Urgency::Media, "Proyector roto");
+    let incident = f.incident(&f.user(), "tecnologia", Urgency::Medium, "Proyector roto");
     store
         .incidents
         .commit(f.creation(&incident))
         .await
         .expect("create");
-    let first = f.move_to(&incident, Status::EnProceso);
+    let first = f.move_to(&incident, Status::InProgress);
     store
         .incidents
         .commit(first.clone())
@@ -231,7 +225,7 @@ pub(super) async fn stale_version_writes_nothing(store: &Storage) {
         .expect("first change");
 
     // Made against version 1, which is no longer current.
-    let mut stale = f.move_to(&incident, Status::Resuelto);
+    let mut stale = f.move_to(&incident, Status::Resolved);
     stale
         .mails
         .push(f.mail("rep@campus.edu", "resuelto", f.tick()));
@@ -239,14 +233,14 @@ pub(super) async fn stale_version_writes_nothing(store: &Storage) {
     assert_eq!(conflict_kind(result), ConflictKind::StaleVersion);
 
     assert_eq!(
-        store.incidents.incident(&incident.id).await.expect("get"),
+        store.incidents.incident(&incident.id()).await.expect("get"),
         Some(first.incident.clone()),
         "a stale change leaves the incident as it was"
     );
     assert_eq!(
         store
             .incidents
-            .history(&incident.id)
+            .history(&incident.id())
             .await
             .expect("history")
             .len(),
@@ -260,10 +254,10 @@ pub(super) async fn stale_version_writes_nothing(store: &Storage) {
         .expect("mails");
     assert!(mails.items.is_empty(), "no mail row from a stale change");
 
-    let unknown = f.incident(&f.user(), "otro", Urgency::Baja, "nunca creado");
+    let unknown = f.incident(&f.user(), "otro", Urgency::Low, "nunca creado");
     let result = store
         .incidents
-        .commit(f.move_to(&unknown, Status::EnProceso))
+        .commit(f.move_to(&unknown, Status::InProgress))
         .await;
     assert_eq!(
         conflict_kind(result),
@@ -271,7 +265,7 @@ pub(super) async fn stale_version_writes_nothing(store: &Storage) {
         "updating a missing incident"
     );
     assert_eq!(
-        store.incidents.incident(&unknown.id).await.expect("get"),
+        store.incidents.incident(&unknown.id()).await.expect("get"),
         None
     );
 }
@@ -281,7 +275,7 @@ pub(super) async fn change_is_atomic(store: &Storage) {
     let incident = f.incident(
         &f.user(),
         "infraestructura",
-        Urgency::Critica,
+        Urgency::Critical,
         "Fuga de agua",
     );
     store
@@ -293,14 +287,12 @@ pub(super) async fn change_is_atomic(store: &Storage) {
     // Two events and two mail rows in one change: all of it lands.
     let mail_a = f.mail("a@campus.edu", "uno", f.tick());
     let mail_b = f.mail("b@campus.edu", "dos", f.tick());
-    let mut change = f.update(
+    let first = f.update(
         &incident,
         comment("primero"),
         vec![mail_a.clone(), mail_b.clone()],
     );
-    let second = f.event(&change.incident, comment("segundo"));
-    change.incident.apply(&second);
-    change.events.push(second);
+    let change = f.followed_by(first, comment("segundo"));
     store
         .incidents
         .commit(change.clone())
@@ -309,7 +301,7 @@ pub(super) async fn change_is_atomic(store: &Storage) {
     assert_eq!(
         store
             .incidents
-            .history(&incident.id)
+            .history(&incident.id())
             .await
             .expect("history")
             .len(),
@@ -327,14 +319,14 @@ pub(super) async fn change_is_atomic(store: &Storage) {
     let result = store.incidents.commit(clash).await;
     assert!(result.is_err(), "a change with a stored mail id must fail");
     assert_eq!(
-        store.incidents.incident(&incident.id).await.expect("get"),
+        store.incidents.incident(&incident.id()).await.expect("get"),
         Some(change.incident.clone()),
         "a failed change leaves the incident as it was"
     );
     assert_eq!(
         store
             .incidents
-            .history(&incident.id)
+            .history(&incident.id())
             .await
             .expect("history")
             .len(),
@@ -367,12 +359,12 @@ async fn seed_variety(store: &Storage, f: &Fixtures) -> Vec<Incident> {
             .await
             .expect("create");
         if n % 3 == 1 {
-            let change = f.move_to(&incident, Status::EnProceso);
+            let change = f.move_to(&incident, Status::InProgress);
             store.incidents.commit(change.clone()).await.expect("move");
             incident = change.incident;
         }
         if n % 4 == 2 {
-            let change = f.move_to(&incident, Status::Resuelto);
+            let change = f.move_to(&incident, Status::Resolved);
             store
                 .incidents
                 .commit(change.clone())
@@ -399,7 +391,7 @@ async fn seed_variety(store: &Storage, f: &Fixtures) -> Vec<Incident> {
 pub(super) async fn every_filter(store: &Storage) {
     let f = Fixtures::new();
     let all = seed_variety(store, &f).await;
-    let reporter = all[0].reported_by.clone();
+    let reporter = all[0].reported_by().clone();
     let mut filters = vec![IncidentFilter::default()];
     for status in Status::ALL {
         filters.push(IncidentFilter {
@@ -415,7 +407,7 @@ pub(super) async fn every_filter(store: &Storage) {
     }
     for name in TypeCatalog::default().names() {
         filters.push(IncidentFilter {
-            kind: Some(IncidentType::from_stored(name.clone())),
+            kind: Some(TypeCatalog::default().parse(name).expect("a default type")),
             ..Default::default()
         });
     }
@@ -445,7 +437,7 @@ pub(super) async fn every_filter(store: &Storage) {
         });
     }
     filters.push(IncidentFilter {
-        status: Some(Status::Pendiente),
+        status: Some(Status::Pending),
         reported_by: Some(reporter),
         text: Some(SearchText::parse("caso").expect("q")),
         ..Default::default()
@@ -465,7 +457,7 @@ pub(super) async fn pagination(store: &Storage) {
     let reporter = f.user();
     let mut made = Vec::new();
     for n in 0..7 {
-        let incident = f.incident(&reporter, "otro", Urgency::Baja, &format!("n{n}"));
+        let incident = f.incident(&reporter, "otro", Urgency::Low, &format!("n{n}"));
         store
             .incidents
             .commit(f.creation(&incident))
@@ -485,7 +477,7 @@ pub(super) async fn pagination(store: &Storage) {
     assert_eq!(first.items, made[..3].to_vec());
     let cursor = first.next_cursor.expect("more pages");
     // A write between pages neither repeats nor skips items of the older pages.
-    let newer = f.incident(&reporter, "otro", Urgency::Baja, "más nuevo");
+    let newer = f.incident(&reporter, "otro", Urgency::Low, "más nuevo");
     store
         .incidents
         .commit(f.creation(&newer))
@@ -542,7 +534,7 @@ pub(super) async fn events_since(store: &Storage) {
     let reporter = f.user();
     let mut events = Vec::new();
     for n in 0..4 {
-        let incident = f.incident(&reporter, "salud", Urgency::Alta, &format!("e{n}"));
+        let incident = f.incident(&reporter, "salud", Urgency::High, &format!("e{n}"));
         let creation = f.creation(&incident);
         store
             .incidents
@@ -588,14 +580,14 @@ pub(super) async fn events_since(store: &Storage) {
         .incidents
         .events(&EventQuery {
             after: Some(events[2].event_id.clone()),
-            kind: Some(EventKind::Asignacion),
+            kind: Some(EventKind::DepartmentAssigned),
             limit: 2,
         })
         .await
         .expect("events");
     let expected: Vec<_> = events[3..]
         .iter()
-        .filter(|e| e.change.kind() == EventKind::Asignacion)
+        .filter(|e| e.change.kind() == EventKind::DepartmentAssigned)
         .take(2)
         .cloned()
         .collect();
@@ -614,7 +606,7 @@ pub(super) async fn counts(store: &Storage) {
 
 pub(super) async fn concurrent_updates_one_wins(store: &Storage) {
     let f = Fixtures::new();
-    let incident = f.incident(&f.user(), "seguridad", Urgency::Critica, "Alarma");
+    let incident = f.incident(&f.user(), "seguridad", Urgency::Critical, "Alarma");
     store
         .incidents
         .commit(f.creation(&incident))
@@ -623,13 +615,7 @@ pub(super) async fn concurrent_updates_one_wins(store: &Storage) {
     let changes: Vec<IncidentChange> = (0..20)
         .map(|n| {
             let mail = f.mail("x@campus.edu", &format!("intento {n}"), f.tick());
-            f.update(
-                &incident,
-                Change::Comentario {
-                    texto: CommentText::parse(&format!("intento {n}")).expect("text"),
-                },
-                vec![mail],
-            )
+            f.update(&incident, comment(&format!("intento {n}")), vec![mail])
         })
         .collect();
     let results = join_all(changes.into_iter().map(|c| store.incidents.commit(c))).await;
@@ -643,15 +629,15 @@ pub(super) async fn concurrent_updates_one_wins(store: &Storage) {
     }
     let stored = store
         .incidents
-        .incident(&incident.id)
+        .incident(&incident.id())
         .await
         .expect("get")
         .expect("exists");
-    assert_eq!(stored.version, 2);
+    assert_eq!(stored.version(), 2);
     assert_eq!(
         store
             .incidents
-            .history(&incident.id)
+            .history(&incident.id())
             .await
             .expect("history")
             .len(),
@@ -665,8 +651,6 @@ pub(super) async fn concurrent_updates_one_wins(store: &Storage) {
     assert_eq!(mails.items.len(), 1, "only the winner's mail row is stored");
 }
 
-fn comment(text: &str) -> Change {
-    Change::Comentario {
-        texto: CommentText::parse(text).expect("text"),
-    }
+fn comment(text: &str) -> IncidentAction {
+    IncidentAction::Comment(CommentText::parse(text).expect("text"))
 }

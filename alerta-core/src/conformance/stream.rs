@@ -7,7 +7,7 @@ use futures::future::join_all;
 
 use super::Fixtures;
 use crate::domain::{
-    Appended, Change, Channel, CommentText, Position, Severity, StreamEntry, StreamMessage,
+    Appended, Channel, CommentText, IncidentAction, Position, Severity, StreamEntry, StreamMessage,
     Timestamp, Urgency,
 };
 use crate::ports::{AlertWrite, IncidentChange, Storage};
@@ -90,7 +90,7 @@ struct Written {
 pub(super) async fn concurrent_writers_leave_no_hole(store: &Storage) {
     let f = Fixtures::new();
     let epoch = store.stream.head().await.expect("head").epoch;
-    let shared = f.incident(&f.user(), "seguridad", Urgency::Alta, "Puerta");
+    let shared = f.incident(&f.user(), "seguridad", Urgency::High, "Puerta");
     let creation = f.creation(&shared);
     let created_messages = creation.stream_messages();
     let created = store.incidents.commit(creation).await.expect("create");
@@ -141,15 +141,15 @@ pub(super) async fn concurrent_writers_leave_no_hole(store: &Storage) {
                     // Every writer changes the same incident: most attempts lose the race.
                     let current = store
                         .incidents
-                        .incident(&shared.id)
+                        .incident(&shared.id())
                         .await
                         .expect("get")
                         .expect("exists");
                     let change: IncidentChange = f.update(
                         &current,
-                        Change::Comentario {
-                            texto: CommentText::parse(&format!("{w}.{round}")).expect("text"),
-                        },
+                        IncidentAction::Comment(
+                            CommentText::parse(&format!("{w}.{round}")).expect("text"),
+                        ),
                         vec![],
                     );
                     let messages = change.stream_messages();
@@ -200,7 +200,7 @@ pub(super) async fn concurrent_writers_leave_no_hole(store: &Storage) {
     // Commit order: the shared incident's versions grow with their positions.
     let versions: Vec<u64> = log
         .iter()
-        .filter(|e| e.message.data["incident"]["incident_id"] == shared.id.as_str())
+        .filter(|e| e.message.data["incident"]["incident_id"] == shared.id().as_str())
         .map(|e| {
             e.message.data["incident"]["version"]
                 .as_u64()

@@ -6,12 +6,16 @@ use serde::{Deserialize, Serialize};
 
 use super::text::bounded;
 use super::{
-    AttachmentId, CommentText, Description, Email, EventId, IncidentId, Location, Note, Status,
-    Timestamp, Urgency, UserId,
+    Attachment, AttachmentId, CommentText, Description, Email, EventId, IdSource, IncidentId,
+    Location, Note, Status, Timestamp, Urgency, UserId,
 };
-use crate::Error;
+use crate::{ConflictKind, Error};
 
 /// An incident type (`tipo`) from the configured catalog.
+///
+/// Made by [`TypeCatalog::parse`]. One read back from a store ([`Incident::restore`]) or
+/// from an incident's JSON was checked when the incident was reported, and is not checked
+/// again: the catalog may have changed since.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct IncidentType(String);
@@ -20,11 +24,6 @@ impl IncidentType {
     /// The type's name.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    /// Wraps a type read back from a store, where it was checked on the way in.
-    pub fn from_stored(name: String) -> Self {
-        Self(name)
     }
 }
 
@@ -151,43 +150,298 @@ pub struct Department {
     pub email: Email,
 }
 
-/// An incident as the API shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Incident {
-    /// The incident's id.
-    #[serde(rename = "incident_id")]
-    pub id: IncidentId,
-    /// The type, from the catalog.
-    #[serde(rename = "tipo")]
+/// A checked incident report: `{tipo, descripcion, ubicacion, urgencia}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentDraft {
+    /// The type.
     pub kind: IncidentType,
     /// What happened.
-    #[serde(rename = "descripcion")]
     pub description: Description,
     /// Where.
-    #[serde(rename = "ubicacion")]
     pub location: Location,
     /// How urgent.
+    pub urgency: Urgency,
+}
+
+/// An incident as the API shows it: the aggregate that owns the lifecycle.
+///
+/// The fields are read through accessors. An incident comes into being through
+/// [`report`](Self::report) and changes only through [`record`](Self::record), which checks
+/// the rules and hands back the history event of the change; a store reads one back with
+/// [`restore`](Self::restore).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    #[serde(rename = "incident_id")]
+    id: IncidentId,
+    #[serde(rename = "tipo")]
+    kind: IncidentType,
+    #[serde(rename = "descripcion")]
+    description: Description,
+    #[serde(rename = "ubicacion")]
+    location: Location,
     #[serde(rename = "urgencia")]
+    urgency: Urgency,
+    #[serde(rename = "estado")]
+    status: Status,
+    #[serde(rename = "departamento")]
+    department: Option<DepartmentName>,
+    #[serde(rename = "reportado_por")]
+    reported_by: UserId,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    /// Kept for the mean resolution time; not part of the wire shape.
+    #[serde(skip)]
+    resolved_at: Option<Timestamp>,
+    version: u64,
+}
+
+/// Every field of an incident as a store keeps it, for [`Incident::restore`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentParts {
+    /// The incident's id.
+    pub id: IncidentId,
+    /// The type's name as stored. It was checked against the catalog when the incident was
+    /// reported; a catalog that dropped the type since must not make the incident unreadable,
+    /// so it is not checked again.
+    pub kind: String,
+    /// What happened.
+    pub description: Description,
+    /// Where.
+    pub location: Location,
+    /// How urgent.
     pub urgency: Urgency,
     /// Where it stands.
-    #[serde(rename = "estado")]
     pub status: Status,
     /// The department it is assigned to, if any.
-    #[serde(rename = "departamento")]
     pub department: Option<DepartmentName>,
     /// Who reported it.
-    #[serde(rename = "reportado_por")]
     pub reported_by: UserId,
     /// When it was reported.
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
-    /// When it was last resolved; `None` while it is not `resuelto`. Kept for the mean
-    /// resolution time and not part of the wire shape.
-    #[serde(skip)]
+    /// When it was last resolved; `None` while it is not `resuelto`.
     pub resolved_at: Option<Timestamp>,
     /// 1 when created, one more on every change.
     pub version: u64,
+}
+
+/// What someone does to a reported incident. [`Incident::record`] checks it against the
+/// incident and turns it into the [`Change`] its history keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IncidentAction {
+    /// Move to another status, as the lifecycle allows.
+    MoveTo {
+        /// The status to move to.
+        status: Status,
+        /// Why, if said.
+        note: Option<Note>,
+    },
+    /// Add a staff comment.
+    Comment(CommentText),
+    /// Assign a department other than the current one.
+    Assign(DepartmentName),
+    /// Attach a file of this incident; its metadata is written with the change.
+    Attach(Attachment),
+}
+
+impl Incident {
+    /// A new incident from `draft`, reported by `reporter` at `at`: `pendiente`, version 1,
+    /// with the `creado` event that starts its history. Both ids come from `ids`.
+    pub fn report(
+        draft: IncidentDraft,
+        reporter: &UserId,
+        at: Timestamp,
+        ids: &dyn IdSource,
+    ) -> (Incident, IncidentEvent) {
+        let incident = Incident {
+            id: IncidentId::generate(ids),
+            kind: draft.kind,
+            description: draft.description,
+            location: draft.location,
+            urgency: draft.urgency,
+            status: Status::Pending,
+            department: None,
+            reported_by: reporter.clone(),
+            created_at: at,
+            updated_at: at,
+            resolved_at: None,
+            version: 1,
+        };
+        let event = incident.event(Change::Created {}, reporter, at, ids);
+        (incident, event)
+    }
+
+    /// An incident as a store kept it.
+    ///
+    /// # Danger
+    ///
+    /// No rule is checked: the parts are taken to be what [`report`](Self::report) and
+    /// [`record`](Self::record) made and a store wrote. Only stores, and tests that need an
+    /// incident in a given state, should call this.
+    pub fn restore(parts: IncidentParts) -> Self {
+        Self {
+            id: parts.id,
+            kind: IncidentType(parts.kind),
+            description: parts.description,
+            location: parts.location,
+            urgency: parts.urgency,
+            status: parts.status,
+            department: parts.department,
+            reported_by: parts.reported_by,
+            created_at: parts.created_at,
+            updated_at: parts.updated_at,
+            resolved_at: parts.resolved_at,
+            version: parts.version,
+        }
+    }
+
+    /// Checks `action` against the incident's rules and records it, done by `actor` at `at`:
+    /// the incident as it is afterwards (one version later) and the history event that says
+    /// what happened, whose id comes from `ids`. `self` is left as it was, so the caller can
+    /// still name the version the change was made against.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Conflict`] of kind [`InvalidTransition`](ConflictKind::InvalidTransition)
+    ///   for a status move the lifecycle does not allow, and of kind
+    ///   [`AlreadyAssigned`](ConflictKind::AlreadyAssigned) for an assignment to the current
+    ///   department.
+    /// - [`Error::Invalid`] on `attachment` for an attachment of another incident.
+    pub fn record(
+        &self,
+        action: IncidentAction,
+        actor: &UserId,
+        at: Timestamp,
+        ids: &dyn IdSource,
+    ) -> Result<(Incident, IncidentEvent), Error> {
+        let change = match action {
+            IncidentAction::MoveTo { status, note } => Change::StatusChanged {
+                from: self.status,
+                to: self.status.move_to(status)?,
+                note,
+            },
+            IncidentAction::Comment(text) => Change::CommentAdded { text },
+            IncidentAction::Assign(department) => {
+                if self.department.as_ref() == Some(&department) {
+                    return Err(Error::conflict(
+                        ConflictKind::AlreadyAssigned,
+                        format!("the incident is already assigned to {department}"),
+                    ));
+                }
+                Change::DepartmentAssigned { department }
+            }
+            IncidentAction::Attach(attachment) => {
+                if attachment.incident_id != self.id {
+                    return Err(Error::invalid(
+                        "attachment",
+                        "the attachment belongs to another incident",
+                    ));
+                }
+                Change::AttachmentAdded {
+                    attachment_id: attachment.attachment_id,
+                    filename: attachment.filename.as_str().to_owned(),
+                }
+            }
+        };
+        let event = self.event(change, actor, at, ids);
+        let mut next = self.clone();
+        next.apply(&event);
+        Ok((next, event))
+    }
+
+    fn event(
+        &self,
+        change: Change,
+        actor: &UserId,
+        at: Timestamp,
+        ids: &dyn IdSource,
+    ) -> IncidentEvent {
+        IncidentEvent {
+            event_id: EventId::generate(ids),
+            incident_id: self.id.clone(),
+            change,
+            actor: actor.clone(),
+            created_at: at,
+        }
+    }
+
+    /// Lets a checked event take effect: the version goes up by one. Private, so that no
+    /// event changes an incident without [`record`](Self::record) having checked it.
+    fn apply(&mut self, event: &IncidentEvent) {
+        match &event.change {
+            Change::Created {} | Change::CommentAdded { .. } | Change::AttachmentAdded { .. } => {}
+            Change::StatusChanged { to, .. } => {
+                self.status = *to;
+                self.resolved_at = (*to == Status::Resolved).then_some(event.created_at);
+            }
+            Change::DepartmentAssigned { department } => {
+                self.department = Some(department.clone());
+            }
+        }
+        self.version += 1;
+        self.updated_at = event.created_at;
+    }
+
+    /// The incident's id.
+    pub fn id(&self) -> &IncidentId {
+        &self.id
+    }
+
+    /// The type, from the catalog.
+    pub fn kind(&self) -> &IncidentType {
+        &self.kind
+    }
+
+    /// What happened.
+    pub fn description(&self) -> &Description {
+        &self.description
+    }
+
+    /// Where.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// How urgent.
+    pub fn urgency(&self) -> Urgency {
+        self.urgency
+    }
+
+    /// Where it stands.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The department it is assigned to, if any.
+    pub fn department(&self) -> Option<&DepartmentName> {
+        self.department.as_ref()
+    }
+
+    /// Who reported it.
+    pub fn reported_by(&self) -> &UserId {
+        &self.reported_by
+    }
+
+    /// When it was reported.
+    pub fn created_at(&self) -> Timestamp {
+        self.created_at
+    }
+
+    /// When it last changed.
+    pub fn updated_at(&self) -> Timestamp {
+        self.updated_at
+    }
+
+    /// When it was last resolved; `None` while it is not `resuelto`.
+    pub fn resolved_at(&self) -> Option<Timestamp> {
+        self.resolved_at
+    }
+
+    /// 1 when created, one more on every change.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
 }
 
 /// One entry of an incident's history: `{event_id, incident_id, tipo_evento, actor, detalle,
@@ -209,31 +463,41 @@ pub struct IncidentEvent {
 
 /// The kind of an event and its details.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "tipo_evento", content = "detalle", rename_all = "snake_case")]
+#[serde(tag = "tipo_evento", content = "detalle")]
 pub enum Change {
-    /// The incident was reported.
-    Creado {},
-    /// The status moved.
-    CambioEstado {
+    /// The incident was reported (`creado`).
+    #[serde(rename = "creado")]
+    Created {},
+    /// The status moved (`cambio_estado`).
+    #[serde(rename = "cambio_estado")]
+    StatusChanged {
         /// From.
-        de: Status,
+        #[serde(rename = "de")]
+        from: Status,
         /// To.
-        a: Status,
+        #[serde(rename = "a")]
+        to: Status,
         /// Why, if said.
-        nota: Option<Note>,
+        #[serde(rename = "nota")]
+        note: Option<Note>,
     },
-    /// Staff commented.
-    Comentario {
+    /// Staff commented (`comentario`).
+    #[serde(rename = "comentario")]
+    CommentAdded {
         /// The comment.
-        texto: CommentText,
+        #[serde(rename = "texto")]
+        text: CommentText,
     },
-    /// An admin assigned a department.
-    Asignacion {
+    /// An admin assigned a department (`asignacion`).
+    #[serde(rename = "asignacion")]
+    DepartmentAssigned {
         /// The department.
-        departamento: DepartmentName,
+        #[serde(rename = "departamento")]
+        department: DepartmentName,
     },
-    /// A file was attached.
-    Adjunto {
+    /// A file was attached (`adjunto`).
+    #[serde(rename = "adjunto")]
+    AttachmentAdded {
         /// The attachment.
         attachment_id: AttachmentId,
         /// Its file name as uploaded.
@@ -242,54 +506,58 @@ pub enum Change {
 }
 
 impl Change {
-    /// The wire name of this kind of event.
+    /// The kind of this event.
     pub fn kind(&self) -> EventKind {
         match self {
-            Self::Creado {} => EventKind::Creado,
-            Self::CambioEstado { .. } => EventKind::CambioEstado,
-            Self::Comentario { .. } => EventKind::Comentario,
-            Self::Asignacion { .. } => EventKind::Asignacion,
-            Self::Adjunto { .. } => EventKind::Adjunto,
+            Self::Created {} => EventKind::Created,
+            Self::StatusChanged { .. } => EventKind::StatusChanged,
+            Self::CommentAdded { .. } => EventKind::CommentAdded,
+            Self::DepartmentAssigned { .. } => EventKind::DepartmentAssigned,
+            Self::AttachmentAdded { .. } => EventKind::AttachmentAdded,
         }
     }
 }
 
 /// The kinds of history events (`tipo_evento`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum EventKind {
-    /// See [`Change::Creado`].
-    Creado,
-    /// See [`Change::CambioEstado`].
-    CambioEstado,
-    /// See [`Change::Comentario`].
-    Comentario,
-    /// See [`Change::Asignacion`].
-    Asignacion,
-    /// See [`Change::Adjunto`].
-    Adjunto,
+    /// See [`Change::Created`].
+    #[serde(rename = "creado")]
+    Created,
+    /// See [`Change::StatusChanged`].
+    #[serde(rename = "cambio_estado")]
+    StatusChanged,
+    /// See [`Change::CommentAdded`].
+    #[serde(rename = "comentario")]
+    CommentAdded,
+    /// See [`Change::DepartmentAssigned`].
+    #[serde(rename = "asignacion")]
+    DepartmentAssigned,
+    /// See [`Change::AttachmentAdded`].
+    #[serde(rename = "adjunto")]
+    AttachmentAdded,
 }
 
 impl EventKind {
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Creado => "creado",
-            Self::CambioEstado => "cambio_estado",
-            Self::Comentario => "comentario",
-            Self::Asignacion => "asignacion",
-            Self::Adjunto => "adjunto",
+            Self::Created => "creado",
+            Self::StatusChanged => "cambio_estado",
+            Self::CommentAdded => "comentario",
+            Self::DepartmentAssigned => "asignacion",
+            Self::AttachmentAdded => "adjunto",
         }
     }
 
     /// Parses the wire name.
     pub fn parse(text: &str) -> Result<Self, Error> {
         [
-            Self::Creado,
-            Self::CambioEstado,
-            Self::Comentario,
-            Self::Asignacion,
-            Self::Adjunto,
+            Self::Created,
+            Self::StatusChanged,
+            Self::CommentAdded,
+            Self::DepartmentAssigned,
+            Self::AttachmentAdded,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)
@@ -297,27 +565,10 @@ impl EventKind {
     }
 }
 
-impl Incident {
-    /// Applies one history event to the incident as it stood before it, as a store or a replay
-    /// would: the version goes up by one and the event's change takes effect.
-    pub fn apply(&mut self, event: &IncidentEvent) {
-        match &event.change {
-            Change::Creado {} => {}
-            Change::CambioEstado { a, .. } => {
-                self.status = *a;
-                self.resolved_at = (*a == Status::Resuelto).then_some(event.created_at);
-            }
-            Change::Asignacion { departamento } => self.department = Some(departamento.clone()),
-            Change::Comentario { .. } | Change::Adjunto { .. } => {}
-        }
-        self.version += 1;
-        self.updated_at = event.created_at;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::UlidSource;
     use serde_json::json;
 
     #[test]
@@ -325,10 +576,10 @@ mod tests {
         let event = IncidentEvent {
             event_id: EventId::parse("E1").unwrap(),
             incident_id: IncidentId::parse("I1").unwrap(),
-            change: Change::CambioEstado {
-                de: Status::Pendiente,
-                a: Status::EnProceso,
-                nota: None,
+            change: Change::StatusChanged {
+                from: Status::Pending,
+                to: Status::InProgress,
+                note: None,
             },
             actor: UserId::parse("U1").unwrap(),
             created_at: Timestamp::from_unix_millis(0),
@@ -342,8 +593,99 @@ mod tests {
         );
         let back: IncidentEvent = serde_json::from_value(value).unwrap();
         assert_eq!(back, event);
-        let created = serde_json::to_value(Change::Creado {}).unwrap();
+        let created = serde_json::to_value(Change::Created {}).unwrap();
         assert_eq!(created, json!({"tipo_evento": "creado", "detalle": {}}));
+    }
+
+    fn reported() -> Incident {
+        let draft = IncidentDraft {
+            kind: TypeCatalog::default().parse("otro").unwrap(),
+            description: Description::parse("Una silla rota").unwrap(),
+            location: Location::parse("Biblioteca").unwrap(),
+            urgency: Urgency::Low,
+        };
+        let reporter = UserId::parse("U1").unwrap();
+        let (incident, created) = Incident::report(
+            draft,
+            &reporter,
+            Timestamp::from_unix_millis(1_000),
+            &UlidSource::new(),
+        );
+        assert_eq!(created.change, Change::Created {});
+        assert_eq!(created.incident_id, *incident.id());
+        assert_eq!(
+            (incident.status(), incident.version()),
+            (Status::Pending, 1)
+        );
+        incident
+    }
+
+    fn record(incident: &Incident, action: IncidentAction) -> Result<Incident, Error> {
+        let actor = UserId::parse("U2").unwrap();
+        let at = Timestamp::from_unix_millis(incident.updated_at().unix_millis() + 1_000);
+        let (next, event) = incident.record(action, &actor, at, &UlidSource::new())?;
+        assert_eq!(next.version(), incident.version() + 1);
+        assert_eq!((next.updated_at(), event.created_at), (at, at));
+        assert_eq!((&event.incident_id, &event.actor), (incident.id(), &actor));
+        Ok(next)
+    }
+
+    fn move_to(status: Status) -> IncidentAction {
+        IncidentAction::MoveTo { status, note: None }
+    }
+
+    #[test]
+    fn recording_follows_the_lifecycle_and_leaves_the_incident_as_it_was() {
+        let pending = reported();
+        let working = record(&pending, move_to(Status::InProgress)).unwrap();
+        assert_eq!(
+            pending.status(),
+            Status::Pending,
+            "record returns a new incident"
+        );
+        let resolved = record(&working, move_to(Status::Resolved)).unwrap();
+        assert_eq!(resolved.resolved_at(), Some(resolved.updated_at()));
+        let reopened = record(&resolved, move_to(Status::InProgress)).unwrap();
+        assert_eq!(reopened.resolved_at(), None);
+
+        for (from, to) in [(&pending, Status::Pending), (&working, Status::Pending)] {
+            let refused = record(from, move_to(to)).unwrap_err();
+            assert_eq!(
+                refused.conflict_kind(),
+                Some(ConflictKind::InvalidTransition)
+            );
+        }
+    }
+
+    #[test]
+    fn an_assignment_to_the_current_department_is_refused() {
+        let ti = DepartmentName::parse("TI").unwrap();
+        let assigned = record(&reported(), IncidentAction::Assign(ti.clone())).unwrap();
+        assert_eq!(assigned.department(), Some(&ti));
+        let again = record(&assigned, IncidentAction::Assign(ti)).unwrap_err();
+        assert_eq!(again.conflict_kind(), Some(ConflictKind::AlreadyAssigned));
+        let other = DepartmentName::parse("Mantenimiento").unwrap();
+        assert!(record(&assigned, IncidentAction::Assign(other)).is_ok());
+    }
+
+    #[test]
+    fn only_an_attachment_of_the_incident_is_recorded() {
+        let incident = reported();
+        let attachment = |incident_id: &IncidentId| Attachment {
+            attachment_id: AttachmentId::parse("A1").unwrap(),
+            incident_id: incident_id.clone(),
+            filename: crate::domain::FileName::parse("foto.png").unwrap(),
+            content_type: crate::domain::MediaType::Png,
+            size: 3,
+            sha256: "ab".repeat(32),
+            created_at: Timestamp::from_unix_millis(0),
+        };
+        let own = attachment(incident.id());
+        let next = record(&incident, IncidentAction::Attach(own)).unwrap();
+        assert_eq!(next.status(), incident.status());
+        let foreign = attachment(&IncidentId::parse("OTHER").unwrap());
+        let refused = record(&incident, IncidentAction::Attach(foreign)).unwrap_err();
+        assert_eq!(refused.code(), "invalid_attachment");
     }
 
     #[test]

@@ -8,19 +8,21 @@ use crate::{ConflictKind, Error};
 
 /// Where an incident stands (`estado`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// Reported, nobody working on it yet.
-    Pendiente,
-    /// Being worked on.
-    EnProceso,
-    /// Done.
-    Resuelto,
+    /// Reported, nobody working on it yet (`pendiente`).
+    #[serde(rename = "pendiente")]
+    Pending,
+    /// Being worked on (`en_proceso`).
+    #[serde(rename = "en_proceso")]
+    InProgress,
+    /// Done (`resuelto`).
+    #[serde(rename = "resuelto")]
+    Resolved,
 }
 
 impl Status {
     /// Every status, in lifecycle order.
-    pub const ALL: [Status; 3] = [Self::Pendiente, Self::EnProceso, Self::Resuelto];
+    pub const ALL: [Status; 3] = [Self::Pending, Self::InProgress, Self::Resolved];
 
     /// Parses the wire name.
     pub fn parse(text: &str) -> Result<Self, Error> {
@@ -33,9 +35,9 @@ impl Status {
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Pendiente => "pendiente",
-            Self::EnProceso => "en_proceso",
-            Self::Resuelto => "resuelto",
+            Self::Pending => "pendiente",
+            Self::InProgress => "en_proceso",
+            Self::Resolved => "resuelto",
         }
     }
 
@@ -45,15 +47,16 @@ impl Status {
         use Status::*;
         matches!(
             (self, to),
-            (Pendiente, EnProceso)
-                | (Pendiente, Resuelto)
-                | (EnProceso, Resuelto)
-                | (Resuelto, EnProceso)
+            (Pending, InProgress)
+                | (Pending, Resolved)
+                | (InProgress, Resolved)
+                | (Resolved, InProgress)
         )
     }
 
-    /// `to` when the move is allowed, otherwise a conflict naming both ends.
-    pub fn move_to(self, to: Status) -> Result<Status, Error> {
+    /// `to` when the move is allowed, otherwise a conflict naming both ends. Only
+    /// [`Incident::record`](super::Incident::record) moves an incident.
+    pub(super) fn move_to(self, to: Status) -> Result<Status, Error> {
         if self.can_move_to(to) {
             Ok(to)
         } else {
@@ -73,21 +76,24 @@ impl fmt::Display for Status {
 
 /// How urgent an incident is (`urgencia`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum Urgency {
-    /// Can wait.
-    Baja,
-    /// Soon.
-    Media,
-    /// Today.
-    Alta,
-    /// Now.
-    Critica,
+    /// Can wait (`baja`).
+    #[serde(rename = "baja")]
+    Low,
+    /// Soon (`media`).
+    #[serde(rename = "media")]
+    Medium,
+    /// Today (`alta`).
+    #[serde(rename = "alta")]
+    High,
+    /// Now (`critica`).
+    #[serde(rename = "critica")]
+    Critical,
 }
 
 impl Urgency {
     /// Every urgency, lowest first.
-    pub const ALL: [Urgency; 4] = [Self::Baja, Self::Media, Self::Alta, Self::Critica];
+    pub const ALL: [Urgency; 4] = [Self::Low, Self::Medium, Self::High, Self::Critical];
 
     /// Parses the wire name.
     pub fn parse(text: &str) -> Result<Self, Error> {
@@ -100,10 +106,10 @@ impl Urgency {
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Baja => "baja",
-            Self::Media => "media",
-            Self::Alta => "alta",
-            Self::Critica => "critica",
+            Self::Low => "baja",
+            Self::Medium => "media",
+            Self::High => "alta",
+            Self::Critical => "critica",
         }
     }
 }
@@ -129,13 +135,13 @@ mod tests {
         assert_eq!(
             allowed,
             vec![
-                (Pendiente, EnProceso),
-                (Pendiente, Resuelto),
-                (EnProceso, Resuelto),
-                (Resuelto, EnProceso)
+                (Pending, InProgress),
+                (Pending, Resolved),
+                (InProgress, Resolved),
+                (Resolved, InProgress)
             ]
         );
-        let err = Resuelto.move_to(Pendiente).unwrap_err();
+        let err = Resolved.move_to(Pending).unwrap_err();
         assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
         assert_eq!(err.code(), "invalid_transition");
     }

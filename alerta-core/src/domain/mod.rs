@@ -23,8 +23,8 @@ pub use blob::{Blob, BlobKey};
 pub use idempotency::{IdempotencyKey, IdempotencyRecord};
 pub use ids::{AlertId, AttachmentId, EventId, IdSource, IncidentId, MailId, UlidSource, UserId};
 pub use incident::{
-    Change, Department, DepartmentName, EventKind, Incident, IncidentEvent, IncidentType,
-    TypeCatalog,
+    Change, Department, DepartmentName, EventKind, Incident, IncidentAction, IncidentDraft,
+    IncidentEvent, IncidentParts, IncidentType, TypeCatalog,
 };
 pub use lifecycle::{Status, Urgency};
 pub use mail::{MailMessage, MailState, OutboxMail, Subject};

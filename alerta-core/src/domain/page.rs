@@ -130,21 +130,21 @@ impl IncidentFilter {
     /// Whether `incident` passes the filter. Stores that cannot filter natively use this, and
     /// the conformance suite checks every store against it.
     pub fn matches(&self, incident: &super::Incident) -> bool {
-        self.status.is_none_or(|s| s == incident.status)
-            && self.kind.as_ref().is_none_or(|k| *k == incident.kind)
-            && self.urgency.is_none_or(|u| u == incident.urgency)
+        self.status.is_none_or(|s| s == incident.status())
+            && self.kind.as_ref().is_none_or(|k| k == incident.kind())
+            && self.urgency.is_none_or(|u| u == incident.urgency())
             && self
                 .department
                 .as_ref()
-                .is_none_or(|d| incident.department.as_ref() == Some(d))
+                .is_none_or(|d| incident.department() == Some(d))
             && self
                 .reported_by
                 .as_ref()
-                .is_none_or(|r| *r == incident.reported_by)
+                .is_none_or(|r| r == incident.reported_by())
             && self.text.as_ref().is_none_or(|q| {
-                contains_ignoring_case(incident.description.as_str(), q.as_str())
-                    || contains_ignoring_case(incident.location.as_str(), q.as_str())
-                    || contains_ignoring_case(incident.kind.as_str(), q.as_str())
+                contains_ignoring_case(incident.description().as_str(), q.as_str())
+                    || contains_ignoring_case(incident.location().as_str(), q.as_str())
+                    || contains_ignoring_case(incident.kind().as_str(), q.as_str())
             })
     }
 }

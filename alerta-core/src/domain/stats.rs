@@ -43,27 +43,27 @@ impl IncidentCounts {
         self.total += 1;
         *self
             .por_estado
-            .entry(incident.status.as_str().to_owned())
+            .entry(incident.status().as_str().to_owned())
             .or_default() += 1;
         *self
             .por_tipo
-            .entry(incident.kind.as_str().to_owned())
+            .entry(incident.kind().as_str().to_owned())
             .or_default() += 1;
         *self
             .por_urgencia
-            .entry(incident.urgency.as_str().to_owned())
+            .entry(incident.urgency().as_str().to_owned())
             .or_default() += 1;
         let department = incident
-            .department
+            .department()
             .as_ref()
             .map_or(UNASSIGNED, |d| d.as_str());
         *self
             .por_departamento
             .entry(department.to_owned())
             .or_default() += 1;
-        if let (Status::Resuelto, Some(resolved_at)) = (incident.status, incident.resolved_at) {
+        if let (Status::Resolved, Some(resolved_at)) = (incident.status(), incident.resolved_at()) {
             self.resolved += 1;
-            self.resolution_ms_total += resolved_at.since(incident.created_at).as_millis() as u64;
+            self.resolution_ms_total += resolved_at.since(incident.created_at()).as_millis() as u64;
         }
     }
 

@@ -77,13 +77,15 @@ impl StreamMessage {
     /// The message announcing `event`, with `incident` as it stands after it.
     pub fn for_event(incident: &Incident, event: &IncidentEvent) -> Self {
         let (kind, audience) = match &event.change {
-            Change::Creado {} => (StreamKind::IncidentCreated, Audience::Everyone),
-            Change::CambioEstado { .. } => (StreamKind::IncidentStatusChanged, Audience::Everyone),
-            Change::Comentario { .. } => (StreamKind::IncidentCommentAdded, Audience::Staff),
-            Change::Asignacion { .. } => {
+            Change::Created {} => (StreamKind::IncidentCreated, Audience::Everyone),
+            Change::StatusChanged { .. } => (StreamKind::IncidentStatusChanged, Audience::Everyone),
+            Change::CommentAdded { .. } => (StreamKind::IncidentCommentAdded, Audience::Staff),
+            Change::DepartmentAssigned { .. } => {
                 (StreamKind::IncidentDepartmentAssigned, Audience::Everyone)
             }
-            Change::Adjunto { .. } => (StreamKind::IncidentAttachmentAdded, Audience::Everyone),
+            Change::AttachmentAdded { .. } => {
+                (StreamKind::IncidentAttachmentAdded, Audience::Everyone)
+            }
         };
         Self {
             kind,

@@ -1,30 +1,19 @@
 //! Reporting and managing incidents.
 
+use std::future::Future;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Alerta, require_admin, require_staff};
 use crate::domain::{
-    Attachment, AttachmentId, Blob, BlobKey, Change, CommentText, Department, DepartmentName,
-    Description, EventId, FileName, IdempotencyKey, Incident, IncidentEvent, IncidentFilter,
-    IncidentId, IncidentType, Location, MailId, MediaType, Note, OutboxMail, Page, PageRequest,
-    Status, Timestamp, Urgency, User, hex_sha256,
+    Attachment, AttachmentId, Blob, BlobKey, CommentText, DepartmentName, Description, FileName,
+    IdempotencyKey, Incident, IncidentAction, IncidentDraft, IncidentEvent, IncidentFilter,
+    IncidentId, Location, MailId, MediaType, Note, OutboxMail, Page, PageRequest, Status,
+    Timestamp, Urgency, User, hex_sha256,
 };
 use crate::notifications;
 use crate::ports::IncidentChange;
 use crate::{ConflictKind, Error, Result};
-
-/// A checked incident report: `{tipo, descripcion, ubicacion, urgencia}`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IncidentDraft {
-    /// The type.
-    pub kind: IncidentType,
-    /// What happened.
-    pub description: Description,
-    /// Where.
-    pub location: Location,
-    /// How urgent.
-    pub urgency: Urgency,
-}
 
 /// A status change: `{estado, nota?, version?}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,9 +52,19 @@ pub struct LocationCheck {
     /// Whether the location is a known campus location.
     pub valid: bool,
     /// The location, trimmed; the catalog's spelling when it is known.
-    pub ubicacion: String,
+    #[serde(rename = "ubicacion")]
+    pub location: String,
     /// Known locations that look like it.
     pub suggestions: Vec<String>,
+}
+
+/// What a change writes besides the incident and its event.
+#[derive(Default)]
+struct Effects {
+    /// Attachment metadata the change adds.
+    attachments: Vec<Attachment>,
+    /// Mail the change sends.
+    mails: Vec<OutboxMail>,
 }
 
 /// How often a change without an expected version is retried when another change got in
@@ -89,40 +88,6 @@ impl Alerta {
         })
     }
 
-    fn draft_incident(&self, actor: &User, draft: IncidentDraft) -> Incident {
-        let now = self.now();
-        Incident {
-            id: IncidentId::generate(self.ids()),
-            kind: draft.kind,
-            description: draft.description,
-            location: draft.location,
-            urgency: draft.urgency,
-            status: Status::Pendiente,
-            department: None,
-            reported_by: actor.id.clone(),
-            created_at: now,
-            updated_at: now,
-            resolved_at: None,
-            version: 1,
-        }
-    }
-
-    fn event(
-        &self,
-        incident: &IncidentId,
-        actor: &User,
-        change: Change,
-        at: Timestamp,
-    ) -> IncidentEvent {
-        IncidentEvent {
-            event_id: EventId::generate(self.ids()),
-            incident_id: incident.clone(),
-            change,
-            actor: actor.id.clone(),
-            created_at: at,
-        }
-    }
-
     /// Reports an incident (`POST /incidents`); any role.
     pub async fn report_incident(
         &self,
@@ -131,8 +96,7 @@ impl Alerta {
         key: Option<&IdempotencyKey>,
     ) -> Result<Incident> {
         self.idempotent(actor.id.as_str(), key, "incident.create".into(), async {
-            let incident = self.draft_incident(actor, draft);
-            let event = self.event(&incident.id, actor, Change::Creado {}, incident.created_at);
+            let (incident, event) = Incident::report(draft, &actor.id, self.now(), self.ids());
             let change = IncidentChange {
                 incident: incident.clone(),
                 expected_version: None,
@@ -162,10 +126,8 @@ impl Alerta {
             warnings
                 .push("descripcion is very short; say what happened and what is affected".into());
         }
-        Preview {
-            incident: self.draft_incident(actor, draft),
-            warnings,
-        }
+        let (incident, _) = Incident::report(draft, &actor.id, self.now(), self.ids());
+        Preview { incident, warnings }
     }
 
     /// Checks a location against the configured campus locations.
@@ -175,7 +137,7 @@ impl Alerta {
         if known.is_empty() {
             return LocationCheck {
                 valid: !wanted.is_empty(),
-                ubicacion: wanted.to_owned(),
+                location: wanted.to_owned(),
                 suggestions: vec![],
             };
         }
@@ -183,7 +145,7 @@ impl Alerta {
         if let Some(exact) = known.iter().find(|k| fold(k) == folded) {
             return LocationCheck {
                 valid: true,
-                ubicacion: exact.clone(),
+                location: exact.clone(),
                 suggestions: vec![],
             };
         }
@@ -204,7 +166,7 @@ impl Alerta {
             .collect();
         LocationCheck {
             valid: false,
-            ubicacion: wanted.to_owned(),
+            location: wanted.to_owned(),
             suggestions,
         }
     }
@@ -242,32 +204,47 @@ impl Alerta {
             .ok_or(Error::NotFound("incident"))
     }
 
-    /// Loads the incident, lets `plan` turn it into a change, and commits it. Without an
-    /// expected version, a change that lost a race with another is planned again on the new
-    /// state; with one, the race is the caller's to see (409).
-    async fn change<T, F, Fut>(
+    /// Records `action` by `actor` on the incident `id` ([`Incident::record`]) and commits
+    /// it, with what `effects` adds for the outcome: mail, attachment metadata. `at` is when
+    /// it happened; `None` means now, at each attempt.
+    ///
+    /// Without an expected version, a change that lost a race with another is recorded again
+    /// on the new state; with one, the race is the caller's to see (a stale version).
+    async fn record<F, Fut>(
         &self,
         id: &IncidentId,
+        actor: &User,
+        action: IncidentAction,
+        at: Option<Timestamp>,
         expected_version: Option<u64>,
-        mut plan: F,
-    ) -> Result<T>
+        mut effects: F,
+    ) -> Result<(Incident, IncidentEvent)>
     where
-        F: FnMut(Incident) -> Fut,
-        Fut: std::future::Future<Output = Result<(IncidentChange, T)>>,
+        F: FnMut(Incident, IncidentEvent) -> Fut,
+        Fut: Future<Output = Result<Effects>>,
     {
         let mut attempts = 0;
         loop {
             attempts += 1;
             let current = self.load(id).await?;
-            if expected_version.is_some_and(|v| v != current.version) {
+            if expected_version.is_some_and(|v| v != current.version()) {
                 return Err(Error::stale_version());
             }
-            let (change, result) = plan(current).await?;
+            let at = at.unwrap_or_else(|| self.now());
+            let (next, event) = current.record(action.clone(), &actor.id, at, self.ids())?;
+            let Effects { attachments, mails } = effects(next.clone(), event.clone()).await?;
+            let change = IncidentChange {
+                incident: next.clone(),
+                expected_version: Some(current.version()),
+                events: vec![event.clone()],
+                attachments,
+                mails,
+            };
             let messages = change.stream_messages();
             match self.inner.storage.incidents.commit(change).await {
                 Ok(appended) => {
                     self.publish(appended, messages).await;
-                    return Ok(result);
+                    return Ok((next, event));
                 }
                 Err(e)
                     if e.conflict_kind() == Some(ConflictKind::StaleVersion)
@@ -294,50 +271,40 @@ impl Alerta {
         require_staff(actor)?;
         let operation = format!("incident.status:{id}");
         self.idempotent(actor.id.as_str(), key, operation, async {
-            let plan =
-                |current: Incident| {
-                    let request = request.clone();
-                    async move {
-                        let to = current.status.move_to(request.to)?;
-                        let event = self.event(
-                            &current.id,
-                            actor,
-                            Change::CambioEstado {
-                                de: current.status,
-                                a: to,
-                                nota: request.note,
-                            },
-                            self.now(),
-                        );
-                        let mut next = current.clone();
-                        next.apply(&event);
-                        let mut mails = Vec::new();
-                        let reporter = if to == Status::Resuelto {
-                            self.inner
-                                .storage
-                                .users
-                                .user_by_id(&current.reported_by)
-                                .await?
-                        } else {
-                            None
-                        };
-                        if let Some(reporter) = reporter {
-                            mails.push(self.outbox_row(notifications::resolved_mail(
-                                &next,
-                                reporter.user.email,
-                            )));
-                        }
-                        let change = IncidentChange {
-                            incident: next.clone(),
-                            expected_version: Some(current.version),
-                            events: vec![event],
-                            attachments: vec![],
-                            mails,
-                        };
-                        Ok((change, next))
-                    }
-                };
-            self.change(id, request.expected_version, plan).await
+            let action = IncidentAction::MoveTo {
+                status: request.to,
+                note: request.note.clone(),
+            };
+            let mail_the_reporter = |next: Incident, _| async move {
+                if next.status() != Status::Resolved {
+                    return Ok(Effects::default());
+                }
+                let reporter = self
+                    .inner
+                    .storage
+                    .users
+                    .user_by_id(next.reported_by())
+                    .await?;
+                let mails = reporter
+                    .map(|r| self.outbox_row(notifications::resolved_mail(&next, r.user.email)))
+                    .into_iter()
+                    .collect();
+                Ok(Effects {
+                    mails,
+                    ..Effects::default()
+                })
+            };
+            let (next, _) = self
+                .record(
+                    id,
+                    actor,
+                    action,
+                    None,
+                    request.expected_version,
+                    mail_the_reporter,
+                )
+                .await?;
+            Ok(next)
         })
         .await
     }
@@ -353,28 +320,12 @@ impl Alerta {
         require_staff(actor)?;
         let operation = format!("incident.comment:{id}");
         self.idempotent(actor.id.as_str(), key, operation, async {
-            let plan = |current: Incident| {
-                let text = text.clone();
-                async move {
-                    let event = self.event(
-                        &current.id,
-                        actor,
-                        Change::Comentario { texto: text },
-                        self.now(),
-                    );
-                    let mut next = current.clone();
-                    next.apply(&event);
-                    let change = IncidentChange {
-                        incident: next,
-                        expected_version: Some(current.version),
-                        events: vec![event.clone()],
-                        attachments: vec![],
-                        mails: vec![],
-                    };
-                    Ok((change, event))
-                }
-            };
-            self.change(id, None, plan).await
+            let action = IncidentAction::Comment(text.clone());
+            let nothing_else = |_, _| async { Ok(Effects::default()) };
+            let (_, event) = self
+                .record(id, actor, action, None, None, nothing_else)
+                .await?;
+            Ok(event)
         })
         .await
     }
@@ -403,41 +354,25 @@ impl Alerta {
             })?;
         let operation = format!("incident.department:{id}");
         self.idempotent(actor.id.as_str(), key, operation, async {
-            let plan = |current: Incident| {
-                let department: Department = department.clone();
+            let action = IncidentAction::Assign(department.name.clone());
+            let mail_the_department = |next: Incident, event: IncidentEvent| {
+                let department = department.clone();
                 async move {
-                    if current.department.as_ref() == Some(&department.name) {
-                        return Err(Error::conflict(
-                            ConflictKind::AlreadyAssigned,
-                            format!("the incident is already assigned to {}", department.name),
-                        ));
-                    }
-                    let event = self.event(
-                        &current.id,
-                        actor,
-                        Change::Asignacion {
-                            departamento: department.name.clone(),
-                        },
-                        self.now(),
-                    );
-                    let mut next = current.clone();
-                    next.apply(&event);
-                    let mut history = self.inner.storage.incidents.history(&current.id).await?;
-                    history.push(event.clone());
-                    let report = BlobKey::assignment_report(&department.name, &current.id);
+                    let mut history = self.inner.storage.incidents.history(next.id()).await?;
+                    history.push(event);
+                    let report = BlobKey::assignment_report(&department.name, next.id());
                     let mail =
                         notifications::assignment_mail(&next, &history, &department, &report);
-                    let change = IncidentChange {
-                        incident: next.clone(),
-                        expected_version: Some(current.version),
-                        events: vec![event],
-                        attachments: vec![],
+                    Ok(Effects {
                         mails: vec![self.outbox_row(mail)],
-                    };
-                    Ok((change, next))
+                        ..Effects::default()
+                    })
                 }
             };
-            self.change(id, None, plan).await
+            let (next, _) = self
+                .record(id, actor, action, None, None, mail_the_department)
+                .await?;
+            Ok(next)
         })
         .await
     }
@@ -475,7 +410,7 @@ impl Alerta {
             )));
         }
         let incident = self.load(id).await?;
-        if !(actor.role.manages_incidents() || incident.reported_by == actor.id) {
+        if !(actor.role.manages_incidents() || *incident.reported_by() == actor.id) {
             return Err(Error::Forbidden(
                 "only the reporter, staff or admin may attach files",
             ));
@@ -484,7 +419,7 @@ impl Alerta {
         self.idempotent(actor.id.as_str(), key, operation, async {
             let attachment = Attachment {
                 attachment_id: AttachmentId::generate(self.ids()),
-                incident_id: incident.id.clone(),
+                incident_id: incident.id().clone(),
                 filename: filename.clone(),
                 content_type: media,
                 size: upload.bytes.len() as u64,
@@ -497,31 +432,26 @@ impl Alerta {
                 .blobs
                 .put(&attachment.blob_key(), media.as_str(), upload.bytes.clone())
                 .await?;
-            let plan = |current: Incident| {
+            let action = IncidentAction::Attach(attachment.clone());
+            let its_metadata = |_, _| {
                 let attachment = attachment.clone();
                 async move {
-                    let event = self.event(
-                        &current.id,
-                        actor,
-                        Change::Adjunto {
-                            attachment_id: attachment.attachment_id.clone(),
-                            filename: attachment.filename.as_str().to_owned(),
-                        },
-                        attachment.created_at,
-                    );
-                    let mut next = current.clone();
-                    next.apply(&event);
-                    let change = IncidentChange {
-                        incident: next,
-                        expected_version: Some(current.version),
-                        events: vec![event],
-                        attachments: vec![attachment.clone()],
-                        mails: vec![],
-                    };
-                    Ok((change, attachment))
+                    Ok(Effects {
+                        attachments: vec![attachment],
+                        ..Effects::default()
+                    })
                 }
             };
-            self.change(id, None, plan).await
+            self.record(
+                id,
+                actor,
+                action,
+                Some(attachment.created_at),
+                None,
+                its_metadata,
+            )
+            .await?;
+            Ok(attachment)
         })
         .await
     }

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 
 pub use alerts::AlertSender;
 pub use auth::Login;
-pub use incidents::{IncidentDraft, LocationCheck, Preview, StatusChange, Upload};
+pub use incidents::{LocationCheck, Preview, StatusChange, Upload};
 pub use reports::{ReportProgress, ReportRun, ReportSummary};
 pub use settings::Settings;
 

@@ -113,7 +113,7 @@ impl Alerta {
                 .incidents
                 .events(&EventQuery {
                     after: after.clone(),
-                    kind: Some(EventKind::Asignacion),
+                    kind: Some(EventKind::DepartmentAssigned),
                     limit: PAGE,
                 })
                 .await?;
@@ -153,7 +153,7 @@ impl Alerta {
         run: &ReportRun,
         event: &crate::domain::IncidentEvent,
     ) -> Result<bool> {
-        let Change::Asignacion { departamento } = &event.change else {
+        let Change::DepartmentAssigned { department } = &event.change else {
             return Ok(true);
         };
         if !ledger
@@ -163,13 +163,13 @@ impl Alerta {
             return Ok(false);
         }
         let report = self.assignment_report(&event.incident_id).await?;
-        let key = BlobKey::assignment_report(departamento, &event.incident_id);
+        let key = BlobKey::assignment_report(department, &event.incident_id);
         self.put_json(&key, &report).await?;
         let department = self
             .inner
             .storage
             .departments
-            .department(departamento)
+            .department(department)
             .await?;
         let mails = department
             .map(|d| {

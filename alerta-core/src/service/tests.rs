@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::*;
 use crate::domain::{
-    Appended, Description, Email, IdempotencyRecord, Incident, IncidentId, IncidentType, Location,
-    PersonName, Status, Timestamp, Urgency, UserId,
+    Appended, Description, Email, IdempotencyRecord, Incident, IncidentDraft, IncidentId,
+    IncidentParts, Location, PersonName, Status, Timestamp, Urgency, UserId,
 };
 use crate::ports::{
     MockAlertStore, MockBlobStore, MockBroadcaster, MockDepartmentStore, MockIdempotencyStore,
@@ -68,13 +68,14 @@ fn user(role: Role) -> User {
     }
 }
 
+/// An incident as a store would hand it back, at `version` and in `status`.
 fn incident(version: u64, status: Status) -> Incident {
-    Incident {
+    Incident::restore(IncidentParts {
         id: IncidentId::parse("I1").unwrap(),
-        kind: IncidentType::from_stored("otro".into()),
+        kind: "otro".into(),
         description: Description::parse("algo").unwrap(),
         location: Location::parse("Biblioteca").unwrap(),
-        urgency: Urgency::Media,
+        urgency: Urgency::Medium,
         status,
         department: None,
         reported_by: UserId::parse("U9").unwrap(),
@@ -82,7 +83,7 @@ fn incident(version: u64, status: Status) -> Incident {
         updated_at: Timestamp::from_unix_millis(0),
         resolved_at: None,
         version,
-    }
+    })
 }
 
 fn draft(app: &Alerta) -> IncidentDraft {
@@ -119,8 +120,8 @@ async fn a_failing_broadcaster_never_fails_the_request() {
     let actor = user(Role::Student);
     let created = app.report_incident(&actor, draft(&app), None).await;
     let created = created.expect("the incident is stored even though broadcasting failed");
-    assert_eq!(created.status, Status::Pendiente);
-    assert_eq!(created.version, 1);
+    assert_eq!(created.status(), Status::Pending);
+    assert_eq!(created.version(), 1);
 }
 
 #[tokio::test]
@@ -145,7 +146,7 @@ async fn a_stale_version_is_refused_before_anything_is_written() {
     mocks
         .incidents
         .expect_incident()
-        .returning(|_| Ok(Some(incident(3, Status::Pendiente))));
+        .returning(|_| Ok(Some(incident(3, Status::Pending))));
     mocks.incidents.expect_commit().times(0);
     mocks.broadcaster.expect_publish().times(0);
     let app = mocks.build();
@@ -153,7 +154,7 @@ async fn a_stale_version_is_refused_before_anything_is_written() {
         .change_status(
             &user(Role::Staff),
             &IncidentId::parse("I1").unwrap(),
-            move_to(Status::EnProceso, Some(2)),
+            move_to(Status::InProgress, Some(2)),
             None,
         )
         .await
@@ -168,7 +169,7 @@ async fn a_store_conflict_is_a_409_when_the_caller_named_a_version() {
     mocks
         .incidents
         .expect_incident()
-        .returning(|_| Ok(Some(incident(2, Status::Pendiente))));
+        .returning(|_| Ok(Some(incident(2, Status::Pending))));
     mocks
         .incidents
         .expect_commit()
@@ -180,7 +181,7 @@ async fn a_store_conflict_is_a_409_when_the_caller_named_a_version() {
         .change_status(
             &user(Role::Admin),
             &IncidentId::parse("I1").unwrap(),
-            move_to(Status::EnProceso, Some(2)),
+            move_to(Status::InProgress, Some(2)),
             None,
         )
         .await
@@ -198,7 +199,7 @@ async fn a_lost_race_without_a_version_is_planned_again_on_the_new_state() {
         .times(2)
         .returning(move |_| {
             reads += 1;
-            Ok(Some(incident(reads, Status::Pendiente)))
+            Ok(Some(incident(reads, Status::Pending)))
         });
     let mut commits = 0;
     mocks
@@ -211,7 +212,7 @@ async fn a_lost_race_without_a_version_is_planned_again_on_the_new_state() {
                 Err(Error::stale_version())
             } else {
                 assert_eq!(change.expected_version, Some(2));
-                assert_eq!(change.incident.version, 3);
+                assert_eq!(change.incident.version(), 3);
                 Ok(one_position())
             }
         });
@@ -225,12 +226,15 @@ async fn a_lost_race_without_a_version_is_planned_again_on_the_new_state() {
         .change_status(
             &user(Role::Staff),
             &IncidentId::parse("I1").unwrap(),
-            move_to(Status::EnProceso, None),
+            move_to(Status::InProgress, None),
             None,
         )
         .await
         .unwrap();
-    assert_eq!((changed.status, changed.version), (Status::EnProceso, 3));
+    assert_eq!(
+        (changed.status(), changed.version()),
+        (Status::InProgress, 3)
+    );
 }
 
 #[tokio::test]
@@ -239,14 +243,14 @@ async fn an_invalid_transition_is_a_409_and_writes_nothing() {
     mocks
         .incidents
         .expect_incident()
-        .returning(|_| Ok(Some(incident(4, Status::Resuelto))));
+        .returning(|_| Ok(Some(incident(4, Status::Resolved))));
     mocks.incidents.expect_commit().times(0);
     let app = mocks.build();
     let err = app
         .change_status(
             &user(Role::Staff),
             &IncidentId::parse("I1").unwrap(),
-            move_to(Status::Pendiente, None),
+            move_to(Status::Pending, None),
             None,
         )
         .await
@@ -262,7 +266,7 @@ async fn roles_are_checked_before_any_port_is_used() {
     let id = IncidentId::parse("I1").unwrap();
     let forbidden = |r: Result<_, Error>| matches!(r, Err(Error::Forbidden(_)));
     assert!(forbidden(
-        app.change_status(&student, &id, move_to(Status::EnProceso, None), None)
+        app.change_status(&student, &id, move_to(Status::InProgress, None), None)
             .await
             .map(|_| ())
     ));
@@ -293,7 +297,7 @@ async fn roles_are_checked_before_any_port_is_used() {
 #[tokio::test]
 async fn an_idempotency_replay_returns_the_first_result_without_writing() {
     let mut mocks = Mocks::default();
-    let first = incident(1, Status::Pendiente);
+    let first = incident(1, Status::Pending);
     let stored = first.clone();
     mocks
         .idempotency

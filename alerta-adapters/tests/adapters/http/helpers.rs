@@ -312,7 +312,7 @@ impl TestApp {
             .report_incident(&reporter.user, draft, None)
             .await
             .unwrap()
-            .id
+            .id()
             .to_string()
     }
 

@@ -178,7 +178,7 @@ impl Cast {
 async fn fresh_mail(t: &TestApp, cast: &Cast) -> String {
     let incident = t.report_directly(&cast.reporter).await;
     let change = StatusChange {
-        to: alerta_core::domain::Status::Resuelto,
+        to: alerta_core::domain::Status::Resolved,
         note: None,
         expected_version: None,
     };
