@@ -59,7 +59,7 @@ async fn main() -> Result<(), alerta_core::Error> {
     let incident = app
         .assign_department(
             &admin,
-            &incident.id(),
+            incident.id(),
             DepartmentName::parse("Mantenimiento")?,
             None,
         )
@@ -70,7 +70,7 @@ async fn main() -> Result<(), alerta_core::Error> {
         expected_version: Some(incident.version()),
     };
     let incident = app
-        .change_status(&admin, &incident.id(), resolve, None)
+        .change_status(&admin, incident.id(), resolve, None)
         .await?;
     println!(
         "now {} at version {}",
@@ -79,7 +79,7 @@ async fn main() -> Result<(), alerta_core::Error> {
     );
 
     println!("\nhistory:");
-    for event in app.history(&admin, &incident.id()).await? {
+    for event in app.history(&admin, incident.id()).await? {
         println!("  {}", serde_json::to_string(&event).unwrap_or_default());
     }
 

@@ -48,7 +48,8 @@ impl fmt::Debug for Secret {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DepartmentConfig {
     /// Its name.
-    pub nombre: String,
+    #[serde(rename = "nombre")]
+    pub name: String,
     /// Where its notifications go.
     pub email: String,
 }

@@ -162,7 +162,7 @@ pub async fn seed(app: &Alerta, config: &Config) -> anyhow::Result<()> {
     }
     for department in &config.departments {
         let department = Department {
-            name: DepartmentName::parse(&department.nombre)?,
+            name: DepartmentName::parse(&department.name)?,
             email: Email::parse(&department.email)?,
         };
         match app.add_department(department).await {

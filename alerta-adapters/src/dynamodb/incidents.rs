@@ -52,10 +52,7 @@ fn incident_item(incident: &Incident) -> Item {
         .set("ubicacion", s(incident.location().as_str()))
         .set("urgencia", s(incident.urgency().as_str()))
         .set("estado", s(incident.status().as_str()))
-        .set_opt(
-            "departamento",
-            incident.department().as_ref().map(|d| s(d.as_str())),
-        )
+        .set_opt("departamento", incident.department().map(|d| s(d.as_str())))
         .set("reportado_por", s(incident.reported_by().as_str()))
         .set("created_at", time(incident.created_at()))
         .set("updated_at", time(incident.updated_at()))

@@ -38,7 +38,8 @@ async fn list(
 #[derive(Default, Deserialize)]
 #[serde(default)]
 struct DepartmentBody {
-    nombre: Field<String>,
+    #[serde(rename = "nombre")]
+    name: Field<String>,
     email: Field<String>,
 }
 
@@ -50,7 +51,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<Department>), ApiError> {
     // The core names a bad department name `departamento`, its name on incidents; here the
     // field is `nombre`, and the code should say so.
-    let name = DepartmentName::parse(&body.nombre.required("nombre")?).map_err(|e| match e {
+    let name = DepartmentName::parse(&body.name.required("nombre")?).map_err(|e| match e {
         Error::Invalid { message, .. } => Error::invalid("nombre", message),
         other => other,
     })?;

@@ -35,19 +35,23 @@ pub(super) fn routes() -> Router<AppState> {
 #[derive(Default, Deserialize)]
 #[serde(default)]
 struct DraftBody {
-    tipo: Field<String>,
-    descripcion: Field<String>,
-    ubicacion: Field<String>,
-    urgencia: Field<String>,
+    #[serde(rename = "tipo")]
+    kind: Field<String>,
+    #[serde(rename = "descripcion")]
+    description: Field<String>,
+    #[serde(rename = "ubicacion")]
+    location: Field<String>,
+    #[serde(rename = "urgencia")]
+    urgency: Field<String>,
 }
 
 impl DraftBody {
     fn parse(self, state: &AppState) -> Result<IncidentDraft, ApiError> {
         Ok(state.app.parse_draft(
-            &self.tipo.required("tipo")?,
-            &self.descripcion.required("descripcion")?,
-            &self.ubicacion.required("ubicacion")?,
-            &self.urgencia.required("urgencia")?,
+            &self.kind.required("tipo")?,
+            &self.description.required("descripcion")?,
+            &self.location.required("ubicacion")?,
+            &self.urgency.required("urgencia")?,
         )?)
     }
 }
@@ -78,7 +82,8 @@ async fn preview(
 #[derive(Default, Deserialize)]
 #[serde(default)]
 struct LocationBody {
-    ubicacion: Field<String>,
+    #[serde(rename = "ubicacion")]
+    location: Field<String>,
 }
 
 async fn validate_location(
@@ -86,29 +91,33 @@ async fn validate_location(
     _caller: Caller,
     JsonBody(body): JsonBody<LocationBody>,
 ) -> Result<Json<LocationCheck>, ApiError> {
-    let location = Location::parse(&body.ubicacion.required("ubicacion")?)?;
+    let location = Location::parse(&body.location.required("ubicacion")?)?;
     Ok(Json(state.app.validate_location(location.as_str())))
 }
 
 /// The filters of `GET /incidents`.
 #[derive(Default, Deserialize)]
 struct IncidentQuery {
-    estado: Option<String>,
-    tipo: Option<String>,
-    urgencia: Option<String>,
-    departamento: Option<String>,
+    #[serde(rename = "estado")]
+    status: Option<String>,
+    #[serde(rename = "tipo")]
+    kind: Option<String>,
+    #[serde(rename = "urgencia")]
+    urgency: Option<String>,
+    #[serde(rename = "departamento")]
+    department: Option<String>,
     q: Option<String>,
 }
 
 impl IncidentQuery {
     fn filter(&self, state: &AppState) -> Result<IncidentFilter, ApiError> {
         Ok(IncidentFilter {
-            status: non_empty(&self.estado).map(Status::parse).transpose()?,
-            kind: non_empty(&self.tipo)
+            status: non_empty(&self.status).map(Status::parse).transpose()?,
+            kind: non_empty(&self.kind)
                 .map(|t| state.app.settings().incident_types.parse(t))
                 .transpose()?,
-            urgency: non_empty(&self.urgencia).map(Urgency::parse).transpose()?,
-            department: non_empty(&self.departamento)
+            urgency: non_empty(&self.urgency).map(Urgency::parse).transpose()?,
+            department: non_empty(&self.department)
                 .map(DepartmentName::parse)
                 .transpose()?,
             reported_by: None,
@@ -151,8 +160,10 @@ async fn one(
 #[derive(Default, Deserialize)]
 #[serde(default)]
 struct StatusBody {
-    estado: Field<String>,
-    nota: Field<String>,
+    #[serde(rename = "estado")]
+    status: Field<String>,
+    #[serde(rename = "nota")]
+    note: Field<String>,
     version: Field<u64>,
 }
 
@@ -164,10 +175,10 @@ async fn change_status(
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Json<Incident>, ApiError> {
     let id = path_id(&id, IncidentId::parse, "incident")?;
-    let to = Status::parse(&body.estado.required("estado")?)?;
+    let to = Status::parse(&body.status.required("estado")?)?;
     // A blank note is what a form with an empty note field sends: no note, not a bad one.
     let note = body
-        .nota
+        .note
         .optional("nota")?
         .filter(|n| !n.trim().is_empty())
         .map(|n| Note::parse(&n))
@@ -188,7 +199,8 @@ async fn change_status(
 #[derive(Default, Deserialize)]
 #[serde(default)]
 struct CommentBody {
-    texto: Field<String>,
+    #[serde(rename = "texto")]
+    text: Field<String>,
 }
 
 async fn comment(
@@ -199,7 +211,7 @@ async fn comment(
     JsonBody(body): JsonBody<CommentBody>,
 ) -> Result<(StatusCode, Json<IncidentEvent>), ApiError> {
     let id = path_id(&id, IncidentId::parse, "incident")?;
-    let text = CommentText::parse(&body.texto.required("texto")?)?;
+    let text = CommentText::parse(&body.text.required("texto")?)?;
     let event = state
         .app
         .comment(&caller.user, &id, text, idempotency.key())
@@ -210,7 +222,8 @@ async fn comment(
 #[derive(Default, Deserialize)]
 #[serde(default)]
 struct DepartmentBody {
-    departamento: Field<String>,
+    #[serde(rename = "departamento")]
+    department: Field<String>,
 }
 
 async fn assign_department(
@@ -221,7 +234,7 @@ async fn assign_department(
     JsonBody(body): JsonBody<DepartmentBody>,
 ) -> Result<Json<Incident>, ApiError> {
     let id = path_id(&id, IncidentId::parse, "incident")?;
-    let name = DepartmentName::parse(&body.departamento.required("departamento")?)?;
+    let name = DepartmentName::parse(&body.department.required("departamento")?)?;
     Ok(Json(
         state
             .app

@@ -34,7 +34,8 @@ struct UserReply {
 struct RegisterBody {
     email: Field<String>,
     password: Field<String>,
-    nombre: Field<String>,
+    #[serde(rename = "nombre")]
+    name: Field<String>,
 }
 
 /// Registration is open to anyone and takes no `Idempotency-Key`: without a caller there is
@@ -46,7 +47,7 @@ async fn register(
     let new = NewUser::parse(
         &body.email.required("email")?,
         &body.password.required("password")?,
-        &body.nombre.required("nombre")?,
+        &body.name.required("nombre")?,
         Role::Student,
     )?;
     let user = state.app.register(new).await?;
@@ -84,8 +85,10 @@ async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusC
 struct NewUserBody {
     email: Field<String>,
     password: Field<String>,
-    nombre: Field<String>,
-    rol: Field<String>,
+    #[serde(rename = "nombre")]
+    name: Field<String>,
+    #[serde(rename = "rol")]
+    role: Field<String>,
 }
 
 async fn create_user(
@@ -96,8 +99,8 @@ async fn create_user(
 ) -> Result<(StatusCode, Json<UserReply>), ApiError> {
     let email = body.email.required("email")?;
     let password = body.password.required("password")?;
-    let name = body.nombre.required("nombre")?;
-    let role = Role::parse(&body.rol.required("rol")?)?;
+    let name = body.name.required("nombre")?;
+    let role = Role::parse(&body.role.required("rol")?)?;
     let new = NewUser::parse(&email, &password, &name, role)?;
     let user = state
         .app

@@ -180,7 +180,7 @@ where
 impl IncidentStore for MemoryStore {
     async fn commit(&self, change: IncidentChange) -> Result<Appended> {
         let mut state = self.lock();
-        let stored = state.incidents.get(&change.incident.id());
+        let stored = state.incidents.get(change.incident.id());
         match (change.expected_version, stored) {
             (None, Some(_)) => return Err(Error::duplicate("incident")),
             (Some(_), None) => return Err(Error::stale_version()),

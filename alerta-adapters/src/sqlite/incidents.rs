@@ -60,7 +60,7 @@ async fn insert_incident(conn: &mut SqliteConnection, incident: &Incident) -> Re
     .bind(incident.location().as_str())
     .bind(incident.urgency().as_str())
     .bind(incident.status().as_str())
-    .bind(incident.department().as_ref().map(|d| d.as_str()))
+    .bind(incident.department().map(|d| d.as_str()))
     .bind(incident.reported_by().as_str())
     .bind(millis(incident.created_at()))
     .bind(millis(incident.updated_at()))
@@ -90,7 +90,7 @@ async fn update_incident(
     .bind(incident.location().as_str())
     .bind(incident.urgency().as_str())
     .bind(incident.status().as_str())
-    .bind(incident.department().as_ref().map(|d| d.as_str()))
+    .bind(incident.department().map(|d| d.as_str()))
     .bind(incident.reported_by().as_str())
     .bind(millis(incident.created_at()))
     .bind(millis(incident.updated_at()))
@@ -366,10 +366,10 @@ impl IncidentStore for SqliteStore {
             let add = |map: &mut BTreeMap<String, u64>, key: String| {
                 *map.entry(key).or_default() += n;
             };
-            add(&mut counts.por_estado, text(row, "status")?);
-            add(&mut counts.por_tipo, text(row, "kind")?);
-            add(&mut counts.por_urgencia, text(row, "urgency")?);
-            add(&mut counts.por_departamento, text(row, "department")?);
+            add(&mut counts.by_status, text(row, "status")?);
+            add(&mut counts.by_kind, text(row, "kind")?);
+            add(&mut counts.by_urgency, text(row, "urgency")?);
+            add(&mut counts.by_department, text(row, "department")?);
             counts.resolved += to_u64(number(row, "resolved")?, "count")?;
             counts.resolution_ms_total += to_u64(number(row, "resolution_ms")?, "duration")?;
         }

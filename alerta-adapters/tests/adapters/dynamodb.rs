@@ -402,7 +402,7 @@ async fn bootstrap_makes_every_table_index_and_ttl_and_a_second_run_changes_noth
     assert_eq!(head.epoch, epoch, "the epoch is made once");
     assert_eq!(head.head, 1, "the counter is kept");
     assert_eq!(
-        storage.incidents.incident(&incident.id()).await.unwrap(),
+        storage.incidents.incident(incident.id()).await.unwrap(),
         Some(incident)
     );
 }
@@ -1122,7 +1122,7 @@ async fn missing_tables_make_the_store_unavailable_without_aws_types_or_request_
     let incident = f.incident(&f.user(), "otro", Urgency::Low, "sin tablas");
     let results = [
         storage.incidents.commit(f.creation(&incident)).await.err(),
-        storage.incidents.incident(&incident.id()).await.err(),
+        storage.incidents.incident(incident.id()).await.err(),
         storage.alerts.counts().await.err(),
         storage
             .incidents

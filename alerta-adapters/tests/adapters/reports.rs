@@ -81,10 +81,10 @@ fn run(holder: &str) -> ReportRun {
 }
 
 impl World {
-    async fn report(&self, tipo: &str, urgencia: &str) -> alerta_core::domain::Incident {
+    async fn report(&self, kind: &str, urgency: &str) -> alerta_core::domain::Incident {
         let draft = self
             .app
-            .parse_draft(tipo, "Algo pasó", "Biblioteca", urgencia)
+            .parse_draft(kind, "Algo pasó", "Biblioteca", urgency)
             .unwrap();
         self.app
             .report_incident(&self.student, draft, None)
@@ -158,11 +158,11 @@ async fn the_global_report_matches_hand_computed_counts() {
     let a = w.report("limpieza", "baja").await;
     let b = w.report("limpieza", "alta").await;
     let _c = w.report("seguridad", "critica").await;
-    w.assign(&a.id(), "Mantenimiento").await;
+    w.assign(a.id(), "Mantenimiento").await;
     w.app
         .change_status(
             &w.admin,
-            &b.id(),
+            b.id(),
             StatusChange {
                 to: Status::Resolved,
                 note: None,
@@ -187,30 +187,27 @@ async fn the_global_report_matches_hand_computed_counts() {
             .collect::<BTreeMap<_, _>>()
     };
     assert_eq!(
-        report.por_estado,
+        report.by_status,
         counts(&[("en_proceso", 0), ("pendiente", 2), ("resuelto", 1)])
     );
+    assert_eq!(report.by_kind, counts(&[("limpieza", 2), ("seguridad", 1)]));
     assert_eq!(
-        report.por_tipo,
-        counts(&[("limpieza", 2), ("seguridad", 1)])
-    );
-    assert_eq!(
-        report.por_urgencia,
+        report.by_urgency,
         counts(&[("alta", 1), ("baja", 1), ("critica", 1)])
     );
     assert_eq!(
-        report.por_departamento,
+        report.by_department,
         counts(&[("Mantenimiento", 1), ("sin_asignar", 2)])
     );
     assert_eq!(
-        report.generado_en,
+        report.generated_at,
         alerta_core::ports::Clock::now(w.clock.as_ref())
     );
 
     let per_assignment = w
         .json(&BlobKey::assignment_report(
             &DepartmentName::parse("Mantenimiento").unwrap(),
-            &a.id(),
+            a.id(),
         ))
         .await;
     assert_eq!(per_assignment["incident"]["incident_id"], a.id().as_str());
@@ -242,7 +239,7 @@ async fn more_assignments_than_a_page_are_all_processed_once() {
     for n in 0..520 {
         let incident = w.report("otro", "media").await;
         w.assign(
-            &incident.id(),
+            incident.id(),
             if n % 2 == 0 { "Mantenimiento" } else { "TI" },
         )
         .await;
@@ -306,7 +303,7 @@ async fn a_run_that_dies_halfway_is_finished_by_the_next_with_one_mail_each() {
     let w = world().await;
     for _ in 0..3 {
         let incident = w.report("salud", "alta").await;
-        w.assign(&incident.id(), "TI").await;
+        w.assign(incident.id(), "TI").await;
     }
     let crashing = CrashOnce {
         inner: w.store.clone(),
@@ -343,7 +340,7 @@ async fn two_concurrent_runs_send_one_mail_per_assignment() {
     let w = world().await;
     for _ in 0..40 {
         let incident = w.report("tecnologia", "baja").await;
-        w.assign(&incident.id(), "TI").await;
+        w.assign(incident.id(), "TI").await;
     }
     let (a, b) = tokio::join!(
         w.run_job(w.store.as_ref(), "run-a"),
@@ -361,9 +358,9 @@ async fn two_concurrent_runs_send_one_mail_per_assignment() {
 async fn a_reassignment_is_a_new_report_and_a_new_mail() {
     let w = world().await;
     let incident = w.report("infraestructura", "alta").await;
-    w.assign(&incident.id(), "TI").await;
+    w.assign(incident.id(), "TI").await;
     w.run_job(w.store.as_ref(), "run-1").await.unwrap();
-    w.assign(&incident.id(), "Mantenimiento").await;
+    w.assign(incident.id(), "Mantenimiento").await;
     let second = w.run_job(w.store.as_ref(), "run-2").await.unwrap();
     assert_eq!((second.processed, second.already_done), (1, 1));
     assert_eq!(
@@ -376,7 +373,7 @@ async fn a_reassignment_is_a_new_report_and_a_new_mail() {
     let report = w
         .json(&BlobKey::assignment_report(
             &DepartmentName::parse("Mantenimiento").unwrap(),
-            &incident.id(),
+            incident.id(),
         ))
         .await;
     assert_eq!(report["incident"]["departamento"], "Mantenimiento");

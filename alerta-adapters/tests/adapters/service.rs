@@ -77,11 +77,11 @@ async fn report_assign_resolve_writes_history_mail_and_stream() {
         .unwrap();
     let incident = app.report_incident(&w.student, draft, None).await.unwrap();
     let dept = DepartmentName::parse("Mantenimiento").unwrap();
-    app.assign_department(&w.admin, &incident.id(), dept.clone(), None)
+    app.assign_department(&w.admin, incident.id(), dept.clone(), None)
         .await
         .unwrap();
     let comment = CommentText::parse("<b>vamos</b>").unwrap();
-    app.comment(&w.staff, &incident.id(), comment, None)
+    app.comment(&w.staff, incident.id(), comment, None)
         .await
         .unwrap();
     let change = StatusChange {
@@ -90,7 +90,7 @@ async fn report_assign_resolve_writes_history_mail_and_stream() {
         expected_version: Some(3),
     };
     let resolved = app
-        .change_status(&w.staff, &incident.id(), change, None)
+        .change_status(&w.staff, incident.id(), change, None)
         .await
         .unwrap();
     assert_eq!(
@@ -99,7 +99,7 @@ async fn report_assign_resolve_writes_history_mail_and_stream() {
     );
     assert_eq!(resolved.department(), Some(&dept));
 
-    let history = app.history(&w.staff, &incident.id()).await.unwrap();
+    let history = app.history(&w.staff, incident.id()).await.unwrap();
     let kinds: Vec<&str> = history.iter().map(|e| e.change.kind().as_str()).collect();
     assert_eq!(
         kinds,
@@ -181,7 +181,7 @@ async fn every_committed_message_is_in_the_log_as_published() {
     let incident = app.report_incident(&w.student, draft, None).await.unwrap();
     app.comment(
         &w.staff,
-        &incident.id(),
+        incident.id(),
         CommentText::parse("visto").unwrap(),
         None,
     )
@@ -290,19 +290,19 @@ proptest! {
             let draft = app.parse_draft("otro", "Paso a paso", "Biblioteca", "media").unwrap();
             let incident = app.report_incident(&w.student, draft, None).await.unwrap();
             for step in steps {
-                let before = app.incident(&w.staff, &incident.id()).await.unwrap();
+                let before = app.incident(&w.staff, incident.id()).await.unwrap();
                 let result = match step {
                     Step::Move(to) => app
-                        .change_status(&w.staff, &incident.id(), StatusChange { to, note: None, expected_version: None }, None)
+                        .change_status(&w.staff, incident.id(), StatusChange { to, note: None, expected_version: None }, None)
                         .await
                         .map(|_| ()),
                     Step::Comment => app
-                        .comment(&w.staff, &incident.id(), CommentText::parse("nota").unwrap(), None)
+                        .comment(&w.staff, incident.id(), CommentText::parse("nota").unwrap(), None)
                         .await
                         .map(|_| ()),
                     Step::Assign(first) => {
                         let name = if first { "Mantenimiento" } else { "TI" };
-                        app.assign_department(&w.admin, &incident.id(), DepartmentName::parse(name).unwrap(), None)
+                        app.assign_department(&w.admin, incident.id(), DepartmentName::parse(name).unwrap(), None)
                             .await
                             .map(|_| ())
                     }
@@ -313,12 +313,12 @@ proptest! {
                         409,
                         "only conflicts are expected: {err}"
                     );
-                    let after = app.incident(&w.staff, &incident.id()).await.unwrap();
+                    let after = app.incident(&w.staff, incident.id()).await.unwrap();
                     assert_eq!(after, before, "a refused step changes nothing");
                 }
             }
-            let current = app.incident(&w.staff, &incident.id()).await.unwrap();
-            let history = app.history(&w.staff, &incident.id()).await.unwrap();
+            let current = app.incident(&w.staff, incident.id()).await.unwrap();
+            let history = app.history(&w.staff, incident.id()).await.unwrap();
             let (status, department, version) = replay(&history);
             assert_eq!(status, current.status());
             assert_eq!(department.as_ref(), current.department());

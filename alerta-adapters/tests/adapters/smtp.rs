@@ -351,7 +351,7 @@ async fn each_kind_of_mail_arrives_with_its_subject_headers_and_both_parts() {
     };
     let mut history = f.creation(&incident).events;
     history.extend(f.assign(&incident, "Mantenimiento").events);
-    let report = BlobKey::assignment_report(&department.name, &incident.id());
+    let report = BlobKey::assignment_report(&department.name, incident.id());
     let assignment = row(
         &f,
         assignment_mail(&incident, &history, &department, &report),

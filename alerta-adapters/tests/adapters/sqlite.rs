@@ -202,13 +202,13 @@ async fn everything_written_is_there_after_reopening() {
     }
 
     let store = storage(&path).await;
-    let stored = store.incidents.incident(&incident.id()).await.unwrap();
+    let stored = store.incidents.incident(incident.id()).await.unwrap();
     assert_eq!(stored.as_ref(), Some(&resolve.incident));
     assert!(
         stored.unwrap().resolved_at().is_some(),
         "resolved_at, which is not on the wire, is kept"
     );
-    let history = store.incidents.history(&incident.id()).await.unwrap();
+    let history = store.incidents.history(incident.id()).await.unwrap();
     assert_eq!(
         history,
         [creation.events, resolve.events].concat(),
@@ -281,11 +281,11 @@ async fn a_stale_change_writes_nothing_even_after_reopening() {
     };
     let store = storage(&path).await;
     assert_eq!(
-        store.incidents.incident(&incident.id()).await.unwrap(),
+        store.incidents.incident(incident.id()).await.unwrap(),
         Some(current)
     );
     assert_eq!(
-        store.incidents.history(&incident.id()).await.unwrap().len(),
+        store.incidents.history(incident.id()).await.unwrap().len(),
         2
     );
     let mails = store
@@ -437,7 +437,7 @@ async fn two_pools_on_one_file_still_let_exactly_one_change_win() {
             "a loser sees a stale version, not a busy database: {result:?}"
         );
     }
-    assert_eq!(b.incidents.history(&incident.id()).await.unwrap().len(), 2);
+    assert_eq!(b.incidents.history(incident.id()).await.unwrap().len(), 2);
     let mails = b.outbox.mails(None, &PageRequest::default()).await.unwrap();
     assert_eq!(mails.items.len(), 1);
 }

@@ -354,7 +354,7 @@ async fn websocket_students_never_receive_comment_events() {
         .app
         .comment(
             &world.staff.0,
-            &incident.id(),
+            incident.id(),
             CommentText::parse("internal note").unwrap(),
             None,
         )
@@ -367,7 +367,7 @@ async fn websocket_students_never_receive_comment_events() {
     };
     world
         .app
-        .change_status(&world.staff.0, &incident.id(), change, None)
+        .change_status(&world.staff.0, incident.id(), change, None)
         .await
         .unwrap();
 
@@ -645,7 +645,7 @@ async fn websocket_a_students_resume_is_not_cut_short_by_what_they_may_not_see()
             .app
             .comment(
                 &world.staff.0,
-                &incident.id(),
+                incident.id(),
                 CommentText::parse(&format!("nota {n}")).unwrap(),
                 None,
             )

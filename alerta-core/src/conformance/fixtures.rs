@@ -51,12 +51,12 @@ impl Fixtures {
     pub fn incident(
         &self,
         reporter: &UserId,
-        tipo: &str,
+        kind: &str,
         urgency: Urgency,
         text: &str,
     ) -> Incident {
         let draft = IncidentDraft {
-            kind: TypeCatalog::default().parse(tipo).expect("a default type"),
+            kind: TypeCatalog::default().parse(kind).expect("a default type"),
             description: Description::parse(text).expect("a valid description"),
             location: Location::parse(&format!("Pabellón A, {text}")).expect("a valid location"),
             urgency,

@@ -61,7 +61,7 @@ pub(super) async fn round_trip(store: &Storage) {
         .await
         .expect("create");
     assert_eq!(
-        store.incidents.incident(&incident.id()).await.expect("get"),
+        store.incidents.incident(incident.id()).await.expect("get"),
         Some(incident.clone()),
         "a created incident reads back field for field"
     );
@@ -120,7 +120,7 @@ pub(super) async fn round_trip(store: &Storage) {
 
     let stored = store
         .incidents
-        .incident(&incident.id())
+        .incident(incident.id())
         .await
         .expect("get")
         .expect("exists");
@@ -136,7 +136,7 @@ pub(super) async fn round_trip(store: &Storage) {
 
     let history = store
         .incidents
-        .history(&incident.id())
+        .history(incident.id())
         .await
         .expect("history");
     let expected: Vec<_> = [&creation, &resolve, &comment, &assign, &attach]
@@ -151,7 +151,7 @@ pub(super) async fn round_trip(store: &Storage) {
     assert_eq!(
         store
             .incidents
-            .attachments(&incident.id())
+            .attachments(incident.id())
             .await
             .expect("attachments"),
         vec![attachment.clone()]
@@ -159,7 +159,7 @@ pub(super) async fn round_trip(store: &Storage) {
     assert_eq!(
         store
             .incidents
-            .attachment(&incident.id(), &attachment.attachment_id)
+            .attachment(incident.id(), &attachment.attachment_id)
             .await
             .expect("attachment"),
         Some(attachment.clone())
@@ -168,20 +168,20 @@ pub(super) async fn round_trip(store: &Storage) {
     assert_eq!(
         store
             .incidents
-            .attachment(&other.id(), &attachment.attachment_id)
+            .attachment(other.id(), &attachment.attachment_id)
             .await
             .expect("attachment"),
         None,
         "an attachment is only found under its own incident"
     );
     assert_eq!(
-        store.incidents.incident(&other.id()).await.expect("get"),
+        store.incidents.incident(other.id()).await.expect("get"),
         None
     );
     assert!(
         store
             .incidents
-            .history(&other.id())
+            .history(other.id())
             .await
             .expect("history")
             .is_empty()
@@ -201,7 +201,7 @@ pub(super) async fn duplicate_create_is_refused(store: &Storage) {
     assert_eq!(
         store
             .incidents
-            .history(&incident.id())
+            .history(incident.id())
             .await
             .expect("history")
             .len(),
@@ -233,14 +233,14 @@ pub(super) async fn stale_version_writes_nothing(store: &Storage) {
     assert_eq!(conflict_kind(result), ConflictKind::StaleVersion);
 
     assert_eq!(
-        store.incidents.incident(&incident.id()).await.expect("get"),
+        store.incidents.incident(incident.id()).await.expect("get"),
         Some(first.incident.clone()),
         "a stale change leaves the incident as it was"
     );
     assert_eq!(
         store
             .incidents
-            .history(&incident.id())
+            .history(incident.id())
             .await
             .expect("history")
             .len(),
@@ -265,7 +265,7 @@ pub(super) async fn stale_version_writes_nothing(store: &Storage) {
         "updating a missing incident"
     );
     assert_eq!(
-        store.incidents.incident(&unknown.id()).await.expect("get"),
+        store.incidents.incident(unknown.id()).await.expect("get"),
         None
     );
 }
@@ -301,7 +301,7 @@ pub(super) async fn change_is_atomic(store: &Storage) {
     assert_eq!(
         store
             .incidents
-            .history(&incident.id())
+            .history(incident.id())
             .await
             .expect("history")
             .len(),
@@ -319,14 +319,14 @@ pub(super) async fn change_is_atomic(store: &Storage) {
     let result = store.incidents.commit(clash).await;
     assert!(result.is_err(), "a change with a stored mail id must fail");
     assert_eq!(
-        store.incidents.incident(&incident.id()).await.expect("get"),
+        store.incidents.incident(incident.id()).await.expect("get"),
         Some(change.incident.clone()),
         "a failed change leaves the incident as it was"
     );
     assert_eq!(
         store
             .incidents
-            .history(&incident.id())
+            .history(incident.id())
             .await
             .expect("history")
             .len(),
@@ -345,14 +345,14 @@ async fn seed_variety(store: &Storage, f: &Fixtures) -> Vec<Incident> {
     let types = TypeCatalog::default();
     let mut all = Vec::new();
     for n in 0..18usize {
-        let tipo = &types.names()[n % types.names().len()];
+        let kind = &types.names()[n % types.names().len()];
         let urgency = Urgency::ALL[n % 4];
         let text = if n % 5 == 0 {
             format!("Ventana ROTA número {n}")
         } else {
             format!("Caso {n} con 50%_off")
         };
-        let mut incident = f.incident(&reporters[n % 2], tipo, urgency, &text);
+        let mut incident = f.incident(&reporters[n % 2], kind, urgency, &text);
         store
             .incidents
             .commit(f.creation(&incident))
@@ -629,7 +629,7 @@ pub(super) async fn concurrent_updates_one_wins(store: &Storage) {
     }
     let stored = store
         .incidents
-        .incident(&incident.id())
+        .incident(incident.id())
         .await
         .expect("get")
         .expect("exists");
@@ -637,7 +637,7 @@ pub(super) async fn concurrent_updates_one_wins(store: &Storage) {
     assert_eq!(
         store
             .incidents
-            .history(&incident.id())
+            .history(incident.id())
             .await
             .expect("history")
             .len(),

@@ -141,7 +141,7 @@ pub(super) async fn concurrent_writers_leave_no_hole(store: &Storage) {
                     // Every writer changes the same incident: most attempts lose the race.
                     let current = store
                         .incidents
-                        .incident(&shared.id())
+                        .incident(shared.id())
                         .await
                         .expect("get")
                         .expect("exists");

@@ -12,13 +12,17 @@ pub struct IncidentCounts {
     /// How many incidents there are.
     pub total: u64,
     /// By `estado`; every status appears, with 0 when none.
-    pub por_estado: BTreeMap<String, u64>,
+    #[serde(rename = "por_estado")]
+    pub by_status: BTreeMap<String, u64>,
     /// By `tipo`.
-    pub por_tipo: BTreeMap<String, u64>,
+    #[serde(rename = "por_tipo")]
+    pub by_kind: BTreeMap<String, u64>,
     /// By `urgencia`.
-    pub por_urgencia: BTreeMap<String, u64>,
+    #[serde(rename = "por_urgencia")]
+    pub by_urgency: BTreeMap<String, u64>,
     /// By `departamento`; unassigned incidents count under `sin_asignar`.
-    pub por_departamento: BTreeMap<String, u64>,
+    #[serde(rename = "por_departamento")]
+    pub by_department: BTreeMap<String, u64>,
     /// How many incidents are `resuelto` with a known resolution time.
     pub resolved: u64,
     /// The sum of their resolution times in milliseconds.
@@ -33,7 +37,7 @@ impl IncidentCounts {
     pub fn new() -> Self {
         let mut counts = Self::default();
         for status in Status::ALL {
-            counts.por_estado.insert(status.as_str().to_owned(), 0);
+            counts.by_status.insert(status.as_str().to_owned(), 0);
         }
         counts
     }
@@ -42,25 +46,22 @@ impl IncidentCounts {
     pub fn add(&mut self, incident: &Incident) {
         self.total += 1;
         *self
-            .por_estado
+            .by_status
             .entry(incident.status().as_str().to_owned())
             .or_default() += 1;
         *self
-            .por_tipo
+            .by_kind
             .entry(incident.kind().as_str().to_owned())
             .or_default() += 1;
         *self
-            .por_urgencia
+            .by_urgency
             .entry(incident.urgency().as_str().to_owned())
             .or_default() += 1;
         let department = incident
             .department()
             .as_ref()
             .map_or(UNASSIGNED, |d| d.as_str());
-        *self
-            .por_departamento
-            .entry(department.to_owned())
-            .or_default() += 1;
+        *self.by_department.entry(department.to_owned()).or_default() += 1;
         if let (Status::Resolved, Some(resolved_at)) = (incident.status(), incident.resolved_at()) {
             self.resolved += 1;
             self.resolution_ms_total += resolved_at.since(incident.created_at()).as_millis() as u64;
@@ -88,7 +89,8 @@ pub struct BasicStats {
     /// How many incidents there are.
     pub total: u64,
     /// By `estado`.
-    pub por_estado: BTreeMap<String, u64>,
+    #[serde(rename = "por_estado")]
+    pub by_status: BTreeMap<String, u64>,
 }
 
 /// `GET /staff/stats`.
@@ -97,15 +99,20 @@ pub struct StaffStats {
     /// How many incidents there are.
     pub total: u64,
     /// By `estado`.
-    pub por_estado: BTreeMap<String, u64>,
+    #[serde(rename = "por_estado")]
+    pub by_status: BTreeMap<String, u64>,
     /// By `tipo`.
-    pub por_tipo: BTreeMap<String, u64>,
+    #[serde(rename = "por_tipo")]
+    pub by_kind: BTreeMap<String, u64>,
     /// By `urgencia`.
-    pub por_urgencia: BTreeMap<String, u64>,
+    #[serde(rename = "por_urgencia")]
+    pub by_urgency: BTreeMap<String, u64>,
     /// By `departamento`.
-    pub por_departamento: BTreeMap<String, u64>,
+    #[serde(rename = "por_departamento")]
+    pub by_department: BTreeMap<String, u64>,
     /// Mean seconds from report to resolution; `null` while nothing is resolved.
-    pub tiempo_medio_resolucion_s: Option<f64>,
+    #[serde(rename = "tiempo_medio_resolucion_s")]
+    pub mean_resolution_s: Option<f64>,
 }
 
 impl From<IncidentCounts> for StaffStats {
@@ -113,11 +120,11 @@ impl From<IncidentCounts> for StaffStats {
         let mean = c.mean_resolution_s();
         Self {
             total: c.total,
-            por_estado: c.por_estado,
-            por_tipo: c.por_tipo,
-            por_urgencia: c.por_urgencia,
-            por_departamento: c.por_departamento,
-            tiempo_medio_resolucion_s: mean,
+            by_status: c.by_status,
+            by_kind: c.by_kind,
+            by_urgency: c.by_urgency,
+            by_department: c.by_department,
+            mean_resolution_s: mean,
         }
     }
 }
@@ -126,29 +133,34 @@ impl From<IncidentCounts> for StaffStats {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GlobalReport {
     /// When it was made.
-    pub generado_en: Timestamp,
+    #[serde(rename = "generado_en")]
+    pub generated_at: Timestamp,
     /// How many incidents there are.
     pub total: u64,
     /// By `estado`.
-    pub por_estado: BTreeMap<String, u64>,
+    #[serde(rename = "por_estado")]
+    pub by_status: BTreeMap<String, u64>,
     /// By `tipo`.
-    pub por_tipo: BTreeMap<String, u64>,
+    #[serde(rename = "por_tipo")]
+    pub by_kind: BTreeMap<String, u64>,
     /// By `urgencia`.
-    pub por_urgencia: BTreeMap<String, u64>,
+    #[serde(rename = "por_urgencia")]
+    pub by_urgency: BTreeMap<String, u64>,
     /// By `departamento`.
-    pub por_departamento: BTreeMap<String, u64>,
+    #[serde(rename = "por_departamento")]
+    pub by_department: BTreeMap<String, u64>,
 }
 
 impl GlobalReport {
     /// The report of `counts` made at `at`.
     pub fn new(at: Timestamp, counts: IncidentCounts) -> Self {
         Self {
-            generado_en: at,
+            generated_at: at,
             total: counts.total,
-            por_estado: counts.por_estado,
-            por_tipo: counts.por_tipo,
-            por_urgencia: counts.por_urgencia,
-            por_departamento: counts.por_departamento,
+            by_status: counts.by_status,
+            by_kind: counts.by_kind,
+            by_urgency: counts.by_urgency,
+            by_department: counts.by_department,
         }
     }
 }
@@ -157,11 +169,13 @@ impl GlobalReport {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssignmentReport {
     /// When it was made.
-    pub generado_en: Timestamp,
+    #[serde(rename = "generado_en")]
+    pub generated_at: Timestamp,
     /// The incident as it stands.
     pub incident: Incident,
     /// Its whole history, oldest first.
-    pub eventos: Vec<IncidentEvent>,
+    #[serde(rename = "eventos")]
+    pub events: Vec<IncidentEvent>,
 }
 
 /// `GET /events/stats`: `{total, by_severity, by_channel}`.

@@ -72,7 +72,7 @@ impl Alerta {
         let counts = self.inner.storage.incidents.counts().await?;
         Ok(BasicStats {
             total: counts.total,
-            por_estado: counts.por_estado,
+            by_status: counts.by_status,
         })
     }
 

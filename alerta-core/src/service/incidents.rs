@@ -75,16 +75,16 @@ impl Alerta {
     /// Parses the fields of a report against the configured type catalog.
     pub fn parse_draft(
         &self,
-        tipo: &str,
-        descripcion: &str,
-        ubicacion: &str,
-        urgencia: &str,
+        kind: &str,
+        description: &str,
+        location: &str,
+        urgency: &str,
     ) -> Result<IncidentDraft> {
         Ok(IncidentDraft {
-            kind: self.inner.settings.incident_types.parse(tipo)?,
-            description: Description::parse(descripcion)?,
-            location: Location::parse(ubicacion)?,
-            urgency: Urgency::parse(urgencia)?,
+            kind: self.inner.settings.incident_types.parse(kind)?,
+            description: Description::parse(description)?,
+            location: Location::parse(location)?,
+            urgency: Urgency::parse(urgency)?,
         })
     }
 
@@ -131,8 +131,8 @@ impl Alerta {
     }
 
     /// Checks a location against the configured campus locations.
-    pub fn validate_location(&self, ubicacion: &str) -> LocationCheck {
-        let wanted = ubicacion.trim();
+    pub fn validate_location(&self, location: &str) -> LocationCheck {
+        let wanted = location.trim();
         let known = &self.inner.settings.locations;
         if known.is_empty() {
             return LocationCheck {
@@ -379,8 +379,9 @@ impl Alerta {
 
     /// Attaches a file (`POST /incidents/{id}/attachments`); the reporter, staff and admin.
     ///
-    /// The size is checked against the limit (413) and the bytes against the declared type
-    /// and the allow-list (415) before anything is stored.
+    /// The size is checked against the limit ([`Error::TooLarge`]) and the bytes against the
+    /// declared type and the allow-list ([`Error::UnsupportedMediaType`]) before anything is
+    /// stored.
     pub async fn attach(
         &self,
         actor: &User,

@@ -59,7 +59,7 @@ impl Alerta {
     /// Computes the global report and writes it to the blob store; returns its key.
     pub async fn write_global_report(&self) -> Result<(BlobKey, GlobalReport)> {
         let report = self.global_report().await?;
-        let key = BlobKey::global_report(report.generado_en);
+        let key = BlobKey::global_report(report.generated_at);
         self.put_json(&key, &report).await?;
         Ok((key, report))
     }
@@ -73,11 +73,11 @@ impl Alerta {
             .incident(id)
             .await?
             .ok_or(Error::NotFound("incident"))?;
-        let eventos = self.inner.storage.incidents.history(id).await?;
+        let events = self.inner.storage.incidents.history(id).await?;
         Ok(AssignmentReport {
-            generado_en: self.now(),
+            generated_at: self.now(),
             incident,
-            eventos,
+            events,
         })
     }
 

@@ -125,7 +125,7 @@ async fn a_failing_broadcaster_never_fails_the_request() {
 }
 
 #[tokio::test]
-async fn an_unavailable_store_is_a_503_without_its_source_in_the_message() {
+async fn an_unavailable_store_is_unavailable_without_its_source_in_the_message() {
     let mut mocks = Mocks::default();
     mocks
         .incidents
@@ -164,7 +164,7 @@ async fn a_stale_version_is_refused_before_anything_is_written() {
 }
 
 #[tokio::test]
-async fn a_store_conflict_is_a_409_when_the_caller_named_a_version() {
+async fn a_store_conflict_reaches_a_caller_who_named_a_version() {
     let mut mocks = Mocks::default();
     mocks
         .incidents
@@ -238,7 +238,7 @@ async fn a_lost_race_without_a_version_is_planned_again_on_the_new_state() {
 }
 
 #[tokio::test]
-async fn an_invalid_transition_is_a_409_and_writes_nothing() {
+async fn an_invalid_transition_is_a_conflict_and_writes_nothing() {
     let mut mocks = Mocks::default();
     mocks
         .incidents
@@ -323,7 +323,7 @@ async fn an_idempotency_replay_returns_the_first_result_without_writing() {
 }
 
 #[tokio::test]
-async fn an_idempotency_key_reused_for_another_operation_is_a_409() {
+async fn an_idempotency_key_reused_for_another_operation_is_a_conflict() {
     let mut mocks = Mocks::default();
     mocks.idempotency.expect_record().returning(|owner, key| {
         Ok(Some(IdempotencyRecord {
@@ -397,7 +397,7 @@ async fn login_failures_are_rate_limited_per_account() {
 }
 
 #[tokio::test]
-async fn a_login_is_refused_with_a_503_when_its_failures_cannot_be_read() {
+async fn a_login_is_refused_as_unavailable_when_its_failures_cannot_be_read() {
     let mut mocks = Mocks::default();
     mocks
         .login_attempts
@@ -424,7 +424,7 @@ async fn a_login_is_refused_with_a_503_when_its_failures_cannot_be_read() {
 }
 
 #[tokio::test]
-async fn a_failure_that_cannot_be_counted_is_a_503_not_a_401() {
+async fn a_failure_that_cannot_be_counted_is_unavailable_not_unauthenticated() {
     let mut mocks = Mocks::default();
     mocks.users.expect_user_by_email().returning(|_| Ok(None));
     mocks

@@ -39,7 +39,7 @@ impl LoginThrottle {
     /// # Errors
     ///
     /// A store that cannot tell the counts fails the check with its
-    /// [`Error::Unavailable`]: the attempt is refused (503), never let through uncounted,
+    /// [`Error::Unavailable`]: the attempt is refused, never let through uncounted,
     /// since letting it through would lift the limit for as long as the store is down.
     pub(crate) async fn check(&self, keys: &[LoginKey], now: Timestamp) -> Result<()> {
         for key in keys {
@@ -60,7 +60,7 @@ impl LoginThrottle {
     /// # Errors
     ///
     /// The store's [`Error::Unavailable`] when a failure could not be counted: the caller
-    /// answers 503 rather than a plain "wrong password", so that a failed attempt the limit
+    /// gets that rather than a plain "wrong password", so that a failed attempt the limit
     /// did not see shows as a failure of the service.
     pub(crate) async fn record_failure(&self, keys: &[LoginKey], now: Timestamp) -> Result<()> {
         for key in keys {

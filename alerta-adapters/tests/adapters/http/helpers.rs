@@ -289,12 +289,12 @@ impl TestApp {
     }
 
     /// Reports an incident over HTTP and returns it.
-    pub async fn report(&self, token: &str, descripcion: &str) -> Value {
+    pub async fn report(&self, token: &str, description: &str) -> Value {
         let reply = self
             .post(
                 "/incidents",
                 Some(token),
-                json!({"tipo": "infraestructura", "descripcion": descripcion,
+                json!({"tipo": "infraestructura", "descripcion": description,
                        "ubicacion": "Biblioteca", "urgencia": "media"}),
             )
             .await;

@@ -410,15 +410,15 @@ async fn lists_filter_and_search() {
     let student = t.user(Role::Student).await;
     let staff = t.user(Role::Staff).await;
     let token = Some(student.token.as_str());
-    let report = |tipo: &'static str, urgencia: &'static str, descripcion: &'static str| {
+    let report = |kind: &'static str, urgency: &'static str, description: &'static str| {
         let t = &t;
         async move {
             let reply = t
                 .post(
                     "/incidents",
                     token,
-                    json!({"tipo": tipo, "descripcion": descripcion, "ubicacion": "Gimnasio",
-                           "urgencia": urgencia}),
+                    json!({"tipo": kind, "descripcion": description, "ubicacion": "Gimnasio",
+                           "urgencia": urgency}),
                 )
                 .await;
             reply.expect(201);
