@@ -32,9 +32,9 @@
 //! # Errors on the wire
 //!
 //! Every error reply is `{"error": {"code", "message"}}` with the status of
-//! [`alerta_core::Error::status`]. A 503 also carries `correlation_id`, the request's
-//! `x-request-id`, under which the underlying failure is logged; its source never reaches the
-//! client.
+//! [`status_code::of`](crate::status_code::of). A 503 also carries `correlation_id`, the
+//! request's `x-request-id`, under which the underlying failure is logged; its source never
+//! reaches the client.
 //!
 //! # Where the wire contract is silent
 //!

@@ -168,7 +168,9 @@ pub struct IncidentDraft {
 /// The fields are read through accessors. An incident comes into being through
 /// [`report`](Self::report) and changes only through [`record`](Self::record), which checks
 /// the rules and hands back the history event of the change; a store reads one back with
-/// [`restore`](Self::restore).
+/// [`restore`](Self::restore). Deserializing one (an idempotent request's stored reply, a
+/// report read back) trusts the JSON as `restore` trusts a store, and leaves `resolved_at`
+/// out, since the wire shape does not carry it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Incident {
     #[serde(rename = "incident_id")]

@@ -38,8 +38,9 @@ impl AlertWrite {
 ///
 /// # Errors
 ///
-/// - `insert` MUST return [`Error::Conflict`](crate::Error::Conflict) with code `duplicate`
-///   when an id is already stored, and then store nothing of the batch.
+/// - `insert` MUST return [`Error::Conflict`](crate::Error::Conflict) of kind
+///   [`Duplicate`](crate::ConflictKind::Duplicate) when an id is already stored, and then
+///   store nothing of the batch.
 /// - Backend failures MUST be [`Error::Unavailable`](crate::Error::Unavailable).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]

@@ -9,7 +9,9 @@ use crate::domain::{
     IncidentEvent, IncidentFilter, IncidentId, OutboxMail, Page, PageRequest, StreamMessage,
 };
 
-/// One atomic change of one incident.
+/// One atomic change of one incident: the incident and its event(s) as
+/// [`Incident::report`](crate::domain::Incident::report) or
+/// [`Incident::record`](crate::domain::Incident::record) made them, and what goes with them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IncidentChange {
     /// The incident as it is after the change.
@@ -62,9 +64,10 @@ pub struct EventQuery {
 ///
 /// # Errors
 ///
-/// - `commit` MUST return [`Error::Conflict`](crate::Error::Conflict) with code
-///   `stale_version` when `expected_version` does not match (or is `Some` for an incident that
-///   does not exist), and with code `duplicate` when `expected_version` is `None` and the
+/// - `commit` MUST return [`Error::Conflict`](crate::Error::Conflict) of kind
+///   [`StaleVersion`](crate::ConflictKind::StaleVersion) when `expected_version` does not
+///   match (or is `Some` for an incident that does not exist), and of kind
+///   [`Duplicate`](crate::ConflictKind::Duplicate) when `expected_version` is `None` and the
 ///   incident exists.
 /// - Every method MUST return [`Error::Unavailable`](crate::Error::Unavailable) when the
 ///   backend fails, and MUST NOT leak backend error types.

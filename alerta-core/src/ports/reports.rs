@@ -25,9 +25,9 @@ use crate::domain::{EventId, OutboxMail, Timestamp};
 ///
 /// # Errors
 ///
-/// - `complete_assignment` MUST return [`Error::Conflict`](crate::Error::Conflict) with code
-///   `lease_lost` when the assignment is done or held by another holder, and then write
-///   nothing.
+/// - `complete_assignment` MUST return [`Error::lease_lost`](crate::Error::lease_lost) (a
+///   conflict of kind [`LeaseLost`](crate::ConflictKind::LeaseLost)) when the assignment is
+///   done or held by another holder, and then write nothing.
 /// - Backend failures MUST be [`Error::Unavailable`](crate::Error::Unavailable).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]

@@ -16,8 +16,9 @@ use crate::domain::{
 ///
 /// # Errors
 ///
-/// - `create_user` MUST return [`Error::Conflict`](crate::Error::Conflict) with code
-///   `duplicate` when the email or the id is taken, and store nothing.
+/// - `create_user` MUST return [`Error::Conflict`](crate::Error::Conflict) of kind
+///   [`Duplicate`](crate::ConflictKind::Duplicate) when the email or the id is taken, and
+///   store nothing.
 /// - Backend failures MUST be [`Error::Unavailable`](crate::Error::Unavailable).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -51,8 +52,8 @@ pub type DynUserStore = dyn UserStore;
 ///
 /// # Errors
 ///
-/// - `create` MUST return [`Error::Conflict`](crate::Error::Conflict) with code `duplicate`
-///   when the name is taken.
+/// - `create` MUST return [`Error::Conflict`](crate::Error::Conflict) of kind
+///   [`Duplicate`](crate::ConflictKind::Duplicate) when the name is taken.
 /// - Backend failures MUST be [`Error::Unavailable`](crate::Error::Unavailable).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]

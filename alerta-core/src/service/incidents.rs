@@ -104,9 +104,7 @@ impl Alerta {
                 attachments: vec![],
                 mails: vec![],
             };
-            let messages = change.stream_messages();
-            let appended = self.inner.storage.incidents.commit(change).await?;
-            self.publish(appended, messages).await;
+            self.commit(change).await?;
             Ok(incident)
         })
         .await
@@ -240,12 +238,8 @@ impl Alerta {
                 attachments,
                 mails,
             };
-            let messages = change.stream_messages();
-            match self.inner.storage.incidents.commit(change).await {
-                Ok(appended) => {
-                    self.publish(appended, messages).await;
-                    return Ok((next, event));
-                }
+            match self.commit(change).await {
+                Ok(()) => return Ok((next, event)),
                 Err(e)
                     if e.conflict_kind() == Some(ConflictKind::StaleVersion)
                         && expected_version.is_none()
@@ -253,6 +247,14 @@ impl Alerta {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Stores `change` and tells the live stream what it appended.
+    async fn commit(&self, change: IncidentChange) -> Result<()> {
+        let messages = change.stream_messages();
+        let appended = self.inner.storage.incidents.commit(change).await?;
+        self.publish(appended, messages).await;
+        Ok(())
     }
 
     fn outbox_row(&self, message: crate::domain::MailMessage) -> OutboxMail {
