@@ -173,7 +173,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     let ingest = GroupCommit::spawn(
         app.clone(),
-        GroupCommitConfig::default().max_batch(backends.max_alert_batch),
+        GroupCommitConfig {
+            max_batch: backends.max_alert_batch,
+            ..GroupCommitConfig::default()
+        },
     );
     let tcp_task = tokio::spawn(tcp::serve_with_shutdown(
         tcp_listener,
