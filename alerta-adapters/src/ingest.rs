@@ -33,11 +33,18 @@ use alerta_core::domain::{Alert, AlertDraft};
 use alerta_core::{Alerta, Error, Result};
 use tokio::sync::{mpsc, oneshot};
 
-/// How a [`GroupCommit`] queues and batches.
+/// How a [`GroupCommit`] queues and batches. Change what you need and take the rest from
+/// [`Default`]: `GroupCommitConfig { max_batch, ..GroupCommitConfig::default() }`.
 #[derive(Clone, Debug)]
 pub struct GroupCommitConfig {
-    queue_capacity: usize,
-    max_batch: usize,
+    /// How many alerts may wait ([`DEFAULT_QUEUE_CAPACITY`](Self::DEFAULT_QUEUE_CAPACITY)
+    /// by default; 0 counts as 1); past that, [`GroupCommit::submit`] waits for room, which
+    /// slows the sending connections down instead of growing memory.
+    pub queue_capacity: usize,
+    /// The largest batch stored in one transaction
+    /// ([`DEFAULT_MAX_BATCH`](Self::DEFAULT_MAX_BATCH) by default; 0 counts as 1), which
+    /// bounds how long one commit (and so the wait of the first alert in it) can take.
+    pub max_batch: usize,
 }
 
 impl GroupCommitConfig {
@@ -46,17 +53,11 @@ impl GroupCommitConfig {
     /// The default largest batch stored in one transaction.
     pub const DEFAULT_MAX_BATCH: usize = 1000;
 
-    /// Sets how many alerts may wait; past that, [`GroupCommit::submit`] waits for room,
-    /// which slows the sending connections down instead of growing memory.
-    pub fn queue_capacity(mut self, alerts: usize) -> Self {
-        self.queue_capacity = alerts.max(1);
-        self
-    }
-
-    /// Sets the largest batch stored in one transaction, which bounds how long one commit
-    /// (and so the wait of the first alert in it) can take.
-    pub fn max_batch(mut self, alerts: usize) -> Self {
-        self.max_batch = alerts.max(1);
+    /// This configuration with both counts raised to 1 at least: with a zero, no alert
+    /// could ever be queued or stored.
+    fn usable(mut self) -> Self {
+        self.queue_capacity = self.queue_capacity.max(1);
+        self.max_batch = self.max_batch.max(1);
         self
     }
 }
@@ -106,6 +107,7 @@ impl GroupCommit {
     ///
     /// Outside a tokio runtime.
     pub fn spawn(app: Alerta, config: GroupCommitConfig) -> Self {
+        let config = config.usable();
         let (queue, waiting) = mpsc::channel(config.queue_capacity);
         let counters = Arc::new(Counters::default());
         tokio::spawn(write_batches(

@@ -77,7 +77,8 @@ pub struct Config {
     /// The sender of every mail (default: `from=` in the SMTP URL, else `alerta@localhost`).
     pub mail_from: Option<String>,
     /// The first retry delay of a mail whose send failed; later ones double, with jitter.
-    pub mail_retry_base: String,
+    #[serde(with = "duration_text")]
+    pub mail_retry_base: Duration,
     /// Who gets `error` and `critical` alerts (comma-separated in the environment).
     #[serde(deserialize_with = "list")]
     pub alert_emails: Vec<String>,
@@ -85,7 +86,8 @@ pub struct Config {
     #[serde(deserialize_with = "secret_list")]
     pub ingest_keys: Vec<Secret>,
     /// How long a login lasts, e.g. `12h`, `30m`, `45s`.
-    pub token_ttl: String,
+    #[serde(with = "duration_text")]
+    pub token_ttl: Duration,
     /// The largest attachment accepted, in bytes.
     pub attachment_max_bytes: u64,
     /// Accepted incident types (comma-separated in the environment).
@@ -108,15 +110,17 @@ pub struct Config {
     pub aws_force_path_style: bool,
     /// Departments to create at start-up when missing.
     pub departments: Vec<DepartmentConfig>,
-    /// How often the report job runs in-process, e.g. `15m`; unset: never.
-    pub report_every: Option<String>,
+    /// How often the report job runs in-process, e.g. `15m`; unset or empty: never.
+    #[serde(with = "duration_text::optional")]
+    pub report_every: Option<Duration>,
     /// Seconds a request may take before it is answered 503.
     pub request_timeout_s: u64,
     /// The broker that joins this instance to others on the same store, e.g.
     /// `redis://10.0.0.5:6379`; unset: this instance serves the stream alone.
     pub broker_url: Option<Secret>,
     /// How long the stream log keeps messages for clients resuming with `since=`, e.g. `7d`.
-    pub stream_retention: String,
+    #[serde(with = "duration_text")]
+    pub stream_retention: Duration,
 }
 
 impl Default for Config {
@@ -132,10 +136,10 @@ impl Default for Config {
             smtp_url: None,
             smtp_ca_file: None,
             mail_from: None,
-            mail_retry_base: "30s".into(),
+            mail_retry_base: Duration::from_secs(30),
             alert_emails: Vec::new(),
             ingest_keys: Vec::new(),
-            token_ttl: "12h".into(),
+            token_ttl: Duration::from_secs(12 * 3600),
             attachment_max_bytes: settings.attachment_max_bytes,
             incident_types: settings.incident_types.names().to_vec(),
             locations: settings.locations,
@@ -148,7 +152,7 @@ impl Default for Config {
             report_every: None,
             request_timeout_s: 30,
             broker_url: None,
-            stream_retention: "7d".into(),
+            stream_retention: Duration::from_secs(7 * 86_400),
         }
     }
 }
@@ -189,30 +193,7 @@ impl Config {
             .merge(Serialized::defaults(overrides))
             .extract()
             .context("reading the configuration")?;
-        config.token_ttl()?;
-        parse_duration(&config.mail_retry_base).context("mail_retry_base")?;
-        config.report_every()?;
-        config.stream_retention()?;
         Ok(config)
-    }
-
-    /// `stream_retention` as a duration.
-    pub fn stream_retention(&self) -> anyhow::Result<Duration> {
-        parse_duration(&self.stream_retention).context("stream_retention")
-    }
-
-    /// `token_ttl` as a duration.
-    pub fn token_ttl(&self) -> anyhow::Result<Duration> {
-        parse_duration(&self.token_ttl).context("token_ttl")
-    }
-
-    /// `report_every` as a duration, when set.
-    pub fn report_every(&self) -> anyhow::Result<Option<Duration>> {
-        self.report_every
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| parse_duration(s).context("report_every"))
-            .transpose()
     }
 }
 
@@ -237,6 +218,109 @@ pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
         bail!("a duration must be more than zero");
     }
     Ok(Duration::from_secs(seconds))
+}
+
+/// Durations as the configuration writes them, read once with the rest of it: the text forms
+/// of [`parse_duration`], or a number of seconds (what the environment's `45` becomes).
+mod duration_text {
+    use std::fmt;
+    use std::time::Duration;
+
+    use serde::de::{self, Deserializer, Visitor};
+    use serde::ser::Serializer;
+
+    use super::parse_duration;
+
+    /// Writes whole days, hours or minutes with their unit and anything else in seconds, so
+    /// that the defaults read back as the README writes them.
+    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        let seconds = duration.as_secs();
+        let text = [(86_400, "d"), (3600, "h"), (60, "m")]
+            .into_iter()
+            .find(|(unit, _)| seconds > 0 && seconds.is_multiple_of(*unit))
+            .map_or_else(
+                || format!("{seconds}s"),
+                |(unit, name)| format!("{}{name}", seconds / unit),
+            );
+        serializer.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        deserializer
+            .deserialize_any(DurationVisitor { optional: false })?
+            .ok_or_else(|| de::Error::custom("a duration is needed"))
+    }
+
+    /// A duration that may be left out: absent, or empty text, means none.
+    pub mod optional {
+        use std::time::Duration;
+
+        use serde::de::Deserializer;
+        use serde::ser::Serializer;
+
+        pub fn serialize<S: Serializer>(
+            duration: &Option<Duration>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match duration {
+                Some(duration) => super::serialize(duration, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Duration>, D::Error> {
+            deserializer.deserialize_option(super::DurationVisitor { optional: true })
+        }
+    }
+
+    struct DurationVisitor {
+        /// Whether nothing (no value, or empty text) is an answer rather than an error.
+        optional: bool,
+    }
+
+    impl<'de> Visitor<'de> for DurationVisitor {
+        type Value = Option<Duration>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a duration like 90s, 15m or 12h")
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            if self.optional && text.trim().is_empty() {
+                return Ok(None);
+            }
+            parse_duration(text).map(Some).map_err(E::custom)
+        }
+
+        fn visit_u64<E: de::Error>(self, seconds: u64) -> Result<Self::Value, E> {
+            self.visit_str(&seconds.to_string())
+        }
+
+        fn visit_i64<E: de::Error>(self, seconds: i64) -> Result<Self::Value, E> {
+            self.visit_str(&seconds.to_string())
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            if self.optional {
+                Ok(None)
+            } else {
+                Err(E::invalid_type(de::Unexpected::Option, &self))
+            }
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            self.visit_none()
+        }
+
+        fn visit_some<D: Deserializer<'de>>(
+            self,
+            deserializer: D,
+        ) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -301,6 +385,70 @@ mod tests {
             assert!(
                 !printed.contains("hunter22") && !printed.contains("k1"),
                 "secrets never print"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure type is fixed by figment"
+    )]
+    fn durations_are_parsed_once_from_every_layer() {
+        figment::Jail::expect_with(|jail| {
+            let defaults = Config::load(None, &Overrides::default()).expect("loads");
+            assert_eq!(defaults.token_ttl, Duration::from_secs(12 * 3600));
+            assert_eq!(defaults.mail_retry_base, Duration::from_secs(30));
+            assert_eq!(defaults.stream_retention, Duration::from_secs(7 * 86_400));
+            assert_eq!(defaults.report_every, None);
+
+            jail.create_file("alerta.toml", "token_ttl = 45\nstream_retention = \"1d\"\n")?;
+            jail.set_env("ALERTA_MAIL_RETRY_BASE", "90");
+            jail.set_env("ALERTA_REPORT_EVERY", "15m");
+            let config = Config::load(None, &Overrides::default()).expect("loads");
+            assert_eq!(config.token_ttl, Duration::from_secs(45), "a TOML number");
+            assert_eq!(config.stream_retention, Duration::from_secs(86_400));
+            assert_eq!(
+                config.mail_retry_base,
+                Duration::from_secs(90),
+                "bare seconds"
+            );
+            assert_eq!(config.report_every, Some(Duration::from_secs(900)));
+
+            jail.set_env("ALERTA_REPORT_EVERY", "");
+            let config = Config::load(None, &Overrides::default()).expect("loads");
+            assert_eq!(config.report_every, None, "empty is off");
+
+            jail.set_env("ALERTA_TOKEN_TTL", "soon");
+            let error = format!(
+                "{:#}",
+                Config::load(None, &Overrides::default()).unwrap_err()
+            );
+            assert!(
+                error.contains("'soon' is not a duration like 90s, 15m or 12h")
+                    && error.contains("key \"TOKEN_TTL\" in `ALERTA_` environment"),
+                "{error}"
+            );
+            jail.set_env("ALERTA_TOKEN_TTL", "0s");
+            let error = format!(
+                "{:#}",
+                Config::load(None, &Overrides::default()).unwrap_err()
+            );
+            assert!(
+                error.contains("a duration must be more than zero"),
+                "{error}"
+            );
+            jail.set_env("ALERTA_TOKEN_TTL", "12h");
+            jail.set_env("ALERTA_REPORT_EVERY", "5w");
+            let error = format!(
+                "{:#}",
+                Config::load(None, &Overrides::default()).unwrap_err()
+            );
+            assert!(
+                error.contains("unknown duration unit 'w' (use s, m, h or d)")
+                    && error.contains("key \"REPORT_EVERY\""),
+                "{error}"
             );
             Ok(())
         });

@@ -10,7 +10,7 @@ use alerta_core::ports::{DynMailOutbox, DynMailer, SystemClock};
 use anyhow::Context;
 use tokio::sync::watch;
 
-use crate::config::{Config, parse_duration};
+use crate::config::Config;
 
 /// How long the dispatcher waits when the outbox is empty: the delay of a new mail.
 const IDLE: Duration = Duration::from_millis(500);
@@ -48,11 +48,11 @@ pub fn mailer(config: &Config) -> anyhow::Result<Arc<DynMailer>> {
 }
 
 /// The retry policy the configuration asks for.
-pub fn retry_policy(config: &Config) -> anyhow::Result<RetryPolicy> {
-    Ok(RetryPolicy {
-        base_delay: parse_duration(&config.mail_retry_base).context("mail_retry_base")?,
+pub fn retry_policy(config: &Config) -> RetryPolicy {
+    RetryPolicy {
+        base_delay: config.mail_retry_base,
         ..RetryPolicy::default()
-    })
+    }
 }
 
 /// Delivers the outbox until `stop` turns true. Rows whose send is cut short by the stop are

@@ -33,8 +33,8 @@ pub fn settings(config: &Config) -> anyhow::Result<Settings> {
         incident_types: TypeCatalog::new(&config.incident_types),
         locations: config.locations.clone(),
         attachment_max_bytes: config.attachment_max_bytes,
-        session_ttl: config.token_ttl()?,
-        stream_retention: config.stream_retention()?,
+        session_ttl: config.token_ttl,
+        stream_retention: config.stream_retention,
         alert_recipients,
         ingest_keys: config
             .ingest_keys

@@ -151,8 +151,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .with_context(|| format!("binding the TCP address {}", config.tcp_addr))?;
     let tcp_addr = tcp_listener.local_addr()?;
     let mailer = crate::mail::mailer(&config)?;
-    let retry = crate::mail::retry_policy(&config)?;
-    let report_every = config.report_every()?;
+    let retry = crate::mail::retry_policy(&config);
 
     let (stop, _) = watch::channel(false);
     tokio::spawn(trim_stream(app.clone(), stop.subscribe()));
@@ -162,7 +161,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         retry,
         stop.subscribe(),
     ));
-    if let Some(every) = report_every {
+    if let Some(every) = config.report_every {
         tokio::spawn(crate::reports::schedule(
             app.clone(),
             backends.ledger.clone(),
@@ -173,7 +172,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     let ingest = GroupCommit::spawn(
         app.clone(),
-        GroupCommitConfig::default().max_batch(backends.max_alert_batch),
+        GroupCommitConfig {
+            max_batch: backends.max_alert_batch,
+            ..GroupCommitConfig::default()
+        },
     );
     let tcp_task = tokio::spawn(tcp::serve_with_shutdown(
         tcp_listener,

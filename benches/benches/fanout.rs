@@ -144,11 +144,11 @@ fn subscription() -> Subscription {
 /// A hub as `alerta serve` configures it, except that its keepalive never fires during a run,
 /// so only the alerts are on the wire.
 fn quiet_hub() -> Hub {
-    Hub::new(
-        HubConfig::default()
-            .ping_interval(Duration::from_secs(3600))
-            .idle_timeout(Duration::from_secs(7200)),
-    )
+    Hub::new(HubConfig {
+        ping_interval: Duration::from_secs(3600),
+        idle_timeout: Duration::from_secs(7200),
+        ..HubConfig::default()
+    })
 }
 
 /// Which broadcaster a bench runs.
@@ -377,7 +377,7 @@ impl Fanout {
 async fn in_process(variant: Variant, subscribers: usize) -> Fanout {
     let progress = Arc::new(Progress::default());
     let (store, hub) = Fanout::store_and_hub(variant).await;
-    let config = HubConfig::default().websocket();
+    let config = HubConfig::default().websocket;
     let mut naive = Vec::new();
     for _ in 0..subscribers {
         let (server, client) = tokio::io::duplex(PIPE_BYTES);
@@ -408,7 +408,7 @@ async fn loopback(variant: Variant, subscribers: usize) -> Fanout {
     let (store, hub) = Fanout::store_and_hub(variant).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
     let addr = listener.local_addr().expect("its address");
-    let config = HubConfig::default().websocket();
+    let config = HubConfig::default().websocket;
     let (accepted, mut sockets) = tokio::sync::mpsc::channel(subscribers.max(1));
     // The hub serves its connections itself; the naive broadcaster is handed its sockets.
     let server = hub.clone();

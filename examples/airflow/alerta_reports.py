@@ -25,6 +25,6 @@ with DAG(
     BashOperator(
         task_id="report_run",
         bash_command="alerta report run",
-        env={"ALERTA_DATA_DIR": "{{ var.value.get('alerta_data_dir', '/var/lib/alerta') }}"},
+        env={"ALERTA_DATA_DIR": "{{ var.value.get('alerta_data_dir', '/var/lib/alerta/data') }}"},
         append_env=True,
     )

@@ -48,64 +48,39 @@ pub use client::{AlertLine, Client, Reply, send_lines};
 
 use crate::ingest::GroupCommit;
 
-/// Limits and timeouts of the TCP listener.
+/// Limits and timeouts of the TCP listener. Change what you need and take the rest from
+/// [`Default`]: `TcpConfig { idle_timeout, ..TcpConfig::default() }`.
 #[derive(Clone, Debug)]
 pub struct TcpConfig {
-    max_line_bytes: usize,
-    idle_timeout: Duration,
-    line_timeout: Duration,
-    write_timeout: Duration,
-    max_in_flight: usize,
-    max_connections: usize,
-    linger: Duration,
+    /// The longest line accepted, in bytes without its `\n`
+    /// ([`DEFAULT_MAX_LINE_BYTES`](Self::DEFAULT_MAX_LINE_BYTES) by default).
+    pub max_line_bytes: usize,
+    /// How long a connection may wait between lines (5 minutes by default).
+    pub idle_timeout: Duration,
+    /// How long a line may take to arrive once its first byte has (30 s by default).
+    pub line_timeout: Duration,
+    /// How long writing replies may block on a client that does not read them (30 s by
+    /// default).
+    pub write_timeout: Duration,
+    /// How many lines of one connection may be read ahead of their replies (1,024 by
+    /// default; 0 counts as 1).
+    pub max_in_flight: usize,
+    /// How many connections are served at once (4,096 by default; 0 counts as 1); further
+    /// ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// How long a refused connection is drained before it closes (2 s by default).
+    pub linger: Duration,
 }
 
 impl TcpConfig {
     /// The longest line accepted, in bytes without the `\n`: 64 KiB, as the contract says.
     pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
 
-    /// Sets the longest line accepted, in bytes without its `\n`.
-    pub fn max_line_bytes(mut self, bytes: usize) -> Self {
-        self.max_line_bytes = bytes;
-        self
-    }
-
-    /// Sets how long a connection may wait between lines (5 minutes by default).
-    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle_timeout = timeout;
-        self
-    }
-
-    /// Sets how long a line may take to arrive once its first byte has (30 s by default).
-    pub fn line_timeout(mut self, timeout: Duration) -> Self {
-        self.line_timeout = timeout;
-        self
-    }
-
-    /// Sets how long writing replies may block on a client that does not read them (30 s
-    /// by default).
-    pub fn write_timeout(mut self, timeout: Duration) -> Self {
-        self.write_timeout = timeout;
-        self
-    }
-
-    /// Sets how many lines of one connection may be read ahead of their replies (1,024 by
-    /// default).
-    pub fn max_in_flight(mut self, lines: usize) -> Self {
-        self.max_in_flight = lines.max(1);
-        self
-    }
-
-    /// Sets how many connections are served at once (4,096 by default); further ones wait
-    /// in the listen backlog.
-    pub fn max_connections(mut self, connections: usize) -> Self {
-        self.max_connections = connections.max(1);
-        self
-    }
-
-    /// Sets how long a refused connection is drained before it closes (2 s by default).
-    pub fn linger(mut self, linger: Duration) -> Self {
-        self.linger = linger;
+    /// This configuration with the counts that must be positive raised to 1: no connection
+    /// would ever be served, or no line read, with a zero.
+    fn usable(mut self) -> Self {
+        self.max_in_flight = self.max_in_flight.max(1);
+        self.max_connections = self.max_connections.max(1);
         self
     }
 }
@@ -151,7 +126,7 @@ pub async fn serve_with_shutdown(
     config: TcpConfig,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let config = Arc::new(config);
+    let config = Arc::new(config.usable());
     let slots = Arc::new(Semaphore::new(config.max_connections));
     let (stop, stopped) = watch::channel(false);
     let mut connections = JoinSet::new();

@@ -18,92 +18,54 @@ use super::connection;
 use super::subscription::Subscription;
 use super::tail::{self, FollowerConfig, Hint, Inbox, Tail};
 
-/// How the hub follows the log and treats each connection.
+/// How the hub follows the log and treats each connection. Change what you need and take
+/// the rest from [`Default`]: `HubConfig { ping_interval, ..HubConfig::default() }`.
 #[derive(Clone, Debug)]
 pub struct HubConfig {
-    pub(crate) tail_capacity: usize,
-    pub(crate) max_batch: usize,
-    pub(crate) poll_interval: Duration,
-    pub(crate) ping_interval: Duration,
-    pub(crate) idle_timeout: Duration,
-    pub(crate) stall_timeout: Duration,
-    pub(crate) close_timeout: Duration,
-    pub(crate) replay_page: usize,
-    pub(crate) websocket: WebSocketConfig,
+    /// How many of the log's latest messages the hub keeps in memory, encoded, for every
+    /// connection to read (8,192 by default; 0 counts as 1). A connection further behind
+    /// reads the log instead, so this bounds memory, not what a client can catch up on.
+    pub tail_capacity: usize,
+    /// The most messages written to one connection with a single flush (512 by default; 0
+    /// counts as 1).
+    pub max_batch: usize,
+    /// How often the hub reads the log's tail even when no publish woke it (250 ms by
+    /// default, 1 ms at least): the bound on how late a message committed elsewhere, or
+    /// whose publish never happened, reaches clients.
+    pub poll_interval: Duration,
+    /// How often the server pings each client (30 s by default, 1 ms at least).
+    pub ping_interval: Duration,
+    /// How long a client may stay silent, pongs included, before it is disconnected (75 s
+    /// by default). Checked at each ping, so it takes effect at the first ping after.
+    pub idle_timeout: Duration,
+    /// How long a client may take no bytes while messages wait for it before it is
+    /// disconnected with close code 1008 (10 s by default). A client that reads, however far
+    /// behind, is never disconnected: it catches up from the log.
+    pub stall_timeout: Duration,
+    /// How long the closing handshake may take (5 s by default).
+    pub close_timeout: Duration,
+    /// How many messages one read of the log fetches (500 by default; 0 counts as 1).
+    pub replay_page: usize,
+    /// The WebSocket protocol settings, also for a stream made with
+    /// [`WebSocketStream::from_raw_socket`]. The defaults keep per-connection buffers small
+    /// (4 KiB read, 16 KiB write) so that thousands of connections fit, and cap incoming
+    /// messages and frames at [`MAX_INCOMING_BYTES`](Self::MAX_INCOMING_BYTES).
+    pub websocket: WebSocketConfig,
 }
 
 impl HubConfig {
     /// The largest message a client may send, and the largest frame: 64 KiB.
     pub const MAX_INCOMING_BYTES: usize = 64 * 1024;
 
-    /// Sets how many of the log's latest messages the hub keeps in memory, encoded, for
-    /// every connection to read (8,192 by default). A connection further behind reads the
-    /// log instead, so this bounds memory, not what a client can catch up on.
-    pub fn tail_capacity(mut self, messages: usize) -> Self {
-        self.tail_capacity = messages.max(1);
+    /// This configuration with the counts that must be positive raised to 1 and the
+    /// intervals to 1 ms: a zero would stall every connection or spin a timer.
+    fn usable(mut self) -> Self {
+        self.tail_capacity = self.tail_capacity.max(1);
+        self.max_batch = self.max_batch.max(1);
+        self.replay_page = self.replay_page.max(1);
+        self.poll_interval = self.poll_interval.max(Duration::from_millis(1));
+        self.ping_interval = self.ping_interval.max(Duration::from_millis(1));
         self
-    }
-
-    /// Sets the most messages written to one connection with a single flush (512 by
-    /// default).
-    pub fn max_batch(mut self, messages: usize) -> Self {
-        self.max_batch = messages.max(1);
-        self
-    }
-
-    /// Sets how often the hub reads the log's tail even when no publish woke it (250 ms by
-    /// default): the bound on how late a message committed elsewhere, or whose publish never
-    /// happened, reaches clients.
-    pub fn poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval.max(Duration::from_millis(1));
-        self
-    }
-
-    /// Sets how often the server pings each client (30 s by default).
-    pub fn ping_interval(mut self, interval: Duration) -> Self {
-        self.ping_interval = interval.max(Duration::from_millis(1));
-        self
-    }
-
-    /// Sets how long a client may stay silent, pongs included, before it is disconnected
-    /// (75 s by default). Checked at each ping, so it takes effect at the first ping after.
-    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle_timeout = timeout;
-        self
-    }
-
-    /// Sets how long a client may take no bytes while messages wait for it before it is
-    /// disconnected with close code 1008 (10 s by default). A client that reads, however far
-    /// behind, is never disconnected: it catches up from the log.
-    pub fn stall_timeout(mut self, timeout: Duration) -> Self {
-        self.stall_timeout = timeout;
-        self
-    }
-
-    /// Sets how long the closing handshake may take (5 s by default).
-    pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout;
-        self
-    }
-
-    /// Sets how many messages one read of the log fetches (500 by default).
-    pub fn replay_page(mut self, messages: usize) -> Self {
-        self.replay_page = messages.max(1);
-        self
-    }
-
-    /// Replaces the WebSocket protocol settings. The defaults keep per-connection buffers
-    /// small (4 KiB read, 16 KiB write) so that thousands of connections fit, and cap
-    /// incoming messages and frames at 64 KiB.
-    pub fn websocket_config(mut self, config: WebSocketConfig) -> Self {
-        self.websocket = config;
-        self
-    }
-
-    /// The WebSocket protocol settings, for a stream made with
-    /// [`WebSocketStream::from_raw_socket`].
-    pub fn websocket(&self) -> WebSocketConfig {
-        self.websocket
     }
 }
 
@@ -190,7 +152,7 @@ impl Hub {
     pub fn new(config: HubConfig) -> Self {
         Self {
             shared: Arc::new(Shared {
-                config,
+                config: config.usable(),
                 running: OnceLock::new(),
                 subscribers: AtomicUsize::new(0),
                 stalled: AtomicU64::new(0),

@@ -436,9 +436,11 @@ async fn tcp_client_sends_events_over_one_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_idle_and_slow_connections_time_out() {
-    let config = TcpConfig::default()
-        .idle_timeout(Duration::from_millis(200))
-        .line_timeout(Duration::from_millis(200));
+    let config = TcpConfig {
+        idle_timeout: Duration::from_millis(200),
+        line_timeout: Duration::from_millis(200),
+        ..TcpConfig::default()
+    };
     let world = World::start(Settings::default(), config).await;
 
     let mut idle = Raw::connect(world.addr).await;

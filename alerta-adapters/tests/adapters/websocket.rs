@@ -442,7 +442,11 @@ async fn websocket_reconnect_with_since_gets_exactly_the_missed_messages() {
     // Small pages and a small in-memory tail, so the catch-up reads the log in several pages
     // while alerts keep coming.
     let world = World::start(
-        HubConfig::default().replay_page(3).tail_capacity(4),
+        HubConfig {
+            replay_page: 3,
+            tail_capacity: 4,
+            ..HubConfig::default()
+        },
         WsConfig::default(),
     )
     .await;
@@ -514,7 +518,11 @@ async fn resume_under_concurrent_writers(backend: Backend) {
     const WRITES: usize = 40;
     let world = World::start_on(
         backend,
-        HubConfig::default().replay_page(16).tail_capacity(32),
+        HubConfig {
+            replay_page: 16,
+            tail_capacity: 32,
+            ..HubConfig::default()
+        },
         WsConfig::default(),
     )
     .await;
@@ -630,7 +638,11 @@ async fn websocket_resume_under_concurrent_writers_loses_nothing_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_a_students_resume_is_not_cut_short_by_what_they_may_not_see() {
     let world = World::start(
-        HubConfig::default().replay_page(3).tail_capacity(2),
+        HubConfig {
+            replay_page: 3,
+            tail_capacity: 2,
+            ..HubConfig::default()
+        },
         WsConfig::default(),
     )
     .await;
@@ -723,7 +735,10 @@ async fn websocket_since_outside_the_log_gets_one_reset_with_the_head() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_a_commit_whose_publish_never_happens_still_reaches_clients() {
     let world = World::start(
-        HubConfig::default().poll_interval(Duration::from_millis(100)),
+        HubConfig {
+            poll_interval: Duration::from_millis(100),
+            ..HubConfig::default()
+        },
         WsConfig::default(),
     )
     .await;
@@ -756,7 +771,14 @@ async fn websocket_a_burst_reaches_every_reading_client_whole() {
     const READERS: usize = 100;
     const BURST: usize = 2_000;
     // A tail far smaller than the burst: readers fall behind it and catch up from the log.
-    let world = World::start(HubConfig::default().tail_capacity(256), WsConfig::default()).await;
+    let world = World::start(
+        HubConfig {
+            tail_capacity: 256,
+            ..HubConfig::default()
+        },
+        WsConfig::default(),
+    )
+    .await;
     let token = world.staff.1.clone();
     let mut readers = Vec::new();
     for _ in 0..READERS {
@@ -809,9 +831,11 @@ async fn websocket_a_burst_reaches_every_reading_client_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_a_client_that_never_reads_is_closed_and_others_go_on() {
     let world = World::start(
-        HubConfig::default()
-            .stall_timeout(Duration::from_millis(500))
-            .close_timeout(Duration::from_millis(200)),
+        HubConfig {
+            stall_timeout: Duration::from_millis(500),
+            close_timeout: Duration::from_millis(200),
+            ..HubConfig::default()
+        },
         WsConfig::default(),
     )
     .await;
@@ -853,9 +877,11 @@ async fn websocket_a_client_that_never_reads_is_closed_and_others_go_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_silent_clients_are_dropped_and_answering_ones_kept() {
     let world = World::start(
-        HubConfig::default()
-            .ping_interval(Duration::from_millis(50))
-            .idle_timeout(Duration::from_millis(300)),
+        HubConfig {
+            ping_interval: Duration::from_millis(50),
+            idle_timeout: Duration::from_millis(300),
+            ..HubConfig::default()
+        },
         WsConfig::default(),
     )
     .await;
@@ -939,7 +965,11 @@ impl Deployment {
             } else {
                 Arc::new(bus.clone())
             };
-            let hub = Hub::new(HubConfig::default().tail_capacity(64).replay_page(20));
+            let hub = Hub::new(HubConfig {
+                tail_capacity: 64,
+                replay_page: 20,
+                ..HubConfig::default()
+            });
             hub.start(storage.stream.clone(), Some(broker))
                 .await
                 .unwrap();

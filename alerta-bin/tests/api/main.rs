@@ -12,6 +12,7 @@ mod dashboard;
 mod mail;
 mod process;
 mod reports;
+mod schedules;
 mod send_event;
 mod stream;
 mod walkthrough;

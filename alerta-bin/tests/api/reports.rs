@@ -81,7 +81,7 @@ async fn report_run_writes_reports_once_and_fails_loudly() {
 async fn serve_runs_the_job_on_its_schedule() {
     let data_dir = tempfile::tempdir().unwrap();
     let config = alerta_bin::Config {
-        report_every: Some("1s".into()),
+        report_every: Some(std::time::Duration::from_secs(1)),
         ..crate::helpers::test_config(data_dir.path())
     };
     let running = alerta_bin::start(config).await.unwrap();

@@ -1,15 +1,13 @@
 //! Alerts of the multi-channel hub.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
+use super::wire_names::wire_names;
 use super::{AlertId, AlertMessage, AlertSource, Timestamp};
 use crate::Error;
 
-/// How bad an alert is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// How bad an alert is, mildest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {
     /// For the record.
     Info,
@@ -21,43 +19,22 @@ pub enum Severity {
     Critical,
 }
 
+wire_names!(Severity, field "severity", {
+    Info = "info",
+    Warning = "warning",
+    Error = "error",
+    Critical = "critical",
+});
+
 impl Severity {
-    /// Every severity, mildest first.
-    pub const ALL: [Severity; 4] = [Self::Info, Self::Warning, Self::Error, Self::Critical];
-
-    /// Parses the wire name.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| Error::invalid("severity", "expected info, warning, error or critical"))
-    }
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Error => "error",
-            Self::Critical => "critical",
-        }
-    }
-
     /// `error` and `critical` alerts are mailed.
     pub fn is_mailed(self) -> bool {
         matches!(self, Self::Error | Self::Critical)
     }
 }
 
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// How an alert arrived.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Channel {
     /// A JSON line over TCP.
     Tcp,
@@ -67,27 +44,11 @@ pub enum Channel {
     Ws,
 }
 
-impl Channel {
-    /// Every channel.
-    pub const ALL: [Channel; 3] = [Self::Tcp, Self::Http, Self::Ws];
-
-    /// Parses the wire name.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str() == text)
-            .ok_or_else(|| Error::invalid("channel", "expected tcp, http or ws"))
-    }
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Tcp => "tcp",
-            Self::Http => "http",
-            Self::Ws => "ws",
-        }
-    }
-}
+wire_names!(Channel, field "channel", {
+    Tcp = "tcp",
+    Http = "http",
+    Ws = "ws",
+});
 
 /// An alert: `{id, source, severity, message, channel, created_at}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,58 +1,39 @@
 //! Attachment metadata and the checks on uploaded bytes.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
+use super::wire_names::wire_names;
 use super::{AttachmentId, IncidentId, Timestamp};
 use crate::Error;
 
-/// The kinds of file an incident can carry, recognised by their first bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The kinds of file an incident can carry, recognised by their first bytes, on the wire by
+/// their MIME names. `ALL` is also the default allow-list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MediaType {
     /// `image/png`
-    #[serde(rename = "image/png")]
     Png,
     /// `image/jpeg`
-    #[serde(rename = "image/jpeg")]
     Jpeg,
     /// `image/webp`
-    #[serde(rename = "image/webp")]
     Webp,
     /// `image/gif`
-    #[serde(rename = "image/gif")]
     Gif,
     /// `application/pdf`
-    #[serde(rename = "application/pdf")]
     Pdf,
     /// `text/plain` (UTF-8 without NUL bytes)
-    #[serde(rename = "text/plain")]
     Text,
 }
 
+wire_names!(MediaType, field "content_type", {
+    Png = "image/png",
+    Jpeg = "image/jpeg",
+    Webp = "image/webp",
+    Gif = "image/gif",
+    Pdf = "application/pdf",
+    Text = "text/plain",
+});
+
 impl MediaType {
-    /// Every kind this library recognises; also the default allow-list.
-    pub const ALL: [MediaType; 6] = [
-        Self::Png,
-        Self::Jpeg,
-        Self::Webp,
-        Self::Gif,
-        Self::Pdf,
-        Self::Text,
-    ];
-
-    /// The MIME name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Png => "image/png",
-            Self::Jpeg => "image/jpeg",
-            Self::Webp => "image/webp",
-            Self::Gif => "image/gif",
-            Self::Pdf => "application/pdf",
-            Self::Text => "text/plain",
-        }
-    }
-
     /// The kind a `Content-Type` header names, ignoring parameters such as `charset`.
     pub fn from_header(header: &str) -> Option<Self> {
         let essence = header
@@ -74,12 +55,6 @@ impl MediaType {
             Self::Pdf => bytes.starts_with(b"%PDF-"),
             Self::Text => !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok(),
         }
-    }
-}
-
-impl fmt::Display for MediaType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -1,11 +1,9 @@
 //! Outgoing mail and the rows of the outbox that holds it until it is sent.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
+use super::wire_names::wire_names;
 use super::{Email, MailId, Timestamp};
-use crate::Error;
 
 /// A subject line: one line, at most 250 characters, so it cannot carry extra headers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,8 +42,7 @@ pub struct MailMessage {
 }
 
 /// Where an outbox row stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MailState {
     /// Waiting to be sent (or to be retried).
     Pending,
@@ -55,32 +52,11 @@ pub enum MailState {
     Dead,
 }
 
-impl MailState {
-    /// Parses the wire name.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        match text {
-            "pending" => Ok(Self::Pending),
-            "sent" => Ok(Self::Sent),
-            "dead" => Ok(Self::Dead),
-            _ => Err(Error::invalid("state", "expected pending, sent or dead")),
-        }
-    }
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sent => "sent",
-            Self::Dead => "dead",
-        }
-    }
-}
-
-impl fmt::Display for MailState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_names!(MailState, field "state", {
+    Pending = "pending",
+    Sent = "sent",
+    Dead = "dead",
+});
 
 /// One row of the mail outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

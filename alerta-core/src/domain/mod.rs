@@ -15,6 +15,7 @@ mod stream;
 mod text;
 mod time;
 mod user;
+mod wire_names;
 
 pub use self::time::Timestamp;
 pub use alert::{Alert, AlertDraft, Channel, Severity};

@@ -7,6 +7,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 
+use super::wire_names::wire_names;
 use super::{PersonName, Timestamp, UserId};
 use crate::Error;
 
@@ -67,8 +68,7 @@ impl fmt::Display for Email {
 }
 
 /// What a user may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Reports incidents.
     Student,
@@ -78,26 +78,13 @@ pub enum Role {
     Admin,
 }
 
+wire_names!(Role, field "rol", {
+    Student = "student",
+    Staff = "staff",
+    Admin = "admin",
+});
+
 impl Role {
-    /// Parses the wire name (`student`, `staff`, `admin`).
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        match text {
-            "student" => Ok(Self::Student),
-            "staff" => Ok(Self::Staff),
-            "admin" => Ok(Self::Admin),
-            _ => Err(Error::invalid("rol", "expected student, staff or admin")),
-        }
-    }
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Student => "student",
-            Self::Staff => "staff",
-            Self::Admin => "admin",
-        }
-    }
-
     /// Staff and admins manage incidents.
     pub fn manages_incidents(self) -> bool {
         matches!(self, Self::Staff | Self::Admin)
