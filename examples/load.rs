@@ -492,13 +492,17 @@ struct ClientReport {
     out_of_order: u64,
     /// `reset` messages.
     resets: u64,
+    /// From the alert's send to its receipt, per alert.
     latencies_us: Vec<u32>,
+    /// Each alert's number and when it arrived, in microseconds after the run started.
+    receipts: Vec<(u32, u32)>,
     closed_with: Option<u16>,
 }
 
 async fn receive(
     mut socket: Socket,
     alerts: u64,
+    run_start_us: u64,
     totals: Arc<Totals>,
     mut stop: watch::Receiver<bool>,
 ) -> ClientReport {
@@ -508,6 +512,7 @@ async fn receive(
         out_of_order: 0,
         resets: 0,
         latencies_us: Vec::with_capacity(alerts as usize),
+        receipts: Vec::with_capacity(alerts as usize),
         closed_with: None,
     };
     let mut seen = vec![false; alerts as usize];
@@ -537,6 +542,8 @@ async fn receive(
                     *first = true;
                     let now = now_us();
                     report.latencies_us.push(now.saturating_sub(sent).min(u32::MAX as u64) as u32);
+                    let after_start = now.saturating_sub(run_start_us).min(u32::MAX as u64);
+                    report.receipts.push((seq as u32, after_start as u32));
                     report.received += 1;
                     totals.received.fetch_add(1, Ordering::Relaxed);
                     totals.last_receive_us.fetch_max(now, Ordering::Relaxed);
@@ -559,6 +566,10 @@ struct SendReport {
     refused: u64,
     first_send_us: u64,
     ack_latencies_us: Vec<u32>,
+    /// The alerts sent.
+    seqs: Range<u64>,
+    /// When each reply arrived, in the order of `seqs`.
+    replied_us: Vec<u64>,
 }
 
 /// Sends the alerts numbered `seqs` over one connection at `rate` per second (all at once
@@ -599,13 +610,15 @@ async fn send_paced(
         write.write_all(&buffer).await?;
         sent = due.max(sent);
     }
-    let (acknowledged, refused, ack_latencies_us) = replies.await??;
+    let (acknowledged, refused, ack_latencies_us, replied_us) = replies.await??;
     Ok(SendReport {
         sent,
         acknowledged,
         refused,
         first_send_us,
         ack_latencies_us,
+        seqs,
+        replied_us,
     })
 }
 
@@ -613,19 +626,22 @@ async fn count_replies(
     read: OwnedReadHalf,
     expected: u64,
     sent_at: Arc<Mutex<VecDeque<u64>>>,
-) -> io::Result<(u64, u64, Vec<u32>)> {
+) -> io::Result<(u64, u64, Vec<u32>, Vec<u64>)> {
     let mut reader = BufReader::with_capacity(64 * 1024, read);
     let mut line = Vec::new();
     let (mut ok, mut refused) = (0, 0);
     let mut latencies = Vec::with_capacity(expected as usize);
+    let mut replied = Vec::with_capacity(expected as usize);
     while ok + refused < expected {
         line.clear();
         if reader.read_until(b'\n', &mut line).await? == 0 {
             break;
         }
+        let now = now_us();
+        replied.push(now);
         let sent = sent_at.lock().ok().and_then(|mut q| q.pop_front());
         if let Some(sent) = sent {
-            latencies.push(now_us().saturating_sub(sent).min(u64::from(u32::MAX)) as u32);
+            latencies.push(now.saturating_sub(sent).min(u64::from(u32::MAX)) as u32);
         }
         if acknowledged(&line) {
             ok += 1;
@@ -636,7 +652,7 @@ async fn count_replies(
             refused += 1;
         }
     }
-    Ok((ok, refused, latencies))
+    Ok((ok, refused, latencies, replied))
 }
 
 /// A server `fanout` measures.
@@ -654,6 +670,10 @@ struct RunReport {
     p50_ms: f64,
     p99_ms: f64,
     max_ms: f64,
+    /// From the reply to the sender (the alert is committed and published by then) to
+    /// receipt: the fan-out without the store's commit.
+    after_reply_p50_ms: f64,
+    after_reply_p99_ms: f64,
     /// Deliveries missing at reading clients.
     missing: u64,
     server_cpu_s: Option<f64>,
@@ -674,11 +694,19 @@ async fn fanout(args: FanoutArgs) -> Result<(), Failure> {
         pids: args.server_pid.clone(),
     }];
     if let (Some(http), Some(tcp)) = (&args.baseline_http, &args.baseline_tcp) {
+        let http = addresses(http);
+        // Another `alerta serve` needs a login of its own; the baseline server takes anything.
+        let token = match http.first() {
+            Some(first) => token(first, &args.login)
+                .await
+                .unwrap_or_else(|_| "any".into()),
+            None => return Err("--baseline-http needs an address".into()),
+        };
         targets.push(Target {
             name: args.baseline_label.clone(),
-            http: addresses(http),
+            http,
             tcp: addresses(tcp),
-            token: "any".into(),
+            token,
             pids: args.baseline_pid.into_iter().collect(),
         });
     }
@@ -715,7 +743,7 @@ fn summarize(targets: &[Target], reports: &mut [Vec<RunReport>]) {
             n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
         }
     }
-    let medians: Vec<[f64; 4]> = reports
+    let medians: Vec<[f64; 6]> = reports
         .iter()
         .map(|runs| {
             [
@@ -723,6 +751,8 @@ fn summarize(targets: &[Target], reports: &mut [Vec<RunReport>]) {
                 median(runs.iter().map(|r| r.p50_ms).collect()),
                 median(runs.iter().map(|r| r.p99_ms).collect()),
                 median(runs.iter().map(|r| r.max_ms).collect()),
+                median(runs.iter().map(|r| r.after_reply_p50_ms).collect()),
+                median(runs.iter().map(|r| r.after_reply_p99_ms).collect()),
             ]
         })
         .collect();
@@ -739,24 +769,29 @@ fn summarize(targets: &[Target], reports: &mut [Vec<RunReport>]) {
         };
         println!(
             "  {:<8} {:>10.0} deliveries/s  latency p50 {:.2} / p99 {:.2} / max {:.2} ms  \
-             missing {missing}  CPU s server {} / tool {}",
+             after the reply p50 {:.2} / p99 {:.2} ms  missing {missing}  \
+             CPU s server {} / tool {}",
             target.name,
             m[0],
             m[1],
             m[2],
             m[3],
+            m[4],
+            m[5],
             cpu(|r| r.server_cpu_s),
             cpu(|r| r.tool_cpu_s),
         );
     }
     if let [alerta, baseline] = medians.as_slice() {
         println!(
-            "  {} / {}: deliveries/s {:.2}x, p50 {:.2}x, p99 {:.2}x",
+            "  {} / {}: deliveries/s {:.2}x, p50 {:.2}x, p99 {:.2}x; after the reply \
+             p99 {:+.2} ms",
             targets[0].name,
             targets[1].name,
             alerta[0] / baseline[0],
             alerta[1] / baseline[1],
             alerta[2] / baseline[2],
+            alerta[5] - baseline[5],
         );
     }
 }
@@ -774,10 +809,12 @@ async fn fanout_once(args: &FanoutArgs, target: &Target) -> Result<RunReport, Fa
     let totals = Arc::new(Totals::default());
     let (stop, stopped) = watch::channel(false);
     let mut clients = JoinSet::new();
+    let run_start_us = now_us();
     for socket in sockets {
         clients.spawn(receive(
             socket,
             args.alerts,
+            run_start_us,
             totals.clone(),
             stopped.clone(),
         ));
@@ -795,13 +832,14 @@ async fn fanout_once(args: &FanoutArgs, target: &Target) -> Result<RunReport, Fa
         args.clients,
         expected
     );
-    let server_cpu = || -> Option<f64> {
+    // Per process, for several instances.
+    let server_cpu = || -> Option<Vec<f64>> {
         target
             .pids
             .iter()
             .map(|pid| cpu_seconds(&pid.to_string()))
-            .sum::<Option<f64>>()
-            .filter(|_| !target.pids.is_empty())
+            .collect::<Option<Vec<f64>>>()
+            .filter(|each| !each.is_empty())
     };
     let (server_before, tool_before) = (server_cpu(), cpu_seconds("self"));
     // The alerts are split between the TCP addresses, each sending its share at its share
@@ -824,8 +862,12 @@ async fn fanout_once(args: &FanoutArgs, target: &Target) -> Result<RunReport, Fa
     let mut refused = 0;
     let mut first_send_us = u64::MAX;
     let mut acks = Vec::new();
+    let mut replied_us = vec![u64::MAX; args.alerts as usize];
     while let Some(report) = senders.join_next().await {
         let report = report??;
+        for (seq, at) in report.seqs.clone().zip(&report.replied_us) {
+            replied_us[seq as usize] = *at;
+        }
         sent += report.sent;
         acknowledged += report.acknowledged;
         refused += report.refused;
@@ -846,6 +888,7 @@ async fn fanout_once(args: &FanoutArgs, target: &Target) -> Result<RunReport, Fa
     let mut short_open = 0;
     let mut missing_open = 0;
     let (mut repeated, mut out_of_order, mut resets) = (0, 0, 0);
+    let mut after_reply: Vec<i32> = Vec::with_capacity(expected as usize);
     while let Some(report) = clients.join_next().await {
         let report = report?;
         let lost = args.alerts.saturating_sub(report.received);
@@ -864,6 +907,13 @@ async fn fanout_once(args: &FanoutArgs, target: &Target) -> Result<RunReport, Fa
         out_of_order += report.out_of_order;
         resets += report.resets;
         latencies.extend_from_slice(&report.latencies_us);
+        for &(seq, at) in &report.receipts {
+            let replied = replied_us[seq as usize];
+            if replied != u64::MAX {
+                let received = (run_start_us + u64::from(at)) as i64;
+                after_reply.push((received - replied as i64) as i32);
+            }
+        }
     }
     drop(stalled);
     let received = totals.received.load(Ordering::Relaxed);
@@ -905,6 +955,14 @@ async fn fanout_once(args: &FanoutArgs, target: &Target) -> Result<RunReport, Fa
         "  publish->acknowledgement latency: {}",
         percentiles(&mut acks)
     );
+    let (after_reply_p50_ms, after_reply_p99_ms) = (
+        percentile(&mut after_reply, 0.50),
+        percentile(&mut after_reply, 0.99),
+    );
+    println!(
+        "  acknowledgement->receive (negative: before the reply): {}",
+        percentiles(&mut after_reply)
+    );
     println!(
         "  loss: {missing} deliveries missing at {short_clients} clients; \
          {missing_open} at {short_open} clients that stayed connected"
@@ -916,14 +974,29 @@ async fn fanout_once(args: &FanoutArgs, target: &Target) -> Result<RunReport, Fa
     if !closed.is_empty() {
         println!("  closed by the server (code: clients): {closed:?}");
     }
-    let difference = |before: Option<f64>, after: Option<f64>| Some(after? - before?);
-    let server_cpu_s = difference(server_before, server_after);
-    let tool_cpu_s = difference(tool_before, tool_after);
-    if let Some(server) = server_cpu_s {
+    let each_server: Option<Vec<f64>> = server_before
+        .zip(server_after)
+        .map(|(before, after)| before.iter().zip(&after).map(|(b, a)| a - b).collect());
+    let server_cpu_s = each_server.as_ref().map(|each| each.iter().sum::<f64>());
+    let tool_cpu_s = tool_before
+        .zip(tool_after)
+        .map(|(before, after)| after - before);
+    if let (Some(server), Some(each)) = (server_cpu_s, &each_server) {
+        let per_process = if each.len() > 1 {
+            let each: Vec<String> = each.iter().map(|s| format!("{s:.2}")).collect();
+            format!(" = {} s", each.join(" + "))
+        } else {
+            String::new()
+        };
+        let per_delivery = if received > 0 {
+            format!(", {:.2} µs per delivery", server * 1e6 / received as f64)
+        } else {
+            String::new()
+        };
         println!(
-            "  CPU: server {server:.2} s ({:.1} µs per alert, {:.2} µs per delivery), tool {:.2} s",
+            "  CPU: server {server:.2} s{per_process} ({:.1} µs per alert{per_delivery}), \
+             tool {:.2} s",
             server * 1e6 / sent.max(1) as f64,
-            server * 1e6 / received.max(1) as f64,
             tool_cpu_s.unwrap_or(f64::NAN),
         );
     }
@@ -932,23 +1005,25 @@ async fn fanout_once(args: &FanoutArgs, target: &Target) -> Result<RunReport, Fa
         p50_ms,
         p99_ms,
         max_ms,
+        after_reply_p50_ms,
+        after_reply_p99_ms,
         missing,
         server_cpu_s,
         tool_cpu_s,
     })
 }
 
-/// The value at quantile `q` of `values`, in milliseconds.
-fn percentile(values: &mut [u32], q: f64) -> f64 {
+/// The value at quantile `q` of `values` (microseconds), in milliseconds.
+fn percentile<T: Copy + Ord + Into<f64>>(values: &mut [T], q: f64) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
     values.sort_unstable();
     let index = ((values.len() as f64 * q) as usize).min(values.len() - 1);
-    values[index] as f64 / 1000.0
+    values[index].into() / 1000.0
 }
 
-fn percentiles(values: &mut [u32]) -> String {
+fn percentiles<T: Copy + Ord + Into<f64>>(values: &mut [T]) -> String {
     if values.is_empty() {
         return "no samples".into();
     }
