@@ -43,7 +43,9 @@ pub struct GroupCommitConfig {
     pub queue_capacity: usize,
     /// The largest batch stored in one transaction
     /// ([`DEFAULT_MAX_BATCH`](Self::DEFAULT_MAX_BATCH) by default; 0 counts as 1), which
-    /// bounds how long one commit (and so the wait of the first alert in it) can take.
+    /// bounds how long one commit (and so the wait of the first alert in it) can take. The
+    /// storage's [`max_alert_batch`](alerta_core::ports::StorageLimits::max_alert_batch)
+    /// caps it, so that every batch is atomic whatever the backend.
     pub max_batch: usize,
 }
 
@@ -110,10 +112,11 @@ impl GroupCommit {
         let config = config.usable();
         let (queue, waiting) = mpsc::channel(config.queue_capacity);
         let counters = Arc::new(Counters::default());
+        let max_batch = config.max_batch.min(app.storage().limits.max_alert_batch);
         tokio::spawn(write_batches(
             app.clone(),
             waiting,
-            config.max_batch,
+            max_batch,
             counters.clone(),
         ));
         Self {

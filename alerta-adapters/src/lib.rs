@@ -23,6 +23,9 @@
 pub mod memory;
 pub mod status_code;
 
+#[cfg(any(feature = "dynamodb", feature = "s3"))]
+mod aws;
+
 #[cfg(feature = "broker")]
 pub mod broker;
 #[cfg(feature = "dynamodb")]

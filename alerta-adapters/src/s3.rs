@@ -25,9 +25,11 @@ use alerta_core::ports::BlobStore;
 use alerta_core::{Error, Result};
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+
+use crate::aws::describe;
 
 /// The longest content type stored.
 const MAX_CONTENT_TYPE: usize = 255;
@@ -79,26 +81,6 @@ enum S3Error {
         bucket: String,
         detail: String,
     },
-}
-
-/// The code and message of a failed request, without its request id.
-fn describe<E, R>(error: &SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match error {
-        SdkError::ServiceError(context) => {
-            let inner = context.err();
-            format!(
-                "{}: {}",
-                inner.code().unwrap_or("unknown error"),
-                inner.message().unwrap_or("no message")
-            )
-        }
-        SdkError::TimeoutError(_) => "the request timed out".to_owned(),
-        other => DisplayErrorContext(other).to_string(),
-    }
 }
 
 fn unavailable(error: S3Error) -> Error {

@@ -152,36 +152,36 @@ pub async fn user_add(
     let password = password.trim_end_matches(['\n', '\r']);
     let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(email));
     let new = NewUser::parse(email, password, name, role)?;
-    let backends = crate::profile::open(
+    let app = crate::profile::open(
         config,
         std::sync::Arc::new(crate::server::TracingBroadcaster),
     )
     .await?;
-    let user = backends.app.add_user(new).await?;
+    let user = app.add_user(new).await?;
     println!("{}", serde_json::to_string(&user)?);
     Ok(())
 }
 
 /// `alerta report run`.
 pub async fn report_run(config: &Config) -> anyhow::Result<()> {
-    let backends = crate::profile::open(
+    let app = crate::profile::open(
         config,
         std::sync::Arc::new(crate::server::TracingBroadcaster),
     )
     .await?;
-    crate::reports::run_once(&backends.app, backends.ledger.as_ref()).await?;
+    crate::reports::run_once(&app).await?;
     Ok(())
 }
 
 /// `alerta outbox retry ID`.
 pub async fn outbox_retry(config: &Config, id: &str) -> anyhow::Result<()> {
     let id = alerta_core::domain::MailId::parse(id).context("no mail with that id")?;
-    let backends = crate::profile::open(
+    let app = crate::profile::open(
         config,
         std::sync::Arc::new(crate::server::TracingBroadcaster),
     )
     .await?;
-    backends.app.requeue_mail(&id).await?;
+    app.requeue_mail(&id).await?;
     println!("mail {id} is queued again");
     Ok(())
 }

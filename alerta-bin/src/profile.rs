@@ -5,22 +5,11 @@ use std::sync::Arc;
 use alerta_adapters::fs::FsBlobStore;
 use alerta_adapters::sqlite::SqliteStore;
 use alerta_core::domain::{Department, DepartmentName, Email, NewUser, Role, TypeCatalog};
-use alerta_core::ports::{DynBlobStore, DynBroadcaster, DynReportLedger, Storage};
+use alerta_core::ports::{DynBlobStore, DynBroadcaster, Storage};
 use alerta_core::{Alerta, Settings};
 use anyhow::{Context, bail};
 
 use crate::config::{Config, Profile};
-
-/// The application on the backends of a profile.
-pub struct Backends {
-    /// The application.
-    pub app: Alerta,
-    /// Where the report job records processed assignments (the same backend as the storage).
-    pub ledger: Arc<DynReportLedger>,
-    /// The most alerts one group commit may store: on DynamoDB, as many as one transaction
-    /// holds beside the stream log's counter and segment, so that the batch is atomic.
-    pub max_alert_batch: usize,
-}
 
 /// The use-case settings a configuration asks for.
 pub fn settings(config: &Config) -> anyhow::Result<Settings> {
@@ -56,8 +45,9 @@ fn build(
         .build())
 }
 
-/// Opens the backends of `config.profile` and builds the application on them.
-pub async fn open(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::Result<Backends> {
+/// Opens the backends of `config.profile` and builds the application on them. What the
+/// storage backend can do in one call travels with it, in `storage().limits`.
+pub async fn open(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::Result<Alerta> {
     match config.profile {
         Profile::Local => {
             std::fs::create_dir_all(&config.data_dir).with_context(|| {
@@ -70,41 +60,25 @@ pub async fn open(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::
                     .with_context(|| format!("opening {}", database.display()))?,
             );
             let blobs = Arc::new(FsBlobStore::new(config.data_dir.join("blobs")));
-            let app = build(
-                config,
-                Storage::from_backend(store.clone()),
-                blobs,
-                broadcaster,
-            )?;
-            Ok(Backends {
-                app,
-                ledger: store,
-                max_alert_batch: 1000,
-            })
+            build(config, Storage::from_backend(store), blobs, broadcaster)
         }
         Profile::Aws => open_aws(config, broadcaster).await,
     }
 }
 
 #[cfg(feature = "aws")]
-async fn open_aws(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::Result<Backends> {
+async fn open_aws(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::Result<Alerta> {
     let (store, blobs) = aws::stores(config).await;
-    let store = Arc::new(store);
-    let app = build(
+    build(
         config,
-        Storage::from_backend(store.clone()),
+        Storage::from_backend(Arc::new(store)),
         Arc::new(blobs),
         broadcaster,
-    )?;
-    Ok(Backends {
-        app,
-        ledger: store,
-        max_alert_batch: alerta_adapters::dynamodb::DynamoStore::MAX_ALERT_BATCH,
-    })
+    )
 }
 
 #[cfg(not(feature = "aws"))]
-async fn open_aws(_: &Config, _: Arc<DynBroadcaster>) -> anyhow::Result<Backends> {
+async fn open_aws(_: &Config, _: Arc<DynBroadcaster>) -> anyhow::Result<Alerta> {
     bail!("this alerta was built without the AWS profile; rebuild with `--features aws`")
 }
 

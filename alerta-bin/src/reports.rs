@@ -4,7 +4,6 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use alerta_core::ports::DynReportLedger;
 use alerta_core::{Alerta, ReportRun, ReportSummary};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::watch;
@@ -37,7 +36,7 @@ fn describe(summary: &ReportSummary) -> String {
 
 /// `alerta report run`: one run, with a progress bar on a terminal and a one-line summary
 /// otherwise.
-pub async fn run_once(app: &Alerta, ledger: &DynReportLedger) -> anyhow::Result<ReportSummary> {
+pub async fn run_once(app: &Alerta) -> anyhow::Result<ReportSummary> {
     let run = ReportRun {
         holder: holder(),
         lease: LEASE,
@@ -60,7 +59,7 @@ pub async fn run_once(app: &Alerta, ledger: &DynReportLedger) -> anyhow::Result<
             ));
         }
     };
-    let result = app.run_reports(ledger, &run, &mut progress).await;
+    let result = app.run_reports(&run, &mut progress).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -71,12 +70,7 @@ pub async fn run_once(app: &Alerta, ledger: &DynReportLedger) -> anyhow::Result<
 
 /// Runs the job every `every` until `stop` turns true. A failed run is logged; the next one
 /// finishes its work.
-pub async fn schedule(
-    app: Alerta,
-    ledger: std::sync::Arc<DynReportLedger>,
-    every: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn schedule(app: Alerta, every: Duration, mut stop: watch::Receiver<bool>) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -88,7 +82,7 @@ pub async fn schedule(
             holder: holder(),
             lease: LEASE,
         };
-        match app.run_reports(ledger.as_ref(), &run, &mut |_| {}).await {
+        match app.run_reports(&run, &mut |_| {}).await {
             Ok(summary) => tracing::info!(summary = %describe(&summary), "report run finished"),
             Err(error) => {
                 tracing::error!(%error, "report run failed; the next run finishes its work")

@@ -110,13 +110,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         );
     }
     let hub = Hub::new(HubConfig::default());
-    let backends = profile::open(&config, Arc::new(hub.clone())).await?;
-    let app = backends.app.clone();
+    let app = profile::open(&config, Arc::new(hub.clone())).await?;
     let broker = crate::broker::connect(&config).await?;
     hub.start(app.storage().stream.clone(), broker)
         .await
         .context("starting the stream")?;
-    profile::seed(&backends.app, &config).await?;
+    profile::seed(&app, &config).await?;
 
     let storage = app.storage().clone();
     let hub_health = hub.clone();
@@ -164,19 +163,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     if let Some(every) = config.report_every {
         tokio::spawn(crate::reports::schedule(
             app.clone(),
-            backends.ledger.clone(),
             every,
             stop.subscribe(),
         ));
         tracing::info!(every = ?every, "report job scheduled");
     }
-    let ingest = GroupCommit::spawn(
-        app.clone(),
-        GroupCommitConfig {
-            max_batch: backends.max_alert_batch,
-            ..GroupCommitConfig::default()
-        },
-    );
+    // The group commit keeps each batch within what the storage stores atomically.
+    let ingest = GroupCommit::spawn(app.clone(), GroupCommitConfig::default());
     let tcp_task = tokio::spawn(tcp::serve_with_shutdown(
         tcp_listener,
         ingest,
@@ -207,7 +200,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         served?;
         tcp.context("serving TCP")
     });
-    tracing::info!(%http_addr, %tcp_addr, profile = ?config.profile, data_dir = %config.data_dir.display(), "alerta is serving");
+    tracing::info!(
+        %http_addr,
+        %tcp_addr,
+        profile = ?config.profile,
+        data_dir = %config.data_dir.display(),
+        limits = ?app.storage().limits,
+        "alerta is serving"
+    );
     Ok(Running {
         http_addr,
         tcp_addr,

@@ -11,9 +11,11 @@ use alerta_core::{Error, Result};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
+use super::counts::{Counted, Tally};
 use super::cursor::{self, List};
 use super::item::{Item, ItemBuilder, Reader, s, time};
-use super::query::{self, Expression, Order, Partition, PartitionQuery, ScanOptions};
+use super::keyed::key;
+use super::query::{self, Expression, Order, Partition, PartitionQuery};
 use super::stream::PendingLog;
 use super::transaction::{self, MAX_ITEMS};
 use super::{DynamoStore, outbox};
@@ -59,7 +61,7 @@ fn alert_item(alert: &Alert) -> Item {
         .build()
 }
 
-fn alert_from_item(item: &Item) -> Result<Alert> {
+pub(super) fn alert_from_item(item: &Item) -> Result<Alert> {
     let r = Reader::new(item, "alert");
     Ok(Alert {
         id: r.parsed("id", AlertId::parse)?,
@@ -88,10 +90,45 @@ fn write_items(store: &DynamoStore, write: &AlertWrite) -> Result<Vec<TransactWr
     Ok(items)
 }
 
-/// The keys of what one chunk wrote, to delete them again.
+/// Whole alerts (each with its mail rows) for one transaction, and what they add to the
+/// counts.
+#[derive(Default)]
+struct Chunk<'a> {
+    items: Vec<TransactWriteItem>,
+    writes: Vec<&'a AlertWrite>,
+    tally: Tally,
+}
+
+impl Chunk<'_> {
+    /// The chunk's items with the update of the counts they make.
+    fn transaction(self, store: &DynamoStore) -> Result<Vec<TransactWriteItem>> {
+        let mut items = self.items;
+        items.extend(store.count_item(Counted::Alerts, &self.tally)?);
+        Ok(items)
+    }
+}
+
+/// What the chunks already committed wrote, to take it back again.
+#[derive(Default)]
 struct Written {
     alerts: Vec<Item>,
     mails: Vec<Item>,
+    tally: Tally,
+}
+
+impl Written {
+    fn add(&mut self, writes: &[&AlertWrite], tally: Tally) {
+        for write in writes {
+            self.alerts.push(key(&[("id", write.alert.id.as_str())]));
+            self.mails.extend(
+                write
+                    .mails
+                    .iter()
+                    .map(|mail| key(&[("id", mail.id.as_str())])),
+            );
+        }
+        self.tally = std::mem::take(&mut self.tally).plus(tally);
+    }
 }
 
 impl DynamoStore {
@@ -116,10 +153,13 @@ impl DynamoStore {
         }
     }
 
-    /// Deletes what earlier chunks of a failed batch wrote, so the batch ends all or nothing.
+    /// Deletes what earlier chunks of a failed batch wrote, and takes back what they counted,
+    /// so the batch ends all or nothing.
     async fn undo(&self, written: Written) -> Result<()> {
         query::delete_all(&self.client, &self.names.alerts, written.alerts).await?;
-        query::delete_all(&self.client, &self.names.outbox, written.mails).await
+        query::delete_all(&self.client, &self.names.outbox, written.mails).await?;
+        self.add_counts(Counted::Alerts, &written.tally.negated())
+            .await
     }
 
     fn alert_partitions(
@@ -143,32 +183,31 @@ impl DynamoStore {
             expression.filter_contains("search", &q.as_str().to_lowercase());
         }
         let since = filter.since.as_ref().map(|id| id.to_string());
+        // Without a cursor the key condition starts after `since` itself; with one, the key
+        // condition holds the cursor and the read stops at `since`.
+        let (start, floor) = match (start_after, since, order) {
+            (Some(cursor), since, _) => (Some(cursor), since),
+            (None, Some(since), Order::Descending) => (None, Some(since)),
+            (None, since, Order::Ascending) => (since, None),
+            (None, None, Order::Descending) => (None, None),
+        };
+        let by_time = PartitionQuery {
+            table: &self.names.alerts,
+            index: Some(BY_TIME),
+            partition_attribute: "shard",
+            sort_attribute: "id",
+            start_after: start,
+            order,
+            filter: expression,
+            page_size,
+        };
         (0..SHARDS)
             .map(|shard| {
-                // Without a cursor the key condition starts after `since` itself; with one,
-                // the key condition holds the cursor and the read stops at `since`.
-                let (start, floor) = match (&start_after, &since, order) {
-                    (Some(cursor), since, _) => (Some(cursor.clone()), since.clone()),
-                    (None, Some(since), Order::Descending) => (None, Some(since.clone())),
-                    (None, since, Order::Ascending) => (since.clone(), None),
-                    (None, None, Order::Descending) => (None, None),
-                };
-                let partition = Partition::new(
-                    &self.client,
-                    PartitionQuery {
-                        table: &self.names.alerts,
-                        index: Some(BY_TIME),
-                        partition_attribute: "shard",
-                        partition: shard.to_string(),
-                        sort_attribute: "id",
-                        start_after: start,
-                        order,
-                        filter: expression.clone(),
-                        page_size,
-                    },
-                );
-                match floor {
-                    Some(floor) if order == Order::Descending => partition.with_floor("id", floor),
+                let partition = Partition::new(&self.client, by_time.clone(), shard.to_string());
+                match &floor {
+                    Some(floor) if order == Order::Descending => {
+                        partition.with_floor("id", floor.clone())
+                    }
                     _ => partition,
                 }
             })
@@ -201,10 +240,10 @@ impl AlertStore for DynamoStore {
         });
         let log = PendingLog::new("batch", &messages, ids)?;
 
-        // Chunks of whole alerts (each with its mail rows), each leaving room for the
-        // counter and the segments, which go in the last one.
-        let room = MAX_ITEMS - log.actions();
-        let mut chunks: Vec<(Vec<TransactWriteItem>, Vec<&AlertWrite>)> = vec![(vec![], vec![])];
+        // Chunks of whole alerts (each with its mail rows), each leaving room for its counts,
+        // the counter and the segments, which go in the last one.
+        let room = MAX_ITEMS - log.actions() - 1;
+        let mut chunks: Vec<Chunk> = vec![Chunk::default()];
         for write in &batch {
             let items = write_items(self, write)?;
             if items.len() > room {
@@ -213,46 +252,39 @@ impl AlertStore for DynamoStore {
                     "one alert with more mail rows than a DynamoDB transaction holds",
                 ));
             }
+            let tally = Tally::alert(&write.alert)?;
             let last = chunks
                 .last_mut()
-                .filter(|(c, _)| c.len() + items.len() <= room);
+                .filter(|chunk| chunk.items.len() + items.len() <= room);
             match last {
-                Some((current, writes)) => {
-                    current.extend(items);
-                    writes.push(write);
+                Some(chunk) => {
+                    chunk.items.extend(items);
+                    chunk.writes.push(write);
+                    chunk.tally = std::mem::take(&mut chunk.tally).plus(tally);
                 }
-                None => chunks.push((items, vec![write])),
+                None => chunks.push(Chunk {
+                    items,
+                    writes: vec![write],
+                    tally,
+                }),
             }
         }
-        let (last_items, _) = chunks.pop().unwrap_or_default();
+        let last = chunks.pop().unwrap_or_default().transaction(self)?;
         if chunks.is_empty() {
-            return self.insert_last(last_items, &log).await;
+            return self.insert_last(last, &log).await;
         }
 
-        let mut written = Written {
-            alerts: Vec::new(),
-            mails: Vec::new(),
-        };
-        for (items, writes) in chunks {
-            if let Err(error) = self.insert_chunk(items).await {
+        let mut written = Written::default();
+        for chunk in chunks {
+            let (writes, tally) = (chunk.writes.clone(), chunk.tally.clone());
+            if let Err(error) = self.insert_chunk(chunk.transaction(self)?).await {
                 // The batch failed as a whole: the error stands even if undoing fails too.
                 let _ = self.undo(written).await;
                 return Err(error);
             }
-            for write in writes {
-                written.alerts.push(
-                    ItemBuilder::new()
-                        .set("id", s(write.alert.id.as_str()))
-                        .build(),
-                );
-                for mail in &write.mails {
-                    written
-                        .mails
-                        .push(ItemBuilder::new().set("id", s(mail.id.as_str())).build());
-                }
-            }
+            written.add(&writes, tally);
         }
-        match self.insert_last(last_items, &log).await {
+        match self.insert_last(last, &log).await {
             Ok(appended) => Ok(appended),
             Err(error) => {
                 let _ = self.undo(written).await;
@@ -287,31 +319,7 @@ impl AlertStore for DynamoStore {
     }
 
     async fn counts(&self) -> Result<AlertCounts> {
-        let items = query::scan_all(
-            &self.client,
-            &self.names.alerts,
-            ScanOptions {
-                attributes: &["severity", "channel"],
-                filter: None,
-            },
-        )
-        .await?;
-        let mut counts = AlertCounts::new();
-        for item in &items {
-            let r = Reader::new(item, "alert");
-            let severity = r.parsed("severity", Severity::parse)?;
-            let channel = r.parsed("channel", Channel::parse)?;
-            counts.total += 1;
-            *counts
-                .by_severity
-                .entry(severity.as_str().to_owned())
-                .or_default() += 1;
-            *counts
-                .by_channel
-                .entry(channel.as_str().to_owned())
-                .or_default() += 1;
-        }
-        Ok(counts)
+        self.read_counts(Counted::Alerts, AlertCounts::new()).await
     }
 }
 

@@ -165,12 +165,16 @@ impl DynamoStore {
                 vec![],
                 Some("expires_at"),
             ),
+            table(&names.counters, "nombre", None, vec![], None),
         ]
     }
 
     /// Creates every missing table with its indexes, adds missing indexes to tables that
-    /// exist, and turns on the TTLs of sessions and failed logins; then waits until all of it is active, and gives
-    /// the stream log its counter and epoch if it has none.
+    /// exist, and turns on the TTLs of sessions and failed logins; then waits until all of it
+    /// is active, gives the stream log its counter and epoch if it has none, and makes the
+    /// counts of incidents and alerts if they are missing, counting what the tables hold
+    /// with one scan each (a deployment that kept no counts before runs it with its writers
+    /// stopped, so that the counts start exact).
     ///
     /// Running it again changes nothing. Tables are created on demand (pay per request).
     ///
@@ -186,7 +190,8 @@ impl DynamoStore {
                 self.ensure_ttl(&spec.name, attribute).await?;
             }
         }
-        self.ensure_stream_counter().await
+        self.ensure_stream_counter().await?;
+        self.ensure_counts().await
     }
 
     async fn describe(&self, table: &str) -> Result<Option<TableDescription>> {

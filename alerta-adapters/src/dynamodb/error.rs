@@ -1,7 +1,9 @@
 //! How DynamoDB failures become the core's [`Error`]: the ports never see an AWS type.
 
 use alerta_core::Error;
-use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
+
+use crate::aws::describe;
 
 /// What went wrong inside the store. Private: it only travels as the boxed source of
 /// [`Error::Unavailable`], for logs.
@@ -24,26 +26,6 @@ pub(super) enum DynamoError {
 
 pub(super) fn unavailable(error: DynamoError) -> Error {
     Error::unavailable("dynamodb", error)
-}
-
-/// The code and message of a failed request, without its request id.
-pub(super) fn describe<E, R>(error: &SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match error {
-        SdkError::ServiceError(context) => {
-            let inner = context.err();
-            format!(
-                "{}: {}",
-                inner.code().unwrap_or("unknown error"),
-                inner.message().unwrap_or("no message")
-            )
-        }
-        SdkError::TimeoutError(_) => "the request timed out".to_owned(),
-        other => DisplayErrorContext(other).to_string(),
-    }
 }
 
 /// A failed request of `operation`.

@@ -6,8 +6,9 @@ use alerta_core::ports::IdempotencyStore;
 use async_trait::async_trait;
 
 use super::DynamoStore;
-use super::error::{conditional, request, unreadable};
+use super::error::unreadable;
 use super::item::{Item, ItemBuilder, Reader, s, time};
+use super::keyed;
 
 fn record_item(record: &IdempotencyRecord) -> Result<Item> {
     // The response is kept as JSON text: it goes back to the client byte for byte, which a
@@ -38,32 +39,14 @@ fn record_from_item(item: &Item) -> Result<IdempotencyRecord> {
 #[async_trait]
 impl IdempotencyStore for DynamoStore {
     async fn record(&self, owner: &str, key: &IdempotencyKey) -> Result<Option<IdempotencyRecord>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.names.idempotency)
-            .key("owner", s(owner))
-            .key("clave", s(key.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| request("get_item", e))?;
-        out.item.as_ref().map(record_from_item).transpose()
+        let key = keyed::key(&[("owner", owner), ("clave", key.as_str())]);
+        let item = self.get(&self.names.idempotency, key).await?;
+        item.as_ref().map(record_from_item).transpose()
     }
 
     async fn put_record(&self, record: &IdempotencyRecord) -> Result<bool> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.names.idempotency)
-            .set_item(Some(record_item(record)?))
-            .condition_expression("attribute_not_exists(#owner)")
-            .expression_attribute_names("#owner", "owner")
-            .send()
-            .await;
-        match conditional("put_item", result)? {
-            Some(_) => Ok(true),
-            None => Ok(false),
-        }
+        let item = record_item(record)?;
+        self.put_if_absent(&self.names.idempotency, item, "owner")
+            .await
     }
 }

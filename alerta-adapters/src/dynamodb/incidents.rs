@@ -12,10 +12,12 @@ use alerta_core::{Error, Result};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use super::counts::{Counted, Tally};
 use super::cursor::{self, List};
-use super::error::{request, unreadable};
+use super::error::unreadable;
 use super::item::{Item, ItemBuilder, Reader, from_json, n, s, time};
-use super::query::{self, Expression, Order, Partition, PartitionQuery, ScanOptions};
+use super::keyed::key;
+use super::query::{self, Expression, Order, PartitionQuery};
 use super::stream::PendingLog;
 use super::transaction::{self, MAX_ITEMS};
 use super::{DynamoStore, outbox};
@@ -62,7 +64,7 @@ fn incident_item(incident: &Incident) -> Item {
         .build()
 }
 
-fn incident_from_item(item: &Item) -> Result<Incident> {
+pub(super) fn incident_from_item(item: &Item) -> Result<Incident> {
     let r = Reader::new(item, "incident");
     Ok(Incident::restore(IncidentParts {
         id: r.parsed("incident_id", IncidentId::parse)?,
@@ -138,6 +140,17 @@ fn attachment_from_item(item: &Item) -> Result<Attachment> {
     })
 }
 
+/// The refusal of a change of `size` items where a transaction has room for `room`.
+fn too_large(size: usize, room: usize) -> Error {
+    Error::invalid(
+        "change",
+        format!(
+            "a change of {size} items is more than one DynamoDB transaction holds beside the \
+             stream log and the counts ({room})"
+        ),
+    )
+}
+
 /// Refuses a change that names one id twice: DynamoDB would refuse the whole transaction
 /// as malformed, which is a duplicate in the port's terms.
 fn distinct<'a>(what: &str, ids: impl Iterator<Item = &'a str>) -> Result<()> {
@@ -151,14 +164,14 @@ fn distinct<'a>(what: &str, ids: impl Iterator<Item = &'a str>) -> Result<()> {
 }
 
 impl DynamoStore {
-    /// The partitions a list of incidents under `filter` reads, and the filter expression
-    /// for what the chosen index does not key on.
-    fn incident_partitions(
+    /// The query a list of incidents under `filter` makes, with the filter expression for
+    /// what the chosen index does not key on, and the partitions it reads.
+    fn incident_query(
         &self,
         filter: &IncidentFilter,
         start_after: Option<String>,
         page_size: usize,
-    ) -> Vec<Partition> {
+    ) -> (PartitionQuery<'_>, Vec<String>) {
         let (index, key_attribute, partitions): (&str, &str, Vec<String>) =
             if let Some(reporter) = &filter.reported_by {
                 (BY_REPORTER, "reportado_por", vec![reporter.to_string()])
@@ -190,25 +203,17 @@ impl DynamoStore {
         if let Some(q) = &filter.text {
             expression.filter_contains("search", &q.as_str().to_lowercase());
         }
-        partitions
-            .into_iter()
-            .map(|partition| {
-                Partition::new(
-                    &self.client,
-                    PartitionQuery {
-                        table: &self.names.incidents,
-                        index: Some(index),
-                        partition_attribute: key_attribute,
-                        partition,
-                        sort_attribute: "incident_id",
-                        start_after: start_after.clone(),
-                        order: Order::Descending,
-                        filter: expression.clone(),
-                        page_size,
-                    },
-                )
-            })
-            .collect()
+        let query = PartitionQuery {
+            table: &self.names.incidents,
+            index: Some(index),
+            partition_attribute: key_attribute,
+            sort_attribute: "incident_id",
+            start_after,
+            order: Order::Descending,
+            filter: expression,
+            page_size,
+        };
+        (query, partitions)
     }
 }
 
@@ -229,6 +234,23 @@ impl IncidentStore for DynamoStore {
             attachments.iter().map(|a| a.attachment_id.as_str()),
         )?;
         distinct("mail", mails.iter().map(|m| m.id.as_str()))?;
+        let size = 1 + events.len() + attachments.len() + mails.len();
+        if size > Self::MAX_CHANGE_ITEMS {
+            return Err(too_large(size, Self::MAX_CHANGE_ITEMS));
+        }
+        // The change's part in the counts: the stored incident's out, the new one's in. The
+        // put below is conditioned on the version read here, so the difference is exact.
+        let before = match expected_version {
+            None => Tally::default(),
+            Some(expected) => match self.incident(incident.id()).await? {
+                Some(stored) if stored.version() == expected => Tally::incident(&stored)?,
+                _ => return Err(Error::stale_version()),
+            },
+        };
+        let count = self.count_item(
+            Counted::Incidents,
+            &Tally::incident(&incident)?.minus(before),
+        )?;
         let version = expected_version.map(|v| v.to_string()).unwrap_or_default();
         let ids = [incident.id().as_str(), version.as_str()]
             .into_iter()
@@ -236,16 +258,10 @@ impl IncidentStore for DynamoStore {
             .chain(attachments.iter().map(|a| a.attachment_id.as_str()))
             .chain(mails.iter().map(|m| m.id.as_str()));
         let log = PendingLog::new("change", &messages, ids)?;
-        let size = 1 + events.len() + attachments.len() + mails.len();
-        if size + log.actions() > MAX_ITEMS {
-            return Err(Error::invalid(
-                "change",
-                format!(
-                    "a change of {size} items and {} for its stream messages is more than one \
-                     DynamoDB transaction holds ({MAX_ITEMS})",
-                    log.actions()
-                ),
-            ));
+        // Messages over one segment take room from the change's own items.
+        let room = MAX_ITEMS - log.actions() - usize::from(count.is_some());
+        if size > room {
+            return Err(too_large(size, room));
         }
 
         let mut items = Vec::with_capacity(size);
@@ -283,6 +299,7 @@ impl IncidentStore for DynamoStore {
                 "id",
             )?);
         }
+        items.extend(count);
 
         let cancelled = match self.write_with_log(items, &log).await? {
             Ok(appended) => return Ok(appended),
@@ -308,16 +325,9 @@ impl IncidentStore for DynamoStore {
     }
 
     async fn incident(&self, id: &IncidentId) -> Result<Option<Incident>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.names.incidents)
-            .key("incident_id", s(id.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| request("get_item", e))?;
-        out.item.as_ref().map(incident_from_item).transpose()
+        let key = key(&[("incident_id", id.as_str())]);
+        let item = self.get(&self.names.incidents, key).await?;
+        item.as_ref().map(incident_from_item).transpose()
     }
 
     async fn incidents(
@@ -327,8 +337,8 @@ impl IncidentStore for DynamoStore {
     ) -> Result<Page<Incident>> {
         let start = cursor::position(List::Incidents, page)?;
         let take = page.limit.get() + 1;
-        let partitions = self.incident_partitions(filter, start, take);
-        let items = query::merge(partitions, "incident_id", Order::Descending, take).await?;
+        let (query, partitions) = self.incident_query(filter, start, take);
+        let items = query::merge_partitions(&self.client, &query, partitions, take).await?;
         let incidents = items
             .iter()
             .map(incident_from_item)
@@ -349,30 +359,20 @@ impl IncidentStore for DynamoStore {
         if query.limit == 0 {
             return Ok(Vec::new());
         }
-        let kinds: Vec<EventKind> = match query.kind {
-            Some(kind) => vec![kind],
-            None => EVENT_KINDS.to_vec(),
+        let kinds = query.kind.map_or(EVENT_KINDS.to_vec(), |kind| vec![kind]);
+        let by_kind = PartitionQuery {
+            table: &self.names.events,
+            index: Some(BY_KIND),
+            partition_attribute: "tipo_evento",
+            sort_attribute: "event_id",
+            start_after: query.after.as_ref().map(|id| id.to_string()),
+            order: Order::Ascending,
+            filter: Expression::new(),
+            page_size: query.limit,
         };
-        let partitions = kinds
-            .into_iter()
-            .map(|kind| {
-                Partition::new(
-                    &self.client,
-                    PartitionQuery {
-                        table: &self.names.events,
-                        index: Some(BY_KIND),
-                        partition_attribute: "tipo_evento",
-                        partition: kind.as_str().to_owned(),
-                        sort_attribute: "event_id",
-                        start_after: query.after.as_ref().map(|id| id.to_string()),
-                        order: Order::Ascending,
-                        filter: Expression::new(),
-                        page_size: query.limit,
-                    },
-                )
-            })
-            .collect();
-        let items = query::merge(partitions, "event_id", Order::Ascending, query.limit).await?;
+        let partitions = kinds.iter().map(|kind| kind.as_str().to_owned());
+        let items =
+            query::merge_partitions(&self.client, &by_kind, partitions, query.limit).await?;
         items.iter().map(event_from_item).collect()
     }
 
@@ -392,27 +392,17 @@ impl IncidentStore for DynamoStore {
         incident: &IncidentId,
         id: &AttachmentId,
     ) -> Result<Option<Attachment>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.names.attachments)
-            .key("incident_id", s(incident.as_str()))
-            .key("attachment_id", s(id.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| request("get_item", e))?;
-        out.item.as_ref().map(attachment_from_item).transpose()
+        let key = key(&[
+            ("incident_id", incident.as_str()),
+            ("attachment_id", id.as_str()),
+        ]);
+        let item = self.get(&self.names.attachments, key).await?;
+        item.as_ref().map(attachment_from_item).transpose()
     }
 
     async fn counts(&self) -> Result<IncidentCounts> {
-        let items =
-            query::scan_all(&self.client, &self.names.incidents, ScanOptions::default()).await?;
-        let incidents = items
-            .iter()
-            .map(incident_from_item)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(IncidentCounts::of(&incidents))
+        self.read_counts(Counted::Incidents, IncidentCounts::new())
+            .await
     }
 }
 

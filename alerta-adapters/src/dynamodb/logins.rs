@@ -9,9 +9,9 @@ use alerta_core::ports::{FailureWindow, LoginAttemptStore, LoginKey};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::DynamoStore;
 use super::error::{conditional, other, request};
 use super::item::{Item, Reader, n, s};
+use super::{DynamoStore, keyed};
 
 /// How many times a failure goes back to the open window after losing the race to start a
 /// new one. Each loss means another instance started a window at about the same moment, in
@@ -133,16 +133,13 @@ impl LoginAttemptStore for DynamoStore {
         now: Timestamp,
         window: Duration,
     ) -> Result<Option<FailureWindow>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.names.login_failures)
-            .key("clave", s(key.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| request("get_item", e))?;
-        let Some(item) = out.item.as_ref() else {
+        let item = self
+            .get(
+                &self.names.login_failures,
+                keyed::key(&[("clave", key.as_str())]),
+            )
+            .await?;
+        let Some(item) = item.as_ref() else {
             return Ok(None);
         };
         // The TTL sweeper runs late, so an ended window may still be there.

@@ -1,9 +1,9 @@
 //! Every storage port on DynamoDB.
 //!
 //! [`DynamoStore`] serves the incident, alert, user, department, outbox, idempotency, report
-//! ledger, stream log and failed-login ports, so that an incident change, its history, its attachment
-//! metadata, the mail it causes and its stream messages commit in one `TransactWriteItems`
-//! call:
+//! ledger, stream log and failed-login ports, so that an incident change, its history, its
+//! attachment metadata, the mail it causes, its stream messages and what it does to the
+//! counts commit in one `TransactWriteItems` call:
 //!
 //! ```no_run
 //! # async fn run() -> alerta_core::Result<()> {
@@ -38,6 +38,7 @@
 //! | `AsignacionesProcesadas` | `event_id` | |
 //! | `StreamLog` | `pk`, `sk` | |
 //! | `IntentosFallidos` | `clave` | (TTL on `expires_at`) |
+//! | `Contadores` | `nombre` | |
 //!
 //! Items keep the wire names of the original system (`tipo`, `descripcion`, `ubicacion`,
 //! `urgencia`, `estado`, `departamento`, `reportado_por`, `tipo_evento`, `detalle`, ...), and
@@ -64,7 +65,9 @@
 //!   `contains` on the `search` attribute, which holds the searched fields lower-cased and
 //!   joined by line breaks; `q` cannot hold a line break, so a match never spans two fields
 //!   and the result is exactly [`IncidentFilter::matches`](alerta_core::domain::IncidentFilter::matches)
-//!   (or the alert filter's).
+//!   (or the alert filter's). See [Text search](#text-search) for what it costs.
+//! - The counts behind the statistics are one item per kind (`incidentes`, `alertas`) in
+//!   `Contadores`, changed by the writes; see [Counts](#counts).
 //! - History and attachments are keyed by their incident, so reading them is a strongly
 //!   consistent query, right after the change that wrote them. Lists read through global
 //!   secondary indexes are eventually consistent on DynamoDB (an emulator shows every write
@@ -90,20 +93,52 @@
 //! [`IncidentStore::commit`](alerta_core::ports::IncidentStore::commit) is one
 //! `TransactWriteItems`: the incident put with a condition on `version`
 //! (`attribute_not_exists` when new), every event, attachment and outbox row put with
-//! `attribute_not_exists`, and the change's stream messages (see below), so a stale version
-//! or a duplicate id cancels all of it. A change of more than 100 items (DynamoDB's limit for
-//! one transaction, the stream log's items included) is refused as invalid.
+//! `attribute_not_exists`, the change's stream messages (see below) and the update of the
+//! counts, so a stale version or a duplicate id cancels all of it. DynamoDB takes at most
+//! 100 items in one transaction; the stream counter, a segment and the counts take three, so
+//! a change holds at most [`DynamoStore::MAX_CHANGE_ITEMS`] (97) items of its own, and a
+//! larger one is refused as invalid.
 //!
 //! [`AlertStore::insert`](alerta_core::ports::AlertStore::insert) writes a batch of up to
-//! [`DynamoStore::MAX_ALERT_BATCH`] alerts, each with its mail row, in one transaction: two
-//! items per alert and two for the stream log. A larger batch cannot be atomic on DynamoDB:
-//! it is written as consecutive transactions of at most 100 items (an alert always with its
-//! mail rows), the last of which also appends every message of the batch to the stream log,
-//! and when one fails the parts already written are deleted again before the error is
-//! returned. The batch then ends all or nothing and takes positions only when it is whole,
-//! but a reader may see part of its alerts meanwhile, and a crash between the parts leaves the
-//! first ones stored without their messages. A group-commit transport that needs strict
-//! atomicity keeps its batches at [`DynamoStore::MAX_ALERT_BATCH`] or fewer.
+//! [`DynamoStore::MAX_ALERT_BATCH`] (48) alerts, each with its mail row, in one transaction:
+//! two items per alert, two for the stream log and one for the counts, 99 in all. A larger
+//! batch cannot be atomic on DynamoDB: it is written as consecutive transactions of at most
+//! 100 items (an alert always with its mail rows, each part with the counts it adds), the
+//! last of which also appends every message of the batch to the stream log, and when one
+//! fails the parts already written are deleted again, and their counts taken back, before
+//! the error is returned. The batch then ends all or nothing and takes positions only when
+//! it is whole, but a reader may see part of its alerts meanwhile, and a crash between the
+//! parts leaves the first ones stored (and counted) without their messages. The store states
+//! both numbers as its [`StorageLimits`]: the group commit keeps its batches at
+//! `max_alert_batch` or fewer, so that each is atomic.
+//!
+//! # Counts
+//!
+//! `GET /stats`, `GET /staff/stats`, `GET /events/stats` and the global report read counts,
+//! never a scan: one strongly consistent `GetItem` of the `incidentes` or `alertas` item of
+//! `Contadores`. Each item holds one number per count, named by its path in the counts' JSON
+//! form (`total`, `por_estado.pendiente`, `por_departamento.TI`, `by_severity.error`, ...).
+//! Every write adds what it changes in the same transaction as the change, with `ADD`, so
+//! the counts are exact as of the last commit: an incident change reads the stored incident
+//! first (strongly consistent) and adds the difference between the two versions, which its
+//! condition on `version` makes exact; an alert batch adds each alert; a write that changes
+//! no count (a comment, an attachment) leaves the item alone and takes no room in its
+//! transaction. A count back at zero is left out when read, as counting from scratch would
+//! leave it. [`bootstrap`](DynamoStore::bootstrap) makes an item that is missing by counting
+//! its table once, which starts the counts of a deployment that kept none; it is exact when
+//! no writer runs during that scan.
+//!
+//! # Text search
+//!
+//! `q` has no index: it filters the items the other filters select, after DynamoDB has read
+//! them. A page therefore reads (and bills) every item of the chosen partitions, newest first,
+//! until it has found a page of matches or reached the end, one request per page size of
+//! items read: a common word costs a request or two, a word found in one incident of 100,000
+//! reads all 100,000, some 2,000 requests one after the other for pages of 50. Search stays
+//! quick while the incidents or alerts the other filters select number in the thousands;
+//! beyond that, narrowing by status, department, reporter or `since` keeps it quick, and
+//! search over everything wants an engine beside the store (OpenSearch, fed from the
+//! stream), which this adapter does not provide.
 //!
 //! # Failed logins
 //!
@@ -139,7 +174,8 @@
 //!   text of [`StreamMessage::to_record`](alerta_core::domain::StreamMessage::to_record) in
 //!   the list `records`, with its `first` position, the first position of its write
 //!   (`write_first`), and the latest `at` of the write in epoch milliseconds (`latest`). One
-//!   segment per write keeps a full group commit at two items more than the alerts need.
+//!   segment per write keeps a full group commit at two items more than the alerts and the
+//!   counts need.
 //!
 //! A write that appends messages reads the counter (strongly consistent) and adds two items
 //! to its transaction: an update of the counter from that position to the position plus the
@@ -163,7 +199,7 @@
 //! inside the log rather than shorten it from its start.
 //!
 //! A segment item is held under DynamoDB's 400 KB per item: when a write's messages take more
-//! than about 380 KB (49 alerts of 4,000 characters outside the Latin alphabets can), they are
+//! than about 380 KB (48 alerts of 4,000 characters outside the Latin alphabets can), they are
 //! split over several segments of the same write, in order, each an item of the same
 //! transaction, and the batch is not refused. Such a write needs more items than a full group
 //! commit leaves room for, so an alert batch then goes as consecutive transactions as above.
@@ -180,14 +216,25 @@
 //! write rate, in transactions, is bounded by that for the whole deployment. Group commit
 //! keeps it far from alerts' rate by writing up to [`DynamoStore::MAX_ALERT_BATCH`] alerts
 //! per transaction.
+//!
+//! The two counts items are hot items too, under the same bound: every alert batch updates
+//! `alertas`, every incident change that moves a count updates `incidentes`, each in the
+//! transaction that already updates the stream counter, so they add no transactions of their
+//! own. They do add a conflict: two transactions in flight on one counts item cancel each
+//! other, and the store tries them again as it does for the stream counter. Each counts item
+//! grows with the number of distinct types and departments (a few bytes each, far from the
+//! 400 KB item limit), and a transactional write of an item is billed by its size, so a
+//! counts item of a few KB costs a few write units per change.
 
 mod alerts;
 mod bootstrap;
+mod counts;
 mod cursor;
 mod error;
 mod idempotency;
 mod incidents;
 mod item;
+mod keyed;
 mod logins;
 mod outbox;
 mod query;
@@ -199,14 +246,15 @@ mod users;
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, OnceLock};
 
+use alerta_core::ports::{StorageBackend, StorageLimits};
 use aws_sdk_dynamodb::Client;
 
 /// The table names a [`DynamoStore`] uses.
 ///
 /// The defaults are the names of the original system (`Users`, `Tokens`, `Incidentes`,
 /// `IncidenteEventos`, `Departamentos`) plus `Adjuntos`, `Alertas`, `CorreoSaliente`,
-/// `Idempotencia`, `AsignacionesProcesadas`, `StreamLog` and `IntentosFallidos`, with no
-/// prefix.
+/// `Idempotencia`, `AsignacionesProcesadas`, `StreamLog`, `IntentosFallidos` and
+/// `Contadores`, with no prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DynamoTables {
     /// Put before every name, e.g. `staging-` or a fresh value per test.
@@ -235,6 +283,8 @@ pub struct DynamoTables {
     pub stream_log: String,
     /// Failed logins per account and client address, with a TTL (`IntentosFallidos`).
     pub login_failures: String,
+    /// The counts of incidents and alerts, kept by the writes (`Contadores`).
+    pub counters: String,
 }
 
 impl Default for DynamoTables {
@@ -253,6 +303,7 @@ impl Default for DynamoTables {
             report_ledger: "AsignacionesProcesadas".into(),
             stream_log: "StreamLog".into(),
             login_failures: "IntentosFallidos".into(),
+            counters: "Contadores".into(),
         }
     }
 }
@@ -281,6 +332,7 @@ impl DynamoTables {
             report_ledger: full(&self.report_ledger),
             stream_log: full(&self.stream_log),
             login_failures: full(&self.login_failures),
+            counters: full(&self.counters),
         }
     }
 }
@@ -300,7 +352,12 @@ struct Names {
     report_ledger: String,
     stream_log: String,
     login_failures: String,
+    counters: String,
 }
+
+/// The items a write that appends to the stream log and changes the counts takes beside its
+/// own: the stream counter, one segment and one counts item.
+const WRITE_OVERHEAD: usize = 3;
 
 /// Every storage port on DynamoDB tables. Cloning is cheap and shares the client.
 #[derive(Clone, Debug)]
@@ -317,9 +374,19 @@ pub struct DynamoStore {
 impl DynamoStore {
     /// The most alerts, each with its mail row, that
     /// [`AlertStore::insert`](alerta_core::ports::AlertStore::insert) stores in one
-    /// transaction beside the stream counter and one segment: two items per alert, two more
-    /// for the log, within DynamoDB's 100. A group commit of at most this many is atomic.
-    pub const MAX_ALERT_BATCH: usize = (transaction::MAX_ITEMS - 2) / 2;
+    /// transaction beside the stream counter, one segment and the counts: two items per
+    /// alert, three more, within DynamoDB's 100. A group commit of at most this many is
+    /// atomic; the store states it as its
+    /// [`max_alert_batch`](alerta_core::ports::StorageLimits::max_alert_batch).
+    pub const MAX_ALERT_BATCH: usize = (transaction::MAX_ITEMS - WRITE_OVERHEAD) / 2;
+
+    /// The most items (the incident, its events, attachments and mail rows) that
+    /// [`IncidentStore::commit`](alerta_core::ports::IncidentStore::commit) stores in one
+    /// transaction beside the stream counter, one segment and the counts; the store states it
+    /// as its [`max_change_items`](alerta_core::ports::StorageLimits::max_change_items). A
+    /// change whose stream messages need more than one segment (over about 380 KB) holds
+    /// fewer.
+    pub const MAX_CHANGE_ITEMS: usize = transaction::MAX_ITEMS - WRITE_OVERHEAD;
 
     /// A store configured from the standard AWS environment: `AWS_REGION`,
     /// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_DYNAMODB`), credentials from the environment,
@@ -360,5 +427,15 @@ impl DynamoStore {
     pub fn inject_counter_conflicts(&self, attempts: u32) -> u32 {
         self.injected_conflicts
             .fetch_add(attempts, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Lists read global secondary indexes, which DynamoDB keeps eventually consistent.
+impl StorageBackend for DynamoStore {
+    fn limits(&self) -> StorageLimits {
+        StorageLimits::UNBOUNDED
+            .with_max_alert_batch(Self::MAX_ALERT_BATCH)
+            .with_max_change_items(Self::MAX_CHANGE_ITEMS)
+            .with_consistent_lists(false)
     }
 }

@@ -13,8 +13,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::DynamoStore;
 use super::cursor::{self, List};
-use super::error::{conditional, request, unreadable};
+use super::error::{conditional, unreadable};
 use super::item::{Item, ItemBuilder, Reader, n, s, time};
+use super::keyed::key;
 use super::query::{self, Expression, Order, Partition, PartitionQuery};
 
 pub(super) const BY_DUE: &str = "by_due";
@@ -217,7 +218,6 @@ impl MailOutbox for DynamoStore {
                 table: &self.names.outbox,
                 index: Some(BY_DUE),
                 partition_attribute: "state",
-                partition: MailState::Pending.as_str().to_owned(),
                 sort_attribute: "due",
                 start_after: None,
                 order: Order::Ascending,
@@ -226,6 +226,7 @@ impl MailOutbox for DynamoStore {
                 )),
                 page_size: limit.saturating_mul(2),
             },
+            MailState::Pending.as_str().to_owned(),
         )
         .with_ceiling("due", format!("{}#~", due_prefix(now)));
         let mut claimed = Vec::with_capacity(limit);
@@ -279,16 +280,10 @@ impl MailOutbox for DynamoStore {
     }
 
     async fn mail(&self, id: &MailId) -> Result<Option<OutboxMail>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.names.outbox)
-            .key("id", s(id.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| request("get_item", e))?;
-        out.item.as_ref().map(mail_from_item).transpose()
+        let item = self
+            .get(&self.names.outbox, key(&[("id", id.as_str())]))
+            .await?;
+        item.as_ref().map(mail_from_item).transpose()
     }
 
     async fn mails(
@@ -298,30 +293,19 @@ impl MailOutbox for DynamoStore {
     ) -> Result<Page<OutboxMail>> {
         let start = cursor::position(List::Mails, page)?;
         let take = page.limit.get() + 1;
-        let states: Vec<MailState> = match state {
-            Some(state) => vec![state],
-            None => STATES.to_vec(),
+        let states = state.map_or(STATES.to_vec(), |state| vec![state]);
+        let by_state = PartitionQuery {
+            table: &self.names.outbox,
+            index: Some(BY_STATE),
+            partition_attribute: "state",
+            sort_attribute: "id",
+            start_after: start,
+            order: Order::Descending,
+            filter: Expression::new(),
+            page_size: take,
         };
-        let partitions = states
-            .into_iter()
-            .map(|state| {
-                Partition::new(
-                    &self.client,
-                    PartitionQuery {
-                        table: &self.names.outbox,
-                        index: Some(BY_STATE),
-                        partition_attribute: "state",
-                        partition: state.as_str().to_owned(),
-                        sort_attribute: "id",
-                        start_after: start.clone(),
-                        order: Order::Descending,
-                        filter: Expression::new(),
-                        page_size: take,
-                    },
-                )
-            })
-            .collect();
-        let items = query::merge(partitions, "id", Order::Descending, take).await?;
+        let partitions = states.iter().map(|state| state.as_str().to_owned());
+        let items = query::merge_partitions(&self.client, &by_state, partitions, take).await?;
         let mails = items
             .iter()
             .map(mail_from_item)

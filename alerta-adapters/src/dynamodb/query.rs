@@ -78,12 +78,13 @@ impl Expression {
     }
 }
 
-/// The query of one partition of a table or index whose sort key is an id.
+/// The query of a partition of a table or index whose sort key is an id, whichever partition
+/// it is given.
+#[derive(Clone)]
 pub(super) struct PartitionQuery<'a> {
     pub(super) table: &'a str,
     pub(super) index: Option<&'a str>,
     pub(super) partition_attribute: &'a str,
-    pub(super) partition: String,
     pub(super) sort_attribute: &'a str,
     /// Only ids after this one (ascending) or before it (descending).
     pub(super) start_after: Option<String>,
@@ -95,10 +96,10 @@ pub(super) struct PartitionQuery<'a> {
 }
 
 impl PartitionQuery<'_> {
-    fn build(self, client: &Client) -> QueryFluentBuilder {
+    fn build(self, client: &Client, partition: String) -> QueryFluentBuilder {
         let mut expression = self.filter;
         let pk = expression.name(self.partition_attribute);
-        let pv = expression.value("partition", s(self.partition));
+        let pv = expression.value("partition", s(partition));
         let mut key_condition = format!("{pk} = {pv}");
         if let Some(start) = self.start_after {
             let sk = expression.name(self.sort_attribute);
@@ -137,9 +138,10 @@ pub(super) struct Partition {
 type StopTest = Box<dyn Fn(&str) -> bool + Send + Sync>;
 
 impl Partition {
-    pub(super) fn new(client: &Client, query: PartitionQuery<'_>) -> Self {
+    /// The read of `partition` by `query`.
+    pub(super) fn new(client: &Client, query: PartitionQuery<'_>, partition: String) -> Self {
         Self {
-            request: query.build(client),
+            request: query.build(client, partition),
             buffer: VecDeque::new(),
             next_key: None,
             exhausted: false,
@@ -202,6 +204,21 @@ fn sort_value<'a>(item: &'a Item, attribute: &str) -> &'a str {
     item.get(attribute)
         .and_then(|v| v.as_s().ok())
         .map_or("", String::as_str)
+}
+
+/// Up to `take` items of `query` across `partitions`, merged in its order: a list with no
+/// single partition to start from.
+pub(super) async fn merge_partitions(
+    client: &Client,
+    query: &PartitionQuery<'_>,
+    partitions: impl IntoIterator<Item = String>,
+    take: usize,
+) -> Result<Vec<Item>> {
+    let reads = partitions
+        .into_iter()
+        .map(|partition| Partition::new(client, query.clone(), partition))
+        .collect();
+    merge(reads, query.sort_attribute, query.order, take).await
 }
 
 /// Up to `take` items from `partitions`, merged by the string attribute `sort_attribute` in

@@ -13,11 +13,11 @@ use alerta_core::{Error, Result};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
-use super::DynamoStore;
-use super::error::{self, conditional, request, unreadable};
+use super::error::{self, request, unreadable};
 use super::item::{Item, ItemBuilder, Reader, n, s};
 use super::query;
 use super::transaction::{self, Attempt, Cancelled};
+use super::{DynamoStore, keyed};
 
 /// The partition (and sort key) of the counter item.
 const COUNTER: &str = "counter";
@@ -45,10 +45,7 @@ const EPOCH_BOUND: u64 = 1 << 53;
 
 /// The key of the counter item.
 fn counter_key() -> Item {
-    ItemBuilder::new()
-        .set("pk", s(COUNTER))
-        .set("sk", s(COUNTER))
-        .build()
+    keyed::key(&[("pk", COUNTER), ("sk", COUNTER)])
 }
 
 /// The sort key of the segment ending at `last`: zero-padded, so text order is number order.
@@ -205,7 +202,7 @@ impl PendingLog {
             table,
             counter_key(),
             "SET #position = :next",
-            "#position = :expected",
+            Some("#position = :expected"),
             &[("#position", "position")],
             &[
                 (":expected", n(expected)),
@@ -283,38 +280,20 @@ impl DynamoStore {
     /// with a new epoch, when it is missing.
     async fn counter(&self) -> Result<(u64, Position)> {
         for _ in 0..2 {
-            let out = self
-                .client
-                .get_item()
-                .table_name(&self.names.stream_log)
-                .set_key(Some(counter_key()))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| request("get_item", e))?;
-            if let Some(item) = out.item {
+            let table = &self.names.stream_log;
+            if let Some(item) = self.get(table, counter_key()).await? {
                 let r = Reader::new(&item, "stream counter");
                 let epoch = self.known_epoch(r.number("epoch")?)?;
                 return Ok((epoch, r.number("position")?));
             }
-            let made = self
-                .client
-                .put_item()
-                .table_name(&self.names.stream_log)
-                .set_item(Some(
-                    ItemBuilder::new()
-                        .set("pk", s(COUNTER))
-                        .set("sk", s(COUNTER))
-                        .set("epoch", n(new_epoch()))
-                        .set("position", n(0))
-                        .build(),
-                ))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", "pk")
-                .send()
-                .await;
-            // Another process made it first: its epoch is the one, read next time round.
-            conditional("put_item", made)?;
+            let counter = ItemBuilder::new()
+                .set("pk", s(COUNTER))
+                .set("sk", s(COUNTER))
+                .set("epoch", n(new_epoch()))
+                .set("position", n(0))
+                .build();
+            // When another process made it first, its epoch is the one, read next time round.
+            self.put_if_absent(table, counter, "pk").await?;
         }
         Err(error::other(
             "the stream counter was missing right after it was made",

@@ -53,13 +53,13 @@ pub(super) fn put_new(table: &str, item: Item, key: &str) -> Result<TransactWrit
     )
 }
 
-/// An update of the item at `key` in `table` under `condition`, with `#`-placeholders for
-/// the attributes in `names` and `:`-placeholders for `values`.
+/// An update of the item at `key` in `table`, under `condition` when there is one, with
+/// `#`-placeholders for the attributes in `names` and `:`-placeholders for `values`.
 pub(super) fn update(
     table: &str,
     key: Item,
     expression: &str,
-    condition: &str,
+    condition: Option<&str>,
     names: &[(&str, &str)],
     values: &[(&str, AttributeValue)],
 ) -> Result<TransactWriteItem> {
@@ -67,7 +67,7 @@ pub(super) fn update(
         .table_name(table)
         .set_key(Some(key))
         .update_expression(expression)
-        .condition_expression(condition);
+        .set_condition_expression(condition.map(str::to_owned));
     for (placeholder, name) in names {
         update = update.expression_attribute_names(*placeholder, *name);
     }

@@ -9,8 +9,9 @@ use alerta_core::{Error, Result};
 use async_trait::async_trait;
 
 use super::DynamoStore;
-use super::error::{conditional, request};
+use super::error::request;
 use super::item::{Item, ItemBuilder, Reader, n, s, time};
+use super::keyed::key;
 use super::query::{self, Expression, ScanOptions};
 use super::transaction;
 
@@ -81,16 +82,8 @@ fn department_from_item(item: &Item) -> Result<Department> {
 
 impl DynamoStore {
     async fn user_item(&self, user_id: &str) -> Result<Option<Item>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.names.users)
-            .key("user_id", s(user_id))
-            .consistent_read(true)
-            .send()
+        self.get(&self.names.users, key(&[("user_id", user_id)]))
             .await
-            .map_err(|e| request("get_item", e))?;
-        Ok(out.item)
     }
 }
 
@@ -135,32 +128,21 @@ impl UserStore for DynamoStore {
     }
 
     async fn create_session(&self, session: &Session) -> Result<()> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.names.tokens)
-            .set_item(Some(session_item(session)))
-            .condition_expression("attribute_not_exists(#key)")
-            .expression_attribute_names("#key", "token_hash")
-            .send()
-            .await;
-        match conditional("put_item", result)? {
-            Some(_) => Ok(()),
-            None => Err(Error::duplicate("session")),
+        let item = session_item(session);
+        if self
+            .put_if_absent(&self.names.tokens, item, "token_hash")
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::duplicate("session"))
         }
     }
 
     async fn session(&self, token: &TokenHash) -> Result<Option<Session>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.names.tokens)
-            .key("token_hash", s(token.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| request("get_item", e))?;
-        out.item.as_ref().map(session_from_item).transpose()
+        let key = key(&[("token_hash", token.as_str())]);
+        let item = self.get(&self.names.tokens, key).await?;
+        item.as_ref().map(session_from_item).transpose()
     }
 
     async fn delete_session(&self, token: &TokenHash) -> Result<()> {
@@ -209,32 +191,20 @@ impl DepartmentStore for DynamoStore {
             .set("nombre", s(department.name.as_str()))
             .set("email", s(department.email.as_str()))
             .build();
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.names.departments)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#key)")
-            .expression_attribute_names("#key", "nombre")
-            .send()
-            .await;
-        match conditional("put_item", result)? {
-            Some(_) => Ok(()),
-            None => Err(Error::duplicate("department")),
+        if self
+            .put_if_absent(&self.names.departments, item, "nombre")
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::duplicate("department"))
         }
     }
 
     async fn department(&self, name: &DepartmentName) -> Result<Option<Department>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.names.departments)
-            .key("nombre", s(name.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| request("get_item", e))?;
-        out.item.as_ref().map(department_from_item).transpose()
+        let key = key(&[("nombre", name.as_str())]);
+        let item = self.get(&self.names.departments, key).await?;
+        item.as_ref().map(department_from_item).transpose()
     }
 
     async fn departments(&self) -> Result<Vec<Department>> {

@@ -12,7 +12,7 @@ use alerta_core::domain::{Appended, Position, StreamEntry, StreamHead, StreamMes
 use alerta_core::ports::{
     AlertStore, AlertWrite, DepartmentStore, EventQuery, FailureWindow, IdempotencyStore,
     IncidentChange, IncidentStore, LoginAttemptStore, LoginKey, MailOutbox, ReportLedger,
-    StreamLog, UserStore,
+    StorageBackend, StorageLimits, StreamLog, UserStore,
 };
 use alerta_core::{Error, Result};
 use async_trait::async_trait;
@@ -145,6 +145,14 @@ impl MemoryStore {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Every write holds the one lock, however much it writes, and every read sees what the
+/// writes before it left.
+impl StorageBackend for MemoryStore {
+    fn limits(&self) -> StorageLimits {
+        StorageLimits::UNBOUNDED
     }
 }
 

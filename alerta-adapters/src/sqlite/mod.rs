@@ -45,6 +45,7 @@ use std::time::Duration;
 
 use alerta_core::Result;
 use alerta_core::domain::Timestamp;
+use alerta_core::ports::{StorageBackend, StorageLimits};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -199,6 +200,14 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(error::db)
+    }
+}
+
+/// One database transaction takes any batch or change, and a reader sees every commit made
+/// before its statement began.
+impl StorageBackend for SqliteStore {
+    fn limits(&self) -> StorageLimits {
+        StorageLimits::UNBOUNDED
     }
 }
 

@@ -1,32 +1,32 @@
 //! The DynamoDB store against moto in server mode: the conformance suites, each check on
 //! tables of its own, and what only DynamoDB can show: the tables bootstrap makes, the items
-//! as other DynamoDB clients see them (failed-login windows with their TTL too), batches
-//! larger than one transaction, stream messages larger than one item, and writers racing for
-//! the stream counter.
+//! as other DynamoDB clients see them (failed-login windows with their TTL too), the counts
+//! kept beside them, stream messages larger than one item, and writers racing for the stream
+//! counter. Batches larger than one transaction are the alert store suite's: it checks them
+//! on any backend that states an atomic batch size small enough.
 //!
 //! Start moto first (`source scripts/lib/moto.sh && start_moto`); without it these tests
-//! fail and say so. The tests reach moto through [`one_request_at_a_time`]: moto applies a
+//! fail and say so. `scripts/moto_server.py` serves one request at a time: moto applies a
 //! transaction item by item and, when one fails, puts back copies of the whole tables taken
 //! when it began, undoing whatever other requests wrote meanwhile. DynamoDB isolates
 //! transactions; moto does only when it serves one request at a time.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use alerta_adapters::dynamodb::{DynamoStore, DynamoTables};
 use alerta_adapters::status_code;
+use alerta_core::Error;
 use alerta_core::conformance::{self, Fixtures};
 use alerta_core::domain::{
-    AlertFilter, Appended, Channel, CommentText, Email, IncidentAction, IncidentFilter,
-    PageRequest, PasswordHash, PersonName, Position, Role, SearchText, Session, SessionToken,
-    Severity, Status, StreamEntry, StreamMessage, Timestamp, Urgency, User, UserRecord,
+    AlertCounts, AlertFilter, Appended, Channel, CommentText, Email, IncidentAction,
+    IncidentCounts, IncidentFilter, PageRequest, PasswordHash, PersonName, Position, Role,
+    SearchText, Session, SessionToken, Severity, Status, StreamEntry, StreamMessage, Timestamp,
+    Urgency, User, UserRecord,
 };
-use alerta_core::ports::{
-    AlertWrite, DynReportLedger, FailureWindow, LoginKey, Storage, StreamLog,
-};
-use alerta_core::{ConflictKind, Error};
+use alerta_core::ports::{AlertWrite, FailureWindow, LoginKey, Storage, StreamLog};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::Credentials;
@@ -34,9 +34,6 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, TimeToLiveStatus,
 };
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Mutex;
 
 /// The moto endpoint, or a failure that says how to start it.
 fn endpoint() -> String {
@@ -50,122 +47,9 @@ fn endpoint() -> String {
     }
 }
 
-/// The address of a relay, started once per test process, that hands moto one request at a
-/// time: concurrent writers still race (for the stream counter, an incident's version), but
-/// a cancelled transaction no longer rolls back the writes of others.
-fn one_request_at_a_time() -> String {
-    static RELAY: OnceLock<String> = OnceLock::new();
-    RELAY
-        .get_or_init(|| {
-            let upstream = endpoint()
-                .trim_start_matches("http://")
-                .trim_end_matches('/')
-                .to_owned();
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the relay");
-            listener
-                .set_nonblocking(true)
-                .expect("a non-blocking relay");
-            let address = listener.local_addr().expect("the relay's address");
-            // A runtime of its own: each test's runtime ends with the test, the relay must not.
-            std::thread::spawn(move || {
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .enable_all()
-                    .build()
-                    .expect("the relay's runtime")
-                    .block_on(relay(listener, upstream));
-            });
-            format!("http://{address}")
-        })
-        .clone()
-}
-
-async fn relay(listener: std::net::TcpListener, upstream: String) {
-    let listener = TcpListener::from_std(listener).expect("the relay's listener");
-    let turn = Arc::new(Mutex::new(()));
-    loop {
-        let Ok((client, _)) = listener.accept().await else {
-            continue;
-        };
-        let (turn, upstream) = (Arc::clone(&turn), upstream.clone());
-        tokio::spawn(async move {
-            // A client that goes away ends its connection; nothing else is to be done.
-            let _ = relay_connection(client, &upstream, &turn).await;
-        });
-    }
-}
-
-/// Passes each request of one client connection to moto on a connection of its own, while
-/// no other request is being served.
-async fn relay_connection(
-    client: TcpStream,
-    upstream: &str,
-    turn: &Mutex<()>,
-) -> std::io::Result<()> {
-    let mut client = BufReader::new(client);
-    while let Some(request) = read_http_message(&mut client, false).await? {
-        let response = {
-            let _turn = turn.lock().await;
-            let mut server = BufReader::new(TcpStream::connect(upstream).await?);
-            server.get_mut().write_all(&request).await?;
-            read_http_message(&mut server, true).await?
-        };
-        let response = response.ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "moto sent no response")
-        })?;
-        client.get_mut().write_all(&response).await?;
-    }
-    Ok(())
-}
-
-/// One HTTP/1.1 message as bytes: its head, and a body of `Content-Length` bytes, or up to
-/// the end of the connection for a response without one. `None` when the connection ended
-/// before a message began.
-async fn read_http_message(
-    stream: &mut BufReader<TcpStream>,
-    response: bool,
-) -> std::io::Result<Option<Vec<u8>>> {
-    let mut message = Vec::new();
-    let mut length: Option<usize> = None;
-    loop {
-        let mut line = Vec::new();
-        if stream.read_until(b'\n', &mut line).await? == 0 {
-            return if message.is_empty() {
-                Ok(None)
-            } else {
-                Err(std::io::ErrorKind::UnexpectedEof.into())
-            };
-        }
-        let text = String::from_utf8_lossy(&line).to_ascii_lowercase();
-        if let Some(value) = text.strip_prefix("content-length:") {
-            length = value.trim().parse().ok();
-        }
-        assert!(
-            !text.starts_with("transfer-encoding:"),
-            "the relay does not take chunked messages: {text}"
-        );
-        message.extend_from_slice(&line);
-        if line == b"\r\n" {
-            break;
-        }
-    }
-    match length {
-        Some(length) => {
-            let start = message.len();
-            message.resize(start + length, 0);
-            stream.read_exact(&mut message[start..]).await?;
-        }
-        None if response => {
-            stream.read_to_end(&mut message).await?;
-        }
-        None => {}
-    }
-    Ok(Some(message))
-}
-
 async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(one_request_at_a_time())
+        .endpoint_url(endpoint())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "alerta-tests"))
         .load()
@@ -224,12 +108,7 @@ async fn dynamodb_outbox_conforms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_report_ledger_conforms() {
     let config = sdk_config().await;
-    conformance::report_ledger(&|| async {
-        let store = fresh_store(&config).await;
-        let ledger: Arc<DynReportLedger> = Arc::new(store.clone());
-        (storage(store), ledger)
-    })
-    .await;
+    conformance::report_ledger(&|| async { storage(fresh_store(&config).await) }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,6 +156,7 @@ fn table_names(store: &DynamoStore) -> Vec<String> {
         &t.report_ledger,
         &t.stream_log,
         &t.login_failures,
+        &t.counters,
     ]
     .iter()
     .map(|name| format!("{}{name}", t.prefix))
@@ -599,85 +479,77 @@ async fn items_read_back_through_the_sdk_with_the_original_attribute_names() {
 }
 
 #[tokio::test]
-async fn batches_larger_than_one_transaction_are_stored_or_undone_whole() {
+async fn counts_are_one_item_each_that_bootstrap_makes_from_what_the_tables_hold() {
     let config = sdk_config().await;
-    let storage = storage(fresh_store(&config).await);
+    let client = Client::new(&config);
+    let store = fresh_store(&config).await;
+    let table = format!("{}Contadores", store.tables().prefix);
+    let storage = storage(store.clone());
     let f = Fixtures::new();
-    // 130 alerts, each error with one mail row: 260 items, three transactions.
-    let batch: Vec<AlertWrite> = (0..130)
-        .map(|n| {
-            let alert = f.alert(&format!("s{n}"), Severity::Error, Channel::Tcp, "lleno");
-            let mail = f.mail("ops@campus.edu", &format!("m{n}"), alert.created_at);
-            AlertWrite {
-                alert,
-                mails: vec![mail],
-            }
-        })
-        .collect();
-    let appended = storage
-        .alerts
-        .insert(batch.clone())
-        .await
-        .expect("a big batch");
-    assert_eq!((appended.first, appended.count), (1, 130));
-    assert_eq!(storage.alerts.counts().await.unwrap().total, 130);
-    let mails = storage
-        .outbox
-        .mails(None, &PageRequest::first(500).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(mails.items.len(), 130);
-
-    // The clash is in the last part: the parts before it are written, then deleted again.
-    let mut clash: Vec<AlertWrite> = (0..120)
-        .map(|n| {
-            let alert = f.alert(&format!("n{n}"), Severity::Critical, Channel::Http, "x");
-            let mail = f.mail("ops@campus.edu", &format!("n{n}"), alert.created_at);
-            AlertWrite {
-                alert,
-                mails: vec![mail],
-            }
-        })
-        .collect();
-    clash.push(batch[7].clone());
-    let result = storage.alerts.insert(clash.clone()).await;
-    assert!(
-        matches!(
-            result,
-            Err(Error::Conflict {
-                kind: ConflictKind::Duplicate,
-                ..
-            })
-        ),
-        "{result:?}"
-    );
-    assert_eq!(
-        storage.alerts.counts().await.unwrap().total,
-        130,
-        "nothing of the failed batch stays"
-    );
-    for write in &clash[..120] {
-        assert_eq!(storage.outbox.mail(&write.mails[0].id).await.unwrap(), None);
+    let mut incidents = Vec::new();
+    for n in 0..3 {
+        let incident = f.incident(&f.user(), "limpieza", Urgency::Low, &format!("i{n}"));
+        storage
+            .incidents
+            .commit(f.creation(&incident))
+            .await
+            .unwrap();
+        incidents.push(incident);
     }
-    let page = storage
-        .alerts
-        .search(&AlertFilter::default(), &PageRequest::first(500).unwrap())
+    let assign = f.assign(&incidents[0], "TI");
+    storage.incidents.commit(assign.clone()).await.unwrap();
+    incidents[0] = assign.incident;
+    let alerts: Vec<AlertWrite> = (0..4)
+        .map(|n| AlertWrite {
+            alert: f.alert("s", Severity::ALL[n % 2], Channel::Tcp, "m"),
+            mails: vec![],
+        })
+        .collect();
+    storage.alerts.insert(alerts.clone()).await.unwrap();
+
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key("nombre", AttributeValue::S("incidentes".into()))
+        .send()
         .await
-        .unwrap();
-    assert_eq!(page.items.len(), 130);
+        .unwrap()
+        .item
+        .expect("the incidents' counts item");
+    assert_eq!(number_attribute(&item, "total"), 3);
+    assert_eq!(number_attribute(&item, "por_estado.pendiente"), 3);
+    assert_eq!(number_attribute(&item, "por_departamento.TI"), 1);
+    assert_eq!(number_attribute(&item, "por_departamento.sin_asignar"), 2);
+
+    let incident_counts = storage.incidents.counts().await.unwrap();
+    let alert_counts = storage.alerts.counts().await.unwrap();
+    assert_eq!(incident_counts, IncidentCounts::of(&incidents));
+    let mut expected = AlertCounts::new();
+    alerts.iter().for_each(|w| expected.add(&w.alert));
+    assert_eq!(alert_counts, expected);
+
+    // Tables that held items before counts were kept: bootstrap counts them once.
+    for name in ["incidentes", "alertas"] {
+        client
+            .delete_item()
+            .table_name(&table)
+            .key("nombre", AttributeValue::S(name.into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(storage.alerts.counts().await.unwrap(), AlertCounts::new());
+    store
+        .bootstrap()
+        .await
+        .expect("bootstrap over uncounted tables");
+    assert_eq!(storage.incidents.counts().await.unwrap(), incident_counts);
+    assert_eq!(storage.alerts.counts().await.unwrap(), alert_counts);
+    store.bootstrap().await.expect("a second bootstrap");
     assert_eq!(
-        storage.stream.head().await.unwrap().head,
-        130,
-        "the failed batch took no position"
-    );
-    let log = read_all(&storage, 0).await;
-    assert_eq!(
-        log.into_iter().map(|e| e.message).collect::<Vec<_>>(),
-        batch
-            .iter()
-            .map(AlertWrite::stream_message)
-            .collect::<Vec<_>>(),
-        "the messages of the big batch are in the log in batch order"
+        storage.incidents.counts().await.unwrap(),
+        incident_counts,
+        "counts are made once"
     );
 }
 
@@ -786,6 +658,13 @@ async fn one_transaction_writes_one_segment_holding_all_its_messages() {
     let store = fresh_store(&config).await;
     let storage = storage(store.clone());
     let f = Fixtures::new();
+    assert_eq!(
+        DynamoStore::MAX_ALERT_BATCH,
+        48,
+        "two items an alert, and the stream counter, one segment and the counts, within 100"
+    );
+    assert_eq!(storage.limits.max_alert_batch, DynamoStore::MAX_ALERT_BATCH);
+    let full = DynamoStore::MAX_ALERT_BATCH as u64;
     let batch: Vec<AlertWrite> = (0..DynamoStore::MAX_ALERT_BATCH)
         .map(|n| {
             let alert = f.alert("s", Severity::Critical, Channel::Tcp, &format!("m{n}"));
@@ -797,17 +676,17 @@ async fn one_transaction_writes_one_segment_holding_all_its_messages() {
         })
         .collect();
     let appended = storage.alerts.insert(batch).await.expect("a full group");
-    assert_eq!((appended.first, appended.count), (1, 49));
+    assert_eq!((appended.first, appended.count), (1, full));
     let items = segments(&client, &store).await;
     assert_eq!(items.len(), 1, "one segment for the whole transaction");
-    assert_eq!(string_attribute(&items[0], "sk"), "00000000000000000049");
+    assert_eq!(string_attribute(&items[0], "sk"), format!("{full:020}"));
     assert_eq!(number_attribute(&items[0], "first"), 1);
     assert_eq!(
         items[0]
             .get("records")
             .and_then(|r| r.as_l().ok())
             .map(Vec::len),
-        Some(49)
+        Some(DynamoStore::MAX_ALERT_BATCH)
     );
 
     // A change without messages leaves the counter alone.
@@ -815,7 +694,7 @@ async fn one_transaction_writes_one_segment_holding_all_its_messages() {
         storage.alerts.insert(Vec::new()).await.unwrap(),
         Appended::NOTHING
     );
-    assert_eq!(storage.stream.head().await.unwrap().head, 49);
+    assert_eq!(storage.stream.head().await.unwrap().head, full);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -828,6 +707,7 @@ async fn messages_larger_than_one_item_are_split_over_segments_of_one_write() {
     // 4,000 characters of four bytes each: some 16 KB per message, 800 KB in all, more than
     // one item holds.
     let long = "\u{1D11E}".repeat(4_000);
+    let full = DynamoStore::MAX_ALERT_BATCH as u64;
     let batch: Vec<AlertWrite> = (0..DynamoStore::MAX_ALERT_BATCH)
         .map(|_| AlertWrite {
             alert: f.alert("s", Severity::Info, Channel::Http, &long),
@@ -840,7 +720,7 @@ async fn messages_larger_than_one_item_are_split_over_segments_of_one_write() {
         .insert(batch)
         .await
         .expect("a batch of long alerts");
-    assert_eq!((appended.first, appended.count), (1, 49));
+    assert_eq!((appended.first, appended.count), (1, full));
     let mut items = segments(&client, &store).await;
     assert!(items.len() > 1, "the messages do not fit in one item");
     assert!(
@@ -851,7 +731,7 @@ async fn messages_larger_than_one_item_are_split_over_segments_of_one_write() {
     let log = read_all(&storage, 0).await;
     assert_eq!(
         log.iter().map(|e| e.position).collect::<Vec<_>>(),
-        (1..=49).collect::<Vec<_>>()
+        (1..=full).collect::<Vec<_>>()
     );
     assert_eq!(
         log.into_iter().map(|e| e.message).collect::<Vec<_>>(),
@@ -887,7 +767,7 @@ async fn messages_larger_than_one_item_are_split_over_segments_of_one_write() {
         }])
         .await
         .unwrap();
-    assert_eq!(later.first, 50);
+    assert_eq!(later.first, full + 1);
     let removed = storage
         .stream
         .trim(Timestamp::from_unix_millis(i64::MAX / 2))
@@ -895,11 +775,11 @@ async fn messages_larger_than_one_item_are_split_over_segments_of_one_write() {
         .unwrap();
     assert_eq!(
         removed,
-        50 - after_first,
+        full + 1 - after_first,
         "the segments left go, with their messages"
     );
     let head = storage.stream.head().await.unwrap();
-    assert_eq!((head.head, head.oldest), (50, 51));
+    assert_eq!((head.head, head.oldest), (full + 1, full + 2));
     assert!(segments(&client, &store).await.is_empty());
 }
 

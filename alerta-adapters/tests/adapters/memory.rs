@@ -48,10 +48,5 @@ async fn memory_blob_store_conforms_through_a_trait_object() {
 
 #[tokio::test]
 async fn memory_report_ledger_conforms() {
-    conformance::report_ledger(&|| async {
-        let store = Arc::new(MemoryStore::new());
-        let ledger: Arc<alerta_core::ports::DynReportLedger> = store.clone();
-        (Storage::from_backend(store), ledger)
-    })
-    .await;
+    conformance::report_ledger(&fresh).await;
 }

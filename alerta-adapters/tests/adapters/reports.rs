@@ -104,14 +104,21 @@ impl World {
             .unwrap();
     }
 
-    async fn run_job(
-        &self,
-        ledger: &DynReportLedger,
-        holder: &str,
-    ) -> Result<alerta_core::ReportSummary> {
-        self.app
-            .run_reports(ledger, &run(holder), &mut |_| {})
-            .await
+    async fn run_job(&self, holder: &str) -> Result<alerta_core::ReportSummary> {
+        self.app.run_reports(&run(holder), &mut |_| {}).await
+    }
+
+    /// The same application on the same storage, with `ledger` as its report ledger.
+    fn with_ledger(&self, ledger: Arc<DynReportLedger>) -> Alerta {
+        let mut storage = self.app.storage().clone();
+        storage.report_ledger = ledger;
+        Alerta::builder(
+            storage,
+            self.blobs.clone(),
+            Arc::new(RecordingBroadcaster::new()),
+        )
+        .clock(self.clock.clone())
+        .build()
     }
 
     /// Report-ready mail queued so far, by recipient.
@@ -172,7 +179,7 @@ async fn the_global_report_matches_hand_computed_counts() {
         )
         .await
         .unwrap();
-    let summary = w.run_job(w.store.as_ref(), "run-1").await.unwrap();
+    let summary = w.run_job("run-1").await.unwrap();
     assert_eq!(
         summary.global_report,
         "reportes/global/reporte_2026-11-22_10-15.json"
@@ -224,7 +231,7 @@ async fn the_global_report_matches_hand_computed_counts() {
         BTreeMap::from([("mantenimiento@campus.edu".to_string(), 1)])
     );
 
-    let again = w.run_job(w.store.as_ref(), "run-2").await.unwrap();
+    let again = w.run_job("run-2").await.unwrap();
     assert_eq!(
         (again.processed, again.already_done),
         (0, 1),
@@ -244,7 +251,7 @@ async fn more_assignments_than_a_page_are_all_processed_once() {
         )
         .await;
     }
-    let summary = w.run_job(w.store.as_ref(), "run-1").await.unwrap();
+    let summary = w.run_job("run-1").await.unwrap();
     assert_eq!((summary.processed, summary.total_incidents), (520, 520));
     let mail = w.report_mail().await;
     assert_eq!(
@@ -305,12 +312,15 @@ async fn a_run_that_dies_halfway_is_finished_by_the_next_with_one_mail_each() {
         let incident = w.report("salud", "alta").await;
         w.assign(incident.id(), "TI").await;
     }
-    let crashing = CrashOnce {
+    let crashing = w.with_ledger(Arc::new(CrashOnce {
         inner: w.store.clone(),
         crashed: AtomicBool::new(false),
-    };
+    }));
     assert!(
-        w.run_job(&crashing, "run-1").await.is_err(),
+        crashing
+            .run_reports(&run("run-1"), &mut |_| {})
+            .await
+            .is_err(),
         "the crash fails the run"
     );
     assert_eq!(
@@ -319,14 +329,14 @@ async fn a_run_that_dies_halfway_is_finished_by_the_next_with_one_mail_each() {
         "nothing was recorded"
     );
 
-    let early = w.run_job(w.store.as_ref(), "run-2").await.unwrap();
+    let early = w.run_job("run-2").await.unwrap();
     assert_eq!(
         (early.processed, early.held_elsewhere),
         (2, 1),
         "the dead run's lease still holds one"
     );
     w.clock.advance(Duration::from_secs(61));
-    let late = w.run_job(w.store.as_ref(), "run-3").await.unwrap();
+    let late = w.run_job("run-3").await.unwrap();
     assert_eq!((late.processed, late.already_done), (1, 2));
     assert_eq!(
         w.report_mail().await,
@@ -342,10 +352,7 @@ async fn two_concurrent_runs_send_one_mail_per_assignment() {
         let incident = w.report("tecnologia", "baja").await;
         w.assign(incident.id(), "TI").await;
     }
-    let (a, b) = tokio::join!(
-        w.run_job(w.store.as_ref(), "run-a"),
-        w.run_job(w.store.as_ref(), "run-b")
-    );
+    let (a, b) = tokio::join!(w.run_job("run-a"), w.run_job("run-b"));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.processed + b.processed, 40, "{a:?} {b:?}");
     assert_eq!(
@@ -359,9 +366,9 @@ async fn a_reassignment_is_a_new_report_and_a_new_mail() {
     let w = world().await;
     let incident = w.report("infraestructura", "alta").await;
     w.assign(incident.id(), "TI").await;
-    w.run_job(w.store.as_ref(), "run-1").await.unwrap();
+    w.run_job("run-1").await.unwrap();
     w.assign(incident.id(), "Mantenimiento").await;
-    let second = w.run_job(w.store.as_ref(), "run-2").await.unwrap();
+    let second = w.run_job("run-2").await.unwrap();
     assert_eq!((second.processed, second.already_done), (1, 1));
     assert_eq!(
         w.report_mail().await,

@@ -90,15 +90,7 @@ async fn sqlite_login_attempt_store_conforms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_report_ledger_conforms() {
     let files = Files::new();
-    conformance::report_ledger(&|| {
-        let path = files.next_path();
-        async move {
-            let store = Arc::new(SqliteStore::open(&path).await.expect("open sqlite store"));
-            let ledger: Arc<alerta_core::ports::DynReportLedger> = store.clone();
-            (Storage::from_backend(store), ledger)
-        }
-    })
-    .await;
+    conformance::report_ledger(&|| files.fresh()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,34 @@
 //! Checks of [`AlertStore`](crate::ports::AlertStore).
 
-use super::Fixtures;
+use super::stream::read_all;
+use super::{Fixtures, conflict_kind};
+use crate::ConflictKind;
 use crate::domain::{
-    Alert, AlertCounts, AlertFilter, AlertSource, Channel, PageRequest, SearchText, Severity,
+    Alert, AlertCounts, AlertFilter, AlertSource, Channel, Limit, PageRequest, SearchText, Severity,
 };
 use crate::ports::{AlertWrite, Storage};
+
+/// The most alerts a batch is checked atomic with, when the backend states no lower limit.
+const ATOMIC_BATCH_CHECKED: usize = 50;
+
+/// `count` alerts, each with one mail row, their sources starting with `prefix`.
+fn mailed_alerts(f: &Fixtures, prefix: &str, count: usize) -> Vec<AlertWrite> {
+    (0..count)
+        .map(|n| {
+            let alert = f.alert(
+                &format!("{prefix}{n}"),
+                Severity::Error,
+                Channel::Tcp,
+                "lleno",
+            );
+            let mail = f.mail("ops@campus.edu", &format!("{prefix}{n}"), alert.created_at);
+            AlertWrite {
+                alert,
+                mails: vec![mail],
+            }
+        })
+        .collect()
+}
 
 async fn all_pages(store: &Storage, filter: &AlertFilter, limit: usize) -> Vec<Alert> {
     let mut request = PageRequest::first(limit).expect("limit");
@@ -67,7 +91,8 @@ pub(super) async fn round_trip_and_mail(store: &Storage) {
 
 pub(super) async fn batch_is_atomic(store: &Storage) {
     let f = Fixtures::new();
-    let batch: Vec<AlertWrite> = (0..50)
+    let size = store.limits.max_alert_batch.min(ATOMIC_BATCH_CHECKED);
+    let batch: Vec<AlertWrite> = (0..size)
         .map(|n| AlertWrite {
             alert: f.alert(&format!("s{n}"), Severity::Info, Channel::Tcp, "ok"),
             mails: vec![],
@@ -77,8 +102,11 @@ pub(super) async fn batch_is_atomic(store: &Storage) {
         .alerts
         .insert(batch.clone())
         .await
-        .expect("a batch of 50");
-    assert_eq!(store.alerts.counts().await.expect("counts").total, 50);
+        .expect("a batch of the atomic size");
+    assert_eq!(
+        store.alerts.counts().await.expect("counts").total,
+        size as u64
+    );
 
     // A batch holding an id that is already stored fails as a whole.
     let fresh = f.alert("nuevo", Severity::Error, Channel::Http, "nuevo");
@@ -90,19 +118,91 @@ pub(super) async fn batch_is_atomic(store: &Storage) {
         },
         batch[0].clone(),
     ];
-    assert!(
-        store.alerts.insert(clash).await.is_err(),
+    assert_eq!(
+        conflict_kind(store.alerts.insert(clash).await),
+        ConflictKind::Duplicate,
         "a duplicate id fails the batch"
     );
     assert_eq!(
         store.alerts.counts().await.expect("counts").total,
-        50,
+        size as u64,
         "nothing of the failed batch"
     );
     assert_eq!(
         store.outbox.mail(&mail.id).await.expect("mail"),
         None,
         "not even its mail rows"
+    );
+}
+
+/// Batches larger than the backend's atomic size, where it states one small enough to
+/// exceed in a check: such a batch is stored whole, its messages at consecutive positions in
+/// batch order, and one that fails leaves nothing behind.
+pub(super) async fn batches_beyond_the_atomic_size_end_whole(store: &Storage) {
+    let atomic = store.limits.max_alert_batch;
+    // Each alert with one mail row: more than two atomic batches' worth, read back in one
+    // page.
+    let big = atomic.saturating_mul(2).saturating_add(atomic / 2 + 10);
+    if big > Limit::MAX {
+        return;
+    }
+    let f = Fixtures::new();
+    let batch = mailed_alerts(&f, "s", big);
+    let appended = store
+        .alerts
+        .insert(batch.clone())
+        .await
+        .expect("a big batch");
+    assert_eq!((appended.first, appended.count), (1, big as u64));
+    assert_eq!(
+        store.alerts.counts().await.expect("counts").total,
+        big as u64
+    );
+    let mails = store
+        .outbox
+        .mails(None, &PageRequest::first(Limit::MAX).expect("limit"))
+        .await
+        .expect("mails");
+    assert_eq!(mails.items.len(), big);
+
+    // The clash is in the last part: the parts before it are written, then deleted again.
+    let mut clash = mailed_alerts(&f, "n", big - 10);
+    clash.push(batch[7].clone());
+    let result = store.alerts.insert(clash.clone()).await;
+    assert_eq!(conflict_kind(result), ConflictKind::Duplicate);
+    assert_eq!(
+        store.alerts.counts().await.expect("counts").total,
+        big as u64,
+        "nothing of the failed batch stays"
+    );
+    for write in &clash[..big - 10] {
+        assert_eq!(
+            store.outbox.mail(&write.mails[0].id).await.expect("mail"),
+            None
+        );
+    }
+    let page = store
+        .alerts
+        .search(
+            &AlertFilter::default(),
+            &PageRequest::first(Limit::MAX).expect("limit"),
+        )
+        .await
+        .expect("search");
+    assert_eq!(page.items.len(), big);
+    assert_eq!(
+        store.stream.head().await.expect("head").head,
+        big as u64,
+        "the failed batch took no position"
+    );
+    let log = read_all(store, 0, 17).await;
+    assert_eq!(
+        log.into_iter().map(|e| e.message).collect::<Vec<_>>(),
+        batch
+            .iter()
+            .map(AlertWrite::stream_message)
+            .collect::<Vec<_>>(),
+        "the messages of the big batch are in the log in batch order"
     );
 }
 

@@ -2,7 +2,7 @@
 
 use futures::future::join_all;
 
-use super::Fixtures;
+use super::{Fixtures, conflict_kind};
 use crate::domain::{
     Attachment, AttachmentId, CommentText, DepartmentName, EventKind, FileName, Incident,
     IncidentAction, IncidentCounts, IncidentFilter, MailState, MediaType, Note, Page, PageRequest,
@@ -36,13 +36,6 @@ pub(super) async fn all_pages(
         }
     }
     panic!("pagination never ended");
-}
-
-fn conflict_kind<T: std::fmt::Debug>(result: crate::Result<T>) -> ConflictKind {
-    match result {
-        Err(Error::Conflict { kind, .. }) => kind,
-        other => panic!("expected a conflict, got {other:?}"),
-    }
 }
 
 pub(super) async fn round_trip(store: &Storage) {
@@ -317,7 +310,11 @@ pub(super) async fn change_is_atomic(store: &Storage) {
     // A change reusing a stored mail id fails as a whole: no incident change, no event.
     let clash = f.update(&change.incident, comment("repetido"), vec![mail_a.clone()]);
     let result = store.incidents.commit(clash).await;
-    assert!(result.is_err(), "a change with a stored mail id must fail");
+    assert_eq!(
+        conflict_kind(result),
+        ConflictKind::Duplicate,
+        "a change with a stored mail id must fail"
+    );
     assert_eq!(
         store.incidents.incident(incident.id()).await.expect("get"),
         Some(change.incident.clone()),
@@ -338,6 +335,63 @@ pub(super) async fn change_is_atomic(store: &Storage) {
         .await
         .expect("mails");
     assert_eq!(all.items.len(), 2, "no extra mail row");
+}
+
+/// The most items a change is checked with, when the backend states no lower limit.
+const CHANGE_ITEMS_CHECKED: usize = 150;
+
+pub(super) async fn the_largest_change_stated_is_stored(store: &Storage) {
+    let stated = store.limits.max_change_items;
+    let items = stated.min(CHANGE_ITEMS_CHECKED);
+    // The incident and its `creado` event, then mail rows up to the size.
+    let Some(mail_rows) = items.checked_sub(2) else {
+        return;
+    };
+    let f = Fixtures::new();
+    let incident = f.incident(&f.user(), "otro", Urgency::Medium, "Muchos avisos");
+    let mut change = f.creation(&incident);
+    change.mails = (0..mail_rows)
+        .map(|n| f.mail("x@campus.edu", &format!("aviso {n}"), f.tick()))
+        .collect();
+    store
+        .incidents
+        .commit(change)
+        .await
+        .expect("a change of the largest size stated");
+    let mails = store
+        .outbox
+        .mails(
+            None,
+            &PageRequest::first(crate::domain::Limit::MAX).expect("limit"),
+        )
+        .await
+        .expect("mails");
+    assert_eq!(mails.items.len(), mail_rows, "every mail row of the change");
+    if stated > CHANGE_ITEMS_CHECKED {
+        return;
+    }
+
+    let over = f.incident(&f.user(), "otro", Urgency::Medium, "Demasiados avisos");
+    let mut change = f.creation(&over);
+    change.mails = (0..=mail_rows)
+        .map(|n| f.mail("x@campus.edu", &format!("exceso {n}"), f.tick()))
+        .collect();
+    let result = store.incidents.commit(change).await;
+    assert!(
+        matches!(
+            result,
+            Err(Error::Invalid {
+                field: "change",
+                ..
+            })
+        ),
+        "one item more than stated is refused: {result:?}"
+    );
+    assert_eq!(
+        store.incidents.incident(over.id()).await.expect("get"),
+        None,
+        "a refused change writes nothing"
+    );
 }
 
 async fn seed_variety(store: &Storage, f: &Fixtures) -> Vec<Incident> {
@@ -596,12 +650,41 @@ pub(super) async fn events_since(store: &Storage) {
 
 pub(super) async fn counts(store: &Storage) {
     let f = Fixtures::new();
-    let all = seed_variety(store, &f).await;
+    let mut all = seed_variety(store, &f).await;
     let counts = store.incidents.counts().await.expect("counts");
     let expected = IncidentCounts::of(&all);
     assert_eq!(counts, expected, "counts over every incident");
     assert_eq!(counts.total, 18);
     assert!(counts.resolved > 0 && counts.resolution_ms_total > 0);
+
+    // Changes move counts from one key to another: a reassignment, a reopening.
+    let assigned = all
+        .iter()
+        .position(|i| i.department().is_some())
+        .expect("an assigned incident");
+    let change = f.assign(&all[assigned], "Enfermería");
+    store
+        .incidents
+        .commit(change.clone())
+        .await
+        .expect("assign");
+    all[assigned] = change.incident;
+    let resolved = all
+        .iter()
+        .position(|i| i.status() == Status::Resolved)
+        .expect("a resolved incident");
+    let change = f.move_to(&all[resolved], Status::InProgress);
+    store
+        .incidents
+        .commit(change.clone())
+        .await
+        .expect("reopen");
+    all[resolved] = change.incident;
+    assert_eq!(
+        store.incidents.counts().await.expect("counts"),
+        IncidentCounts::of(&all),
+        "counts follow every change"
+    );
 }
 
 pub(super) async fn concurrent_updates_one_wins(store: &Storage) {

@@ -6,12 +6,13 @@ use futures::future::join_all;
 
 use super::Fixtures;
 use crate::domain::{EventId, MailState, PageRequest};
-use crate::ports::{DynReportLedger, Storage};
+use crate::ports::Storage;
 use crate::{ConflictKind, Error};
 
 const LEASE: Duration = Duration::from_secs(60);
 
-pub(super) async fn claims_leases_and_completion(storage: &Storage, ledger: &DynReportLedger) {
+pub(super) async fn claims_leases_and_completion(storage: &Storage) {
+    let ledger = storage.report_ledger.as_ref();
     let f = Fixtures::new();
     let now = f.tick();
     let event = EventId::parse(&f.id()).expect("id");
@@ -111,7 +112,8 @@ pub(super) async fn claims_leases_and_completion(storage: &Storage, ledger: &Dyn
     assert_eq!(pending.items.len(), 1, "exactly one mail");
 }
 
-pub(super) async fn concurrent_claims_one_wins(ledger: &DynReportLedger) {
+pub(super) async fn concurrent_claims_one_wins(storage: &Storage) {
+    let ledger = storage.report_ledger.as_ref();
     let f = Fixtures::new();
     let now = f.tick();
     let event = EventId::parse(&f.id()).expect("id");

@@ -14,7 +14,7 @@ use crate::ports::{AlertWrite, IncidentChange, Storage};
 use crate::{ConflictKind, Error};
 
 /// Every entry after `after`, read in pages of `page`.
-async fn read_all(store: &Storage, after: Position, page: usize) -> Vec<StreamEntry> {
+pub(super) async fn read_all(store: &Storage, after: Position, page: usize) -> Vec<StreamEntry> {
     let mut out: Vec<StreamEntry> = Vec::new();
     let mut cursor = after;
     for _ in 0..100_000 {

@@ -28,11 +28,17 @@ impl AlertWrite {
 ///
 /// # Contract
 ///
-/// - [`insert`](AlertStore::insert) stores the whole batch (alerts and their outbox rows) in
-///   one atomic step, and is durable when it returns: group commit relies on this. The step
-///   appends each alert's [stream message](AlertWrite::stream_message) to the
+/// - [`insert`](AlertStore::insert) stores a batch of up to the backend's
+///   [`max_alert_batch`](super::StorageLimits::max_alert_batch) alerts (alerts and their
+///   outbox rows) in one atomic step, and is durable when it returns: group commit relies on
+///   this. The step appends each alert's [stream message](AlertWrite::stream_message) to the
 ///   [stream log](super::StreamLog), in batch order, under its contract, and `insert`
-///   returns the positions.
+///   returns the positions. A larger batch still ends all or nothing, with its messages at
+///   consecutive positions taken only when it is whole, but readers may see part of it
+///   while it is written (the backend's documentation says what else).
+/// - Lists show every stored alert at once when the backend's
+///   [`consistent_lists`](super::StorageLimits::consistent_lists) holds, a moment later
+///   otherwise.
 /// - [`search`](AlertStore::search) lists newest first; [`after`](AlertStore::after) lists
 ///   oldest first, exactly the alerts with a greater id.
 ///

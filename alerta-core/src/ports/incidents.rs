@@ -58,8 +58,14 @@ pub struct EventQuery {
 ///   the [stream log](super::StreamLog), under its contract, and `commit` returns them.
 /// - A change whose `expected_version` is not the stored version writes nothing. Of any number
 ///   of concurrent changes made against the same version, at most one succeeds.
+/// - A change holds at most the backend's
+///   [`max_change_items`](super::StorageLimits::max_change_items) items (the incident, its
+///   events, attachments and mail rows).
 /// - Lists are ordered newest first (by id); cursors are opaque and only meaningful to the
-///   store that made them. A page with `next_cursor: None` is the last.
+///   store that made them. A page with `next_cursor: None` is the last. Lists show every
+///   committed change at once when the backend's
+///   [`consistent_lists`](super::StorageLimits::consistent_lists) holds, a moment later
+///   otherwise; reads by id and histories always do.
 /// - History is returned oldest first.
 ///
 /// # Errors
@@ -68,7 +74,11 @@ pub struct EventQuery {
 ///   [`StaleVersion`](crate::ConflictKind::StaleVersion) when `expected_version` does not
 ///   match (or is `Some` for an incident that does not exist), and of kind
 ///   [`Duplicate`](crate::ConflictKind::Duplicate) when `expected_version` is `None` and the
-///   incident exists.
+///   incident exists, or when an event, attachment or mail row of the change has an id that
+///   is already stored.
+/// - `commit` MUST return [`Error::Invalid`](crate::Error::Invalid) on field `change` for a
+///   change of more items than the backend's
+///   [`max_change_items`](super::StorageLimits::max_change_items), and then write nothing.
 /// - Every method MUST return [`Error::Unavailable`](crate::Error::Unavailable) when the
 ///   backend fails, and MUST NOT leak backend error types.
 /// - A cursor the store cannot read MUST give [`Error::Invalid`](crate::Error::Invalid) on

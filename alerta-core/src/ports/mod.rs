@@ -6,6 +6,7 @@
 
 mod alerts;
 mod incidents;
+mod limits;
 mod logins;
 mod misc;
 mod outbox;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 pub use alerts::{AlertStore, AlertWrite, DynAlertStore};
 pub use incidents::{DynIncidentStore, EventQuery, IncidentChange, IncidentStore};
+pub use limits::StorageLimits;
 pub use logins::{DynLoginAttemptStore, FailureWindow, LoginAttemptStore, LoginKey};
 pub use misc::{
     BlobStore, Broadcaster, Clock, DynBlobStore, DynBroadcaster, DynIdempotencyStore,
@@ -45,7 +47,7 @@ pub use stream::MockStreamLog;
 pub use users::{MockDepartmentStore, MockUserStore};
 
 /// The storage ports a deployment uses, usually all served by one backend so that the atomic
-/// changes can span incidents, alerts and the outbox.
+/// changes can span incidents, alerts and the outbox; and the limits that backend states.
 #[derive(Clone)]
 pub struct Storage {
     /// Incidents, history, attachment metadata.
@@ -64,23 +66,39 @@ pub struct Storage {
     pub stream: Arc<DynStreamLog>,
     /// Failed logins, counted for every instance on this storage.
     pub login_attempts: Arc<DynLoginAttemptStore>,
+    /// Which assignments the report job has processed; completing one writes outbox rows.
+    pub report_ledger: Arc<DynReportLedger>,
+    /// What the backend can do in one call.
+    pub limits: StorageLimits,
+}
+
+/// A backend that serves every storage port and states its limits: what
+/// [`Storage::from_backend`] takes.
+///
+/// # Contract
+///
+/// [`limits`](StorageBackend::limits) is true of every port the backend serves, and the same
+/// for the life of the backend: the conformance suites check the backend against it.
+pub trait StorageBackend:
+    IncidentStore
+    + AlertStore
+    + UserStore
+    + DepartmentStore
+    + MailOutbox
+    + IdempotencyStore
+    + StreamLog
+    + LoginAttemptStore
+    + ReportLedger
+{
+    /// What the backend can do in one call.
+    fn limits(&self) -> StorageLimits;
 }
 
 impl Storage {
-    /// Every storage port served by one backend.
-    pub fn from_backend<B>(backend: Arc<B>) -> Self
-    where
-        B: IncidentStore
-            + AlertStore
-            + UserStore
-            + DepartmentStore
-            + MailOutbox
-            + IdempotencyStore
-            + StreamLog
-            + LoginAttemptStore
-            + 'static,
-    {
+    /// Every storage port served by one backend, with the limits it states.
+    pub fn from_backend<B: StorageBackend + 'static>(backend: Arc<B>) -> Self {
         Self {
+            limits: backend.limits(),
             incidents: backend.clone(),
             alerts: backend.clone(),
             users: backend.clone(),
@@ -88,13 +106,16 @@ impl Storage {
             outbox: backend.clone(),
             idempotency: backend.clone(),
             stream: backend.clone(),
-            login_attempts: backend,
+            login_attempts: backend.clone(),
+            report_ledger: backend,
         }
     }
 }
 
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Storage").finish_non_exhaustive()
+        f.debug_struct("Storage")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }

@@ -11,7 +11,7 @@ use crate::domain::{
     AssignmentReport, BlobKey, Change, EventKind, GlobalReport, IncidentId, MailId, OutboxMail,
 };
 use crate::notifications;
-use crate::ports::{DynReportLedger, EventQuery};
+use crate::ports::EventQuery;
 use crate::{ConflictKind, Error, Result};
 
 /// How a report run identifies itself and how long it may hold an assignment.
@@ -91,13 +91,14 @@ impl Alerta {
     /// every `asignacion` event not yet processed writes
     /// `reportes/incidentes/{departamento}/incidente_{id}.json` and queues the department's
     /// mail naming it. Safe to run concurrently and to rerun after a failure: each
-    /// assignment's mail is queued exactly once (see [`ReportLedger`](crate::ports::ReportLedger)).
+    /// assignment's mail is queued exactly once (see [`ReportLedger`](crate::ports::ReportLedger),
+    /// the storage's [`report_ledger`](crate::ports::Storage::report_ledger)).
     pub async fn run_reports(
         &self,
-        ledger: &DynReportLedger,
         run: &ReportRun,
         progress: &mut (dyn FnMut(ReportProgress) + Send),
     ) -> Result<ReportSummary> {
+        let ledger = self.inner.storage.report_ledger.as_ref();
         let (key, report) = self.write_global_report().await?;
         let mut summary = ReportSummary {
             global_report: key.to_string(),
@@ -129,7 +130,7 @@ impl Alerta {
                 seen += 1;
                 if done.contains(&event.event_id) {
                     summary.already_done += 1;
-                } else if self.process_assignment(ledger, run, event).await? {
+                } else if self.process_assignment(run, event).await? {
                     summary.processed += 1;
                 } else {
                     summary.held_elsewhere += 1;
@@ -149,10 +150,10 @@ impl Alerta {
     /// `true` when this run processed the assignment, `false` when another run holds it.
     async fn process_assignment(
         &self,
-        ledger: &DynReportLedger,
         run: &ReportRun,
         event: &crate::domain::IncidentEvent,
     ) -> Result<bool> {
+        let ledger = self.inner.storage.report_ledger.as_ref();
         let Change::DepartmentAssigned { department } = &event.change else {
             return Ok(true);
         };

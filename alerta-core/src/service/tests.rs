@@ -12,7 +12,8 @@ use crate::domain::{
 };
 use crate::ports::{
     MockAlertStore, MockBlobStore, MockBroadcaster, MockDepartmentStore, MockIdempotencyStore,
-    MockIncidentStore, MockLoginAttemptStore, MockMailOutbox, MockStreamLog, MockUserStore,
+    MockIncidentStore, MockLoginAttemptStore, MockMailOutbox, MockReportLedger, MockStreamLog,
+    MockUserStore, StorageLimits,
 };
 
 #[derive(Default)]
@@ -27,6 +28,7 @@ struct Mocks {
     broadcaster: MockBroadcaster,
     stream: MockStreamLog,
     login_attempts: MockLoginAttemptStore,
+    report_ledger: MockReportLedger,
 }
 
 impl Mocks {
@@ -44,6 +46,8 @@ impl Mocks {
             idempotency: Arc::new(self.idempotency),
             stream: Arc::new(self.stream),
             login_attempts: Arc::new(self.login_attempts),
+            report_ledger: Arc::new(self.report_ledger),
+            limits: StorageLimits::UNBOUNDED,
         };
         Alerta::builder(storage, Arc::new(self.blobs), Arc::new(self.broadcaster))
     }
