@@ -178,11 +178,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     ));
     let http_stop = stop.subscribe();
     let hub_on_stop = hub.clone();
+    let stream_sockets = hub.config().clone();
     let task = tokio::spawn(async move {
-        // Stream frames are written as soon as they are ready, already coalesced: Nagle's
-        // wait for an acknowledgement would only add latency.
-        let http_listener = http_listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
+        let http_listener = http_listener.tap_io(move |tcp| {
+            if let Err(error) = stream_sockets.tune_socket(tcp) {
+                tracing::debug!(%error, "tuning an accepted connection");
+            }
         });
         let served = axum::serve(
             http_listener,

@@ -303,20 +303,27 @@ async fn write_all<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    // A feed waits only when the write buffer is past its target size, and then only until
+    // the socket takes that buffer, so each step is timed alone: a client that reads slowly
+    // through a batch far longer than `stall` is never taken for one that does not read.
     let write = async {
         for frame in frames {
-            socket.feed(Message::Text(frame)).await?;
+            step(timeout(stall, socket.feed(Message::Text(frame))).await)?;
         }
-        socket.flush().await
+        step(timeout(stall, socket.flush()).await)
     };
     tokio::select! {
         biased;
         _ = stopping.changed() => Err(Stop::Shutdown),
-        written = timeout(stall, write) => match written {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Stop::Failed),
-            Err(_) => Err(Stop::Stalled),
-        },
+        written = write => written,
+    }
+}
+
+fn step(outcome: Result<Result<(), WsError>, tokio::time::error::Elapsed>) -> Result<(), Stop> {
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(Stop::Failed),
+        Err(_) => Err(Stop::Stalled),
     }
 }
 

@@ -46,6 +46,13 @@ pub struct HubConfig {
     pub close_timeout: Duration,
     /// How many messages one read of the log fetches (500 by default; 0 counts as 1).
     pub replay_page: usize,
+    /// The kernel send buffer [`HubConfig::tune_socket`] gives an accepted connection
+    /// (256 KiB by default; `None` keeps the system's automatic sizing). The server sees a
+    /// client read only when the socket takes more bytes, which Linux allows once about a
+    /// third of the buffer has drained; a bounded buffer bounds how slowly a client may read
+    /// and still count as reading (about 17 KB/s with the defaults), where automatic sizing
+    /// can grow it to megabytes.
+    pub send_buffer: Option<usize>,
     /// The WebSocket protocol settings, also for a stream made with
     /// [`WebSocketStream::from_raw_socket`]. The defaults keep per-connection buffers small
     /// (4 KiB read, 16 KiB write) so that thousands of connections fit, and cap incoming
@@ -69,6 +76,19 @@ impl HubConfig {
     }
 }
 
+impl HubConfig {
+    /// Prepares an accepted TCP connection that may carry the stream: frames are written as
+    /// soon as they are ready, already coalesced, so Nagle's wait would only add latency;
+    /// and the send buffer is [`send_buffer`](Self::send_buffer).
+    pub fn tune_socket(&self, tcp: &tokio::net::TcpStream) -> std::io::Result<()> {
+        tcp.set_nodelay(true)?;
+        if let Some(size) = self.send_buffer {
+            socket2::SockRef::from(tcp).set_send_buffer_size(size)?;
+        }
+        Ok(())
+    }
+}
+
 impl Default for HubConfig {
     fn default() -> Self {
         // The write buffer is where the frames of one batch are coalesced: each time it
@@ -83,6 +103,7 @@ impl Default for HubConfig {
             stall_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(5),
             replay_page: 500,
+            send_buffer: Some(256 * 1024),
             websocket: WebSocketConfig::default()
                 .read_buffer_size(4 * 1024)
                 .write_buffer_size(write_buffer)

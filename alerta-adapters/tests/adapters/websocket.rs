@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
+
 use alerta_adapters::http::{HttpConfig, router};
 use alerta_adapters::memory::{MemoryBlobStore, MemoryStore};
 use alerta_adapters::websocket::{Hub, HubConfig, WsConfig, routes};
@@ -80,6 +82,8 @@ impl World {
             .await
             .expect("a free loopback port");
         let addr = listener.local_addr().unwrap();
+        let sockets = hub.config().clone();
+        let listener = listener.tap_io(move |tcp| sockets.tune_socket(tcp).unwrap());
         tokio::spawn(async move { axum::serve(listener, api).await });
         let student = user(&app, "ana@campus.edu", Role::Student).await;
         let staff = user(&app, "staff@campus.edu", Role::Staff).await;
@@ -829,6 +833,51 @@ async fn websocket_a_burst_reaches_every_reading_client_whole() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_a_client_that_reads_slowly_through_a_long_burst_is_kept() {
+    // One batch of 512 takes this reader about 1.7 s, far longer than the stall timeout,
+    // though it never stops taking bytes.
+    let world = World::start(
+        HubConfig {
+            stall_timeout: Duration::from_secs(1),
+            ..HubConfig::default()
+        },
+        WsConfig::default(),
+    )
+    .await;
+    let token = world.staff.1.clone();
+    let socket = TcpSocket::new_v4().unwrap();
+    // Bounded, so that the server soon waits on the reader.
+    socket.set_recv_buffer_size(256 * 1024).unwrap();
+    let tcp = socket.connect(world.addr).await.unwrap();
+    let request = format!("ws://{}/ws?token={token}&topics=alerts", world.addr)
+        .into_client_request()
+        .unwrap();
+    let (mut slow, _) = client_async(request, tcp).await.unwrap();
+    ready(&mut slow).await;
+    // About 8 MB: far more than the buffers between the two ends hold.
+    let pad = "x".repeat(3_900);
+    for _ in 0..40 {
+        let drafts = (0..50)
+            .map(|_| AlertDraft::parse("s", "info", &pad, Channel::Tcp).unwrap())
+            .collect();
+        world.app.ingest_alerts(drafts).await.unwrap();
+    }
+    world.alert("marker").await;
+    let mut received = 0;
+    loop {
+        let message = next_message(&mut slow).await;
+        received += 1;
+        if message["data"]["message"] == "marker" {
+            break;
+        }
+        // A reader slower than the server: about 1.2 MB/s.
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    assert_eq!(received, 2_001, "every message reached the slow reader");
+    assert_eq!(world.hub.stalled_disconnects(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_a_client_that_never_reads_is_closed_and_others_go_on() {
     let world = World::start(
         HubConfig {
@@ -842,7 +891,8 @@ async fn websocket_a_client_that_never_reads_is_closed_and_others_go_on() {
     let token = world.staff.1.clone();
     // Never reads, through a small receive window.
     let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
+    // Bounded, so that the server soon waits on the reader.
+    socket.set_recv_buffer_size(256 * 1024).unwrap();
     let tcp = socket.connect(world.addr).await.unwrap();
     let request = format!("ws://{}/ws?token={token}", world.addr)
         .into_client_request()
