@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use alerta_core::Alerta;
+use alerta_core::domain::Role;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
@@ -14,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 
 use super::upgrade::{self, OriginPolicy, Rejection};
-use super::{Hub, Subscription};
+use super::{Hub, SessionProbe, SessionState, Subscription};
 
 /// How the `/ws` route checks requests.
 #[derive(Clone, Debug)]
@@ -142,11 +143,32 @@ async fn check(state: &RouteState, request: &Parts) -> Result<(String, Subscript
         .await
         .map_err(|e| Rejection::from_error(&e))?;
     let topics = upgrade::topics(query.topics.as_deref())?;
-    let mut subscription = Subscription::new(user.role).topics(&topics);
+    let mut subscription = Subscription::new(user.role)
+        .topics(&topics)
+        .ends_with_session(session_probe(state.app.clone(), token, user.role));
     if let Some(since) = upgrade::since(query.since.as_deref())? {
         subscription = subscription.resume_after(since);
     }
     Ok((accept, subscription))
+}
+
+/// Asks the store whether `token` still opens a session of `role`.
+fn session_probe(app: Alerta, token: String, role: Role) -> SessionProbe {
+    let token: Arc<str> = token.into();
+    Arc::new(move || {
+        let app = app.clone();
+        let token = token.clone();
+        Box::pin(async move {
+            match app.authenticate(&token).await {
+                Ok(user) if user.role == role => SessionState::Holds,
+                Ok(_) | Err(alerta_core::Error::Unauthenticated) => SessionState::Ended,
+                Err(error) => {
+                    tracing::debug!(%error, "checking a stream's session");
+                    SessionState::Unknown
+                }
+            }
+        })
+    })
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {

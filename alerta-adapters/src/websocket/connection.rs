@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
 use super::hub::{Counted, Disconnect, Hub, HubConfig};
-use super::subscription::{Since, Subscription};
+use super::subscription::{SessionState, Since, Subscription};
 use super::tail::{Entry, Slice};
 
 /// How the connection ends: why, and the close frame to send, if any.
@@ -197,6 +197,9 @@ where
         tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
+    let mut session_check =
+        tokio::time::interval_at(Instant::now() + config.session_check, config.session_check);
+    session_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         // Everything up to the head, in as few writes as the batch size allows.
         while cursor < tail.head() {
@@ -245,6 +248,13 @@ where
                 }
                 Some(Err(_)) => return Ending::silent(Disconnect::ProtocolError),
             },
+            _ = session_check.tick(), if subscription.session.is_some() => {
+                if let Some(probe) = &subscription.session
+                    && probe().await == SessionState::Ended
+                {
+                    return Ending::closing(Disconnect::SessionEnded, CloseCode::Policy, "session ended; log in again");
+                }
+            }
             _ = ping.tick() => {
                 if last_heard.elapsed() >= config.idle_timeout {
                     return Ending::closing(Disconnect::IdleTimeout, CloseCode::Away, "idle timeout");

@@ -42,6 +42,9 @@ pub struct HubConfig {
     /// disconnected with close code 1008 (10 s by default). A client that reads, however far
     /// behind, is never disconnected: it catches up from the log.
     pub stall_timeout: Duration,
+    /// How often a subscription's session is checked against the store (5 s by default):
+    /// the longest a stream stays open after its session ended elsewhere.
+    pub session_check: Duration,
     /// How long the closing handshake may take (5 s by default).
     pub close_timeout: Duration,
     /// How many messages one read of the log fetches (500 by default; 0 counts as 1).
@@ -72,6 +75,7 @@ impl HubConfig {
         self.replay_page = self.replay_page.max(1);
         self.poll_interval = self.poll_interval.max(Duration::from_millis(1));
         self.ping_interval = self.ping_interval.max(Duration::from_millis(1));
+        self.session_check = self.session_check.max(Duration::from_millis(1));
         self
     }
 }
@@ -101,6 +105,7 @@ impl Default for HubConfig {
             ping_interval: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(75),
             stall_timeout: Duration::from_secs(10),
+            session_check: Duration::from_secs(5),
             close_timeout: Duration::from_secs(5),
             replay_page: 500,
             send_buffer: Some(256 * 1024),
@@ -126,6 +131,9 @@ pub enum Disconnect {
     Stalled,
     /// Nothing came from it, not even a pong, within the idle timeout.
     IdleTimeout,
+    /// The session it connected with ended (logout, expiry, a change of role): closed with
+    /// 1008, and the client logs in again.
+    SessionEnded,
     /// It sent a message over the size limit: closed with 1009.
     MessageTooBig,
     /// It broke the protocol, or the transport failed.

@@ -57,5 +57,5 @@ pub mod upgrade;
 #[cfg(feature = "http")]
 pub use axum_route::{WsConfig, routes};
 pub use hub::{Disconnect, Hub, HubConfig};
-pub use subscription::{Since, Subscription, parse_topics};
+pub use subscription::{SessionProbe, SessionState, Since, Subscription, parse_topics};
 pub use upgrade::OriginPolicy;

@@ -1,6 +1,9 @@
 //! What one subscriber receives: its role, its topics, and where it resumes.
 
+use std::sync::Arc;
+
 use alerta_core::domain::{Audience, Role, StreamId, StreamMessage, Topic};
+use futures_util::future::BoxFuture;
 
 /// Who is subscribing and to what.
 ///
@@ -15,6 +18,24 @@ pub struct Subscription {
     pub(crate) role: Role,
     pub(crate) topics: Vec<Topic>,
     pub(crate) since: Option<Since>,
+    pub(crate) session: Option<SessionProbe>,
+}
+
+/// Asks whether the session a subscriber connected with still holds, as the store says now:
+/// the hub asks every [`HubConfig::session_check`](super::HubConfig::session_check) and
+/// closes the connection when it has ended, so a logout, an expiry or a change of role on
+/// any instance reaches the streams opened with that session.
+pub type SessionProbe = Arc<dyn Fn() -> BoxFuture<'static, SessionState> + Send + Sync>;
+
+/// What a [`SessionProbe`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionState {
+    /// The session holds, with the role the subscription was made for.
+    Holds,
+    /// The session ended (logout, expiry, a disabled user) or its role changed.
+    Ended,
+    /// The store could not say; the connection is kept and asked again later.
+    Unknown,
 }
 
 /// Where a subscriber asked to resume.
@@ -34,6 +55,7 @@ impl Subscription {
             role,
             topics: vec![Topic::Incidents, Topic::Alerts],
             since: None,
+            session: None,
         }
     }
 
@@ -49,6 +71,13 @@ impl Subscription {
     /// none twice; a `reset` message first instead when the log no longer holds them.
     pub fn resume_after(mut self, since: Since) -> Self {
         self.since = Some(since);
+        self
+    }
+
+    /// Ends the subscription when `probe` says its session has ended. Without a probe the
+    /// connection lasts until the client or the hub ends it.
+    pub fn ends_with_session(mut self, probe: SessionProbe) -> Self {
+        self.session = Some(probe);
         self
     }
 
@@ -82,6 +111,7 @@ impl std::fmt::Debug for Subscription {
             .field("role", &self.role)
             .field("topics", &self.topics)
             .field("since", &self.since)
+            .field("session", &self.session.is_some())
             .finish()
     }
 }

@@ -891,8 +891,7 @@ async fn websocket_a_client_that_never_reads_is_closed_and_others_go_on() {
     let token = world.staff.1.clone();
     // Never reads, through a small receive window.
     let socket = TcpSocket::new_v4().unwrap();
-    // Bounded, so that the server soon waits on the reader.
-    socket.set_recv_buffer_size(256 * 1024).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
     let tcp = socket.connect(world.addr).await.unwrap();
     let request = format!("ws://{}/ws?token={token}", world.addr)
         .into_client_request()
@@ -1018,6 +1017,7 @@ impl Deployment {
             let hub = Hub::new(HubConfig {
                 tail_capacity: 64,
                 replay_page: 20,
+                session_check: Duration::from_millis(200),
                 ..HubConfig::default()
             });
             hub.start(storage.stream.clone(), Some(broker))
@@ -1126,4 +1126,40 @@ async fn websocket_a_broker_that_drops_repeats_and_reorders_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_a_broker_outage_delays_but_loses_nothing() {
     one_stream_across_instances(true, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_a_logout_closes_the_streams_of_that_session_on_every_instance() {
+    let deployment = Deployment::start(2, false).await;
+    let (first, second) = (&deployment.instances[0], &deployment.instances[1]);
+    let token = first.staff.1.clone();
+    let another_session = first
+        .app
+        .login("staff@campus.edu", "password123", None)
+        .await
+        .unwrap()
+        .token
+        .expose()
+        .to_owned();
+    let mut on_first = first.subscribe(&format!("token={token}")).await;
+    let mut on_second = second.subscribe(&format!("token={token}")).await;
+    let mut kept = second.subscribe(&format!("token={another_session}")).await;
+
+    first.app.logout(&token).await.unwrap();
+    assert_eq!(close_code(&mut on_first).await.0, CloseCode::Policy);
+    assert_eq!(
+        close_code(&mut on_second).await.0,
+        CloseCode::Policy,
+        "the instance that did not serve the logout closes its stream too"
+    );
+    let refused = second.connect(&format!("token={token}"), None).await;
+    assert_eq!(refused_status(refused).0, 401);
+
+    first.alert("after the logout").await;
+    let received = read_until(&mut kept, "after the logout").await;
+    assert_eq!(
+        received.last().unwrap()["data"]["message"],
+        "after the logout",
+        "another session of the same person goes on"
+    );
 }
