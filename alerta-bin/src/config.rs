@@ -85,6 +85,12 @@ pub struct Config {
     /// Keys that may ingest alerts without a login (comma-separated in the environment).
     #[serde(deserialize_with = "secret_list")]
     pub ingest_keys: Vec<Secret>,
+    /// Keys Open311 clients send as `api_key` (comma-separated in the environment); with
+    /// none, the Open311 routes are not served.
+    #[serde(deserialize_with = "secret_list")]
+    pub open311_keys: Vec<Secret>,
+    /// The student account Open311 requests are reported as, made at start-up when missing.
+    pub open311_account: String,
     /// How long a login lasts, e.g. `12h`, `30m`, `45s`.
     #[serde(with = "duration_text")]
     pub token_ttl: Duration,
@@ -139,6 +145,8 @@ impl Default for Config {
             mail_retry_base: Duration::from_secs(30),
             alert_emails: Vec::new(),
             ingest_keys: Vec::new(),
+            open311_keys: Vec::new(),
+            open311_account: "open311@localhost".into(),
             token_ttl: Duration::from_secs(12 * 3600),
             attachment_max_bytes: settings.attachment_max_bytes,
             incident_types: settings.incident_types.names().to_vec(),

@@ -5,10 +5,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use alerta_adapters::http::open311::{self, Open311Config};
 use alerta_adapters::http::{HttpConfig, router};
 use alerta_adapters::ingest::{GroupCommit, GroupCommitConfig};
 use alerta_adapters::tcp::{self, TcpConfig};
 use alerta_adapters::websocket::{self, Hub, HubConfig, WsConfig};
+use alerta_core::Alerta;
+use alerta_core::domain::{NewUser, Role, SessionToken};
 use anyhow::{Context, bail};
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
@@ -99,6 +102,38 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
 }
 
+/// The Open311 facade's settings, with its account made when missing; `None` without keys.
+async fn open311_config(app: &Alerta, config: &Config) -> anyhow::Result<Option<Open311Config>> {
+    if config.open311_keys.is_empty() {
+        return Ok(None);
+    }
+    // Nobody logs in as this account, so its password is random and never kept.
+    let password = SessionToken::generate();
+    let new = NewUser::parse(
+        &config.open311_account,
+        password.expose(),
+        "Open311",
+        Role::Student,
+    )
+    .context("ALERTA_OPEN311_ACCOUNT")?;
+    let account = app
+        .ensure_user(new)
+        .await
+        .context("making the Open311 account")?;
+    Ok(Some(Open311Config {
+        api_keys: config
+            .open311_keys
+            .iter()
+            .map(|k| k.expose().to_owned())
+            .collect(),
+        account,
+        contact: config
+            .admin_email
+            .clone()
+            .unwrap_or_else(|| "the operators of this server".into()),
+    }))
+}
+
 /// Opens the backends, seeds the configured admin and departments, binds the listeners and
 /// starts serving.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
@@ -137,9 +172,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .allowed_origins
         .iter()
         .fold(WsConfig::default(), |ws, origin| ws.allow_origin(origin));
-    let routes = router(app.clone(), http)
+    let mut routes = router(app.clone(), http)
         .merge(websocket::routes(hub.clone(), app.clone(), ws))
         .merge(crate::dashboard::routes());
+    if let Some(open311) = open311_config(&app, &config).await? {
+        routes = routes.nest("/open311/v2", open311::routes(app.clone(), open311));
+    }
 
     let http_listener = TcpListener::bind(config.http_addr)
         .await

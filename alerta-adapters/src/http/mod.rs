@@ -66,6 +66,7 @@ mod idempotency;
 mod incidents;
 mod json;
 mod listing;
+pub mod open311;
 mod outbox;
 mod query;
 mod stats;

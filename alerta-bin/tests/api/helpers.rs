@@ -74,10 +74,15 @@ pub fn test_config(data_dir: &Path) -> Config {
 
 /// Starts a server in-process on port 0 with a fresh data directory.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server like [`spawn_app`], with `change` made to its configuration.
+pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
-    let running = alerta_bin::start(test_config(data_dir.path()))
-        .await
-        .unwrap();
+    let mut config = test_config(data_dir.path());
+    change(&mut config);
+    let running = alerta_bin::start(config).await.unwrap();
     TestApp {
         base: format!("http://{}", running.http_addr),
         _running: running,

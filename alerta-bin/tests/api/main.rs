@@ -10,6 +10,7 @@ mod deployment;
 mod cli;
 mod dashboard;
 mod mail;
+mod open311;
 mod process;
 mod reports;
 mod schedules;
