@@ -36,6 +36,8 @@ pub mod fs;
 pub mod http;
 #[cfg(feature = "tcp")]
 pub mod ingest;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "smtp")]

@@ -91,6 +91,13 @@ pub struct Config {
     pub open311_keys: Vec<Secret>,
     /// The student account Open311 requests are reported as, made at start-up when missing.
     pub open311_account: String,
+    /// The bearer token that `GET /metrics` on the HTTP address requires; unset: the route
+    /// is served only on `metrics_addr`, if that is set.
+    pub metrics_token: Option<Secret>,
+    /// A second address serving only `GET /metrics`, with no token: for a private network.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The `instance` label of every metric (default: host name and process id).
+    pub instance: Option<String>,
     /// How long a login lasts, e.g. `12h`, `30m`, `45s`.
     #[serde(with = "duration_text")]
     pub token_ttl: Duration,
@@ -146,6 +153,9 @@ impl Default for Config {
             alert_emails: Vec::new(),
             ingest_keys: Vec::new(),
             open311_keys: Vec::new(),
+            metrics_token: None,
+            metrics_addr: None,
+            instance: None,
             open311_account: "open311@localhost".into(),
             token_ttl: Duration::from_secs(12 * 3600),
             attachment_max_bytes: settings.attachment_max_bytes,

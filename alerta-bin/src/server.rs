@@ -8,6 +8,7 @@ use std::time::Duration;
 use alerta_adapters::http::open311::{self, Open311Config};
 use alerta_adapters::http::{HttpConfig, router};
 use alerta_adapters::ingest::{GroupCommit, GroupCommitConfig};
+use alerta_adapters::metrics::{self, Metrics, MetricsRoute};
 use alerta_adapters::tcp::{self, TcpConfig};
 use alerta_adapters::websocket::{self, Hub, HubConfig, WsConfig};
 use alerta_core::Alerta;
@@ -100,6 +101,32 @@ async fn trim_stream(app: alerta_core::Alerta, stop: watch::Receiver<bool>) {
 
 async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// `GET /metrics` with the figures read from this process's components at each scrape.
+fn metrics_route(config: &Config, hub: &Hub, ingest: &GroupCommit) -> MetricsRoute {
+    let instance = config
+        .instance
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", host_name(), std::process::id()));
+    let (hub, ingest) = (hub.clone(), ingest.clone());
+    MetricsRoute::new(Metrics::install(&instance)).sample(move || {
+        let stats = ingest.stats();
+        ::metrics::counter!("alerta_ingest_commits_total").absolute(stats.commits);
+        ::metrics::counter!("alerta_ingest_alerts_total").absolute(stats.alerts);
+        ::metrics::gauge!("alerta_stream_clients").set(hub.subscriber_count() as f64);
+        ::metrics::gauge!("alerta_stream_head").set(hub.head() as f64);
+        ::metrics::counter!("alerta_stream_stalled_disconnects_total")
+            .absolute(hub.stalled_disconnects());
+    })
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "alerta".into())
 }
 
 /// The Open311 facade's settings, with its account made when missing; `None` without keys.
@@ -208,6 +235,25 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     // The group commit keeps each batch within what the storage stores atomically.
     let ingest = GroupCommit::spawn(app.clone(), GroupCommitConfig::default());
+    let scrape = metrics_route(&config, &hub, &ingest);
+    routes = metrics::track_requests(routes);
+    if let Some(token) = &config.metrics_token {
+        routes = routes.merge(scrape.clone().token(token.expose()).routes());
+    }
+    if let Some(addr) = config.metrics_addr {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics address {addr}"))?;
+        let scrape_stop = stop.subscribe();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, scrape.routes())
+                .with_graceful_shutdown(stopped(scrape_stop))
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "serving metrics");
+            }
+        });
+    }
     let tcp_task = tokio::spawn(tcp::serve_with_shutdown(
         tcp_listener,
         ingest,

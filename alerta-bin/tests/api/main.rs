@@ -10,6 +10,7 @@ mod deployment;
 mod cli;
 mod dashboard;
 mod mail;
+mod metrics;
 mod open311;
 mod process;
 mod reports;

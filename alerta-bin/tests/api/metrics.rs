@@ -1,0 +1,180 @@
+//! `GET /metrics`, scraped and read with a Prometheus text parser as Prometheus would.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use alerta_bin::Secret;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, eventually, free_port, spawn_app_with};
+
+const TOKEN: &str = "scrape-secret";
+
+/// Scrapes `url` with `token` and parses the body.
+async fn scrape(app: &TestApp, url: &str, token: Option<&str>) -> prometheus_parse::Scrape {
+    let mut request = app.client.get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let reply = request.send().await.unwrap();
+    assert_eq!(reply.status(), 200);
+    let content_type = reply.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    let body = reply.text().await.unwrap();
+    let lines = body.lines().map(|l| Ok(l.to_owned()));
+    prometheus_parse::Scrape::parse(lines).expect("the Prometheus text format")
+}
+
+/// The value of the sample `name` whose labels include `labels`, if there is one.
+fn value(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            ref other => panic!("{name} is not a single number: {other:?}"),
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_ingestion_and_stream_clients_are_counted() {
+    let app = spawn_app_with(|config| {
+        config.metrics_token = Some(Secret::new(TOKEN));
+        config.instance = Some("test-instance".into());
+    })
+    .await;
+    let url = app.url("/metrics");
+    let refused = app.client.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let refused = app
+        .client
+        .get(&url)
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let route = [
+        ("route", "/incidents/:id"),
+        ("method", "GET"),
+        ("status", "404"),
+    ];
+    let before = value(
+        &scrape(&app, &url, Some(TOKEN)).await,
+        "alerta_http_requests_total",
+        &route,
+    )
+    .unwrap_or(0.0);
+    for n in 0..3 {
+        let (status, _) = app
+            .get(&admin, &format!("/incidents/01JD2Z9R1K7Q3C6ZP0S8T4W5X{n}"))
+            .await;
+        assert_eq!(status, 404);
+    }
+
+    // Alerts over TCP, through the group commit.
+    let stream = TcpStream::connect(app._running.tcp_addr).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    let mut replies = BufReader::new(read).lines();
+    for n in 0..5 {
+        let line = json!({"source": "metrics", "severity": "info", "message": format!("m{n}")});
+        write
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+        let reply = replies.next_line().await.unwrap().expect("a reply");
+        assert!(reply.contains("\"ok\":true"), "{reply}");
+    }
+
+    // Two stream clients.
+    let ws = app.base.replacen("http://", "ws://", 1);
+    let mut clients = Vec::new();
+    for _ in 0..2 {
+        let (socket, _) = tokio_tungstenite::connect_async(format!("{ws}/ws?token={admin}"))
+            .await
+            .unwrap();
+        clients.push(socket);
+    }
+    let scraped = eventually(
+        "the stream clients and alerts to be counted",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            let scraped = scrape(&app, &url, Some(TOKEN)).await;
+            // Servers of other tests in this process share the recorder, and their samplers
+            // set the same series when they are scraped: wait for a scrape of this one alone.
+            let clients = value(&scraped, "alerta_stream_clients", &[]);
+            let alerts = value(&scraped, "alerta_ingest_alerts_total", &[]);
+            match (clients, alerts) {
+                (Some(2.0), Some(5.0)) => Ok(scraped),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+
+    let after = value(&scraped, "alerta_http_requests_total", &route).unwrap();
+    assert!(after - before >= 3.0, "{before} then {after}");
+    assert_eq!(
+        value(&scraped, "alerta_ingest_alerts_total", &[]),
+        Some(5.0)
+    );
+    assert!(value(&scraped, "alerta_ingest_commits_total", &[]).unwrap() >= 1.0);
+    assert!(value(&scraped, "alerta_stream_head", &[]).unwrap() >= 5.0);
+    assert_eq!(
+        value(&scraped, "alerta_stream_stalled_disconnects_total", &[]),
+        Some(0.0)
+    );
+    let timed = scraped.samples.iter().find(|s| {
+        s.metric == "alerta_http_request_duration_seconds"
+            && s.labels.get("route") == Some("/incidents/:id")
+    });
+    match timed.map(|s| &s.value) {
+        Some(prometheus_parse::Value::Histogram(buckets)) => {
+            assert!(buckets.iter().any(|b| b.count >= 3.0), "{buckets:?}");
+        }
+        other => panic!("a latency histogram per route: {other:?}"),
+    }
+    assert!(
+        scraped
+            .samples
+            .iter()
+            .all(|s| s.labels.get("instance").is_some()),
+        "every series names its instance"
+    );
+    let ids: BTreeMap<_, _> = scraped
+        .samples
+        .iter()
+        .filter(|s| s.metric == "alerta_http_requests_total")
+        .map(|s| (s.labels.get("route").unwrap_or_default().to_owned(), ()))
+        .collect();
+    assert!(
+        ids.keys().all(|route| !route.contains("01JD2Z9R")),
+        "ids never become labels: {ids:?}"
+    );
+    drop(clients);
+}
+
+#[tokio::test]
+async fn a_metrics_address_serves_without_a_token_and_the_api_does_not() {
+    let port = free_port();
+    let app = spawn_app_with(|config| {
+        config.metrics_addr = Some(format!("127.0.0.1:{port}").parse().unwrap());
+    })
+    .await;
+    let scraped = scrape(&app, &format!("http://127.0.0.1:{port}/metrics"), None).await;
+    assert!(value(&scraped, "alerta_stream_clients", &[]).is_some());
+    let reply = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(
+        reply.status(),
+        404,
+        "without a token the API address does not serve it"
+    );
+}
