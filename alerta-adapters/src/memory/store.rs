@@ -120,12 +120,14 @@ impl LoginWindows {
         let fresh = FailureWindow {
             failures: 0,
             started_at: now,
+            last_failed_at: now,
         };
         let current = self.windows.entry(key.clone()).or_insert(fresh);
         if !current.is_open(now, window) {
             *current = fresh;
         }
         current.failures += 1;
+        current.last_failed_at = current.last_failed_at.max(now);
         *current
     }
 }

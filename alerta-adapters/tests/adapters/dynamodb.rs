@@ -623,6 +623,7 @@ async fn a_failed_login_window_is_one_item_that_its_ttl_removes_after_it_ends() 
     );
     assert_eq!(number_attribute(&item, "failures"), 2);
     assert_eq!(number_attribute(&item, "started_at"), 1_795_000_000_500);
+    assert_eq!(number_attribute(&item, "last_failed_at"), 1_795_000_001_500);
     assert_eq!(
         number_attribute(&item, "expires_at"),
         1_795_000_000 + 15 * 60 + 1,
@@ -636,7 +637,8 @@ async fn a_failed_login_window_is_one_item_that_its_ttl_removes_after_it_ends() 
         logins.count_failure(&key, ended, window).await.unwrap(),
         FailureWindow {
             failures: 1,
-            started_at: ended
+            started_at: ended,
+            last_failed_at: ended,
         }
     );
     logins.clear_failures(&key).await.unwrap();

@@ -123,7 +123,7 @@ pub async fn idempotency_store(new_storage: &impl NewStorage) {
 }
 
 /// The failed-login counter checks: counting per key, windows that end and start over,
-/// clearing, and concurrent failures of one key each counted once.
+/// clearing, concurrent failures of one key each counted once, and the latest failure time.
 pub async fn login_attempt_store(new_storage: &impl NewStorage) {
     logins::failures_count_per_key_in_one_window(&new_storage.fresh().await).await;
     logins::a_window_ends_after_its_length_and_the_next_failure_starts_one(
@@ -132,6 +132,7 @@ pub async fn login_attempt_store(new_storage: &impl NewStorage) {
     .await;
     logins::clearing_forgets_one_key(&new_storage.fresh().await).await;
     logins::concurrent_failures_are_each_counted_once(&new_storage.fresh().await).await;
+    logins::the_latest_failure_time_only_moves_forward(&new_storage.fresh().await).await;
 }
 
 /// The report ledger checks: leases, completion with its mail, and concurrent claims.

@@ -21,6 +21,7 @@ pub use auth::Login;
 pub use incidents::{LocationCheck, Preview, StatusChange, Upload};
 pub use reports::{ReportProgress, ReportRun, ReportSummary};
 pub use settings::Settings;
+pub use throttle::LoginPolicy;
 
 use crate::domain::{
     Appended, IdSource, IdempotencyKey, IdempotencyRecord, Role, StreamBatch, StreamMessage,
@@ -83,8 +84,7 @@ impl AlertaBuilder {
     pub fn build(self) -> Alerta {
         let throttle = LoginThrottle::new(
             self.storage.login_attempts.clone(),
-            self.settings.login_max_failures,
-            self.settings.login_window,
+            self.settings.login.clone(),
         );
         let ingest_key_hashes = self
             .settings

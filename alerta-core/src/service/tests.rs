@@ -357,17 +357,17 @@ fn count_in_a_map(mock: &mut MockLoginAttemptStore) {
     mock.expect_count_failure()
         .returning(move |key, now, window| {
             let mut windows = counted.lock().unwrap();
-            let entry = windows.entry(key.clone()).or_insert(FailureWindow {
+            let fresh = FailureWindow {
                 failures: 0,
                 started_at: now,
-            });
+                last_failed_at: now,
+            };
+            let entry = windows.entry(key.clone()).or_insert(fresh);
             if !entry.is_open(now, window) {
-                *entry = FailureWindow {
-                    failures: 0,
-                    started_at: now,
-                };
+                *entry = fresh;
             }
             entry.failures += 1;
+            entry.last_failed_at = entry.last_failed_at.max(now);
             Ok(*entry)
         });
     mock.expect_open_window()
@@ -375,6 +375,146 @@ fn count_in_a_map(mock: &mut MockLoginAttemptStore) {
             let windows = windows.lock().unwrap();
             Ok(windows.get(key).copied().filter(|w| w.is_open(now, window)))
         });
+    mock.expect_clear_failures().returning(|_| Ok(()));
+}
+
+/// A student account `email` with the password `password123`, as the user store holds it.
+fn student_record(email: &str) -> crate::domain::UserRecord {
+    crate::domain::UserRecord {
+        user: User {
+            email: Email::parse(email).unwrap(),
+            ..user(Role::Student)
+        },
+        password_hash: crate::domain::Password::parse("password123")
+            .unwrap()
+            .hash(),
+    }
+}
+
+/// An application over mocks that count failures in a map and know the students `emails`,
+/// on a clock the test moves.
+fn throttled_app(emails: &[&str], policy: LoginPolicy) -> (Alerta, Arc<crate::ports::ManualClock>) {
+    let mut mocks = Mocks::default();
+    let records: Vec<_> = emails.iter().map(|e| student_record(e)).collect();
+    mocks
+        .users
+        .expect_user_by_email()
+        .returning(move |email| Ok(records.iter().find(|r| r.user.email == *email).cloned()));
+    mocks.users.expect_create_session().returning(|_| Ok(()));
+    count_in_a_map(&mut mocks.login_attempts);
+    let clock = Arc::new(crate::ports::ManualClock::new(Timestamp::from_unix_millis(
+        1_700_000_000_000,
+    )));
+    let settings = Settings {
+        login: policy,
+        ..Settings::default()
+    };
+    let app = mocks
+        .builder()
+        .clock(clock.clone())
+        .settings(settings)
+        .build();
+    (app, clock)
+}
+
+fn retry_after(result: Result<Login>) -> u64 {
+    match result {
+        Err(Error::RateLimited { retry_after_s }) => retry_after_s,
+        other => panic!("expected a lockout, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn one_accounts_failures_never_lock_out_another_account_from_the_same_address() {
+    let (app, _clock) = throttled_app(
+        &["ana@campus.edu", "luis@campus.edu"],
+        LoginPolicy::default(),
+    );
+    let campus: std::net::IpAddr = "203.0.113.50".parse().unwrap();
+    for _ in 0..20 {
+        let result = app
+            .login("ana@campus.edu", "wrong guess", Some(campus))
+            .await;
+        assert!(
+            matches!(
+                result,
+                Err(Error::Unauthenticated | Error::RateLimited { .. })
+            ),
+            "{result:?}"
+        );
+    }
+    retry_after(
+        app.login("ana@campus.edu", "password123", Some(campus))
+            .await,
+    );
+    let luis = app
+        .login("luis@campus.edu", "password123", Some(campus))
+        .await
+        .expect("another student on the same address logs in");
+    assert_eq!(luis.user.email.as_str(), "luis@campus.edu");
+}
+
+#[tokio::test]
+async fn an_accounts_lockout_doubles_with_each_further_failure_up_to_the_cap() {
+    let (app, clock) = throttled_app(&["ana@campus.edu"], LoginPolicy::default());
+    for _ in 0..5 {
+        let result = app.login("ana@campus.edu", "wrong guess", None).await;
+        assert!(matches!(result, Err(Error::Unauthenticated)), "{result:?}");
+    }
+    let mut expected = 30;
+    for _ in 0..8 {
+        assert_eq!(
+            retry_after(app.login("ana@campus.edu", "password123", None).await),
+            expected,
+            "even the right password waits out the lockout"
+        );
+        // Attempts while locked are refused uncounted: the lockout does not grow by them.
+        clock.advance(std::time::Duration::from_secs(expected / 2));
+        assert_eq!(
+            retry_after(app.login("ana@campus.edu", "wrong guess", None).await),
+            expected - expected / 2
+        );
+        clock.advance(std::time::Duration::from_secs(expected - expected / 2));
+        let result = app.login("ana@campus.edu", "wrong guess", None).await;
+        assert!(matches!(result, Err(Error::Unauthenticated)), "{result:?}");
+        expected = (expected * 2).min(15 * 60);
+    }
+    clock.advance(std::time::Duration::from_secs(15 * 60));
+    app.login("ana@campus.edu", "password123", None)
+        .await
+        .expect("after the lockout the right password works");
+}
+
+#[tokio::test]
+async fn an_address_is_refused_past_its_own_far_higher_limit() {
+    let policy = LoginPolicy {
+        client_max_failures: 10,
+        ..LoginPolicy::default()
+    };
+    let (app, clock) = throttled_app(&["ana@campus.edu"], policy);
+    let attacker: std::net::IpAddr = "198.51.100.66".parse().unwrap();
+    // One guess on each of ten accounts: no account is locked, the address is spent.
+    for n in 0..10 {
+        let result = app
+            .login(&format!("u{n}@campus.edu"), "guess", Some(attacker))
+            .await;
+        assert!(matches!(result, Err(Error::Unauthenticated)), "{result:?}");
+    }
+    assert_eq!(
+        retry_after(app.login("u99@campus.edu", "guess", Some(attacker)).await),
+        15 * 60
+    );
+    app.login(
+        "ana@campus.edu",
+        "password123",
+        Some("192.0.2.1".parse().unwrap()),
+    )
+    .await
+    .expect("other addresses are not held back");
+    clock.advance(std::time::Duration::from_secs(15 * 60));
+    app.login("ana@campus.edu", "password123", Some(attacker))
+        .await
+        .expect("the address may try again once its window ended");
 }
 
 #[tokio::test]
@@ -452,14 +592,15 @@ async fn a_failure_that_cannot_be_counted_is_unavailable_not_unauthenticated() {
 async fn a_failure_counted_through_another_instance_locks_this_one_out() {
     let mut mocks = Mocks::default();
     let started = Timestamp::from_unix_millis(1_000);
-    // What the shared store holds: five failures, counted through any instance.
+    // What the shared store holds: seven failures, counted through any instance.
     mocks
         .login_attempts
         .expect_open_window()
         .returning(move |_, _, _| {
             Ok(Some(crate::ports::FailureWindow {
-                failures: 5,
+                failures: 7,
                 started_at: started,
+                last_failed_at: started.plus(std::time::Duration::from_secs(50)),
             }))
         });
     mocks.users.expect_user_by_email().times(0);
@@ -472,8 +613,8 @@ async fn a_failure_counted_through_another_instance_locks_this_one_out() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::RateLimited { retry_after_s: 840 }),
-        "refused until the shared window ends: {err:?}"
+        matches!(err, Error::RateLimited { retry_after_s: 110 }),
+        "refused for the seventh failure's 120 s from that failure: {err:?}"
     );
 }
 
