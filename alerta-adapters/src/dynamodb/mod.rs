@@ -34,7 +34,7 @@
 //! | `Departamentos` | `nombre` | |
 //! | `Alertas` | `id` | `by_time` (`shard` → `id`) |
 //! | `CorreoSaliente` | `id` | `by_due` (`state` → `due`), `by_state` (`state` → `id`) |
-//! | `Idempotencia` | `owner`, `clave` | |
+//! | `Idempotencia` | `owner`, `clave` | (TTL on `expires_at`) |
 //! | `AsignacionesProcesadas` | `event_id` | |
 //! | `StreamLog` | `pk`, `sk` | |
 //! | `IntentosFallidos` | `clave` | (TTL on `expires_at`) |

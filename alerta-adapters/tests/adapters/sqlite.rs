@@ -12,10 +12,10 @@ use alerta_adapters::memory::{MemoryBlobStore, RecordingBroadcaster};
 use alerta_adapters::sqlite::{SqliteOptions, SqliteStore};
 use alerta_core::conformance::{self, Fixtures};
 use alerta_core::domain::{
-    AlertFilter, Channel, CommentText, Department, DepartmentName, Email, IdempotencyKey,
-    IdempotencyRecord, IncidentAction, IncidentFilter, NewUser, PageRequest, PasswordHash,
-    PersonName, Role, SearchText, Session, SessionToken, Severity, Status, Urgency, User,
-    UserRecord,
+    AlertFilter, Channel, CommentText, Department, DepartmentName, Email, IdempotencyClaim,
+    IdempotencyKey, IdempotencyRecord, IncidentAction, IncidentFilter, NewUser, PageRequest,
+    PasswordHash, PersonName, Reservation, Role, SearchText, Session, SessionToken, Severity,
+    Status, Urgency, User, UserRecord,
 };
 use alerta_core::ports::{AlertWrite, LoginKey, Storage};
 use alerta_core::{Alerta, ConflictKind, Error, LoginPolicy, Result, Settings};
@@ -189,7 +189,26 @@ async fn everything_written_is_there_after_reopening() {
             .create_department(&department)
             .await
             .unwrap();
-        assert!(store.idempotency.put_record(&record).await.unwrap());
+        let claim = IdempotencyClaim {
+            owner: record.owner.clone(),
+            key: record.key.clone(),
+            operation: record.operation.clone(),
+            holder: "holder-1".into(),
+            now: record.created_at,
+            lease: Duration::from_secs(60),
+            max_age: Duration::from_secs(24 * 3600),
+        };
+        assert_eq!(
+            store.idempotency.reserve(&claim).await.unwrap(),
+            Reservation::Reserved
+        );
+        assert!(
+            store
+                .idempotency
+                .complete(&record, "holder-1")
+                .await
+                .unwrap()
+        );
         // Dropped without closing: every write above was committed, so nothing may be lost.
     }
 

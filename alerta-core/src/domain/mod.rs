@@ -21,7 +21,7 @@ pub use self::time::Timestamp;
 pub use alert::{Alert, AlertDraft, Channel, Severity};
 pub use attachment::{Attachment, FileName, MediaType};
 pub use blob::{Blob, BlobKey};
-pub use idempotency::{IdempotencyKey, IdempotencyRecord};
+pub use idempotency::{IdempotencyClaim, IdempotencyKey, IdempotencyRecord, Reservation};
 pub use ids::{AlertId, AttachmentId, EventId, IdSource, IncidentId, MailId, UlidSource, UserId};
 pub use incident::{
     Change, Department, DepartmentName, EventKind, Incident, IncidentAction, IncidentDraft,

@@ -26,6 +26,12 @@ pub struct Settings {
     pub ingest_keys: Vec<String>,
     /// How failed logins are limited, per account and per client address.
     pub login: LoginPolicy,
+    /// How long a request holds an idempotency key while its write runs (60 s by default):
+    /// a request that dies holding it leaves it to be taken over after this.
+    pub idempotency_lease: Duration,
+    /// How long the first result of a write made with an idempotency key is kept and
+    /// replayed (24 h by default); after that the key may be used afresh.
+    pub idempotency_max_age: Duration,
     /// How long the stream log keeps a message for clients resuming with `since=` (7 days by
     /// default).
     pub stream_retention: Duration,
@@ -57,6 +63,8 @@ impl Default for Settings {
             ingest_keys: Vec::new(),
             login: LoginPolicy::default(),
             stream_retention: Duration::from_secs(7 * 24 * 3600),
+            idempotency_lease: Duration::from_secs(60),
+            idempotency_max_age: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -76,6 +84,8 @@ impl fmt::Debug for Settings {
             )
             .field("login", &self.login)
             .field("stream_retention", &self.stream_retention)
+            .field("idempotency_lease", &self.idempotency_lease)
+            .field("idempotency_max_age", &self.idempotency_max_age)
             .finish()
     }
 }

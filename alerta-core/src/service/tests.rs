@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use mockall::predicate::always;
 use serde_json::json;
 
 use super::*;
 use crate::domain::{
-    Appended, Description, Email, IdempotencyRecord, Incident, IncidentDraft, IncidentId,
-    IncidentParts, Location, PersonName, Status, Timestamp, Urgency, UserId,
+    Appended, Description, Email, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, Incident,
+    IncidentDraft, IncidentId, IncidentParts, Location, PersonName, Reservation, Status, Timestamp,
+    Urgency, UserId,
 };
 use crate::ports::{
     MockAlertStore, MockBlobStore, MockBroadcaster, MockDepartmentStore, MockIdempotencyStore,
@@ -298,24 +298,34 @@ async fn roles_are_checked_before_any_port_is_used() {
     ));
 }
 
+/// A record of `operation` answering `response`, as a store would hand it back.
+fn completed(
+    claim: &IdempotencyClaim,
+    operation: &str,
+    response: serde_json::Value,
+) -> Reservation {
+    Reservation::Completed(IdempotencyRecord {
+        owner: claim.owner.clone(),
+        key: claim.key.clone(),
+        operation: operation.into(),
+        response,
+        created_at: Timestamp::from_unix_millis(0),
+    })
+}
+
 #[tokio::test]
 async fn an_idempotency_replay_returns_the_first_result_without_writing() {
     let mut mocks = Mocks::default();
     let first = incident(1, Status::Pending);
     let stored = first.clone();
-    mocks
-        .idempotency
-        .expect_record()
-        .with(always(), always())
-        .returning(move |owner, key| {
-            Ok(Some(IdempotencyRecord {
-                owner: owner.to_owned(),
-                key: key.clone(),
-                operation: "incident.create".into(),
-                response: serde_json::to_value(&stored).unwrap(),
-                created_at: Timestamp::from_unix_millis(0),
-            }))
-        });
+    mocks.idempotency.expect_reserve().returning(move |claim| {
+        Ok(completed(
+            claim,
+            "incident.create",
+            serde_json::to_value(&stored).unwrap(),
+        ))
+    });
+    mocks.idempotency.expect_complete().times(0);
     mocks.incidents.expect_commit().times(0);
     let app = mocks.build();
     let key = IdempotencyKey::parse("k1").unwrap();
@@ -329,15 +339,11 @@ async fn an_idempotency_replay_returns_the_first_result_without_writing() {
 #[tokio::test]
 async fn an_idempotency_key_reused_for_another_operation_is_a_conflict() {
     let mut mocks = Mocks::default();
-    mocks.idempotency.expect_record().returning(|owner, key| {
-        Ok(Some(IdempotencyRecord {
-            owner: owner.to_owned(),
-            key: key.clone(),
-            operation: "alert.create".into(),
-            response: json!({}),
-            created_at: Timestamp::from_unix_millis(0),
-        }))
-    });
+    mocks
+        .idempotency
+        .expect_reserve()
+        .returning(|claim| Ok(completed(claim, "alert.create", json!({}))));
+    mocks.incidents.expect_commit().times(0);
     let app = mocks.build();
     let key = IdempotencyKey::parse("k1").unwrap();
     let err = app
@@ -345,6 +351,117 @@ async fn an_idempotency_key_reused_for_another_operation_is_a_conflict() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), "idempotency_key_reused");
+}
+
+#[tokio::test]
+async fn a_request_waits_for_a_concurrent_one_with_its_key_and_answers_as_it_did() {
+    let mut mocks = Mocks::default();
+    let first = incident(1, Status::Pending);
+    let stored = first.clone();
+    let mut seq = mockall::Sequence::new();
+    // Another request holds the key twice in a row, then has completed it.
+    mocks
+        .idempotency
+        .expect_reserve()
+        .times(2)
+        .in_sequence(&mut seq)
+        .returning(|claim| {
+            Ok(Reservation::Pending {
+                operation: "incident.create".into(),
+                lease_until: claim.now.plus(std::time::Duration::from_secs(60)),
+            })
+        });
+    mocks
+        .idempotency
+        .expect_reserve()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |claim| {
+            Ok(completed(
+                claim,
+                "incident.create",
+                serde_json::to_value(&stored).unwrap(),
+            ))
+        });
+    mocks.incidents.expect_commit().times(0);
+    let app = mocks.build();
+    let key = IdempotencyKey::parse("k1").unwrap();
+    let answer = app
+        .report_incident(&user(Role::Student), draft(&app), Some(&key))
+        .await
+        .expect("the first request's result");
+    assert_eq!(answer, first);
+}
+
+#[tokio::test]
+async fn a_failed_write_releases_its_key_and_records_nothing() {
+    let mut mocks = Mocks::default();
+    let holder: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+    let reserved = Arc::clone(&holder);
+    mocks
+        .idempotency
+        .expect_reserve()
+        .times(1)
+        .returning(move |claim| {
+            assert_eq!(claim.lease, std::time::Duration::from_secs(60));
+            assert_eq!(claim.max_age, std::time::Duration::from_secs(24 * 3600));
+            *reserved.lock().unwrap() = Some(claim.holder.clone());
+            Ok(Reservation::Reserved)
+        });
+    mocks
+        .incidents
+        .expect_commit()
+        .times(1)
+        .returning(|_| Err(unavailable()));
+    mocks.idempotency.expect_complete().times(0);
+    let released = Arc::clone(&holder);
+    mocks
+        .idempotency
+        .expect_release()
+        .times(1)
+        .returning(move |owner, key, by| {
+            assert_eq!((owner, key.as_str()), ("U1", "k1"));
+            assert_eq!(Some(by.to_owned()), *released.lock().unwrap());
+            Ok(())
+        });
+    let app = mocks.build();
+    let key = IdempotencyKey::parse("k1").unwrap();
+    let err = app
+        .report_incident(&user(Role::Student), draft(&app), Some(&key))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_completed_write_records_its_result_under_the_reservation() {
+    let mut mocks = Mocks::default();
+    mocks
+        .idempotency
+        .expect_reserve()
+        .times(1)
+        .returning(|_| Ok(Reservation::Reserved));
+    mocks
+        .incidents
+        .expect_commit()
+        .times(1)
+        .returning(|_| Ok(one_position()));
+    mocks.broadcaster.expect_publish().returning(|_| Ok(()));
+    mocks
+        .idempotency
+        .expect_complete()
+        .times(1)
+        .returning(|record, _| {
+            assert_eq!(record.operation, "incident.create");
+            assert_eq!(record.response["estado"], "pendiente");
+            Ok(true)
+        });
+    mocks.idempotency.expect_release().times(0);
+    let app = mocks.build();
+    let key = IdempotencyKey::parse("k1").unwrap();
+    app.report_incident(&user(Role::Student), draft(&app), Some(&key))
+        .await
+        .expect("stored");
 }
 
 /// Makes `mock` count failures in one map, as a store would.

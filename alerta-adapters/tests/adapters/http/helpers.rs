@@ -101,17 +101,36 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server with these settings and configuration.
 pub async fn spawn_with(settings: Settings, config: HttpConfig) -> TestApp {
-    spawn(settings, config, true, None).await
+    spawn(settings, config, true, None, None).await
+}
+
+/// A server with the default settings over `storage`.
+pub async fn spawn_on(storage: Storage) -> TestApp {
+    spawn(
+        Settings::default(),
+        HttpConfig::default(),
+        true,
+        None,
+        Some(storage),
+    )
+    .await
 }
 
 /// A server with these settings, on a clock the test moves.
 pub async fn spawn_with_clock(settings: Settings, clock: Arc<ManualClock>) -> TestApp {
-    spawn(settings, HttpConfig::default(), true, Some(clock)).await
+    spawn(settings, HttpConfig::default(), true, Some(clock), None).await
 }
 
 /// A server started without connect info, as an embedding service might.
 pub async fn spawn_without_connect_info() -> TestApp {
-    spawn(Settings::default(), HttpConfig::default(), false, None).await
+    spawn(
+        Settings::default(),
+        HttpConfig::default(),
+        false,
+        None,
+        None,
+    )
+    .await
 }
 
 async fn spawn(
@@ -119,10 +138,12 @@ async fn spawn(
     config: HttpConfig,
     connect_info: bool,
     clock: Option<Arc<ManualClock>>,
+    storage: Option<Storage>,
 ) -> TestApp {
     let broadcaster = Arc::new(RecordingBroadcaster::new());
+    let storage = storage.unwrap_or_else(|| Storage::from_backend(Arc::new(MemoryStore::new())));
     let mut builder = Alerta::builder(
-        Storage::from_backend(Arc::new(MemoryStore::new())),
+        storage,
         Arc::new(MemoryBlobStore::new()),
         broadcaster.clone(),
     )
