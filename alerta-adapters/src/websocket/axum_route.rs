@@ -142,7 +142,9 @@ async fn check(state: &RouteState, request: &Parts) -> Result<(String, Subscript
         .await
         .map_err(|e| Rejection::from_error(&e))?;
     let topics = upgrade::topics(query.topics.as_deref())?;
-    let mut subscription = Subscription::new(user.role).topics(&topics);
+    let mut subscription = Subscription::new(user.role)
+        .topics(&topics)
+        .public_incidents(state.app.settings().public_incidents);
     if let Some(since) = upgrade::since(query.since.as_deref())? {
         subscription = subscription.resume_after(since);
     }

@@ -246,7 +246,7 @@ async fn bootstrap_makes_every_table_index_and_ttl_and_a_second_run_changes_noth
         index_names(&client, &format!("{prefix}CorreoSaliente")).await,
         ["by_due", "by_state"]
     );
-    for table in ["Tokens", "IntentosFallidos"] {
+    for table in ["Tokens", "IntentosFallidos", "Idempotencia"] {
         let ttl = client
             .describe_time_to_live()
             .table_name(format!("{prefix}{table}"))
@@ -280,7 +280,10 @@ async fn bootstrap_makes_every_table_index_and_ttl_and_a_second_run_changes_noth
         .expect("a bootstrap by another process");
     let head = StreamLog::head(&again).await.unwrap();
     assert_eq!(head.epoch, epoch, "the epoch is made once");
-    assert_eq!(head.head, 1, "the counter is kept");
+    assert_eq!(
+        head.head, 2,
+        "the counter is kept: the creation's staff and students messages"
+    );
     assert_eq!(
         storage.incidents.incident(incident.id()).await.unwrap(),
         Some(incident)

@@ -15,6 +15,7 @@ mod stream;
 mod text;
 mod time;
 mod user;
+mod visibility;
 mod wire_names;
 
 pub use self::time::Timestamp;
@@ -44,3 +45,4 @@ pub use text::{
     AlertMessage, AlertSource, CommentText, Description, Location, Note, PersonName, SearchText,
 };
 pub use user::{Email, NewUser, Password, PasswordHash, Role, User, UserRecord};
+pub use visibility::{IncidentView, Sight, redacted_event, redacted_incident};

@@ -26,6 +26,9 @@ pub struct Settings {
     pub ingest_keys: Vec<String>,
     /// How failed logins are limited, per account and per client address.
     pub login: LoginPolicy,
+    /// Whether students see other people's incidents (without who reported them) in lists,
+    /// by id and on the stream; `false`: a student sees only their own (true by default).
+    pub public_incidents: bool,
     /// How long a request holds an idempotency key while its write runs (60 s by default):
     /// a request that dies holding it leaves it to be taken over after this.
     pub idempotency_lease: Duration,
@@ -63,6 +66,7 @@ impl Default for Settings {
             ingest_keys: Vec::new(),
             login: LoginPolicy::default(),
             stream_retention: Duration::from_secs(7 * 24 * 3600),
+            public_incidents: true,
             idempotency_lease: Duration::from_secs(60),
             idempotency_max_age: Duration::from_secs(24 * 3600),
         }
@@ -84,6 +88,7 @@ impl fmt::Debug for Settings {
             )
             .field("login", &self.login)
             .field("stream_retention", &self.stream_retention)
+            .field("public_incidents", &self.public_incidents)
             .field("idempotency_lease", &self.idempotency_lease)
             .field("idempotency_max_age", &self.idempotency_max_age)
             .finish()

@@ -11,9 +11,9 @@ use crate::domain::{
     Urgency, UserId,
 };
 use crate::ports::{
-    MockAlertStore, MockBlobStore, MockBroadcaster, MockDepartmentStore, MockIdempotencyStore,
-    MockIncidentStore, MockLoginAttemptStore, MockMailOutbox, MockReportLedger, MockStreamLog,
-    MockUserStore, StorageLimits,
+    IncidentChange, MockAlertStore, MockBlobStore, MockBroadcaster, MockDepartmentStore,
+    MockIdempotencyStore, MockIncidentStore, MockLoginAttemptStore, MockMailOutbox,
+    MockReportLedger, MockStreamLog, MockUserStore, StorageLimits,
 };
 
 #[derive(Default)]
@@ -53,12 +53,13 @@ impl Mocks {
     }
 }
 
-/// What a store returns for a write that appended one stream message.
-fn one_position() -> Appended {
+/// What a store returns for an incident change: positions from 1 for each of its stream
+/// messages (one per audience).
+fn positions_for(change: &IncidentChange) -> Appended {
     Appended {
         epoch: 1,
         first: 1,
-        count: 1,
+        count: change.stream_messages().len() as u64,
     }
 }
 
@@ -114,7 +115,7 @@ async fn a_failing_broadcaster_never_fails_the_request() {
         .incidents
         .expect_commit()
         .times(1)
-        .returning(|_| Ok(one_position()));
+        .returning(|change| Ok(positions_for(&change)));
     mocks
         .broadcaster
         .expect_publish()
@@ -217,7 +218,7 @@ async fn a_lost_race_without_a_version_is_planned_again_on_the_new_state() {
             } else {
                 assert_eq!(change.expected_version, Some(2));
                 assert_eq!(change.incident.version(), 3);
-                Ok(one_position())
+                Ok(positions_for(&change))
             }
         });
     mocks
@@ -445,7 +446,7 @@ async fn a_completed_write_records_its_result_under_the_reservation() {
         .incidents
         .expect_commit()
         .times(1)
-        .returning(|_| Ok(one_position()));
+        .returning(|change| Ok(positions_for(&change)));
     mocks.broadcaster.expect_publish().returning(|_| Ok(()));
     mocks
         .idempotency
