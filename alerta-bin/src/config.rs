@@ -134,6 +134,13 @@ pub struct Config {
     /// How long the stream log keeps messages for clients resuming with `since=`, e.g. `7d`.
     #[serde(with = "duration_text")]
     pub stream_retention: Duration,
+    /// How long the first result of a write made with an `Idempotency-Key` is replayed,
+    /// e.g. `24h`.
+    #[serde(with = "duration_text")]
+    pub idempotency_ttl: Duration,
+    /// Whether students see other people's incidents, without who reported them; `false`:
+    /// only their own.
+    pub public_incidents: bool,
 }
 
 impl Default for Config {
@@ -171,6 +178,8 @@ impl Default for Config {
             request_timeout_s: 30,
             broker_url: None,
             stream_retention: Duration::from_secs(7 * 86_400),
+            idempotency_ttl: settings.idempotency_max_age,
+            public_incidents: settings.public_incidents,
         }
     }
 }
@@ -420,11 +429,17 @@ mod tests {
             assert_eq!(defaults.mail_retry_base, Duration::from_secs(30));
             assert_eq!(defaults.stream_retention, Duration::from_secs(7 * 86_400));
             assert_eq!(defaults.report_every, None);
+            assert_eq!(defaults.idempotency_ttl, Duration::from_secs(24 * 3600));
+            assert!(defaults.public_incidents);
 
             jail.create_file("alerta.toml", "token_ttl = 45\nstream_retention = \"1d\"\n")?;
             jail.set_env("ALERTA_MAIL_RETRY_BASE", "90");
             jail.set_env("ALERTA_REPORT_EVERY", "15m");
+            jail.set_env("ALERTA_IDEMPOTENCY_TTL", "2h");
+            jail.set_env("ALERTA_PUBLIC_INCIDENTS", "false");
             let config = Config::load(None, &Overrides::default()).expect("loads");
+            assert_eq!(config.idempotency_ttl, Duration::from_secs(2 * 3600));
+            assert!(!config.public_incidents);
             assert_eq!(config.token_ttl, Duration::from_secs(45), "a TOML number");
             assert_eq!(config.stream_retention, Duration::from_secs(86_400));
             assert_eq!(

@@ -24,6 +24,8 @@ pub fn settings(config: &Config) -> anyhow::Result<Settings> {
         attachment_max_bytes: config.attachment_max_bytes,
         session_ttl: config.token_ttl,
         stream_retention: config.stream_retention,
+        idempotency_max_age: config.idempotency_ttl,
+        public_incidents: config.public_incidents,
         alert_recipients,
         ingest_keys: config
             .ingest_keys

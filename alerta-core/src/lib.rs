@@ -36,6 +36,6 @@ pub use service::AlertSender;
 // The draft is the domain's; it stays at the root, where the use cases that take it are.
 pub use domain::IncidentDraft;
 pub use service::{
-    Alerta, AlertaBuilder, LocationCheck, Login, Preview, ReportProgress, ReportRun, ReportSummary,
-    Settings, StatusChange, Upload,
+    Alerta, AlertaBuilder, LocationCheck, Login, LoginPolicy, Preview, ReportProgress, ReportRun,
+    ReportSummary, Settings, StatusChange, Upload,
 };

@@ -155,7 +155,13 @@ impl DynamoStore {
                 ],
                 None,
             ),
-            table(&names.idempotency, "owner", Some("clave"), vec![], None),
+            table(
+                &names.idempotency,
+                "owner",
+                Some("clave"),
+                vec![],
+                Some("expires_at"),
+            ),
             table(&names.report_ledger, "event_id", None, vec![], None),
             table(&names.stream_log, "pk", Some("sk"), vec![], None),
             table(
@@ -170,7 +176,7 @@ impl DynamoStore {
     }
 
     /// Creates every missing table with its indexes, adds missing indexes to tables that
-    /// exist, and turns on the TTLs of sessions and failed logins; then waits until all of it
+    /// exist, and turns on the TTLs of sessions, idempotency keys and failed logins; then waits until all of it
     /// is active, gives the stream log its counter and epoch if it has none, and makes the
     /// counts of incidents and alerts if they are missing, counting what the tables hold
     /// with one scan each (a deployment that kept no counts before runs it with its writers

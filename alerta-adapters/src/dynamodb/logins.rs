@@ -34,30 +34,66 @@ fn ttl_seconds(at: Timestamp) -> i64 {
 
 fn window_from_item(item: &Item) -> Result<FailureWindow> {
     let r = Reader::new(item, "failed-login window");
+    let started_at = r.millis("started_at")?;
     Ok(FailureWindow {
         failures: r.number("failures")?,
-        started_at: r.millis("started_at")?,
+        started_at,
+        // Items counted before the attribute existed have no last failure; their start
+        // stands in.
+        last_failed_at: r.opt_millis("last_failed_at")?.unwrap_or(started_at),
     })
 }
 
 impl DynamoStore {
-    /// Adds one failure to the key's window if it is open; `None` when there is no open
-    /// window.
+    /// Adds one failure to the key's window if it is open, moving its latest failure time
+    /// forward to `now`; `None` when there is no open window.
     async fn add_to_open_window(
         &self,
         key: &LoginKey,
+        now: Timestamp,
         ended_by: i64,
     ) -> Result<Option<FailureWindow>> {
+        if let Some(counted) = self.add_failure(key, now, ended_by, true).await? {
+            return Ok(Some(counted));
+        }
+        // A failure of a later `now` (another instance's clock) was counted first: count this
+        // one and keep the later time. Only that race takes this second request.
+        self.add_failure(key, now, ended_by, false).await
+    }
+
+    /// One conditional update adding a failure to the open window: with `move_last`, only
+    /// where the latest failure is not after `now`, setting it to `now`; without, only where
+    /// it is after `now`, leaving it.
+    async fn add_failure(
+        &self,
+        key: &LoginKey,
+        now: Timestamp,
+        ended_by: i64,
+        move_last: bool,
+    ) -> Result<Option<FailureWindow>> {
+        let (update, condition) = if move_last {
+            (
+                "ADD #failures :one SET #last = :now",
+                "#started > :ended_by AND (attribute_not_exists(#last) OR #last <= :now)",
+            )
+        } else {
+            (
+                "ADD #failures :one",
+                "#started > :ended_by AND #last > :now",
+            )
+        };
         let result = self
             .client
             .update_item()
             .table_name(&self.names.login_failures)
             .key("clave", s(key.as_str()))
-            .update_expression("ADD #failures :one")
-            .condition_expression("#started > :ended_by")
+            .update_expression(update)
+            .condition_expression(condition)
             .expression_attribute_names("#failures", "failures")
             .expression_attribute_names("#started", "started_at")
+            .expression_attribute_names("#last", "last_failed_at")
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now.unix_millis()))
             .expression_attribute_values(":ended_by", n(ended_by))
             .return_values(ReturnValue::AllNew)
             .send()
@@ -85,10 +121,13 @@ impl DynamoStore {
             .update_item()
             .table_name(&self.names.login_failures)
             .key("clave", s(key.as_str()))
-            .update_expression("SET #failures = :one, #started = :now, #expires = :expires")
+            .update_expression(
+                "SET #failures = :one, #started = :now, #last = :now, #expires = :expires",
+            )
             .condition_expression("attribute_not_exists(#started) OR #started <= :ended_by")
             .expression_attribute_names("#failures", "failures")
             .expression_attribute_names("#started", "started_at")
+            .expression_attribute_names("#last", "last_failed_at")
             .expression_attribute_names("#expires", "expires_at")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", n(now.unix_millis()))
@@ -99,6 +138,7 @@ impl DynamoStore {
         Ok(conditional("update_item", result)?.map(|_| FailureWindow {
             failures: 1,
             started_at: now,
+            last_failed_at: now,
         }))
     }
 }
@@ -114,7 +154,7 @@ impl LoginAttemptStore for DynamoStore {
         let ended_by = ended_by(now, window);
         for _ in 0..ATTEMPTS {
             // Failures after the first fall into an open window: one request each.
-            if let Some(counted) = self.add_to_open_window(key, ended_by).await? {
+            if let Some(counted) = self.add_to_open_window(key, now, ended_by).await? {
                 return Ok(counted);
             }
             if let Some(started) = self.start_window(key, now, window, ended_by).await? {

@@ -34,7 +34,7 @@
 //! | `Departamentos` | `nombre` | |
 //! | `Alertas` | `id` | `by_time` (`shard` → `id`) |
 //! | `CorreoSaliente` | `id` | `by_due` (`state` → `due`), `by_state` (`state` → `id`) |
-//! | `Idempotencia` | `owner`, `clave` | |
+//! | `Idempotencia` | `owner`, `clave` | (TTL on `expires_at`) |
 //! | `AsignacionesProcesadas` | `event_id` | |
 //! | `StreamLog` | `pk`, `sk` | |
 //! | `IntentosFallidos` | `clave` | (TTL on `expires_at`) |
@@ -81,8 +81,9 @@
 //!   `done` in the same transaction as the department's mail, under the condition that it
 //!   still holds it.
 //! - Failed logins are one item per key (`clave`: an account's hash or a client address) in
-//!   `IntentosFallidos`, holding the window's `failures` and its start `started_at` (epoch
-//!   milliseconds), shared by every instance; see [Failed logins](#failed-logins).
+//!   `IntentosFallidos`, holding the window's `failures`, its start `started_at` and its
+//!   latest failure `last_failed_at` (epoch milliseconds), shared by every instance; see
+//!   [Failed logins](#failed-logins).
 //! - The outbox's `due` is the row's `next_attempt_at` (20 digits) and id, so a dispatcher
 //!   queries the `pending` partition of `by_due` up to "now" in due order, and leases each row
 //!   with a conditional update (`state = pending`, due, and `lease_until` absent or past):
@@ -143,14 +144,17 @@
 //! # Failed logins
 //!
 //! [`LoginAttemptStore::count_failure`](alerta_core::ports::LoginAttemptStore::count_failure)
-//! is one or two conditional `UpdateItem` calls, each atomic on the key's item, so concurrent
-//! failures from any number of instances are each counted once:
+//! is a few conditional `UpdateItem` calls at most, each atomic on the key's item, so
+//! concurrent failures from any number of instances are each counted once:
 //!
-//! 1. `ADD failures 1` on condition that `started_at` is after the end of the window counted
-//!    back from now (the window is open); the item as updated is the answer. A missing item
-//!    fails the condition too.
-//! 2. Otherwise `SET failures = 1, started_at = now, expires_at = ...` on condition that the
-//!    item is missing or its window has ended. When that condition fails, another instance
+//! 1. `ADD failures 1 SET last_failed_at = now` on condition that `started_at` is after the
+//!    end of the window counted back from now (the window is open) and `last_failed_at` is
+//!    not after now; the item as updated is the answer. A missing item fails the condition
+//!    too. When only the second part failed (a failure stamped later by another instance's
+//!    clock was counted first), `ADD failures 1` alone, on condition that the window is open
+//!    and `last_failed_at` is after now, so the latest failure time never moves back.
+//! 2. Otherwise `SET failures = 1, started_at = now, last_failed_at = now, expires_at = ...`
+//!    on condition that the item is missing or its window has ended. When that condition fails, another instance
 //!    started a window in between, and the store goes back to step 1, a few times at most.
 //!
 //! `expires_at` is the window's end in epoch seconds, rounded up, and the table's TTL

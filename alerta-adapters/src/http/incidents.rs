@@ -1,8 +1,8 @@
 //! `/incidents` and the changes of one incident (status, comments, department, history).
 
 use alerta_core::domain::{
-    CommentText, DepartmentName, Incident, IncidentEvent, IncidentFilter, IncidentId, Location,
-    Note, Page, SearchText, Status, Urgency,
+    CommentText, DepartmentName, Incident, IncidentEvent, IncidentFilter, IncidentId, IncidentView,
+    Location, Note, Page, SearchText, Status, Urgency,
 };
 use alerta_core::{IncidentDraft, LocationCheck, Preview, StatusChange};
 use axum::extract::State;
@@ -131,7 +131,7 @@ async fn list(
     caller: Caller,
     QueryParams(filters): QueryParams<IncidentQuery>,
     QueryParams(page): QueryParams<PageParams>,
-) -> Result<Json<Listed<Incident>>, ApiError> {
+) -> Result<Json<Listed<IncidentView>>, ApiError> {
     let filter = filters.filter(&state)?;
     let page = page.page()?;
     let list = state.app.list_incidents(&caller.user, &filter, &page);
@@ -152,7 +152,7 @@ async fn one(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
-) -> Result<Json<Incident>, ApiError> {
+) -> Result<Json<IncidentView>, ApiError> {
     let id = path_id(&id, IncidentId::parse, "incident")?;
     Ok(Json(state.app.incident(&caller.user, &id).await?))
 }

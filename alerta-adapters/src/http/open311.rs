@@ -14,7 +14,8 @@
 //!   becomes the `ubicacion`; with only `lat` and `long` the `ubicacion` is `lat,long`.
 //!   Contact fields (`email`, `first_name`, `last_name`, `phone`, `device_id`, `account_id`)
 //!   are accepted and not stored: Alerta keeps no personal data of Open311 reporters.
-//! - `GET requests.json` is open, as the specification has it, and shows no reporter: at most
+//! - `GET requests.json` is open, as the specification has it, and shows no reporter (with
+//!   `public_incidents` off, only the requests posted through Open311): at most
 //!   1,000 requests (newest first) from the last 90 days unless `start_date`/`end_date` say
 //!   otherwise, filtered by `service_request_id` (comma-separated), `service_code` and
 //!   `status`. `status_notes` is the note of the incident's last status change, on the
@@ -280,7 +281,7 @@ async fn one_request(
         .map_err(|_| Refusal::not_found("service_request_id"))?;
     let account = &facade.config.account;
     let incident = match facade.app.incident(account, &id).await {
-        Ok(incident) => incident,
+        Ok(view) => view.incident().clone(),
         Err(Error::NotFound(_)) => return Err(Refusal::not_found("service_request_id")),
         Err(other) => return Err(other.into()),
     };
@@ -370,7 +371,13 @@ async fn list_requests(facade: &Facade, query: &HashMap<String, String>) -> Resu
             .app
             .list_incidents(&facade.config.account, &filter, &request)
             .await?;
-        found.extend(page.items.into_iter().filter(|i| keep(i)));
+        found.extend(
+            page.items
+                .iter()
+                .map(|view| view.incident())
+                .filter(|i| keep(i))
+                .cloned(),
+        );
         match page.next_cursor {
             Some(cursor) => request = PageRequest::after(request.limit, cursor),
             None => break,

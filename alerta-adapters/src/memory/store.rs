@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use alerta_core::domain::{
     Alert, AlertCounts, AlertFilter, AlertId, Attachment, AttachmentId, Cursor, Department,
-    DepartmentName, Email, EventId, IdempotencyKey, IdempotencyRecord, Incident, IncidentCounts,
-    IncidentEvent, IncidentFilter, IncidentId, MailId, MailState, OutboxMail, Page, PageRequest,
-    Session, Timestamp, TokenHash, UserId, UserRecord,
+    DepartmentName, Email, EventId, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, Incident,
+    IncidentCounts, IncidentEvent, IncidentFilter, IncidentId, MailId, MailState, OutboxMail, Page,
+    PageRequest, Reservation, Session, Timestamp, TokenHash, UserId, UserRecord,
 };
 use alerta_core::domain::{Appended, Position, StreamEntry, StreamHead, StreamMessage};
 use alerta_core::ports::{
@@ -85,9 +85,62 @@ struct State {
     sessions: HashMap<TokenHash, Session>,
     departments: BTreeMap<DepartmentName, Department>,
     outbox: BTreeMap<MailId, OutboxMail>,
-    idempotency: HashMap<(String, IdempotencyKey), IdempotencyRecord>,
+    idempotency: IdempotencyRows,
     assignments: HashMap<EventId, LedgerRow>,
     logins: LoginWindows,
+}
+
+/// How many idempotency rows the store holds before it first sweeps out the records that aged
+/// out.
+const IDEMPOTENCY_ROWS_SWEPT_AT: usize = 10_000;
+
+/// An idempotency key's state.
+#[derive(Debug)]
+enum IdempotencyRow {
+    Reserved {
+        operation: String,
+        holder: String,
+        lease_until: Timestamp,
+    },
+    Completed(IdempotencyRecord),
+}
+
+impl IdempotencyRow {
+    fn held_by(&self, holder: &str) -> bool {
+        matches!(self, Self::Reserved { holder: h, .. } if h == holder)
+    }
+}
+
+/// Idempotency keys by owner and key.
+#[derive(Debug)]
+struct IdempotencyRows {
+    rows: HashMap<(String, IdempotencyKey), IdempotencyRow>,
+    /// The size at which aged-out records are swept next, as for failed logins.
+    sweep_at: usize,
+}
+
+impl Default for IdempotencyRows {
+    fn default() -> Self {
+        Self {
+            rows: HashMap::new(),
+            sweep_at: IDEMPOTENCY_ROWS_SWEPT_AT,
+        }
+    }
+}
+
+impl IdempotencyRows {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Drops records that aged out and reservations whose lease ended.
+    fn sweep(&mut self, now: Timestamp, max_age: Duration) {
+        self.rows.retain(|_, row| match row {
+            IdempotencyRow::Completed(record) => now < record.created_at.plus(max_age),
+            IdempotencyRow::Reserved { lease_until, .. } => now < *lease_until,
+        });
+        self.sweep_at = (self.rows.len() * 2).max(IDEMPOTENCY_ROWS_SWEPT_AT);
+    }
 }
 
 /// How many failed-login windows the store holds before it first sweeps out those that ended.
@@ -120,12 +173,14 @@ impl LoginWindows {
         let fresh = FailureWindow {
             failures: 0,
             started_at: now,
+            last_failed_at: now,
         };
         let current = self.windows.entry(key.clone()).or_insert(fresh);
         if !current.is_open(now, window) {
             *current = fresh;
         }
         current.failures += 1;
+        current.last_failed_at = current.last_failed_at.max(now);
         *current
     }
 }
@@ -565,23 +620,85 @@ impl MailOutbox for MemoryStore {
 
 #[async_trait]
 impl IdempotencyStore for MemoryStore {
-    async fn record(&self, owner: &str, key: &IdempotencyKey) -> Result<Option<IdempotencyRecord>> {
-        Ok(self
-            .lock()
-            .idempotency
-            .get(&(owner.to_owned(), key.clone()))
-            .cloned())
+    async fn reserve(&self, claim: &IdempotencyClaim) -> Result<Reservation> {
+        let mut state = self.lock();
+        let keys = &mut state.idempotency;
+        if keys.len() >= keys.sweep_at {
+            keys.sweep(claim.now, claim.max_age);
+        }
+        let slot = (claim.owner.clone(), claim.key.clone());
+        if let Some(found) = keys.rows.get(&slot) {
+            match found {
+                IdempotencyRow::Completed(record) if !aged_out(record, claim) => {
+                    return Ok(Reservation::Completed(record.clone()));
+                }
+                IdempotencyRow::Reserved {
+                    operation,
+                    lease_until,
+                    ..
+                } if *lease_until > claim.now => {
+                    return Ok(Reservation::Pending {
+                        operation: operation.clone(),
+                        lease_until: *lease_until,
+                    });
+                }
+                _ => {}
+            }
+        }
+        keys.rows.insert(
+            slot,
+            IdempotencyRow::Reserved {
+                operation: claim.operation.clone(),
+                holder: claim.holder.clone(),
+                lease_until: claim.lease_until(),
+            },
+        );
+        Ok(Reservation::Reserved)
     }
 
-    async fn put_record(&self, record: &IdempotencyRecord) -> Result<bool> {
+    async fn complete(&self, record: &IdempotencyRecord, holder: &str) -> Result<bool> {
         let mut state = self.lock();
         let slot = (record.owner.clone(), record.key.clone());
-        if state.idempotency.contains_key(&slot) {
-            return Ok(false);
+        match state.idempotency.rows.get_mut(&slot) {
+            Some(row @ IdempotencyRow::Reserved { .. }) if row.held_by(holder) => {
+                *row = IdempotencyRow::Completed(record.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
         }
-        state.idempotency.insert(slot, record.clone());
-        Ok(true)
     }
+
+    async fn release(&self, owner: &str, key: &IdempotencyKey, holder: &str) -> Result<()> {
+        let mut state = self.lock();
+        let slot = (owner.to_owned(), key.clone());
+        if state
+            .idempotency
+            .rows
+            .get(&slot)
+            .is_some_and(|row| row.held_by(holder))
+        {
+            state.idempotency.rows.remove(&slot);
+        }
+        Ok(())
+    }
+
+    async fn record(&self, owner: &str, key: &IdempotencyKey) -> Result<Option<IdempotencyRecord>> {
+        Ok(
+            match self
+                .lock()
+                .idempotency
+                .rows
+                .get(&(owner.to_owned(), key.clone()))
+            {
+                Some(IdempotencyRow::Completed(record)) => Some(record.clone()),
+                _ => None,
+            },
+        )
+    }
+}
+
+fn aged_out(record: &IdempotencyRecord, claim: &IdempotencyClaim) -> bool {
+    record.created_at.plus(claim.max_age) <= claim.now
 }
 
 #[async_trait]

@@ -6,6 +6,7 @@ use alerta_core::Result;
 use alerta_core::domain::Timestamp;
 use alerta_core::ports::{FailureWindow, LoginAttemptStore, LoginKey};
 use async_trait::async_trait;
+use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::error::db;
@@ -19,9 +20,16 @@ fn ended_by(now: Timestamp, window: Duration) -> i64 {
 }
 
 fn window_from_row(row: &SqliteRow) -> Result<FailureWindow> {
+    let started_at = timestamp(number(row, "started_at")?);
+    // Rows counted before the column existed have no last failure; their start stands in.
+    let last_failed_at = row
+        .try_get::<Option<i64>, _>("last_failed_at")
+        .map_err(db)?
+        .map_or(started_at, timestamp);
     Ok(FailureWindow {
         failures: to_u64(number(row, "failures")?, "failure count")?,
-        started_at: timestamp(number(row, "started_at")?),
+        started_at,
+        last_failed_at,
     })
 }
 
@@ -46,11 +54,14 @@ impl LoginAttemptStore for SqliteStore {
         // an ended window starts at `now` with one failure, an open one gains one. SET reads
         // the row as it was before the update.
         let row = sqlx::query(
-            "INSERT INTO login_failures (key, failures, started_at) VALUES (?1, 1, ?2) \
+            "INSERT INTO login_failures (key, failures, started_at, last_failed_at) \
+             VALUES (?1, 1, ?2, ?2) \
              ON CONFLICT (key) DO UPDATE SET \
              failures = CASE WHEN started_at <= ?3 THEN 1 ELSE failures + 1 END, \
+             last_failed_at = CASE WHEN started_at <= ?3 THEN ?2 \
+                 ELSE max(coalesce(last_failed_at, started_at), ?2) END, \
              started_at = CASE WHEN started_at <= ?3 THEN ?2 ELSE started_at END \
-             RETURNING failures, started_at",
+             RETURNING failures, started_at, last_failed_at",
         )
         .bind(key.as_str())
         .bind(millis(now))
@@ -70,7 +81,8 @@ impl LoginAttemptStore for SqliteStore {
         window: Duration,
     ) -> Result<Option<FailureWindow>> {
         let row = sqlx::query(
-            "SELECT failures, started_at FROM login_failures WHERE key = ? AND started_at > ?",
+            "SELECT failures, started_at, last_failed_at FROM login_failures \
+             WHERE key = ? AND started_at > ?",
         )
         .bind(key.as_str())
         .bind(ended_by(now, window))

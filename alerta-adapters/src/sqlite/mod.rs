@@ -76,6 +76,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "login failures",
         include_str!("../../migrations/0004_login_failures.sql"),
     ),
+    (
+        5,
+        "login lockouts and idempotency reservations",
+        include_str!("../../migrations/0005_lockouts_and_reservations.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

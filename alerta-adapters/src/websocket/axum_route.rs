@@ -145,7 +145,8 @@ async fn check(state: &RouteState, request: &Parts) -> Result<(String, Subscript
     let topics = upgrade::topics(query.topics.as_deref())?;
     let mut subscription = Subscription::new(user.role)
         .topics(&topics)
-        .ends_with_session(session_probe(state.app.clone(), token, user.role));
+        .ends_with_session(session_probe(state.app.clone(), token, user.role))
+        .public_incidents(state.app.settings().public_incidents);
     if let Some(since) = upgrade::since(query.since.as_deref())? {
         subscription = subscription.resume_after(since);
     }

@@ -41,8 +41,11 @@
 //! - `since=epoch:position` starts the cursor there. An id of another epoch, ahead of the
 //!   log's head, or older than what the log keeps gets one `reset` message carrying the head,
 //!   and the stream goes on from the head.
-//! - Comment events (`Audience::Staff`) reach staff and admins only; `topics` filters. Both
-//!   apply before a page is cut, so a filtered replay never ends early.
+//! - Each incident change is one message per audience: staff and admins receive the
+//!   `Audience::Staff` one (comments and attachments only have that one), students the
+//!   `Audience::Students` one (no reporter or actor), unless
+//!   [`Subscription::public_incidents`] is off; `topics` filters. Both apply before a page
+//!   is cut, so a filtered replay never ends early.
 //! - The server pings every [`HubConfig::ping_interval`] and disconnects a client silent for
 //!   [`HubConfig::idle_timeout`]; client messages are capped at 64 KiB (close code 1009).
 

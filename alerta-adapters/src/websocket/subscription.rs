@@ -19,6 +19,7 @@ pub struct Subscription {
     pub(crate) topics: Vec<Topic>,
     pub(crate) since: Option<Since>,
     pub(crate) session: Option<SessionProbe>,
+    pub(crate) public_incidents: bool,
 }
 
 /// Asks whether the session a subscriber connected with still holds, as the store says now:
@@ -56,7 +57,16 @@ impl Subscription {
             topics: vec![Topic::Incidents, Topic::Alerts],
             since: None,
             session: None,
+            public_incidents: true,
         }
+    }
+
+    /// Whether a student receives the incident messages meant for students (each incident
+    /// without its reporter); `false`, as with `Settings::public_incidents` off, sends
+    /// students no incident message. Staff and admins are not affected.
+    pub fn public_incidents(mut self, public: bool) -> Self {
+        self.public_incidents = public;
+        self
     }
 
     /// Only these topics; an empty list means all of them.
@@ -99,6 +109,8 @@ impl Subscription {
             mask |= bit(topic, Audience::Everyone);
             if self.role.manages_incidents() {
                 mask |= bit(topic, Audience::Staff);
+            } else if self.public_incidents {
+                mask |= bit(topic, Audience::Students);
             }
         }
         mask
@@ -112,6 +124,7 @@ impl std::fmt::Debug for Subscription {
             .field("topics", &self.topics)
             .field("since", &self.since)
             .field("session", &self.session.is_some())
+            .field("public_incidents", &self.public_incidents)
             .finish()
     }
 }
@@ -125,8 +138,9 @@ pub(crate) fn bit(topic: Topic, audience: Audience) -> u8 {
     let audience = match audience {
         Audience::Everyone => 0,
         Audience::Staff => 1,
+        Audience::Students => 2,
     };
-    1 << (topic * 2 + audience)
+    1 << (topic * 3 + audience)
 }
 
 /// Parses `topics=incidents,alerts`; empty means every topic.

@@ -246,7 +246,7 @@ async fn bootstrap_makes_every_table_index_and_ttl_and_a_second_run_changes_noth
         index_names(&client, &format!("{prefix}CorreoSaliente")).await,
         ["by_due", "by_state"]
     );
-    for table in ["Tokens", "IntentosFallidos"] {
+    for table in ["Tokens", "IntentosFallidos", "Idempotencia"] {
         let ttl = client
             .describe_time_to_live()
             .table_name(format!("{prefix}{table}"))
@@ -280,7 +280,10 @@ async fn bootstrap_makes_every_table_index_and_ttl_and_a_second_run_changes_noth
         .expect("a bootstrap by another process");
     let head = StreamLog::head(&again).await.unwrap();
     assert_eq!(head.epoch, epoch, "the epoch is made once");
-    assert_eq!(head.head, 1, "the counter is kept");
+    assert_eq!(
+        head.head, 2,
+        "the counter is kept: the creation's staff and students messages"
+    );
     assert_eq!(
         storage.incidents.incident(incident.id()).await.unwrap(),
         Some(incident)
@@ -623,6 +626,7 @@ async fn a_failed_login_window_is_one_item_that_its_ttl_removes_after_it_ends() 
     );
     assert_eq!(number_attribute(&item, "failures"), 2);
     assert_eq!(number_attribute(&item, "started_at"), 1_795_000_000_500);
+    assert_eq!(number_attribute(&item, "last_failed_at"), 1_795_000_001_500);
     assert_eq!(
         number_attribute(&item, "expires_at"),
         1_795_000_000 + 15 * 60 + 1,
@@ -636,7 +640,8 @@ async fn a_failed_login_window_is_one_item_that_its_ttl_removes_after_it_ends() 
         logins.count_failure(&key, ended, window).await.unwrap(),
         FailureWindow {
             failures: 1,
-            started_at: ended
+            started_at: ended,
+            last_failed_at: ended,
         }
     );
     logins.clear_failures(&key).await.unwrap();

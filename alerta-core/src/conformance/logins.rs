@@ -11,10 +11,17 @@ use crate::ports::{FailureWindow, LoginKey, Storage};
 
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
+/// A window whose only failure time that matters is its start (the checks below that care
+/// about the latest failure say so with [`window_until`]).
 fn window(failures: u64, started_at: Timestamp) -> FailureWindow {
+    window_until(failures, started_at, started_at)
+}
+
+fn window_until(failures: u64, started_at: Timestamp, last_failed_at: Timestamp) -> FailureWindow {
     FailureWindow {
         failures,
         started_at,
+        last_failed_at,
     }
 }
 
@@ -37,8 +44,8 @@ pub(super) async fn failures_count_per_key_in_one_window(store: &Storage) {
         let at = after(start, (n - 1) * 1000);
         assert_eq!(
             logins.count_failure(&ana, at, WINDOW).await.expect("count"),
-            window(n, start),
-            "failure {n} counts in the window its first failure started"
+            window_until(n, start, at),
+            "failure {n} counts in the window its first failure started, as its latest"
         );
     }
     assert_eq!(
@@ -46,7 +53,7 @@ pub(super) async fn failures_count_per_key_in_one_window(store: &Storage) {
             .open_window(&ana, after(start, 5000), WINDOW)
             .await
             .expect("read"),
-        Some(window(3, start))
+        Some(window_until(3, start, after(start, 2000)))
     );
     assert_eq!(
         logins
@@ -69,7 +76,7 @@ pub(super) async fn failures_count_per_key_in_one_window(store: &Storage) {
             .open_window(&ana, after(start, 5000), WINDOW)
             .await
             .expect("read"),
-        Some(window(3, start)),
+        Some(window_until(3, start, after(start, 2000))),
         "counting another key changes nothing here"
     );
 }
@@ -93,7 +100,7 @@ pub(super) async fn a_window_ends_after_its_length_and_the_next_failure_starts_o
             .count_failure(&key, just_before, WINDOW)
             .await
             .expect("count"),
-        window(5, start),
+        window_until(5, start, just_before),
         "a millisecond before its end the window is open"
     );
     assert_eq!(
@@ -199,6 +206,7 @@ pub(super) async fn concurrent_failures_are_each_counted_once(store: &Storage) {
         .map(|w| {
             let w = w.expect("count");
             assert_eq!(w.started_at, start, "one window for all of them");
+            assert_eq!(w.last_failed_at, start);
             w.failures
         })
         .collect();
@@ -232,5 +240,48 @@ pub(super) async fn concurrent_failures_are_each_counted_once(store: &Storage) {
         logins.open_window(&key, next, WINDOW).await.expect("read"),
         Some(window(WRITERS, next)),
         "no failure lost while the window started over"
+    );
+}
+
+/// The latest failure time moves forward with each failure and never back, even when a
+/// failure stamped earlier (another instance's clock) is counted after a later one.
+pub(super) async fn the_latest_failure_time_only_moves_forward(store: &Storage) {
+    let logins = &store.login_attempts;
+    let start = Fixtures::new().tick();
+    let key = LoginKey::account("reloj@campus.edu");
+    logins
+        .count_failure(&key, start, WINDOW)
+        .await
+        .expect("count");
+    assert_eq!(
+        logins
+            .count_failure(&key, after(start, 9000), WINDOW)
+            .await
+            .expect("count"),
+        window_until(2, start, after(start, 9000))
+    );
+    assert_eq!(
+        logins
+            .count_failure(&key, after(start, 4000), WINDOW)
+            .await
+            .expect("count"),
+        window_until(3, start, after(start, 9000)),
+        "an earlier failure counted late is counted and leaves the latest time"
+    );
+    assert_eq!(
+        logins
+            .open_window(&key, after(start, 10_000), WINDOW)
+            .await
+            .expect("read"),
+        Some(window_until(3, start, after(start, 9000)))
+    );
+    let later = start.plus(WINDOW);
+    assert_eq!(
+        logins
+            .count_failure(&key, later, WINDOW)
+            .await
+            .expect("count"),
+        window(1, later),
+        "a new window starts with its own latest failure"
     );
 }

@@ -117,13 +117,19 @@ pub async fn mail_outbox(new_storage: &impl NewStorage) {
     outbox::list_by_state(&new_storage.fresh().await).await;
 }
 
-/// The idempotency store checks.
+/// The idempotency store checks: reserve, complete and replay, leases taken over, release,
+/// records that age out, and concurrent claims on one key.
 pub async fn idempotency_store(new_storage: &impl NewStorage) {
-    idempotency::first_record_wins(&new_storage.fresh().await).await;
+    idempotency::a_key_is_reserved_once_then_completed_and_replayed(&new_storage.fresh().await)
+        .await;
+    idempotency::a_reservation_whose_lease_ended_is_taken_over(&new_storage.fresh().await).await;
+    idempotency::a_released_key_is_reserved_again_at_once(&new_storage.fresh().await).await;
+    idempotency::a_record_older_than_its_age_counts_as_absent(&new_storage.fresh().await).await;
+    idempotency::concurrent_claims_reserve_a_key_exactly_once(&new_storage.fresh().await).await;
 }
 
 /// The failed-login counter checks: counting per key, windows that end and start over,
-/// clearing, and concurrent failures of one key each counted once.
+/// clearing, concurrent failures of one key each counted once, and the latest failure time.
 pub async fn login_attempt_store(new_storage: &impl NewStorage) {
     logins::failures_count_per_key_in_one_window(&new_storage.fresh().await).await;
     logins::a_window_ends_after_its_length_and_the_next_failure_starts_one(
@@ -132,6 +138,7 @@ pub async fn login_attempt_store(new_storage: &impl NewStorage) {
     .await;
     logins::clearing_forgets_one_key(&new_storage.fresh().await).await;
     logins::concurrent_failures_are_each_counted_once(&new_storage.fresh().await).await;
+    logins::the_latest_failure_time_only_moves_forward(&new_storage.fresh().await).await;
 }
 
 /// The report ledger checks: leases, completion with its mail, and concurrent claims.

@@ -15,13 +15,14 @@ mod stream;
 mod text;
 mod time;
 mod user;
+mod visibility;
 mod wire_names;
 
 pub use self::time::Timestamp;
 pub use alert::{Alert, AlertDraft, Channel, Severity};
 pub use attachment::{Attachment, FileName, MediaType};
 pub use blob::{Blob, BlobKey};
-pub use idempotency::{IdempotencyKey, IdempotencyRecord};
+pub use idempotency::{IdempotencyClaim, IdempotencyKey, IdempotencyRecord, Reservation};
 pub use ids::{AlertId, AttachmentId, EventId, IdSource, IncidentId, MailId, UlidSource, UserId};
 pub use incident::{
     Change, Department, DepartmentName, EventKind, Incident, IncidentAction, IncidentDraft,
@@ -44,3 +45,4 @@ pub use text::{
     AlertMessage, AlertSource, CommentText, Description, Location, Note, PersonName, SearchText,
 };
 pub use user::{Email, NewUser, Password, PasswordHash, Role, User, UserRecord};
+pub use visibility::{IncidentView, Sight, redacted_event, redacted_incident};

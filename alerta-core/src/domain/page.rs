@@ -107,6 +107,14 @@ impl<T> Page<T> {
         };
         Self { items, next_cursor }
     }
+
+    /// The same page with each item made into another, the cursor kept.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
 }
 
 /// Filters of `GET /incidents` and the lists built on it. Unset fields match everything.

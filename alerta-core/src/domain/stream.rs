@@ -54,6 +54,8 @@ pub enum Audience {
     Everyone,
     /// Staff and admins.
     Staff,
+    /// Students: the variant of an incident message without the reporter or the actor.
+    Students,
 }
 
 /// One message as it was committed: what happened, to whom it may go, and its payload as of
@@ -74,26 +76,39 @@ pub struct StreamMessage {
 }
 
 impl StreamMessage {
-    /// The message announcing `event`, with `incident` as it stands after it.
-    pub fn for_event(incident: &Incident, event: &IncidentEvent) -> Self {
-        let (kind, audience) = match &event.change {
-            Change::Created {} => (StreamKind::IncidentCreated, Audience::Everyone),
-            Change::StatusChanged { .. } => (StreamKind::IncidentStatusChanged, Audience::Everyone),
-            Change::CommentAdded { .. } => (StreamKind::IncidentCommentAdded, Audience::Staff),
-            Change::DepartmentAssigned { .. } => {
-                (StreamKind::IncidentDepartmentAssigned, Audience::Everyone)
-            }
-            Change::AttachmentAdded { .. } => {
-                (StreamKind::IncidentAttachmentAdded, Audience::Everyone)
-            }
+    /// The messages announcing `event`, with `incident` as it stands after it, one per
+    /// audience: for staff and admins the whole incident and event; for students, unless the
+    /// event is a comment or an attachment, the incident without `reportado_por` and the event
+    /// without `actor` (both `null`), as [`Sight`](super::Sight) rules.
+    pub fn for_event(incident: &Incident, event: &IncidentEvent) -> Vec<Self> {
+        let (kind, students_too) = match &event.change {
+            Change::Created {} => (StreamKind::IncidentCreated, true),
+            Change::StatusChanged { .. } => (StreamKind::IncidentStatusChanged, true),
+            Change::CommentAdded { .. } => (StreamKind::IncidentCommentAdded, false),
+            Change::DepartmentAssigned { .. } => (StreamKind::IncidentDepartmentAssigned, true),
+            Change::AttachmentAdded { .. } => (StreamKind::IncidentAttachmentAdded, false),
         };
-        Self {
+        let message = |audience, data| Self {
             kind,
             at: event.created_at,
-            data: serde_json::json!({ "incident": incident, "event": event }),
+            data,
             topic: Topic::Incidents,
             audience,
+        };
+        let mut messages = vec![message(
+            Audience::Staff,
+            serde_json::json!({ "incident": incident, "event": event }),
+        )];
+        if students_too {
+            messages.push(message(
+                Audience::Students,
+                serde_json::json!({
+                    "incident": super::redacted_incident(incident),
+                    "event": super::redacted_event(event),
+                }),
+            ));
         }
+        messages
     }
 
     /// The message announcing `alert`.

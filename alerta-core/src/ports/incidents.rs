@@ -27,12 +27,13 @@ pub struct IncidentChange {
 }
 
 impl IncidentChange {
-    /// The stream messages the change appends to the log, one per event, in order: each
-    /// carries the incident as it is after the change.
+    /// The stream messages the change appends to the log, in event order, one per audience
+    /// of each event ([`StreamMessage::for_event`]): each carries the incident as it is after
+    /// the change.
     pub fn stream_messages(&self) -> Vec<StreamMessage> {
         self.events
             .iter()
-            .map(|event| StreamMessage::for_event(&self.incident, event))
+            .flat_map(|event| StreamMessage::for_event(&self.incident, event))
             .collect()
     }
 }

@@ -48,6 +48,10 @@ pub struct FailureWindow {
     pub failures: u64,
     /// When the window's first failure was counted.
     pub started_at: Timestamp,
+    /// When the window's latest failure was counted (the latest `now` given to
+    /// [`count_failure`](LoginAttemptStore::count_failure) in it): what an account's lockout
+    /// is measured from.
+    pub last_failed_at: Timestamp,
 }
 
 impl FailureWindow {
@@ -69,11 +73,14 @@ impl FailureWindow {
 ///
 /// - A key's window starts at the first failure counted while the key has no open window,
 ///   and lasts `window`: a window that started at `s` is open at `t` while `t < s + window`.
-///   Every call passes the same `window`; a store may judge any window it holds by the
-///   length given with a call.
+///   Every call for one key passes the same `window` (an account's window may be longer than
+///   a client address's); a store may judge any window it holds by the length given with a
+///   call.
 /// - [`count_failure`](LoginAttemptStore::count_failure) is atomic: when the key's window is
-///   open at `now` it adds one failure to it, otherwise it starts a new window at `now` with
-///   one failure; it returns the window as left by this call. Concurrent calls for one key,
+///   open at `now` it adds one failure to it and sets its `last_failed_at` to the later of
+///   the one it had and `now`, otherwise it starts a new window at `now` with one failure
+///   (`started_at` and `last_failed_at` both `now`); it returns the window as left by this
+///   call. Concurrent calls for one key,
 ///   from one process or from many, are each counted exactly once: none is lost, none starts
 ///   a second window beside an open one.
 /// - [`open_window`](LoginAttemptStore::open_window) returns the key's window when it is

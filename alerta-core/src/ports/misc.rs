@@ -1,9 +1,9 @@
-//! Blobs, the real-time broadcaster, idempotency records and the clock.
+//! Blobs, the real-time broadcaster and the clock.
 
 use async_trait::async_trait;
 
 use crate::Result;
-use crate::domain::{Blob, BlobKey, IdempotencyKey, IdempotencyRecord, StreamBatch, Timestamp};
+use crate::domain::{Blob, BlobKey, StreamBatch, Timestamp};
 
 /// Bytes by key: attachments and reports.
 ///
@@ -47,29 +47,6 @@ pub trait Broadcaster: Send + Sync {
 
 /// A shared broadcaster picked at run time.
 pub type DynBroadcaster = dyn Broadcaster;
-
-/// First results of writes made with an idempotency key.
-///
-/// # Contract
-///
-/// `put` keeps the first record for an `(owner, key)` pair: a second `put` with the same pair
-/// changes nothing and returns `false`.
-///
-/// # Errors
-///
-/// Backend failures MUST be [`Error::Unavailable`](crate::Error::Unavailable).
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait IdempotencyStore: Send + Sync {
-    /// The record of `owner`'s `key`, if any.
-    async fn record(&self, owner: &str, key: &IdempotencyKey) -> Result<Option<IdempotencyRecord>>;
-
-    /// Stores `record` unless one exists for its owner and key; `true` when stored.
-    async fn put_record(&self, record: &IdempotencyRecord) -> Result<bool>;
-}
-
-/// A shared idempotency store picked at run time.
-pub type DynIdempotencyStore = dyn IdempotencyStore;
 
 /// Tells the time.
 pub trait Clock: Send + Sync {

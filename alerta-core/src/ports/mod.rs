@@ -5,6 +5,7 @@
 //! that check a storage adapter against them.
 
 mod alerts;
+mod idempotency;
 mod incidents;
 mod limits;
 mod logins;
@@ -17,12 +18,12 @@ mod users;
 use std::sync::Arc;
 
 pub use alerts::{AlertStore, AlertWrite, DynAlertStore};
+pub use idempotency::{DynIdempotencyStore, IdempotencyStore};
 pub use incidents::{DynIncidentStore, EventQuery, IncidentChange, IncidentStore};
 pub use limits::StorageLimits;
 pub use logins::{DynLoginAttemptStore, FailureWindow, LoginAttemptStore, LoginKey};
 pub use misc::{
-    BlobStore, Broadcaster, Clock, DynBlobStore, DynBroadcaster, DynIdempotencyStore,
-    IdempotencyStore, ManualClock, SystemClock,
+    BlobStore, Broadcaster, Clock, DynBlobStore, DynBroadcaster, ManualClock, SystemClock,
 };
 pub use outbox::{DynMailOutbox, DynMailer, MailOutbox, Mailer, SendError};
 pub use reports::{DynReportLedger, ReportLedger};
@@ -32,11 +33,13 @@ pub use users::{DepartmentStore, DynDepartmentStore, DynUserStore, UserStore};
 #[cfg(any(test, feature = "mocks"))]
 pub use alerts::MockAlertStore;
 #[cfg(any(test, feature = "mocks"))]
+pub use idempotency::MockIdempotencyStore;
+#[cfg(any(test, feature = "mocks"))]
 pub use incidents::MockIncidentStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use logins::MockLoginAttemptStore;
 #[cfg(any(test, feature = "mocks"))]
-pub use misc::{MockBlobStore, MockBroadcaster, MockIdempotencyStore};
+pub use misc::{MockBlobStore, MockBroadcaster};
 #[cfg(any(test, feature = "mocks"))]
 pub use outbox::{MockMailOutbox, MockMailer};
 #[cfg(any(test, feature = "mocks"))]

@@ -117,9 +117,12 @@ impl Alerta {
     /// Checks a password and opens a session (`POST /auth/login`).
     ///
     /// Failed attempts are counted per account and per `client` address, in the storage that
-    /// every instance shares; past the limit every attempt is refused with
-    /// [`Error::RateLimited`] until the window ends, right password or not, whichever
-    /// instance it reaches.
+    /// every instance shares, under the [`LoginPolicy`](super::LoginPolicy) of the settings:
+    /// an account past its free failures is locked for a time that doubles with each further
+    /// failure, and an address past its (far higher) limit is refused until its window ends.
+    /// While locked, every attempt is refused with [`Error::RateLimited`], right password or
+    /// not, whichever instance it reaches, and is not counted. Another account's failures
+    /// from the same address never lock an account.
     ///
     /// # Errors
     ///
@@ -133,11 +136,11 @@ impl Alerta {
     ) -> Result<Login> {
         let now = self.now();
         let account_key = LoginKey::account(email);
-        let mut keys = vec![account_key.clone()];
-        if let Some(ip) = client {
-            keys.push(LoginKey::client(ip));
-        }
-        self.inner.throttle.check(&keys, now).await?;
+        let client_key = client.map(LoginKey::client);
+        let throttle = &self.inner.throttle;
+        throttle
+            .check(&account_key, client_key.as_ref(), now)
+            .await?;
         let record = match Email::parse(email) {
             Ok(email) => self.inner.storage.users.user_by_email(&email).await?,
             Err(_) => None,
@@ -150,10 +153,12 @@ impl Alerta {
             }
         };
         let Some(record) = record.filter(|_| verified) else {
-            self.inner.throttle.record_failure(&keys, now).await?;
+            throttle
+                .record_failure(&account_key, client_key.as_ref(), now)
+                .await?;
             return Err(Error::Unauthenticated);
         };
-        self.inner.throttle.clear(&account_key).await;
+        throttle.clear(&account_key).await;
         let token = SessionToken::generate();
         let expires_at = now.plus(self.inner.settings.session_ttl);
         let session = Session {

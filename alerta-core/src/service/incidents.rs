@@ -8,8 +8,8 @@ use super::{Alerta, require_admin, require_staff};
 use crate::domain::{
     Attachment, AttachmentId, Blob, BlobKey, CommentText, DepartmentName, Description, FileName,
     IdempotencyKey, Incident, IncidentAction, IncidentDraft, IncidentEvent, IncidentFilter,
-    IncidentId, Location, MailId, MediaType, Note, OutboxMail, Page, PageRequest, Status,
-    Timestamp, Urgency, User, hex_sha256,
+    IncidentId, IncidentView, Location, MailId, MediaType, Note, OutboxMail, Page, PageRequest,
+    Sight, Status, Timestamp, Urgency, User, hex_sha256,
 };
 use crate::notifications;
 use crate::ports::IncidentChange;
@@ -169,17 +169,31 @@ impl Alerta {
         }
     }
 
-    /// A page of incidents (`GET /incidents`); any role.
+    /// A page of incidents (`GET /incidents`); any role, each as the caller may see it
+    /// ([`Sight`]): a student gets others' incidents without their reporter, or, when
+    /// incidents are not public, only their own.
     pub async fn list_incidents(
         &self,
-        _actor: &User,
+        actor: &User,
         filter: &IncidentFilter,
         page: &PageRequest,
-    ) -> Result<Page<Incident>> {
-        self.inner.storage.incidents.incidents(filter, page).await
+    ) -> Result<Page<IncidentView>> {
+        let public = self.inner.settings.public_incidents;
+        let own_only;
+        let filter = if public || actor.role.manages_incidents() {
+            filter
+        } else {
+            own_only = IncidentFilter {
+                reported_by: Some(actor.id.clone()),
+                ..filter.clone()
+            };
+            &own_only
+        };
+        let page = self.inner.storage.incidents.incidents(filter, page).await?;
+        Ok(page.map(|incident| self.view(actor, incident)))
     }
 
-    /// A page of the caller's own incidents (`GET /incidents/mine`).
+    /// A page of the caller's own incidents (`GET /incidents/mine`), in full.
     pub async fn my_incidents(&self, actor: &User, page: &PageRequest) -> Result<Page<Incident>> {
         let filter = IncidentFilter {
             reported_by: Some(actor.id.clone()),
@@ -188,9 +202,41 @@ impl Alerta {
         self.inner.storage.incidents.incidents(&filter, page).await
     }
 
-    /// One incident (`GET /incidents/{id}`); any role.
-    pub async fn incident(&self, _actor: &User, id: &IncidentId) -> Result<Incident> {
-        self.load(id).await
+    /// One incident (`GET /incidents/{id}`); any role, as the caller may see it. Another
+    /// student's incident while incidents are not public is [`Error::NotFound`], as if it
+    /// did not exist.
+    pub async fn incident(&self, actor: &User, id: &IncidentId) -> Result<IncidentView> {
+        let incident = self.load(id).await?;
+        match self.sight(actor, &incident) {
+            Sight::Hidden => Err(Error::NotFound("incident")),
+            _ => Ok(self.view(actor, incident)),
+        }
+    }
+
+    fn sight(&self, actor: &User, incident: &Incident) -> Sight {
+        Sight::of(actor, incident, self.inner.settings.public_incidents)
+    }
+
+    /// `incident` as `actor` sees it; never called for a hidden one.
+    fn view(&self, actor: &User, incident: Incident) -> IncidentView {
+        match self.sight(actor, &incident) {
+            Sight::Full => IncidentView::full(incident),
+            _ => IncidentView::without_reporter(incident),
+        }
+    }
+
+    /// Loads an incident whose comments and attachments `actor` wants: refused with
+    /// [`Error::Forbidden`] unless the caller sees it in full (staff, admins, its reporter),
+    /// or [`Error::NotFound`] when the caller may not see it at all.
+    async fn load_in_full(&self, actor: &User, id: &IncidentId) -> Result<Incident> {
+        let incident = self.load(id).await?;
+        match self.sight(actor, &incident) {
+            Sight::Full => Ok(incident),
+            Sight::WithoutReporter => Err(Error::Forbidden(
+                "only the reporter, staff and admins see an incident's attachments",
+            )),
+            Sight::Hidden => Err(Error::NotFound("incident")),
+        }
     }
 
     async fn load(&self, id: &IncidentId) -> Result<Incident> {
@@ -459,16 +505,17 @@ impl Alerta {
         .await
     }
 
-    /// The attachments of an incident (`GET /incidents/{id}/attachments`); any role.
-    pub async fn attachments(&self, _actor: &User, id: &IncidentId) -> Result<Vec<Attachment>> {
-        self.load(id).await?;
+    /// The attachments of an incident (`GET /incidents/{id}/attachments`): its reporter,
+    /// staff and admins.
+    pub async fn attachments(&self, actor: &User, id: &IncidentId) -> Result<Vec<Attachment>> {
+        self.load_in_full(actor, id).await?;
         self.inner.storage.incidents.attachments(id).await
     }
 
-    /// An attachment and its bytes; any role.
+    /// An attachment and its bytes: the incident's reporter, staff and admins.
     pub async fn attachment_content(
         &self,
-        _actor: &User,
+        actor: &User,
         id: &IncidentId,
         attachment: &AttachmentId,
     ) -> Result<(Attachment, Blob)> {
@@ -479,6 +526,7 @@ impl Alerta {
             .attachment(id, attachment)
             .await?
             .ok_or(Error::NotFound("attachment"))?;
+        self.load_in_full(actor, id).await?;
         let blob = self.inner.blobs.get(&meta.blob_key()).await?;
         Ok((meta, blob))
     }

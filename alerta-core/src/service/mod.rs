@@ -3,6 +3,7 @@
 mod alerts;
 mod auth;
 mod catalog;
+mod idempotency;
 mod incidents;
 mod outbox;
 mod reports;
@@ -10,24 +11,18 @@ mod settings;
 mod stream;
 mod throttle;
 
-use std::future::Future;
 use std::sync::Arc;
-
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 pub use alerts::AlertSender;
 pub use auth::Login;
 pub use incidents::{LocationCheck, Preview, StatusChange, Upload};
 pub use reports::{ReportProgress, ReportRun, ReportSummary};
 pub use settings::Settings;
+pub use throttle::LoginPolicy;
 
-use crate::domain::{
-    Appended, IdSource, IdempotencyKey, IdempotencyRecord, Role, StreamBatch, StreamMessage,
-    UlidSource, User,
-};
+use crate::domain::{Appended, IdSource, Role, StreamBatch, StreamMessage, UlidSource, User};
 use crate::ports::{Clock, DynBlobStore, DynBroadcaster, Storage, SystemClock};
-use crate::{ConflictKind, Error, Result};
+use crate::{Error, Result};
 use throttle::LoginThrottle;
 
 /// The application: every use case, over the ports it was built with.
@@ -83,8 +78,7 @@ impl AlertaBuilder {
     pub fn build(self) -> Alerta {
         let throttle = LoginThrottle::new(
             self.storage.login_attempts.clone(),
-            self.settings.login_max_failures,
-            self.settings.login_window,
+            self.settings.login.clone(),
         );
         let ingest_key_hashes = self
             .settings
@@ -164,54 +158,6 @@ impl Alerta {
             tracing::warn!(%error, first = batch.first, "broadcast failed");
         }
     }
-
-    /// Runs `write` once per `(owner, key)`: a repeat returns the first result.
-    async fn idempotent<T, F>(
-        &self,
-        owner: &str,
-        key: Option<&IdempotencyKey>,
-        operation: String,
-        write: F,
-    ) -> Result<T>
-    where
-        T: Serialize + DeserializeOwned,
-        F: Future<Output = Result<T>>,
-    {
-        let Some(key) = key else {
-            return write.await;
-        };
-        let store = &self.inner.storage.idempotency;
-        if let Some(record) = store.record(owner, key).await? {
-            return replay(record, &operation);
-        }
-        let result = write.await?;
-        let response = serde_json::to_value(&result)
-            .map_err(|e| Error::unavailable("idempotency record", e))?;
-        let record = IdempotencyRecord {
-            owner: owner.to_owned(),
-            key: key.clone(),
-            operation: operation.clone(),
-            response,
-            created_at: self.now(),
-        };
-        if !store.put_record(&record).await? {
-            // A concurrent request with the same key recorded first; answer as it did.
-            if let Some(first) = store.record(owner, key).await? {
-                return replay(first, &operation);
-            }
-        }
-        Ok(result)
-    }
-}
-
-fn replay<T: DeserializeOwned>(record: IdempotencyRecord, operation: &str) -> Result<T> {
-    if record.operation != operation {
-        return Err(Error::conflict(
-            ConflictKind::IdempotencyKeyReused,
-            "this Idempotency-Key was already used for another request",
-        ));
-    }
-    serde_json::from_value(record.response).map_err(|e| Error::unavailable("idempotency record", e))
 }
 
 fn require_staff(actor: &User) -> Result<()> {

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::LoginPolicy;
 use crate::domain::{Email, MediaType, TypeCatalog};
 
 /// Settings of the use cases. `Settings::default()` follows the wire contract's defaults.
@@ -23,10 +24,17 @@ pub struct Settings {
     pub alert_recipients: Vec<Email>,
     /// Keys that may ingest alerts without a login.
     pub ingest_keys: Vec<String>,
-    /// Failed logins allowed per account and per client address within `login_window`.
-    pub login_max_failures: u32,
-    /// The window failed logins are counted in.
-    pub login_window: Duration,
+    /// How failed logins are limited, per account and per client address.
+    pub login: LoginPolicy,
+    /// Whether students see other people's incidents (without who reported them) in lists,
+    /// by id and on the stream; `false`: a student sees only their own (true by default).
+    pub public_incidents: bool,
+    /// How long a request holds an idempotency key while its write runs (60 s by default):
+    /// a request that dies holding it leaves it to be taken over after this.
+    pub idempotency_lease: Duration,
+    /// How long the first result of a write made with an idempotency key is kept and
+    /// replayed (24 h by default); after that the key may be used afresh.
+    pub idempotency_max_age: Duration,
     /// How long the stream log keeps a message for clients resuming with `since=` (7 days by
     /// default).
     pub stream_retention: Duration,
@@ -56,9 +64,11 @@ impl Default for Settings {
             session_ttl: Duration::from_secs(12 * 3600),
             alert_recipients: Vec::new(),
             ingest_keys: Vec::new(),
-            login_max_failures: 5,
-            login_window: Duration::from_secs(15 * 60),
+            login: LoginPolicy::default(),
             stream_retention: Duration::from_secs(7 * 24 * 3600),
+            public_incidents: true,
+            idempotency_lease: Duration::from_secs(60),
+            idempotency_max_age: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -76,9 +86,11 @@ impl fmt::Debug for Settings {
                 "ingest_keys",
                 &format_args!("[{} hidden]", self.ingest_keys.len()),
             )
-            .field("login_max_failures", &self.login_max_failures)
-            .field("login_window", &self.login_window)
+            .field("login", &self.login)
             .field("stream_retention", &self.stream_retention)
+            .field("public_incidents", &self.public_incidents)
+            .field("idempotency_lease", &self.idempotency_lease)
+            .field("idempotency_max_age", &self.idempotency_max_age)
             .finish()
     }
 }

@@ -2,18 +2,18 @@
 
 use std::sync::Arc;
 
-use mockall::predicate::always;
 use serde_json::json;
 
 use super::*;
 use crate::domain::{
-    Appended, Description, Email, IdempotencyRecord, Incident, IncidentDraft, IncidentId,
-    IncidentParts, Location, PersonName, Status, Timestamp, Urgency, UserId,
+    Appended, Description, Email, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, Incident,
+    IncidentDraft, IncidentId, IncidentParts, Location, PersonName, Reservation, Status, Timestamp,
+    Urgency, UserId,
 };
 use crate::ports::{
-    MockAlertStore, MockBlobStore, MockBroadcaster, MockDepartmentStore, MockIdempotencyStore,
-    MockIncidentStore, MockLoginAttemptStore, MockMailOutbox, MockReportLedger, MockStreamLog,
-    MockUserStore, StorageLimits,
+    IncidentChange, MockAlertStore, MockBlobStore, MockBroadcaster, MockDepartmentStore,
+    MockIdempotencyStore, MockIncidentStore, MockLoginAttemptStore, MockMailOutbox,
+    MockReportLedger, MockStreamLog, MockUserStore, StorageLimits,
 };
 
 #[derive(Default)]
@@ -53,12 +53,13 @@ impl Mocks {
     }
 }
 
-/// What a store returns for a write that appended one stream message.
-fn one_position() -> Appended {
+/// What a store returns for an incident change: positions from 1 for each of its stream
+/// messages (one per audience).
+fn positions_for(change: &IncidentChange) -> Appended {
     Appended {
         epoch: 1,
         first: 1,
-        count: 1,
+        count: change.stream_messages().len() as u64,
     }
 }
 
@@ -114,7 +115,7 @@ async fn a_failing_broadcaster_never_fails_the_request() {
         .incidents
         .expect_commit()
         .times(1)
-        .returning(|_| Ok(one_position()));
+        .returning(|change| Ok(positions_for(&change)));
     mocks
         .broadcaster
         .expect_publish()
@@ -217,7 +218,7 @@ async fn a_lost_race_without_a_version_is_planned_again_on_the_new_state() {
             } else {
                 assert_eq!(change.expected_version, Some(2));
                 assert_eq!(change.incident.version(), 3);
-                Ok(one_position())
+                Ok(positions_for(&change))
             }
         });
     mocks
@@ -298,24 +299,34 @@ async fn roles_are_checked_before_any_port_is_used() {
     ));
 }
 
+/// A record of `operation` answering `response`, as a store would hand it back.
+fn completed(
+    claim: &IdempotencyClaim,
+    operation: &str,
+    response: serde_json::Value,
+) -> Reservation {
+    Reservation::Completed(IdempotencyRecord {
+        owner: claim.owner.clone(),
+        key: claim.key.clone(),
+        operation: operation.into(),
+        response,
+        created_at: Timestamp::from_unix_millis(0),
+    })
+}
+
 #[tokio::test]
 async fn an_idempotency_replay_returns_the_first_result_without_writing() {
     let mut mocks = Mocks::default();
     let first = incident(1, Status::Pending);
     let stored = first.clone();
-    mocks
-        .idempotency
-        .expect_record()
-        .with(always(), always())
-        .returning(move |owner, key| {
-            Ok(Some(IdempotencyRecord {
-                owner: owner.to_owned(),
-                key: key.clone(),
-                operation: "incident.create".into(),
-                response: serde_json::to_value(&stored).unwrap(),
-                created_at: Timestamp::from_unix_millis(0),
-            }))
-        });
+    mocks.idempotency.expect_reserve().returning(move |claim| {
+        Ok(completed(
+            claim,
+            "incident.create",
+            serde_json::to_value(&stored).unwrap(),
+        ))
+    });
+    mocks.idempotency.expect_complete().times(0);
     mocks.incidents.expect_commit().times(0);
     let app = mocks.build();
     let key = IdempotencyKey::parse("k1").unwrap();
@@ -329,15 +340,11 @@ async fn an_idempotency_replay_returns_the_first_result_without_writing() {
 #[tokio::test]
 async fn an_idempotency_key_reused_for_another_operation_is_a_conflict() {
     let mut mocks = Mocks::default();
-    mocks.idempotency.expect_record().returning(|owner, key| {
-        Ok(Some(IdempotencyRecord {
-            owner: owner.to_owned(),
-            key: key.clone(),
-            operation: "alert.create".into(),
-            response: json!({}),
-            created_at: Timestamp::from_unix_millis(0),
-        }))
-    });
+    mocks
+        .idempotency
+        .expect_reserve()
+        .returning(|claim| Ok(completed(claim, "alert.create", json!({}))));
+    mocks.incidents.expect_commit().times(0);
     let app = mocks.build();
     let key = IdempotencyKey::parse("k1").unwrap();
     let err = app
@@ -345,6 +352,117 @@ async fn an_idempotency_key_reused_for_another_operation_is_a_conflict() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), "idempotency_key_reused");
+}
+
+#[tokio::test]
+async fn a_request_waits_for_a_concurrent_one_with_its_key_and_answers_as_it_did() {
+    let mut mocks = Mocks::default();
+    let first = incident(1, Status::Pending);
+    let stored = first.clone();
+    let mut seq = mockall::Sequence::new();
+    // Another request holds the key twice in a row, then has completed it.
+    mocks
+        .idempotency
+        .expect_reserve()
+        .times(2)
+        .in_sequence(&mut seq)
+        .returning(|claim| {
+            Ok(Reservation::Pending {
+                operation: "incident.create".into(),
+                lease_until: claim.now.plus(std::time::Duration::from_secs(60)),
+            })
+        });
+    mocks
+        .idempotency
+        .expect_reserve()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |claim| {
+            Ok(completed(
+                claim,
+                "incident.create",
+                serde_json::to_value(&stored).unwrap(),
+            ))
+        });
+    mocks.incidents.expect_commit().times(0);
+    let app = mocks.build();
+    let key = IdempotencyKey::parse("k1").unwrap();
+    let answer = app
+        .report_incident(&user(Role::Student), draft(&app), Some(&key))
+        .await
+        .expect("the first request's result");
+    assert_eq!(answer, first);
+}
+
+#[tokio::test]
+async fn a_failed_write_releases_its_key_and_records_nothing() {
+    let mut mocks = Mocks::default();
+    let holder: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+    let reserved = Arc::clone(&holder);
+    mocks
+        .idempotency
+        .expect_reserve()
+        .times(1)
+        .returning(move |claim| {
+            assert_eq!(claim.lease, std::time::Duration::from_secs(60));
+            assert_eq!(claim.max_age, std::time::Duration::from_secs(24 * 3600));
+            *reserved.lock().unwrap() = Some(claim.holder.clone());
+            Ok(Reservation::Reserved)
+        });
+    mocks
+        .incidents
+        .expect_commit()
+        .times(1)
+        .returning(|_| Err(unavailable()));
+    mocks.idempotency.expect_complete().times(0);
+    let released = Arc::clone(&holder);
+    mocks
+        .idempotency
+        .expect_release()
+        .times(1)
+        .returning(move |owner, key, by| {
+            assert_eq!((owner, key.as_str()), ("U1", "k1"));
+            assert_eq!(Some(by.to_owned()), *released.lock().unwrap());
+            Ok(())
+        });
+    let app = mocks.build();
+    let key = IdempotencyKey::parse("k1").unwrap();
+    let err = app
+        .report_incident(&user(Role::Student), draft(&app), Some(&key))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_completed_write_records_its_result_under_the_reservation() {
+    let mut mocks = Mocks::default();
+    mocks
+        .idempotency
+        .expect_reserve()
+        .times(1)
+        .returning(|_| Ok(Reservation::Reserved));
+    mocks
+        .incidents
+        .expect_commit()
+        .times(1)
+        .returning(|change| Ok(positions_for(&change)));
+    mocks.broadcaster.expect_publish().returning(|_| Ok(()));
+    mocks
+        .idempotency
+        .expect_complete()
+        .times(1)
+        .returning(|record, _| {
+            assert_eq!(record.operation, "incident.create");
+            assert_eq!(record.response["estado"], "pendiente");
+            Ok(true)
+        });
+    mocks.idempotency.expect_release().times(0);
+    let app = mocks.build();
+    let key = IdempotencyKey::parse("k1").unwrap();
+    app.report_incident(&user(Role::Student), draft(&app), Some(&key))
+        .await
+        .expect("stored");
 }
 
 /// Makes `mock` count failures in one map, as a store would.
@@ -357,17 +475,17 @@ fn count_in_a_map(mock: &mut MockLoginAttemptStore) {
     mock.expect_count_failure()
         .returning(move |key, now, window| {
             let mut windows = counted.lock().unwrap();
-            let entry = windows.entry(key.clone()).or_insert(FailureWindow {
+            let fresh = FailureWindow {
                 failures: 0,
                 started_at: now,
-            });
+                last_failed_at: now,
+            };
+            let entry = windows.entry(key.clone()).or_insert(fresh);
             if !entry.is_open(now, window) {
-                *entry = FailureWindow {
-                    failures: 0,
-                    started_at: now,
-                };
+                *entry = fresh;
             }
             entry.failures += 1;
+            entry.last_failed_at = entry.last_failed_at.max(now);
             Ok(*entry)
         });
     mock.expect_open_window()
@@ -375,6 +493,146 @@ fn count_in_a_map(mock: &mut MockLoginAttemptStore) {
             let windows = windows.lock().unwrap();
             Ok(windows.get(key).copied().filter(|w| w.is_open(now, window)))
         });
+    mock.expect_clear_failures().returning(|_| Ok(()));
+}
+
+/// A student account `email` with the password `password123`, as the user store holds it.
+fn student_record(email: &str) -> crate::domain::UserRecord {
+    crate::domain::UserRecord {
+        user: User {
+            email: Email::parse(email).unwrap(),
+            ..user(Role::Student)
+        },
+        password_hash: crate::domain::Password::parse("password123")
+            .unwrap()
+            .hash(),
+    }
+}
+
+/// An application over mocks that count failures in a map and know the students `emails`,
+/// on a clock the test moves.
+fn throttled_app(emails: &[&str], policy: LoginPolicy) -> (Alerta, Arc<crate::ports::ManualClock>) {
+    let mut mocks = Mocks::default();
+    let records: Vec<_> = emails.iter().map(|e| student_record(e)).collect();
+    mocks
+        .users
+        .expect_user_by_email()
+        .returning(move |email| Ok(records.iter().find(|r| r.user.email == *email).cloned()));
+    mocks.users.expect_create_session().returning(|_| Ok(()));
+    count_in_a_map(&mut mocks.login_attempts);
+    let clock = Arc::new(crate::ports::ManualClock::new(Timestamp::from_unix_millis(
+        1_700_000_000_000,
+    )));
+    let settings = Settings {
+        login: policy,
+        ..Settings::default()
+    };
+    let app = mocks
+        .builder()
+        .clock(clock.clone())
+        .settings(settings)
+        .build();
+    (app, clock)
+}
+
+fn retry_after(result: Result<Login>) -> u64 {
+    match result {
+        Err(Error::RateLimited { retry_after_s }) => retry_after_s,
+        other => panic!("expected a lockout, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn one_accounts_failures_never_lock_out_another_account_from_the_same_address() {
+    let (app, _clock) = throttled_app(
+        &["ana@campus.edu", "luis@campus.edu"],
+        LoginPolicy::default(),
+    );
+    let campus: std::net::IpAddr = "203.0.113.50".parse().unwrap();
+    for _ in 0..20 {
+        let result = app
+            .login("ana@campus.edu", "wrong guess", Some(campus))
+            .await;
+        assert!(
+            matches!(
+                result,
+                Err(Error::Unauthenticated | Error::RateLimited { .. })
+            ),
+            "{result:?}"
+        );
+    }
+    retry_after(
+        app.login("ana@campus.edu", "password123", Some(campus))
+            .await,
+    );
+    let luis = app
+        .login("luis@campus.edu", "password123", Some(campus))
+        .await
+        .expect("another student on the same address logs in");
+    assert_eq!(luis.user.email.as_str(), "luis@campus.edu");
+}
+
+#[tokio::test]
+async fn an_accounts_lockout_doubles_with_each_further_failure_up_to_the_cap() {
+    let (app, clock) = throttled_app(&["ana@campus.edu"], LoginPolicy::default());
+    for _ in 0..5 {
+        let result = app.login("ana@campus.edu", "wrong guess", None).await;
+        assert!(matches!(result, Err(Error::Unauthenticated)), "{result:?}");
+    }
+    let mut expected = 30;
+    for _ in 0..8 {
+        assert_eq!(
+            retry_after(app.login("ana@campus.edu", "password123", None).await),
+            expected,
+            "even the right password waits out the lockout"
+        );
+        // Attempts while locked are refused uncounted: the lockout does not grow by them.
+        clock.advance(std::time::Duration::from_secs(expected / 2));
+        assert_eq!(
+            retry_after(app.login("ana@campus.edu", "wrong guess", None).await),
+            expected - expected / 2
+        );
+        clock.advance(std::time::Duration::from_secs(expected - expected / 2));
+        let result = app.login("ana@campus.edu", "wrong guess", None).await;
+        assert!(matches!(result, Err(Error::Unauthenticated)), "{result:?}");
+        expected = (expected * 2).min(15 * 60);
+    }
+    clock.advance(std::time::Duration::from_secs(15 * 60));
+    app.login("ana@campus.edu", "password123", None)
+        .await
+        .expect("after the lockout the right password works");
+}
+
+#[tokio::test]
+async fn an_address_is_refused_past_its_own_far_higher_limit() {
+    let policy = LoginPolicy {
+        client_max_failures: 10,
+        ..LoginPolicy::default()
+    };
+    let (app, clock) = throttled_app(&["ana@campus.edu"], policy);
+    let attacker: std::net::IpAddr = "198.51.100.66".parse().unwrap();
+    // One guess on each of ten accounts: no account is locked, the address is spent.
+    for n in 0..10 {
+        let result = app
+            .login(&format!("u{n}@campus.edu"), "guess", Some(attacker))
+            .await;
+        assert!(matches!(result, Err(Error::Unauthenticated)), "{result:?}");
+    }
+    assert_eq!(
+        retry_after(app.login("u99@campus.edu", "guess", Some(attacker)).await),
+        15 * 60
+    );
+    app.login(
+        "ana@campus.edu",
+        "password123",
+        Some("192.0.2.1".parse().unwrap()),
+    )
+    .await
+    .expect("other addresses are not held back");
+    clock.advance(std::time::Duration::from_secs(15 * 60));
+    app.login("ana@campus.edu", "password123", Some(attacker))
+        .await
+        .expect("the address may try again once its window ended");
 }
 
 #[tokio::test]
@@ -452,14 +710,15 @@ async fn a_failure_that_cannot_be_counted_is_unavailable_not_unauthenticated() {
 async fn a_failure_counted_through_another_instance_locks_this_one_out() {
     let mut mocks = Mocks::default();
     let started = Timestamp::from_unix_millis(1_000);
-    // What the shared store holds: five failures, counted through any instance.
+    // What the shared store holds: seven failures, counted through any instance.
     mocks
         .login_attempts
         .expect_open_window()
         .returning(move |_, _, _| {
             Ok(Some(crate::ports::FailureWindow {
-                failures: 5,
+                failures: 7,
                 started_at: started,
+                last_failed_at: started.plus(std::time::Duration::from_secs(50)),
             }))
         });
     mocks.users.expect_user_by_email().times(0);
@@ -472,8 +731,8 @@ async fn a_failure_counted_through_another_instance_locks_this_one_out() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::RateLimited { retry_after_s: 840 }),
-        "refused until the shared window ends: {err:?}"
+        matches!(err, Error::RateLimited { retry_after_s: 110 }),
+        "refused for the seventh failure's 120 s from that failure: {err:?}"
     );
 }
 

@@ -1,13 +1,17 @@
 //! Registration, login, tokens, logout, accounts made by admins, and the login rate limit.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use alerta_adapters::http::HttpConfig;
-use alerta_core::Settings;
-use alerta_core::domain::Role;
+use alerta_core::domain::{Role, Timestamp};
+use alerta_core::ports::ManualClock;
+use alerta_core::{LoginPolicy, Settings};
 use serde_json::json;
 
-use super::helpers::{PASSWORD, spawn_app, spawn_with, spawn_without_connect_info};
+use super::helpers::{
+    PASSWORD, TestUser, spawn_app, spawn_with, spawn_with_clock, spawn_without_connect_info,
+};
 
 #[tokio::test]
 async fn register_login_me_and_logout() {
@@ -144,48 +148,72 @@ async fn admins_make_accounts_with_any_role() {
     t.get("/staff/stats", Some(staff_token)).await.expect(200);
 }
 
+/// The shape of the failure a campus behind one NAT address met: one student's wrong
+/// passwords locked out everyone on the address.
 #[tokio::test]
-async fn failed_logins_are_rate_limited_with_retry_after() {
-    let settings = Settings {
-        login_max_failures: 2,
-        ..Settings::default()
-    };
-    let t = spawn_with(settings, HttpConfig::default()).await;
-    let user = t.user(Role::Student).await;
-    for _ in 0..2 {
+async fn one_students_wrong_passwords_lock_their_account_not_their_address() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(
+        1_800_000_000_000,
+    )));
+    let t = spawn_with_clock(Settings::default(), clock.clone()).await;
+    let ana = t.user(Role::Student).await;
+    let luis = t.user(Role::Student).await;
+    // Every request comes from the test's one loopback address, as a campus's from its NAT.
+    let login = |user: &TestUser, password: &'static str| {
         t.post(
             "/auth/login",
             None,
-            json!({"email": user.user.email, "password": "wrong password"}),
+            json!({"email": user.user.email, "password": password}),
         )
-        .await
-        .expect_error(401, "unauthenticated");
+    };
+    let retry_after = |reply: &super::helpers::Reply| -> u64 {
+        reply.expect_error(429, "rate_limited");
+        reply
+            .header("retry-after")
+            .expect("a Retry-After header")
+            .parse()
+            .expect("seconds")
+    };
+    for _ in 0..5 {
+        login(&ana, "wrong password")
+            .await
+            .expect_error(401, "unauthenticated");
     }
-    // Past the limit even the right password is refused until the window ends.
-    let limited = t
-        .post(
-            "/auth/login",
-            None,
-            json!({"email": user.user.email, "password": PASSWORD}),
-        )
-        .await;
-    limited.expect_error(429, "rate_limited");
-    let retry_after: u64 = limited
-        .header("retry-after")
-        .expect("a Retry-After header")
-        .parse()
-        .unwrap();
-    assert!(retry_after > 0 && retry_after <= 15 * 60);
+    // Ana's account is locked, the right password too.
+    let first = retry_after(&login(&ana, PASSWORD).await);
+    assert_eq!(first, 30);
+    // Luis, on the same address, logs in as if nothing happened.
+    let reply = login(&luis, PASSWORD).await;
+    reply.expect(200);
+    assert_eq!(reply.body["user"]["email"], luis.user.email.as_str());
+
+    // Each further failure, once the lockout is over, doubles it.
+    let mut previous = first;
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(previous));
+        login(&ana, "wrong password")
+            .await
+            .expect_error(401, "unauthenticated");
+        let next = retry_after(&login(&ana, PASSWORD).await);
+        assert_eq!(next, previous * 2, "the lockout grows");
+        login(&luis, PASSWORD).await.expect(200);
+        previous = next;
+    }
+    clock.advance(Duration::from_secs(previous));
+    login(&ana, PASSWORD).await.expect(200);
 }
 
 #[tokio::test]
 async fn failed_logins_count_per_client_address_too() {
     let settings = Settings {
-        login_max_failures: 2,
+        login: LoginPolicy {
+            client_max_failures: 2,
+            ..LoginPolicy::default()
+        },
         ..Settings::default()
     };
     let t = spawn_with(settings, HttpConfig::default()).await;
-    // Two accounts, one failure each, from the same address: the address reaches the limit.
+    // Two accounts, one failure each, from the same address: the address reaches its limit.
     for n in 0..2 {
         t.post(
             "/auth/login",
@@ -195,13 +223,15 @@ async fn failed_logins_count_per_client_address_too() {
         .await
         .expect_error(401, "unauthenticated");
     }
-    t.post(
-        "/auth/login",
-        None,
-        json!({"email": "someone-else@campus.edu", "password": "wrong password"}),
-    )
-    .await
-    .expect_error(429, "rate_limited");
+    let refused = t
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": "someone-else@campus.edu", "password": "wrong password"}),
+        )
+        .await;
+    refused.expect_error(429, "rate_limited");
+    assert_eq!(refused.header("retry-after"), Some("900"));
 }
 
 #[tokio::test]
@@ -246,7 +276,10 @@ async fn expired_sessions_stop_working() {
 #[tokio::test]
 async fn behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for() {
     let settings = Settings {
-        login_max_failures: 1,
+        login: LoginPolicy {
+            client_max_failures: 1,
+            ..LoginPolicy::default()
+        },
         ..Settings::default()
     };
     let t = spawn_with(settings, HttpConfig::default().trust_forwarded_for(true)).await;

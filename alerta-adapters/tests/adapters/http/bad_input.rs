@@ -205,7 +205,11 @@ async fn incident_writes_refuse_bad_input_and_store_nothing() {
     let history = t.get(&path("events"), Some(&staff.token)).await;
     assert_eq!(history.items().len(), 1);
     assert_eq!(history.items()[0]["tipo_evento"], "creado");
-    assert!(t.broadcaster.messages().len() == 1);
+    assert_eq!(
+        t.broadcaster.messages().len(),
+        2,
+        "only the creation's staff and students messages"
+    );
 }
 
 #[tokio::test]

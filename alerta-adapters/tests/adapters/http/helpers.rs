@@ -12,7 +12,7 @@ use alerta_core::domain::{
     Department, DepartmentName, Email, IncidentId, Password, PasswordHash, PersonName, Role,
     Session, SessionToken, UlidSource, User, UserId, UserRecord,
 };
-use alerta_core::ports::Storage;
+use alerta_core::ports::{ManualClock, Storage};
 use alerta_core::{Alerta, Settings, Upload};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder};
@@ -101,23 +101,57 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server with these settings and configuration.
 pub async fn spawn_with(settings: Settings, config: HttpConfig) -> TestApp {
-    spawn(settings, config, true).await
+    spawn(settings, config, true, None, None).await
+}
+
+/// A server with the default settings over `storage`.
+pub async fn spawn_on(storage: Storage) -> TestApp {
+    spawn(
+        Settings::default(),
+        HttpConfig::default(),
+        true,
+        None,
+        Some(storage),
+    )
+    .await
+}
+
+/// A server with these settings, on a clock the test moves.
+pub async fn spawn_with_clock(settings: Settings, clock: Arc<ManualClock>) -> TestApp {
+    spawn(settings, HttpConfig::default(), true, Some(clock), None).await
 }
 
 /// A server started without connect info, as an embedding service might.
 pub async fn spawn_without_connect_info() -> TestApp {
-    spawn(Settings::default(), HttpConfig::default(), false).await
+    spawn(
+        Settings::default(),
+        HttpConfig::default(),
+        false,
+        None,
+        None,
+    )
+    .await
 }
 
-async fn spawn(settings: Settings, config: HttpConfig, connect_info: bool) -> TestApp {
+async fn spawn(
+    settings: Settings,
+    config: HttpConfig,
+    connect_info: bool,
+    clock: Option<Arc<ManualClock>>,
+    storage: Option<Storage>,
+) -> TestApp {
     let broadcaster = Arc::new(RecordingBroadcaster::new());
-    let app = Alerta::builder(
-        Storage::from_backend(Arc::new(MemoryStore::new())),
+    let storage = storage.unwrap_or_else(|| Storage::from_backend(Arc::new(MemoryStore::new())));
+    let mut builder = Alerta::builder(
+        storage,
         Arc::new(MemoryBlobStore::new()),
         broadcaster.clone(),
     )
-    .settings(settings)
-    .build();
+    .settings(settings);
+    if let Some(clock) = clock {
+        builder = builder.clock(clock);
+    }
+    let app = builder.build();
     let api = router(app.clone(), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

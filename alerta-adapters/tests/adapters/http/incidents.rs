@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use alerta_core::domain::{Role, StreamKind};
+use alerta_core::domain::{Audience, Role, StreamKind};
 use serde_json::{Value, json};
 
 use super::helpers::{TestApp, spawn_app};
@@ -70,8 +70,9 @@ async fn reports_are_stored_as_pendiente_and_read_back() {
         .as_str()
         .expect("the stream id the list reflects");
     assert!(
-        stream.ends_with(":1"),
-        "the creation is position 1: {stream}"
+        stream.ends_with(":2"),
+        "the creation's two messages, the staff's and the students', are positions 1 and 2: \
+         {stream}"
     );
     assert_eq!(
         mine.body,
@@ -81,8 +82,19 @@ async fn reports_are_stored_as_pendiente_and_read_back() {
     let theirs = t.get("/incidents/mine", Some(&other.token)).await;
     assert!(theirs.items().is_empty());
 
-    let kinds: Vec<StreamKind> = t.broadcaster.messages().iter().map(|m| m.kind).collect();
-    assert_eq!(kinds, [StreamKind::IncidentCreated]);
+    let kinds: Vec<(StreamKind, Audience)> = t
+        .broadcaster
+        .messages()
+        .iter()
+        .map(|m| (m.kind, m.audience))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (StreamKind::IncidentCreated, Audience::Staff),
+            (StreamKind::IncidentCreated, Audience::Students)
+        ]
+    );
 }
 
 #[tokio::test]
@@ -393,13 +405,20 @@ async fn comments_and_department_assignment() {
     .expect_error(409, "duplicate");
 
     // The staff comment reaches staff only; everything else is for everyone.
-    let kinds: Vec<StreamKind> = t.broadcaster.messages().iter().map(|m| m.kind).collect();
+    let kinds: Vec<(StreamKind, Audience)> = t
+        .broadcaster
+        .messages()
+        .iter()
+        .map(|m| (m.kind, m.audience))
+        .collect();
     assert_eq!(
         kinds,
         [
-            StreamKind::IncidentCreated,
-            StreamKind::IncidentCommentAdded,
-            StreamKind::IncidentDepartmentAssigned
+            (StreamKind::IncidentCreated, Audience::Staff),
+            (StreamKind::IncidentCreated, Audience::Students),
+            (StreamKind::IncidentCommentAdded, Audience::Staff),
+            (StreamKind::IncidentDepartmentAssigned, Audience::Staff),
+            (StreamKind::IncidentDepartmentAssigned, Audience::Students),
         ]
     );
 }
@@ -533,7 +552,11 @@ async fn a_repeated_idempotency_key_returns_the_first_result() {
     again.expect(201);
     assert_eq!(again.body, first.body);
     assert_eq!(t.incident_count(&student.token).await, 1);
-    assert_eq!(t.broadcaster.messages().len(), 1);
+    assert_eq!(
+        t.broadcaster.messages().len(),
+        2,
+        "one creation: its staff and students messages"
+    );
 
     // Keys belong to their user: another user's same key is a new request.
     let other = t.user(Role::Student).await;

@@ -5,6 +5,7 @@ mod attachments;
 mod auth;
 mod bad_input;
 mod helpers;
+mod idempotency;
 mod incidents;
 mod outbox;
 mod plumbing;

@@ -43,6 +43,7 @@ fn table() -> Vec<Row> {
     const USERS: [u16; 5] = [401, 200, 200, 200, 200];
     const USERS_CREATE: [u16; 5] = [401, 201, 201, 201, 201];
     const STAFF: [u16; 5] = [401, 403, 403, 200, 200];
+    const REPORTER_AND_STAFF: [u16; 5] = [401, 200, 403, 200, 200];
     const STAFF_CREATE: [u16; 5] = [401, 403, 403, 201, 201];
     const ADMIN: [u16; 5] = [401, 403, 403, 403, 200];
     const ADMIN_CREATE: [u16; 5] = [401, 403, 403, 403, 201];
@@ -94,17 +95,18 @@ fn table() -> Vec<Row> {
             Png,
             [401, 201, 403, 201, 201],
         ),
+        // Another student's attachments are not theirs to see (docs/API.md, "Who sees what").
         row(
             Method::GET,
             "/incidents/{incident}/attachments",
             None,
-            USERS,
+            REPORTER_AND_STAFF,
         ),
         row(
             Method::GET,
             "/incidents/{incident}/attachments/{attachment}",
             None,
-            USERS,
+            REPORTER_AND_STAFF,
         ),
         row(
             Method::POST,
@@ -294,4 +296,75 @@ async fn ingest_keys_may_post_alerts_and_nothing_else() {
     t.get("/incidents", Some("sensor-key-1"))
         .await
         .expect_error(401, "unauthenticated");
+}
+
+#[tokio::test]
+async fn a_student_sees_others_incidents_without_who_reported_them() {
+    let t = spawn_app().await;
+    let reporter = t.user(Role::Student).await;
+    let other = t.user(Role::Student).await;
+    let staff = t.user(Role::Staff).await;
+    let incident = t.report_directly(&reporter).await;
+    let path = format!("/incidents/{incident}");
+
+    let theirs = t.get(&path, Some(&other.token)).await;
+    theirs.expect(200);
+    assert_eq!(theirs.body["reportado_por"], Value::Null);
+    assert_eq!(theirs.body["incident_id"], incident.as_str());
+    let listed = t.get("/incidents", Some(&other.token)).await;
+    listed.expect(200);
+    assert_eq!(listed.items().len(), 1);
+    assert_eq!(listed.items()[0]["reportado_por"], Value::Null);
+    let searched = t.get("/incidents?q=derrame", Some(&other.token)).await;
+    assert_eq!(searched.items()[0]["reportado_por"], Value::Null);
+
+    for (viewer, who) in [(&reporter, "the reporter"), (&staff, "staff")] {
+        let full = t.get(&path, Some(&viewer.token)).await;
+        assert_eq!(full.body["reportado_por"], reporter.id(), "{who}");
+        let listed = t.get("/incidents", Some(&viewer.token)).await;
+        assert_eq!(listed.items()[0]["reportado_por"], reporter.id(), "{who}");
+    }
+    assert!(
+        !listed
+            .bytes
+            .windows(reporter.id().len())
+            .any(|w| w == reporter.id().as_bytes()),
+        "the other student's list names no reporter"
+    );
+}
+
+#[tokio::test]
+async fn with_incidents_not_public_a_student_sees_only_their_own() {
+    let settings = alerta_core::Settings {
+        public_incidents: false,
+        ..alerta_core::Settings::default()
+    };
+    let t =
+        super::helpers::spawn_with(settings, alerta_adapters::http::HttpConfig::default()).await;
+    let reporter = t.user(Role::Student).await;
+    let other = t.user(Role::Student).await;
+    let staff = t.user(Role::Staff).await;
+    let incident = t.report_directly(&reporter).await;
+    let own = t.report_directly(&other).await;
+    let path = format!("/incidents/{incident}");
+
+    t.get(&path, Some(&other.token))
+        .await
+        .expect_error(404, "incident_not_found");
+    t.get(&format!("{path}/attachments"), Some(&other.token))
+        .await
+        .expect_error(404, "incident_not_found");
+    let listed = t.get("/incidents", Some(&other.token)).await;
+    listed.expect(200);
+    let ids: Vec<&str> = listed
+        .items()
+        .iter()
+        .map(|i| i["incident_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [own.as_str()], "only their own");
+    assert_eq!(listed.items()[0]["reportado_por"], other.id());
+
+    t.get(&path, Some(&reporter.token)).await.expect(200);
+    let all = t.get("/incidents", Some(&staff.token)).await;
+    assert_eq!(all.items().len(), 2, "staff see every incident");
 }

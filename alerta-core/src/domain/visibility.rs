@@ -1,0 +1,103 @@
+//! What of an incident each caller may see.
+//!
+//! Staff and admins see everything. A student sees their own incidents in full and, when
+//! incidents are public (the default), others' incidents without who reported them, without
+//! comments and without attachments; when they are not, a student sees only their own. The
+//! live stream carries, for students, one variant of each incident message without the
+//! reporter or the event's actor, and none for comments or attachments.
+
+use serde::{Serialize, Serializer};
+
+use super::{Incident, IncidentEvent, User};
+
+/// How much of one incident a caller sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sight {
+    /// Everything: staff, admins, and the reporter.
+    Full,
+    /// The incident without its reporter's identity; none of its comments or attachments.
+    WithoutReporter,
+    /// Nothing: another student's incident while incidents are not public.
+    Hidden,
+}
+
+impl Sight {
+    /// What `viewer` sees of `incident`; `public` is whether students see others' incidents.
+    pub fn of(viewer: &User, incident: &Incident, public: bool) -> Self {
+        if viewer.role.manages_incidents() || incident.reported_by() == &viewer.id {
+            Self::Full
+        } else if public {
+            Self::WithoutReporter
+        } else {
+            Self::Hidden
+        }
+    }
+
+    /// Whether a caller with this sight may see the incident's comments and attachments.
+    pub fn shows_details(self) -> bool {
+        self == Self::Full
+    }
+}
+
+/// An incident as one caller sees it: in full, or with `reportado_por` set to `null`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentView {
+    incident: Incident,
+    reporter_shown: bool,
+}
+
+impl IncidentView {
+    /// The whole incident.
+    pub fn full(incident: Incident) -> Self {
+        Self {
+            incident,
+            reporter_shown: true,
+        }
+    }
+
+    /// The incident without its reporter.
+    pub fn without_reporter(incident: Incident) -> Self {
+        Self {
+            incident,
+            reporter_shown: false,
+        }
+    }
+
+    /// The incident behind the view, reporter included: for the caller's code, not for the
+    /// wire.
+    pub fn incident(&self) -> &Incident {
+        &self.incident
+    }
+
+    /// Whether the view shows who reported the incident.
+    pub fn shows_reporter(&self) -> bool {
+        self.reporter_shown
+    }
+}
+
+impl Serialize for IncidentView {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.reporter_shown {
+            return self.incident.serialize(s);
+        }
+        redacted_incident(&self.incident).serialize(s)
+    }
+}
+
+/// The wire shape of `incident` with `reportado_por` set to `null`.
+pub fn redacted_incident(incident: &Incident) -> serde_json::Value {
+    let mut value = serde_json::to_value(incident).unwrap_or_default();
+    if let Some(fields) = value.as_object_mut() {
+        fields.insert("reportado_por".into(), serde_json::Value::Null);
+    }
+    value
+}
+
+/// The wire shape of `event` with `actor` set to `null`.
+pub fn redacted_event(event: &IncidentEvent) -> serde_json::Value {
+    let mut value = serde_json::to_value(event).unwrap_or_default();
+    if let Some(fields) = value.as_object_mut() {
+        fields.insert("actor".into(), serde_json::Value::Null);
+    }
+    value
+}
