@@ -79,6 +79,10 @@ pub struct Config {
     /// The first retry delay of a mail whose send failed; later ones double, with jitter.
     #[serde(with = "duration_text")]
     pub mail_retry_base: Duration,
+    /// The longest wait before mail whose server could not be reached is tried again; every
+    /// such mail goes as soon as one send succeeds again.
+    #[serde(with = "duration_text")]
+    pub mail_unreachable_retry: Duration,
     /// Who gets `error` and `critical` alerts (comma-separated in the environment).
     #[serde(deserialize_with = "list")]
     pub alert_emails: Vec<String>,
@@ -137,6 +141,7 @@ impl Default for Config {
             smtp_ca_file: None,
             mail_from: None,
             mail_retry_base: Duration::from_secs(30),
+            mail_unreachable_retry: Duration::from_secs(15),
             alert_emails: Vec::new(),
             ingest_keys: Vec::new(),
             token_ttl: Duration::from_secs(12 * 3600),
@@ -400,13 +405,16 @@ mod tests {
             let defaults = Config::load(None, &Overrides::default()).expect("loads");
             assert_eq!(defaults.token_ttl, Duration::from_secs(12 * 3600));
             assert_eq!(defaults.mail_retry_base, Duration::from_secs(30));
+            assert_eq!(defaults.mail_unreachable_retry, Duration::from_secs(15));
             assert_eq!(defaults.stream_retention, Duration::from_secs(7 * 86_400));
             assert_eq!(defaults.report_every, None);
 
             jail.create_file("alerta.toml", "token_ttl = 45\nstream_retention = \"1d\"\n")?;
             jail.set_env("ALERTA_MAIL_RETRY_BASE", "90");
             jail.set_env("ALERTA_REPORT_EVERY", "15m");
+            jail.set_env("ALERTA_MAIL_UNREACHABLE_RETRY", "5s");
             let config = Config::load(None, &Overrides::default()).expect("loads");
+            assert_eq!(config.mail_unreachable_retry, Duration::from_secs(5));
             assert_eq!(config.token_ttl, Duration::from_secs(45), "a TOML number");
             assert_eq!(config.stream_retention, Duration::from_secs(86_400));
             assert_eq!(

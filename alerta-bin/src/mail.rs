@@ -51,6 +51,7 @@ pub fn mailer(config: &Config) -> anyhow::Result<Arc<DynMailer>> {
 pub fn retry_policy(config: &Config) -> RetryPolicy {
     RetryPolicy {
         base_delay: config.mail_retry_base,
+        unreachable_retry: config.mail_unreachable_retry,
         ..RetryPolicy::default()
     }
 }

@@ -20,6 +20,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::Result;
@@ -32,6 +33,12 @@ use crate::ports::{Clock, DynMailOutbox, DynMailer, SendError};
 /// `max_delay`, and then jittered down to between half and all of that, so that mail that
 /// failed together does not come back together. With the defaults a row is retried for about
 /// four hours (30 s, 1 min, 2 min, ... up to 1 h between attempts) before it is given up on.
+///
+/// A server that cannot be reached at all ([`SendError::Unreachable`]) is not a reason to
+/// wait longer and longer: such a row is tried again within `unreachable_retry` (jittered
+/// down to half of it), the attempt is not counted, and as soon as one send succeeds again
+/// every row waiting for the server is made due at once. Mail queued during an outage of
+/// any length thus goes out within about `unreachable_retry` of the server's return.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// How long a claimed row belongs to this dispatcher (default 5 min, at least 1 s). A
@@ -46,6 +53,12 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// After this many attempts a temporary failure is final too (default 12, at least 1).
     pub max_attempts: u32,
+    /// The longest wait before a row whose server could not be reached is tried again
+    /// (default 15 s, at least 1 s).
+    pub unreachable_retry: Duration,
+    /// How old a row may get while its server stays unreachable before it is given up on
+    /// (default 24 h).
+    pub unreachable_give_up: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -56,6 +69,8 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_secs(30),
             max_delay: Duration::from_secs(60 * 60),
             max_attempts: 12,
+            unreachable_retry: Duration::from_secs(15),
+            unreachable_give_up: Duration::from_secs(24 * 60 * 60),
         }
     }
 }
@@ -67,18 +82,28 @@ impl RetryPolicy {
         let base = millis(self.base_delay);
         let cap = millis(self.max_delay);
         let factor = 2u64.saturating_pow(attempts.saturating_sub(1));
-        let full = base.saturating_mul(factor).min(cap);
-        let half = full / 2;
-        let jittered = (full - half) + random % (half + 1);
-        Duration::from_millis(jittered)
+        jittered(base.saturating_mul(factor).min(cap), random)
+    }
+
+    /// The delay before a row whose server could not be reached is tried again: between
+    /// half and all of `unreachable_retry`, using `random` for the jitter.
+    pub fn unreachable_delay(&self, random: u64) -> Duration {
+        jittered(millis(self.unreachable_retry), random)
     }
 
     fn normalized(mut self) -> Self {
         self.lease = self.lease.max(Duration::from_secs(1));
         self.batch_size = self.batch_size.max(1);
         self.max_attempts = self.max_attempts.max(1);
+        self.unreachable_retry = self.unreachable_retry.max(Duration::from_secs(1));
         self
     }
+}
+
+/// Between half and all of `full` milliseconds.
+fn jittered(full: u64, random: u64) -> Duration {
+    let half = full / 2;
+    Duration::from_millis((full - half) + random % (half + 1))
 }
 
 fn millis(d: Duration) -> u64 {
@@ -98,6 +123,9 @@ pub struct DispatchReport {
     pub dead: usize,
     /// Rows handed back unsent because too little of the lease was left to send them.
     pub released: usize,
+    /// Rows that were waiting for an unreachable server and were made due at once because
+    /// a send succeeded again.
+    pub woken: usize,
 }
 
 /// Works through the mail outbox: each due row is claimed with a lease (so two dispatchers
@@ -111,6 +139,9 @@ pub struct Dispatcher {
     mailer: Arc<DynMailer>,
     clock: Arc<dyn Clock>,
     policy: RetryPolicy,
+    /// Whether rows may be waiting for the server. True at start, since a previous run may
+    /// have left some.
+    server_was_unreachable: AtomicBool,
 }
 
 impl fmt::Debug for Dispatcher {
@@ -135,6 +166,7 @@ impl Dispatcher {
             mailer,
             clock,
             policy: policy.normalized(),
+            server_was_unreachable: AtomicBool::new(true),
         }
     }
 
@@ -177,6 +209,17 @@ impl Dispatcher {
                     self.outbox.mark_sent(&mail.id, self.clock.now()).await?;
                     tracing::info!(mail = %mail.id, attempts = mail.attempts.saturating_add(1), "mail sent");
                     report.sent += 1;
+                    report.woken += self.release_waiting_rows().await?;
+                }
+                Err(SendError::Unreachable(why)) => {
+                    self.server_was_unreachable.store(true, Ordering::SeqCst);
+                    // The rest of the batch would meet the same closed door: it waits for
+                    // the server with this row instead of each send timing out in turn.
+                    let error = SendError::Unreachable(why).to_string();
+                    for row in std::iter::once(mail).chain(rows.by_ref()) {
+                        self.wait_for_server(&row, &error, &mut report).await?;
+                    }
+                    break;
                 }
                 Err(failure) => {
                     let attempts = mail.attempts.saturating_add(1);
@@ -189,7 +232,9 @@ impl Dispatcher {
                             format!("gave up after {attempts} attempts: {failure}"),
                             None,
                         ),
-                        SendError::Permanent(_) => (failure.to_string(), None),
+                        SendError::Permanent(_) | SendError::Unreachable(_) => {
+                            (failure.to_string(), None)
+                        }
                     };
                     self.outbox.mark_failed(&mail.id, &error, retry_at).await?;
                     if let Some(retry_at) = retry_at {
@@ -216,7 +261,11 @@ impl Dispatcher {
     {
         loop {
             match self.run_once().await {
-                Ok(report) if report.claimed >= self.policy.batch_size || report.released > 0 => {
+                Ok(report)
+                    if report.claimed >= self.policy.batch_size
+                        || report.released > 0
+                        || report.woken > 0 =>
+                {
                     continue;
                 }
                 Ok(_) => {}
@@ -224,6 +273,58 @@ impl Dispatcher {
             }
             sleep(idle).await;
         }
+    }
+
+    /// After a successful send: makes the rows that wait for the server due now, if any may
+    /// be waiting.
+    async fn release_waiting_rows(&self) -> Result<usize> {
+        if !self.server_was_unreachable.swap(false, Ordering::SeqCst) {
+            return Ok(0);
+        }
+        match self.outbox.release_unreachable(self.clock.now()).await {
+            Ok(woken) => {
+                if woken > 0 {
+                    tracing::info!(
+                        woken,
+                        "the mail server answers again: waiting mail is due now"
+                    );
+                }
+                Ok(woken)
+            }
+            Err(error) => {
+                self.server_was_unreachable.store(true, Ordering::SeqCst);
+                Err(error)
+            }
+        }
+    }
+
+    /// Records that `mail` could not reach its server: it is tried again soon, or given up
+    /// on once it is older than the policy allows.
+    async fn wait_for_server(
+        &self,
+        mail: &OutboxMail,
+        error: &str,
+        report: &mut DispatchReport,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        let age = now.since(mail.created_at);
+        if age >= self.policy.unreachable_give_up {
+            let error = format!(
+                "gave up after the server was unreachable for {} s: {error}",
+                age.as_secs()
+            );
+            self.outbox.mark_failed(&mail.id, &error, None).await?;
+            tracing::warn!(mail = %mail.id, %error, "mail dead");
+            report.dead += 1;
+        } else {
+            let retry_at = now.plus(self.policy.unreachable_delay(random()));
+            self.outbox
+                .mark_unreachable(&mail.id, error, retry_at)
+                .await?;
+            tracing::warn!(mail = %mail.id, %retry_at, %error, "mail waits for the server");
+            report.retried += 1;
+        }
+        Ok(())
     }
 
     /// Whether at least half of the row's lease is left.

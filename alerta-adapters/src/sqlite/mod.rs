@@ -76,6 +76,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "login failures",
         include_str!("../../migrations/0004_login_failures.sql"),
     ),
+    (
+        6,
+        "outbox rows waiting for the server",
+        include_str!("../../migrations/0006_outbox_waiting_for_server.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
