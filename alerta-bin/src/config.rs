@@ -119,6 +119,18 @@ pub struct Config {
     pub report_every: Option<Duration>,
     /// Seconds a request may take before it is answered 503.
     pub request_timeout_s: u64,
+    /// How long an HTTP client may take to send a request's head, which is also how long an
+    /// idle keep-alive connection is kept.
+    #[serde(with = "duration_text")]
+    pub http_header_read_timeout: Duration,
+    /// How many HTTP connections (WebSocket streams included) one client address may hold
+    /// open; 0: no limit, behind a proxy or load balancer.
+    pub http_max_connections_per_address: usize,
+    /// How long a TCP ingestion connection may stay silent between lines.
+    #[serde(with = "duration_text")]
+    pub tcp_idle_timeout: Duration,
+    /// How many TCP ingestion connections one client address may hold open; 0: no limit.
+    pub tcp_max_connections_per_address: usize,
     /// The broker that joins this instance to others on the same store, e.g.
     /// `redis://10.0.0.5:6379`; unset: this instance serves the stream alone.
     pub broker_url: Option<Secret>,
@@ -156,6 +168,10 @@ impl Default for Config {
             departments: Vec::new(),
             report_every: None,
             request_timeout_s: 30,
+            http_header_read_timeout: Duration::from_secs(10),
+            http_max_connections_per_address: 1024,
+            tcp_idle_timeout: Duration::from_secs(300),
+            tcp_max_connections_per_address: 256,
             broker_url: None,
             stream_retention: Duration::from_secs(7 * 86_400),
         }
@@ -413,8 +429,12 @@ mod tests {
             jail.set_env("ALERTA_MAIL_RETRY_BASE", "90");
             jail.set_env("ALERTA_REPORT_EVERY", "15m");
             jail.set_env("ALERTA_MAIL_UNREACHABLE_RETRY", "5s");
+            jail.set_env("ALERTA_TCP_IDLE_TIMEOUT", "1m");
+            jail.set_env("ALERTA_HTTP_HEADER_READ_TIMEOUT", "3");
             let config = Config::load(None, &Overrides::default()).expect("loads");
             assert_eq!(config.mail_unreachable_retry, Duration::from_secs(5));
+            assert_eq!(config.tcp_idle_timeout, Duration::from_secs(60));
+            assert_eq!(config.http_header_read_timeout, Duration::from_secs(3));
             assert_eq!(config.token_ttl, Duration::from_secs(45), "a TOML number");
             assert_eq!(config.stream_retention, Duration::from_secs(86_400));
             assert_eq!(

@@ -5,12 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alerta_adapters::http::{HttpConfig, router};
+use alerta_adapters::http::{self as http_api, HttpConfig, ListenerConfig, router};
 use alerta_adapters::ingest::{GroupCommit, GroupCommitConfig};
 use alerta_adapters::tcp::{self, TcpConfig};
 use alerta_adapters::websocket::{self, Hub, HubConfig, WsConfig};
 use anyhow::{Context, bail};
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -170,25 +169,27 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     // The group commit keeps each batch within what the storage stores atomically.
     let ingest = GroupCommit::spawn(app.clone(), GroupCommitConfig::default());
+    let tcp_config = TcpConfig {
+        idle_timeout: config.tcp_idle_timeout,
+        max_connections_per_address: config.tcp_max_connections_per_address,
+        ..TcpConfig::default()
+    };
     let tcp_task = tokio::spawn(tcp::serve_with_shutdown(
         tcp_listener,
         ingest,
-        TcpConfig::default(),
+        tcp_config,
         stopped(stop.subscribe()),
     ));
     let http_stop = stop.subscribe();
+    let listener_config = ListenerConfig {
+        header_read_timeout: config.http_header_read_timeout,
+        max_connections_per_address: config.http_max_connections_per_address,
+    };
     let hub_on_stop = hub.clone();
     let task = tokio::spawn(async move {
-        // Stream frames are written as soon as they are ready, already coalesced: Nagle's
-        // wait for an acknowledgement would only add latency.
-        let http_listener = http_listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let served = axum::serve(
-            http_listener,
-            routes.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        // Stream frames are written as soon as they are ready, already coalesced: the listener
+        // sets TCP_NODELAY, since Nagle's wait for an acknowledgement would only add latency.
+        let served = http_api::serve(http_listener, routes, listener_config, async move {
             stopped(http_stop).await;
             // Upgraded stream connections are not tracked by the HTTP server's graceful
             // shutdown; close them so clients reconnect elsewhere at once.
