@@ -83,6 +83,8 @@ pub struct Config {
     /// such mail goes as soon as one send succeeds again.
     #[serde(with = "duration_text")]
     pub mail_unreachable_retry: Duration,
+    /// How many mails the dispatcher sends at once, each over a connection of its own.
+    pub mail_concurrency: usize,
     /// Who gets `error` and `critical` alerts (comma-separated in the environment).
     #[serde(deserialize_with = "list")]
     pub alert_emails: Vec<String>,
@@ -154,6 +156,7 @@ impl Default for Config {
             mail_from: None,
             mail_retry_base: Duration::from_secs(30),
             mail_unreachable_retry: Duration::from_secs(15),
+            mail_concurrency: 8,
             alert_emails: Vec::new(),
             ingest_keys: Vec::new(),
             token_ttl: Duration::from_secs(12 * 3600),

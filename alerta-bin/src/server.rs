@@ -109,7 +109,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         );
     }
     let hub = Hub::new(HubConfig::default());
-    let app = profile::open(&config, Arc::new(hub.clone())).await?;
+    let mail_wake = Arc::new(tokio::sync::Notify::new());
+    let broadcaster = crate::mail::WakingBroadcaster::new(Arc::new(hub.clone()), mail_wake.clone());
+    let app = profile::open(&config, Arc::new(broadcaster)).await?;
     let broker = crate::broker::connect(&config).await?;
     hub.start(app.storage().stream.clone(), broker)
         .await
@@ -157,6 +159,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         app.storage().outbox.clone(),
         mailer,
         retry,
+        mail_wake,
         stop.subscribe(),
     ));
     if let Some(every) = config.report_every {

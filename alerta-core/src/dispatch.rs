@@ -23,6 +23,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use futures::stream::{self, StreamExt};
+
 use crate::Result;
 use crate::domain::{OutboxMail, Timestamp};
 use crate::ports::{Clock, DynMailOutbox, DynMailer, SendError};
@@ -47,6 +49,9 @@ pub struct RetryPolicy {
     pub lease: Duration,
     /// How many rows one pass claims (default 20, at least 1).
     pub batch_size: usize,
+    /// How many rows of a pass are sent at once (default 1, at least 1): with more, a pass
+    /// keeps that many conversations with the mail server open together.
+    pub concurrency: usize,
     /// The delay after the first failed attempt (default 30 s).
     pub base_delay: Duration,
     /// The longest delay between attempts (default 1 h).
@@ -66,6 +71,7 @@ impl Default for RetryPolicy {
         Self {
             lease: Duration::from_secs(5 * 60),
             batch_size: 20,
+            concurrency: 1,
             base_delay: Duration::from_secs(30),
             max_delay: Duration::from_secs(60 * 60),
             max_attempts: 12,
@@ -94,6 +100,7 @@ impl RetryPolicy {
     fn normalized(mut self) -> Self {
         self.lease = self.lease.max(Duration::from_secs(1));
         self.batch_size = self.batch_size.max(1);
+        self.concurrency = self.concurrency.max(1);
         self.max_attempts = self.max_attempts.max(1);
         self.unreachable_retry = self.unreachable_retry.max(Duration::from_secs(1));
         self
@@ -175,79 +182,124 @@ impl Dispatcher {
         &self.policy
     }
 
-    /// One pass: claims up to a batch of due rows and sends them one after another.
+    /// One pass: claims up to a batch of due rows and sends them, up to
+    /// [`RetryPolicy::concurrency`] at once.
     ///
     /// # Errors
     ///
-    /// The outbox's errors, at once: the rows of the batch not yet marked keep their lease
-    /// and are claimed again when it ends. Failures of the mailer are not errors; they are
-    /// recorded on the row.
+    /// The outbox's errors, once the sends in flight have ended: rows not started after the
+    /// error keep their lease and are claimed again when it ends. Failures of the mailer are
+    /// not errors; they are recorded on the row.
     pub async fn run_once(&self) -> Result<DispatchReport> {
         let claimed_at = self.clock.now();
         let claimed = self
             .outbox
             .claim_due(claimed_at, self.policy.lease, self.policy.batch_size)
             .await?;
+        let pass = Pass::default();
+        let outcomes: Vec<Result<Outcome>> = stream::iter(claimed)
+            .map(|mail| self.deliver(mail, claimed_at, &pass))
+            .buffer_unordered(self.policy.concurrency)
+            .collect()
+            .await;
         let mut report = DispatchReport {
-            claimed: claimed.len(),
+            claimed: outcomes.len(),
             ..DispatchReport::default()
         };
-        let mut rows = claimed.into_iter();
-        while let Some(mail) = rows.next() {
-            if !self.lease_allows_a_send(&mail, claimed_at) {
-                // Another dispatcher may claim the row once the lease is over; starting a
-                // send this late could deliver it twice.
-                let now = self.clock.now();
-                for left in std::iter::once(mail).chain(rows.by_ref()) {
-                    self.outbox.requeue(&left.id, now).await?;
-                    report.released += 1;
-                }
-                break;
-            }
-            match self.mailer.send(&mail).await {
-                Ok(()) => {
-                    self.outbox.mark_sent(&mail.id, self.clock.now()).await?;
-                    tracing::info!(mail = %mail.id, attempts = mail.attempts.saturating_add(1), "mail sent");
+        let mut first_error = None;
+        for outcome in outcomes {
+            match outcome {
+                Ok(Outcome::Sent { woken }) => {
                     report.sent += 1;
-                    report.woken += self.release_waiting_rows().await?;
+                    report.woken += woken;
                 }
-                Err(SendError::Unreachable(why)) => {
-                    self.server_was_unreachable.store(true, Ordering::SeqCst);
-                    // The rest of the batch would meet the same closed door: it waits for
-                    // the server with this row instead of each send timing out in turn.
-                    let error = SendError::Unreachable(why).to_string();
-                    for row in std::iter::once(mail).chain(rows.by_ref()) {
-                        self.wait_for_server(&row, &error, &mut report).await?;
-                    }
-                    break;
-                }
-                Err(failure) => {
-                    let attempts = mail.attempts.saturating_add(1);
-                    let (error, retry_at) = match failure {
-                        SendError::Temporary(_) if attempts < self.policy.max_attempts => {
-                            let delay = self.policy.retry_delay(attempts, random());
-                            (failure.to_string(), Some(self.clock.now().plus(delay)))
-                        }
-                        SendError::Temporary(_) => (
-                            format!("gave up after {attempts} attempts: {failure}"),
-                            None,
-                        ),
-                        SendError::Permanent(_) | SendError::Unreachable(_) => {
-                            (failure.to_string(), None)
-                        }
-                    };
-                    self.outbox.mark_failed(&mail.id, &error, retry_at).await?;
-                    if let Some(retry_at) = retry_at {
-                        tracing::warn!(mail = %mail.id, attempts, %retry_at, %error, "mail retried later");
-                        report.retried += 1;
-                    } else {
-                        tracing::warn!(mail = %mail.id, attempts, %error, "mail dead");
-                        report.dead += 1;
-                    }
+                Ok(Outcome::Retried) => report.retried += 1,
+                Ok(Outcome::Dead) => report.dead += 1,
+                Ok(Outcome::Released) => report.released += 1,
+                Ok(Outcome::Skipped) => {}
+                Err(error) => {
+                    first_error.get_or_insert(error);
                 }
             }
         }
-        Ok(report)
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
+    }
+
+    /// Sends one claimed row and records what happened.
+    async fn deliver(
+        &self,
+        mail: OutboxMail,
+        claimed_at: Timestamp,
+        pass: &Pass,
+    ) -> Result<Outcome> {
+        if pass.outbox_failed.load(Ordering::SeqCst) {
+            return Ok(Outcome::Skipped);
+        }
+        let outcome = self.deliver_row(mail, claimed_at, pass).await;
+        if outcome.is_err() {
+            pass.outbox_failed.store(true, Ordering::SeqCst);
+        }
+        outcome
+    }
+
+    async fn deliver_row(
+        &self,
+        mail: OutboxMail,
+        claimed_at: Timestamp,
+        pass: &Pass,
+    ) -> Result<Outcome> {
+        if !self.lease_allows_a_send(&mail, claimed_at) {
+            // Another dispatcher may claim the row once the lease is over; starting a send
+            // this late could deliver it twice.
+            self.outbox.requeue(&mail.id, self.clock.now()).await?;
+            return Ok(Outcome::Released);
+        }
+        if let Some(error) = pass.unreachable_error() {
+            // The server just refused another row of this pass: this one waits with it
+            // instead of timing out in turn.
+            return self.wait_for_server(&mail, &error).await;
+        }
+        match self.mailer.send(&mail).await {
+            Ok(()) => {
+                self.outbox.mark_sent(&mail.id, self.clock.now()).await?;
+                tracing::info!(mail = %mail.id, attempts = mail.attempts.saturating_add(1), "mail sent");
+                let woken = self.release_waiting_rows().await?;
+                Ok(Outcome::Sent { woken })
+            }
+            Err(SendError::Unreachable(why)) => {
+                self.server_was_unreachable.store(true, Ordering::SeqCst);
+                let error = SendError::Unreachable(why).to_string();
+                pass.set_unreachable(&error);
+                self.wait_for_server(&mail, &error).await
+            }
+            Err(failure) => {
+                let attempts = mail.attempts.saturating_add(1);
+                let (error, retry_at) = match failure {
+                    SendError::Temporary(_) if attempts < self.policy.max_attempts => {
+                        let delay = self.policy.retry_delay(attempts, random());
+                        (failure.to_string(), Some(self.clock.now().plus(delay)))
+                    }
+                    SendError::Temporary(_) => (
+                        format!("gave up after {attempts} attempts: {failure}"),
+                        None,
+                    ),
+                    SendError::Permanent(_) | SendError::Unreachable(_) => {
+                        (failure.to_string(), None)
+                    }
+                };
+                self.outbox.mark_failed(&mail.id, &error, retry_at).await?;
+                if let Some(retry_at) = retry_at {
+                    tracing::warn!(mail = %mail.id, attempts, %retry_at, %error, "mail retried later");
+                    Ok(Outcome::Retried)
+                } else {
+                    tracing::warn!(mail = %mail.id, attempts, %error, "mail dead");
+                    Ok(Outcome::Dead)
+                }
+            }
+        }
     }
 
     /// Runs passes forever: at once while rows keep coming, otherwise after `idle`, slept
@@ -300,12 +352,7 @@ impl Dispatcher {
 
     /// Records that `mail` could not reach its server: it is tried again soon, or given up
     /// on once it is older than the policy allows.
-    async fn wait_for_server(
-        &self,
-        mail: &OutboxMail,
-        error: &str,
-        report: &mut DispatchReport,
-    ) -> Result<()> {
+    async fn wait_for_server(&self, mail: &OutboxMail, error: &str) -> Result<Outcome> {
         let now = self.clock.now();
         let age = now.since(mail.created_at);
         if age >= self.policy.unreachable_give_up {
@@ -315,16 +362,15 @@ impl Dispatcher {
             );
             self.outbox.mark_failed(&mail.id, &error, None).await?;
             tracing::warn!(mail = %mail.id, %error, "mail dead");
-            report.dead += 1;
+            Ok(Outcome::Dead)
         } else {
             let retry_at = now.plus(self.policy.unreachable_delay(random()));
             self.outbox
                 .mark_unreachable(&mail.id, error, retry_at)
                 .await?;
             tracing::warn!(mail = %mail.id, %retry_at, %error, "mail waits for the server");
-            report.retried += 1;
+            Ok(Outcome::Retried)
         }
-        Ok(())
     }
 
     /// Whether at least half of the row's lease is left.
@@ -336,6 +382,43 @@ impl Dispatcher {
         let last_start =
             Timestamp::from_unix_millis(lease_until.unix_millis().saturating_sub(half));
         self.clock.now() < last_start
+    }
+}
+
+/// What became of one claimed row.
+enum Outcome {
+    Sent {
+        woken: usize,
+    },
+    Retried,
+    Dead,
+    Released,
+    /// Not started: the outbox failed earlier in the pass, and the row keeps its lease.
+    Skipped,
+}
+
+/// What the sends of one pass share.
+#[derive(Default)]
+struct Pass {
+    /// An outbox write failed: start no more sends.
+    outbox_failed: AtomicBool,
+    /// The server could not be reached, and why.
+    unreachable: std::sync::Mutex<Option<String>>,
+}
+
+impl Pass {
+    fn unreachable_error(&self) -> Option<String> {
+        self.unreachable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set_unreachable(&self, error: &str) {
+        self.unreachable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(|| error.to_owned());
     }
 }
 

@@ -495,3 +495,74 @@ async fn a_success_releases_what_waited_for_the_server_but_not_what_a_4xx_pushed
     assert_eq!((b.state, b.next_attempt_at), (MailState::Pending, b_due));
     assert_eq!(d.run_once().await.unwrap().claimed, 0);
 }
+
+/// A mailer whose sends take a while, counting how many run at once.
+struct OverlapMailer {
+    inner: RecordingMailer,
+    in_flight: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl Mailer for OverlapMailer {
+    async fn send(&self, mail: &OutboxMail) -> Result<(), SendError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.in_flight.fetch_sub(1, SeqCst);
+        self.inner.send(mail).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sends_stay_within_the_bound_and_send_every_row_once() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let w = World::new();
+    let recipients: Vec<String> = (0..60).map(|i| format!("u{i}@campus.edu")).collect();
+    let recipients: Vec<&str> = recipients.iter().map(String::as_str).collect();
+    let rows = w.put(&recipients).await;
+    let policy = RetryPolicy {
+        batch_size: 20,
+        concurrency: 8,
+        ..RetryPolicy::default()
+    };
+    let mailers: Vec<Arc<OverlapMailer>> = (0..2)
+        .map(|_| {
+            Arc::new(OverlapMailer {
+                inner: RecordingMailer::new_ok(),
+                in_flight: Default::default(),
+                most: Default::default(),
+            })
+        })
+        .collect();
+    let drains: Vec<_> = mailers
+        .iter()
+        .map(|mailer| {
+            let d = w.dispatcher_with(mailer.clone(), policy.clone());
+            tokio::spawn(async move { while d.run_once().await.unwrap().claimed > 0 {} })
+        })
+        .collect();
+    for drain in drains {
+        drain.await.unwrap();
+    }
+    let mut sent: Vec<MailId> = mailers.iter().flat_map(|m| sent_ids(&m.inner)).collect();
+    sent.sort();
+    let mut expected: Vec<MailId> = rows.iter().map(|m| m.id.clone()).collect();
+    expected.sort();
+    assert_eq!(
+        sent, expected,
+        "every row exactly once across both dispatchers"
+    );
+    for mailer in &mailers {
+        let most = mailer.most.load(SeqCst);
+        assert!(most <= 8, "{most} sends at once, over the bound");
+    }
+    assert!(
+        mailers.iter().any(|m| m.most.load(SeqCst) > 1),
+        "sends overlapped"
+    );
+    for row in &rows {
+        assert_eq!(w.row(&row.id).await.state, MailState::Sent);
+    }
+}
