@@ -1,20 +1,31 @@
 //! The blob store on a local directory.
 //!
 //! A key such as `adjuntos/{incident}/{attachment}` is the relative path of one file under
-//! the root directory. Each file holds a short header and then the bytes:
+//! the root directory, and that file holds the blob's bytes exactly: a report stored as
+//! `reportes/global/reporte_....json` is a JSON file any tool can open. Beside it, a hidden
+//! sidecar `.{name}.blob` holds the content type, with the length and SHA-256 of the bytes
+//! it describes:
 //!
 //! ```text
-//! alerta-blob 1\n
-//! <content type>\n
-//! <bytes, exactly as stored>
+//! alerta-blob-meta 1\n
+//! <sha-256 hex> <length> <content type>\n      the blob as written last
+//! <sha-256 hex> <length> <content type>\n      the one before, while it may still be on disk
 //! ```
 //!
-//! Keeping the content type in the same file as the bytes means one rename replaces both at
-//! once, so a reader can never pair new bytes with an old type.
+//! A write replaces the sidecar (with the new entry and the entry of the bytes still on disk)
+//! and then the bytes, each by writing a temporary file, flushing it, renaming it over the
+//! old one and flushing the directory. A reader takes the entry that matches the bytes it
+//! read, so it never pairs bytes with the wrong type: in the instant between the two
+//! renames, or after a crash there, the bytes on disk still match an entry. Writers of one
+//! directory take turns under an advisory lock on it, across processes.
 //!
-//! A write goes to a temporary file in the key's directory, is flushed to disk, renamed over
-//! the key's file, and then the directory itself is flushed so the rename survives a crash.
-//! Temporary files start with a dot; key components may not, so the two never meet.
+//! Earlier versions wrote a two-line header (`alerta-blob 1`, the content type) before the
+//! bytes, in the file itself. [`FsBlobStore::migrate`] rewrites such files into the form
+//! above (sidecar first, then the bytes, so a crash part-way leaves a file that is migrated
+//! again on the next run); until then they are still read.
+//!
+//! Temporary files and sidecars start with a dot; key components may not, so neither ever
+//! meets a key.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -27,7 +38,14 @@ use alerta_core::ports::BlobStore;
 use alerta_core::{Error, Result};
 use async_trait::async_trait;
 
-const MAGIC: &[u8] = b"alerta-blob 1\n";
+/// The header of the old single-file format.
+const OLD_MAGIC: &[u8] = b"alerta-blob 1\n";
+
+/// The first line of a sidecar.
+const META_MAGIC: &str = "alerta-blob-meta 1";
+
+/// How often a read starts over when it raced a writer between its two renames.
+const READ_ATTEMPTS: usize = 20;
 
 /// The longest content type stored.
 const MAX_CONTENT_TYPE: usize = 255;
@@ -178,9 +196,58 @@ fn write_atomically(root: &Path, path: &Path, tmp_name: &str, contents: &[&[u8]]
     sync_dir(dir).map_err(io_error(dir))
 }
 
-fn read_blob(path: &Path) -> Result<Blob> {
-    let data = match fs::read(path) {
-        Ok(data) => data,
+/// What a sidecar says about one version of the bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    sha256: String,
+    length: u64,
+    content_type: String,
+}
+
+impl Entry {
+    fn of(bytes: &[u8], content_type: &str) -> Self {
+        Self {
+            sha256: sha256_hex(bytes),
+            length: bytes.len() as u64,
+            content_type: content_type.to_owned(),
+        }
+    }
+
+    fn describes(&self, bytes: &[u8]) -> bool {
+        self.length == bytes.len() as u64 && self.sha256 == sha256_hex(bytes)
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn sidecar_of(path: &Path) -> PathBuf {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("blob");
+    path.with_file_name(format!(".{name}.blob"))
+}
+
+fn encode_sidecar(entries: &[Entry]) -> Vec<u8> {
+    let mut text = format!("{META_MAGIC}\n");
+    for entry in entries {
+        text.push_str(&format!(
+            "{} {} {}\n",
+            entry.sha256, entry.length, entry.content_type
+        ));
+    }
+    text.into_bytes()
+}
+
+/// The entries of a sidecar, or `None` when there is none; a sidecar that cannot be read as
+/// one is an error.
+fn read_sidecar(path: &Path) -> Result<Option<Vec<Entry>>> {
+    let sidecar = sidecar_of(path);
+    let text = match fs::read(&sidecar) {
+        Ok(text) => text,
         Err(e)
             if matches!(
                 e.kind(),
@@ -189,24 +256,194 @@ fn read_blob(path: &Path) -> Result<Blob> {
                     | io::ErrorKind::NotADirectory
             ) =>
         {
-            return Err(Error::NotFound("blob"));
+            return Ok(None);
         }
-        Err(e) => return Err(io_error(path)(e)),
+        Err(e) => return Err(io_error(&sidecar)(e)),
     };
-    let malformed = || Error::unavailable("blob store", FsError::Format(path.to_path_buf()));
-    let rest = data.strip_prefix(MAGIC).ok_or_else(malformed)?;
-    let end = rest
-        .iter()
-        .position(|&b| b == b'\n')
-        .ok_or_else(malformed)?;
-    let content_type = std::str::from_utf8(&rest[..end])
-        .map_err(|_| malformed())?
-        .to_owned();
-    let bytes = rest[end + 1..].to_vec();
-    Ok(Blob {
+    let malformed = || Error::unavailable("blob store", FsError::Format(sidecar.clone()));
+    let text = String::from_utf8(text).map_err(|_| malformed())?;
+    let mut lines = text.lines();
+    if lines.next() != Some(META_MAGIC) {
+        return Err(malformed());
+    }
+    lines
+        .map(|line| {
+            let mut parts = line.splitn(3, ' ');
+            let sha256 = parts
+                .next()
+                .filter(|h| h.len() == 64)
+                .ok_or_else(malformed)?;
+            let length = parts
+                .next()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(malformed)?;
+            let content_type = parts.next().ok_or_else(malformed)?;
+            Ok(Entry {
+                sha256: sha256.to_owned(),
+                length,
+                content_type: content_type.to_owned(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
+/// The bytes of a key's file, or NotFound.
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    match fs::read(path) {
+        Ok(data) => Ok(data),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound
+                    | io::ErrorKind::IsADirectory
+                    | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Err(Error::NotFound("blob"))
+        }
+        Err(e) => Err(io_error(path)(e)),
+    }
+}
+
+/// A file in the old format: its content type and its bytes, or `None` if it is not one.
+fn parse_old_format(data: &[u8]) -> Option<Blob> {
+    let rest = data.strip_prefix(OLD_MAGIC)?;
+    let end = rest.iter().position(|&b| b == b'\n')?;
+    let content_type = std::str::from_utf8(&rest[..end]).ok()?.to_owned();
+    Some(Blob {
         content_type,
-        bytes,
+        bytes: rest[end + 1..].to_vec(),
     })
+}
+
+fn read_blob(path: &Path) -> Result<Blob> {
+    for _ in 0..READ_ATTEMPTS {
+        let before = read_sidecar(path)?;
+        let bytes = read_bytes(path)?;
+        let matching = before
+            .as_ref()
+            .and_then(|entries| entries.iter().find(|e| e.describes(&bytes)));
+        if let Some(entry) = matching {
+            return Ok(Blob {
+                content_type: entry.content_type.clone(),
+                bytes,
+            });
+        }
+        // Not migrated yet: the old format names its own type.
+        if let Some(blob) = parse_old_format(&bytes) {
+            return Ok(blob);
+        }
+        // Bytes no entry describes are either a writer's, renamed after this read took the
+        // sidecar (which has changed since: read both again), or not a blob at all.
+        if before.is_none() || read_sidecar(path)? == before {
+            break;
+        }
+    }
+    Err(Error::unavailable(
+        "blob store",
+        FsError::Format(path.to_path_buf()),
+    ))
+}
+
+/// Holds the advisory lock of a directory while its blobs are written, so that two writers
+/// of one key (in this process or another) cannot interleave their two renames.
+fn lock_dir(dir: &Path) -> io::Result<File> {
+    let handle = File::open(dir)?;
+    handle.lock()?;
+    Ok(handle)
+}
+
+impl FsBlobStore {
+    fn temporary_name(&self, path: &Path) -> String {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("blob");
+        format!(
+            ".{name}.{}-{}.tmp",
+            std::process::id(),
+            self.inner.writes.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// Writes `bytes` as the blob at `path`: the sidecar with the new entry (and the one of
+    /// the bytes still on disk), then the bytes.
+    fn write_blob(&self, path: &Path, content_type: &str, bytes: &[u8]) -> Result<()> {
+        let root = &self.inner.root;
+        let dir = path.parent().unwrap_or(root);
+        create_dirs(root, dir).map_err(io_error(dir))?;
+        let _lock = lock_dir(dir).map_err(io_error(dir))?;
+        let mut entries = vec![Entry::of(bytes, content_type)];
+        match fs::read(path) {
+            Ok(current) => {
+                let known = read_sidecar(path)
+                    .ok()
+                    .flatten()
+                    .and_then(|old| old.into_iter().find(|e| e.describes(&current)));
+                // A file in the old format names its own type, and is read as such.
+                entries.extend(known);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error(path)(e)),
+        }
+        entries.dedup();
+        let sidecar = sidecar_of(path);
+        let sidecar_tmp = self.temporary_name(&sidecar);
+        write_atomically(root, &sidecar, &sidecar_tmp, &[&encode_sidecar(&entries)])?;
+        let tmp = self.temporary_name(path);
+        write_atomically(root, path, &tmp, &[bytes])
+    }
+
+    /// Rewrites every file still in the old single-file format (a header before the bytes)
+    /// into the bytes alone with a sidecar, and returns how many it rewrote. Safe to run
+    /// again at any time, and after a crash part-way: a file is rewritten only while it is
+    /// in the old format and no sidecar describes it as it is.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unavailable`] when the directory cannot be read or a file cannot be written.
+    pub async fn migrate(&self) -> Result<usize> {
+        let store = self.clone();
+        blocking(move || store.migrate_now()).await
+    }
+
+    fn migrate_now(&self) -> Result<usize> {
+        let root = self.inner.root.clone();
+        if !root.is_dir() {
+            return Ok(0);
+        }
+        let mut migrated = 0;
+        let mut pending = vec![root];
+        while let Some(dir) = pending.pop() {
+            for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {
+                let entry = entry.map_err(io_error(&dir))?;
+                let path = entry.path();
+                let hidden = entry.file_name().to_string_lossy().starts_with('.');
+                let kind = entry.file_type().map_err(io_error(&path))?;
+                if kind.is_dir() {
+                    pending.push(path);
+                } else if kind.is_file() && !hidden && self.migrate_file(&path)? {
+                    migrated += 1;
+                }
+            }
+        }
+        Ok(migrated)
+    }
+
+    fn migrate_file(&self, path: &Path) -> Result<bool> {
+        let data = fs::read(path).map_err(io_error(path))?;
+        let Some(old) = parse_old_format(&data) else {
+            return Ok(false);
+        };
+        let described = read_sidecar(path)
+            .ok()
+            .flatten()
+            .is_some_and(|entries| entries.iter().any(|e| e.describes(&data)));
+        if described {
+            // Bytes that happen to start like the old header, written in the new format.
+            return Ok(false);
+        }
+        self.write_blob(path, &old.content_type, &old.bytes)?;
+        Ok(true)
+    }
 }
 
 #[async_trait]
@@ -219,15 +456,9 @@ impl BlobStore for FsBlobStore {
             ));
         }
         let path = self.path_of(key)?;
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("blob");
-        let tmp_name = format!(
-            ".{name}.{}-{}.tmp",
-            std::process::id(),
-            self.inner.writes.fetch_add(1, Ordering::Relaxed)
-        );
-        let root = self.inner.root.clone();
-        let header = [MAGIC, content_type.as_bytes(), b"\n"].concat();
-        blocking(move || write_atomically(&root, &path, &tmp_name, &[&header, &bytes])).await
+        let store = self.clone();
+        let content_type = content_type.to_owned();
+        blocking(move || store.write_blob(&path, &content_type, &bytes)).await
     }
 
     async fn get(&self, key: &BlobKey) -> Result<Blob> {

@@ -10,12 +10,14 @@
 //! | `dynamodb` | `dynamodb` | every storage port on DynamoDB tables, with their bootstrap |
 //! | `fs` | `fs` | the blob store on a local directory |
 //! | `s3` | `s3` | the blob store on two S3 buckets, with their bootstrap |
-//! | `http` | `http` | the REST API as an axum `Router` |
+//! | `http` | `http` | the REST API as an axum `Router`, and a listener with bounded header and idle time |
 //! | `smtp` | `smtp` | mail over SMTP (lettre, rustls) and as `.eml` files |
 //! | `websocket` | `websocket` | the broadcast hub (tokio-tungstenite); with `http`, its `GET /ws` route |
 //! | `broker` | `broker` | an in-process broker with an outage switch; a fault-injecting wrapper |
 //! | `redis` | `broker` | also `RedisBroker`, the broker on Redis PUBLISH/SUBSCRIBE |
 //! | `tcp` | `tcp`, `ingest` | JSON-lines ingestion and its client; the group-commit alert writer |
+//!
+//! With `tcp` or `http`, `address_limit` bounds the connections one client address holds open.
 //!
 //! [`status_code`] needs no feature either: the HTTP status of each core error, shared by the
 //! `http` router and the `websocket` upgrade.
@@ -23,6 +25,8 @@
 pub mod memory;
 pub mod status_code;
 
+#[cfg(any(feature = "tcp", feature = "http"))]
+pub mod address_limit;
 #[cfg(any(feature = "dynamodb", feature = "s3"))]
 mod aws;
 

@@ -79,6 +79,12 @@ pub struct Config {
     /// The first retry delay of a mail whose send failed; later ones double, with jitter.
     #[serde(with = "duration_text")]
     pub mail_retry_base: Duration,
+    /// The longest wait before mail whose server could not be reached is tried again; every
+    /// such mail goes as soon as one send succeeds again.
+    #[serde(with = "duration_text")]
+    pub mail_unreachable_retry: Duration,
+    /// How many mails the dispatcher sends at once, each over a connection of its own.
+    pub mail_concurrency: usize,
     /// Who gets `error` and `critical` alerts (comma-separated in the environment).
     #[serde(deserialize_with = "list")]
     pub alert_emails: Vec<String>,
@@ -128,6 +134,18 @@ pub struct Config {
     pub report_every: Option<Duration>,
     /// Seconds a request may take before it is answered 503.
     pub request_timeout_s: u64,
+    /// How long an HTTP client may take to send a request's head, which is also how long an
+    /// idle keep-alive connection is kept.
+    #[serde(with = "duration_text")]
+    pub http_header_read_timeout: Duration,
+    /// How many HTTP connections (WebSocket streams included) one client address may hold
+    /// open; 0: no limit, behind a proxy or load balancer.
+    pub http_max_connections_per_address: usize,
+    /// How long a TCP ingestion connection may stay silent between lines.
+    #[serde(with = "duration_text")]
+    pub tcp_idle_timeout: Duration,
+    /// How many TCP ingestion connections one client address may hold open; 0: no limit.
+    pub tcp_max_connections_per_address: usize,
     /// The broker that joins this instance to others on the same store, e.g.
     /// `redis://10.0.0.5:6379`; unset: this instance serves the stream alone.
     pub broker_url: Option<Secret>,
@@ -157,6 +175,8 @@ impl Default for Config {
             smtp_ca_file: None,
             mail_from: None,
             mail_retry_base: Duration::from_secs(30),
+            mail_unreachable_retry: Duration::from_secs(15),
+            mail_concurrency: 8,
             alert_emails: Vec::new(),
             ingest_keys: Vec::new(),
             open311_keys: Vec::new(),
@@ -176,6 +196,10 @@ impl Default for Config {
             departments: Vec::new(),
             report_every: None,
             request_timeout_s: 30,
+            http_header_read_timeout: Duration::from_secs(10),
+            http_max_connections_per_address: 1024,
+            tcp_idle_timeout: Duration::from_secs(300),
+            tcp_max_connections_per_address: 256,
             broker_url: None,
             stream_retention: Duration::from_secs(7 * 86_400),
             idempotency_ttl: settings.idempotency_max_age,
@@ -427,6 +451,7 @@ mod tests {
             let defaults = Config::load(None, &Overrides::default()).expect("loads");
             assert_eq!(defaults.token_ttl, Duration::from_secs(12 * 3600));
             assert_eq!(defaults.mail_retry_base, Duration::from_secs(30));
+            assert_eq!(defaults.mail_unreachable_retry, Duration::from_secs(15));
             assert_eq!(defaults.stream_retention, Duration::from_secs(7 * 86_400));
             assert_eq!(defaults.report_every, None);
             assert_eq!(defaults.idempotency_ttl, Duration::from_secs(24 * 3600));
@@ -440,6 +465,13 @@ mod tests {
             let config = Config::load(None, &Overrides::default()).expect("loads");
             assert_eq!(config.idempotency_ttl, Duration::from_secs(2 * 3600));
             assert!(!config.public_incidents);
+            jail.set_env("ALERTA_MAIL_UNREACHABLE_RETRY", "5s");
+            jail.set_env("ALERTA_TCP_IDLE_TIMEOUT", "1m");
+            jail.set_env("ALERTA_HTTP_HEADER_READ_TIMEOUT", "3");
+            let config = Config::load(None, &Overrides::default()).expect("loads");
+            assert_eq!(config.mail_unreachable_retry, Duration::from_secs(5));
+            assert_eq!(config.tcp_idle_timeout, Duration::from_secs(60));
+            assert_eq!(config.http_header_read_timeout, Duration::from_secs(3));
             assert_eq!(config.token_ttl, Duration::from_secs(45), "a TOML number");
             assert_eq!(config.stream_retention, Duration::from_secs(86_400));
             assert_eq!(

@@ -6,14 +6,39 @@ use std::time::Duration;
 use alerta_adapters::smtp::{EmlFileMailer, SmtpMailer, SmtpOptions};
 use alerta_core::dispatch::{Dispatcher, RetryPolicy};
 use alerta_core::domain::Email;
-use alerta_core::ports::{DynMailOutbox, DynMailer, SystemClock};
+use alerta_core::domain::StreamBatch;
+use alerta_core::ports::{Broadcaster, DynBroadcaster, DynMailOutbox, DynMailer, SystemClock};
 use anyhow::Context;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::config::Config;
 
-/// How long the dispatcher waits when the outbox is empty: the delay of a new mail.
+/// How long the dispatcher waits when the outbox is empty and nothing was committed here:
+/// the delay of mail committed by another instance.
 const IDLE: Duration = Duration::from_millis(500);
+
+/// Passes every committed batch on, and wakes the mail dispatcher: mail is only written in
+/// the same commit as a stream message, so a commit is when new mail may be due.
+pub struct WakingBroadcaster {
+    inner: Arc<DynBroadcaster>,
+    wake: Arc<Notify>,
+}
+
+impl WakingBroadcaster {
+    /// Wraps `inner`; `wake` is notified after each publish.
+    pub fn new(inner: Arc<DynBroadcaster>, wake: Arc<Notify>) -> Self {
+        Self { inner, wake }
+    }
+}
+
+#[async_trait::async_trait]
+impl Broadcaster for WakingBroadcaster {
+    async fn publish(&self, batch: &StreamBatch) -> alerta_core::Result<()> {
+        // Woken first: a failed publish does not undo the commit, or its mail.
+        self.wake.notify_one();
+        self.inner.publish(batch).await
+    }
+}
 
 /// The mailer the configuration asks for: SMTP when `smtp_url` is set, otherwise `.eml` files
 /// under `<data_dir>/mail`.
@@ -51,21 +76,60 @@ pub fn mailer(config: &Config) -> anyhow::Result<Arc<DynMailer>> {
 pub fn retry_policy(config: &Config) -> RetryPolicy {
     RetryPolicy {
         base_delay: config.mail_retry_base,
+        concurrency: config.mail_concurrency,
+        unreachable_retry: config.mail_unreachable_retry,
         ..RetryPolicy::default()
     }
 }
 
-/// Delivers the outbox until `stop` turns true. Rows whose send is cut short by the stop are
-/// claimed again once their lease ends, by this process after a restart or by another one.
+/// Delivers the outbox until `stop` turns true, passing again as soon as `wake` is notified
+/// (a commit) or after [`IDLE`]. Rows whose send is cut short by the stop are claimed again
+/// once their lease ends, by this process after a restart or by another one.
 pub async fn dispatch(
     outbox: Arc<DynMailOutbox>,
     mailer: Arc<DynMailer>,
     policy: RetryPolicy,
+    wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
     let dispatcher = Dispatcher::new(outbox, mailer, Arc::new(SystemClock), policy);
+    let idle_or_woken = |idle| {
+        let wake = wake.clone();
+        async move {
+            tokio::select! {
+                () = tokio::time::sleep(idle) => {}
+                () = wake.notified() => {}
+            }
+        }
+    };
     tokio::select! {
-        _ = dispatcher.run(IDLE, tokio::time::sleep) => {}
+        _ = dispatcher.run(IDLE, idle_or_woken) => {}
         _ = stop.wait_for(|stop| *stop) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alerta_adapters::memory::RecordingBroadcaster;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_commit_wakes_the_dispatcher_and_reaches_the_stream() {
+        let recorded = Arc::new(RecordingBroadcaster::new());
+        let wake = Arc::new(Notify::new());
+        let broadcaster = WakingBroadcaster::new(recorded.clone(), wake.clone());
+        let batch = StreamBatch {
+            epoch: 1,
+            first: 1,
+            messages: Vec::new(),
+        };
+        broadcaster.publish(&batch).await.unwrap();
+        // The permit stored by the publish makes this wait end at once; without it the
+        // test would hang until its timeout.
+        tokio::time::timeout(Duration::from_secs(5), wake.notified())
+            .await
+            .expect("woken by the commit");
+        assert_eq!(recorded.batches().len(), 1);
     }
 }

@@ -62,6 +62,16 @@ pub async fn open(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::
                     .with_context(|| format!("opening {}", database.display()))?,
             );
             let blobs = Arc::new(FsBlobStore::new(config.data_dir.join("blobs")));
+            let migrated = blobs
+                .migrate()
+                .await
+                .context("rewriting blob files of the old format")?;
+            if migrated > 0 {
+                tracing::info!(
+                    migrated,
+                    "blob files rewritten as their bytes with a sidecar"
+                );
+            }
             build(config, Storage::from_backend(store), blobs, broadcaster)
         }
         Profile::Aws => open_aws(config, broadcaster).await,

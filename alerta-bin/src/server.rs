@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alerta_adapters::http::open311::{self, Open311Config};
-use alerta_adapters::http::{HttpConfig, router};
+use alerta_adapters::http::{self as http_api, HttpConfig, ListenerConfig, router};
 use alerta_adapters::ingest::{GroupCommit, GroupCommitConfig};
 use alerta_adapters::metrics::{self, Metrics, MetricsRoute};
 use alerta_adapters::tcp::{self, TcpConfig};
@@ -14,7 +14,6 @@ use alerta_adapters::websocket::{self, Hub, HubConfig, WsConfig};
 use alerta_core::Alerta;
 use alerta_core::domain::{NewUser, Role, SessionToken};
 use anyhow::{Context, bail};
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -172,7 +171,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         );
     }
     let hub = Hub::new(HubConfig::default());
-    let app = profile::open(&config, Arc::new(hub.clone())).await?;
+    let mail_wake = Arc::new(tokio::sync::Notify::new());
+    let broadcaster = crate::mail::WakingBroadcaster::new(Arc::new(hub.clone()), mail_wake.clone());
+    let app = profile::open(&config, Arc::new(broadcaster)).await?;
     let broker = crate::broker::connect(&config).await?;
     hub.start(app.storage().stream.clone(), broker)
         .await
@@ -223,6 +224,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         app.storage().outbox.clone(),
         mailer,
         retry,
+        mail_wake,
         stop.subscribe(),
     ));
     if let Some(every) = config.report_every {
@@ -254,26 +256,26 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             }
         });
     }
+    let tcp_config = TcpConfig {
+        idle_timeout: config.tcp_idle_timeout,
+        max_connections_per_address: config.tcp_max_connections_per_address,
+        ..TcpConfig::default()
+    };
     let tcp_task = tokio::spawn(tcp::serve_with_shutdown(
         tcp_listener,
         ingest,
-        TcpConfig::default(),
+        tcp_config,
         stopped(stop.subscribe()),
     ));
     let http_stop = stop.subscribe();
+    let listener_config = ListenerConfig {
+        header_read_timeout: config.http_header_read_timeout,
+        max_connections_per_address: config.http_max_connections_per_address,
+        send_buffer: hub.config().send_buffer,
+    };
     let hub_on_stop = hub.clone();
-    let stream_sockets = hub.config().clone();
     let task = tokio::spawn(async move {
-        let http_listener = http_listener.tap_io(move |tcp| {
-            if let Err(error) = stream_sockets.tune_socket(tcp) {
-                tracing::debug!(%error, "tuning an accepted connection");
-            }
-        });
-        let served = axum::serve(
-            http_listener,
-            routes.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let served = http_api::serve(http_listener, routes, listener_config, async move {
             stopped(http_stop).await;
             // Upgraded stream connections are not tracked by the HTTP server's graceful
             // shutdown; close them so clients reconnect elsewhere at once.

@@ -20,7 +20,10 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
 
 use crate::Result;
 use crate::domain::{OutboxMail, Timestamp};
@@ -32,6 +35,12 @@ use crate::ports::{Clock, DynMailOutbox, DynMailer, SendError};
 /// `max_delay`, and then jittered down to between half and all of that, so that mail that
 /// failed together does not come back together. With the defaults a row is retried for about
 /// four hours (30 s, 1 min, 2 min, ... up to 1 h between attempts) before it is given up on.
+///
+/// A server that cannot be reached at all ([`SendError::Unreachable`]) is not a reason to
+/// wait longer and longer: such a row is tried again within `unreachable_retry` (jittered
+/// down to half of it), the attempt is not counted, and as soon as one send succeeds again
+/// every row waiting for the server is made due at once. Mail queued during an outage of
+/// any length thus goes out within about `unreachable_retry` of the server's return.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// How long a claimed row belongs to this dispatcher (default 5 min, at least 1 s). A
@@ -40,12 +49,21 @@ pub struct RetryPolicy {
     pub lease: Duration,
     /// How many rows one pass claims (default 20, at least 1).
     pub batch_size: usize,
+    /// How many rows of a pass are sent at once (default 1, at least 1): with more, a pass
+    /// keeps that many conversations with the mail server open together.
+    pub concurrency: usize,
     /// The delay after the first failed attempt (default 30 s).
     pub base_delay: Duration,
     /// The longest delay between attempts (default 1 h).
     pub max_delay: Duration,
     /// After this many attempts a temporary failure is final too (default 12, at least 1).
     pub max_attempts: u32,
+    /// The longest wait before a row whose server could not be reached is tried again
+    /// (default 15 s, at least 1 s).
+    pub unreachable_retry: Duration,
+    /// How old a row may get while its server stays unreachable before it is given up on
+    /// (default 24 h).
+    pub unreachable_give_up: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -53,9 +71,12 @@ impl Default for RetryPolicy {
         Self {
             lease: Duration::from_secs(5 * 60),
             batch_size: 20,
+            concurrency: 1,
             base_delay: Duration::from_secs(30),
             max_delay: Duration::from_secs(60 * 60),
             max_attempts: 12,
+            unreachable_retry: Duration::from_secs(15),
+            unreachable_give_up: Duration::from_secs(24 * 60 * 60),
         }
     }
 }
@@ -67,18 +88,29 @@ impl RetryPolicy {
         let base = millis(self.base_delay);
         let cap = millis(self.max_delay);
         let factor = 2u64.saturating_pow(attempts.saturating_sub(1));
-        let full = base.saturating_mul(factor).min(cap);
-        let half = full / 2;
-        let jittered = (full - half) + random % (half + 1);
-        Duration::from_millis(jittered)
+        jittered(base.saturating_mul(factor).min(cap), random)
+    }
+
+    /// The delay before a row whose server could not be reached is tried again: between
+    /// half and all of `unreachable_retry`, using `random` for the jitter.
+    pub fn unreachable_delay(&self, random: u64) -> Duration {
+        jittered(millis(self.unreachable_retry), random)
     }
 
     fn normalized(mut self) -> Self {
         self.lease = self.lease.max(Duration::from_secs(1));
         self.batch_size = self.batch_size.max(1);
+        self.concurrency = self.concurrency.max(1);
         self.max_attempts = self.max_attempts.max(1);
+        self.unreachable_retry = self.unreachable_retry.max(Duration::from_secs(1));
         self
     }
+}
+
+/// Between half and all of `full` milliseconds.
+fn jittered(full: u64, random: u64) -> Duration {
+    let half = full / 2;
+    Duration::from_millis((full - half) + random % (half + 1))
 }
 
 fn millis(d: Duration) -> u64 {
@@ -98,6 +130,9 @@ pub struct DispatchReport {
     pub dead: usize,
     /// Rows handed back unsent because too little of the lease was left to send them.
     pub released: usize,
+    /// Rows that were waiting for an unreachable server and were made due at once because
+    /// a send succeeded again.
+    pub woken: usize,
 }
 
 /// Works through the mail outbox: each due row is claimed with a lease (so two dispatchers
@@ -111,6 +146,9 @@ pub struct Dispatcher {
     mailer: Arc<DynMailer>,
     clock: Arc<dyn Clock>,
     policy: RetryPolicy,
+    /// Whether rows may be waiting for the server. True at start, since a previous run may
+    /// have left some.
+    server_was_unreachable: AtomicBool,
 }
 
 impl fmt::Debug for Dispatcher {
@@ -135,6 +173,7 @@ impl Dispatcher {
             mailer,
             clock,
             policy: policy.normalized(),
+            server_was_unreachable: AtomicBool::new(true),
         }
     }
 
@@ -143,66 +182,124 @@ impl Dispatcher {
         &self.policy
     }
 
-    /// One pass: claims up to a batch of due rows and sends them one after another.
+    /// One pass: claims up to a batch of due rows and sends them, up to
+    /// [`RetryPolicy::concurrency`] at once.
     ///
     /// # Errors
     ///
-    /// The outbox's errors, at once: the rows of the batch not yet marked keep their lease
-    /// and are claimed again when it ends. Failures of the mailer are not errors; they are
-    /// recorded on the row.
+    /// The outbox's errors, once the sends in flight have ended: rows not started after the
+    /// error keep their lease and are claimed again when it ends. Failures of the mailer are
+    /// not errors; they are recorded on the row.
     pub async fn run_once(&self) -> Result<DispatchReport> {
         let claimed_at = self.clock.now();
         let claimed = self
             .outbox
             .claim_due(claimed_at, self.policy.lease, self.policy.batch_size)
             .await?;
+        let pass = Pass::default();
+        let outcomes: Vec<Result<Outcome>> = stream::iter(claimed)
+            .map(|mail| self.deliver(mail, claimed_at, &pass))
+            .buffer_unordered(self.policy.concurrency)
+            .collect()
+            .await;
         let mut report = DispatchReport {
-            claimed: claimed.len(),
+            claimed: outcomes.len(),
             ..DispatchReport::default()
         };
-        let mut rows = claimed.into_iter();
-        while let Some(mail) = rows.next() {
-            if !self.lease_allows_a_send(&mail, claimed_at) {
-                // Another dispatcher may claim the row once the lease is over; starting a
-                // send this late could deliver it twice.
-                let now = self.clock.now();
-                for left in std::iter::once(mail).chain(rows.by_ref()) {
-                    self.outbox.requeue(&left.id, now).await?;
-                    report.released += 1;
-                }
-                break;
-            }
-            match self.mailer.send(&mail).await {
-                Ok(()) => {
-                    self.outbox.mark_sent(&mail.id, self.clock.now()).await?;
-                    tracing::info!(mail = %mail.id, attempts = mail.attempts.saturating_add(1), "mail sent");
+        let mut first_error = None;
+        for outcome in outcomes {
+            match outcome {
+                Ok(Outcome::Sent { woken }) => {
                     report.sent += 1;
+                    report.woken += woken;
                 }
-                Err(failure) => {
-                    let attempts = mail.attempts.saturating_add(1);
-                    let (error, retry_at) = match failure {
-                        SendError::Temporary(_) if attempts < self.policy.max_attempts => {
-                            let delay = self.policy.retry_delay(attempts, random());
-                            (failure.to_string(), Some(self.clock.now().plus(delay)))
-                        }
-                        SendError::Temporary(_) => (
-                            format!("gave up after {attempts} attempts: {failure}"),
-                            None,
-                        ),
-                        SendError::Permanent(_) => (failure.to_string(), None),
-                    };
-                    self.outbox.mark_failed(&mail.id, &error, retry_at).await?;
-                    if let Some(retry_at) = retry_at {
-                        tracing::warn!(mail = %mail.id, attempts, %retry_at, %error, "mail retried later");
-                        report.retried += 1;
-                    } else {
-                        tracing::warn!(mail = %mail.id, attempts, %error, "mail dead");
-                        report.dead += 1;
-                    }
+                Ok(Outcome::Retried) => report.retried += 1,
+                Ok(Outcome::Dead) => report.dead += 1,
+                Ok(Outcome::Released) => report.released += 1,
+                Ok(Outcome::Skipped) => {}
+                Err(error) => {
+                    first_error.get_or_insert(error);
                 }
             }
         }
-        Ok(report)
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
+    }
+
+    /// Sends one claimed row and records what happened.
+    async fn deliver(
+        &self,
+        mail: OutboxMail,
+        claimed_at: Timestamp,
+        pass: &Pass,
+    ) -> Result<Outcome> {
+        if pass.outbox_failed.load(Ordering::SeqCst) {
+            return Ok(Outcome::Skipped);
+        }
+        let outcome = self.deliver_row(mail, claimed_at, pass).await;
+        if outcome.is_err() {
+            pass.outbox_failed.store(true, Ordering::SeqCst);
+        }
+        outcome
+    }
+
+    async fn deliver_row(
+        &self,
+        mail: OutboxMail,
+        claimed_at: Timestamp,
+        pass: &Pass,
+    ) -> Result<Outcome> {
+        if !self.lease_allows_a_send(&mail, claimed_at) {
+            // Another dispatcher may claim the row once the lease is over; starting a send
+            // this late could deliver it twice.
+            self.outbox.requeue(&mail.id, self.clock.now()).await?;
+            return Ok(Outcome::Released);
+        }
+        if let Some(error) = pass.unreachable_error() {
+            // The server just refused another row of this pass: this one waits with it
+            // instead of timing out in turn.
+            return self.wait_for_server(&mail, &error).await;
+        }
+        match self.mailer.send(&mail).await {
+            Ok(()) => {
+                self.outbox.mark_sent(&mail.id, self.clock.now()).await?;
+                tracing::info!(mail = %mail.id, attempts = mail.attempts.saturating_add(1), "mail sent");
+                let woken = self.release_waiting_rows().await?;
+                Ok(Outcome::Sent { woken })
+            }
+            Err(SendError::Unreachable(why)) => {
+                self.server_was_unreachable.store(true, Ordering::SeqCst);
+                let error = SendError::Unreachable(why).to_string();
+                pass.set_unreachable(&error);
+                self.wait_for_server(&mail, &error).await
+            }
+            Err(failure) => {
+                let attempts = mail.attempts.saturating_add(1);
+                let (error, retry_at) = match failure {
+                    SendError::Temporary(_) if attempts < self.policy.max_attempts => {
+                        let delay = self.policy.retry_delay(attempts, random());
+                        (failure.to_string(), Some(self.clock.now().plus(delay)))
+                    }
+                    SendError::Temporary(_) => (
+                        format!("gave up after {attempts} attempts: {failure}"),
+                        None,
+                    ),
+                    SendError::Permanent(_) | SendError::Unreachable(_) => {
+                        (failure.to_string(), None)
+                    }
+                };
+                self.outbox.mark_failed(&mail.id, &error, retry_at).await?;
+                if let Some(retry_at) = retry_at {
+                    tracing::warn!(mail = %mail.id, attempts, %retry_at, %error, "mail retried later");
+                    Ok(Outcome::Retried)
+                } else {
+                    tracing::warn!(mail = %mail.id, attempts, %error, "mail dead");
+                    Ok(Outcome::Dead)
+                }
+            }
+        }
     }
 
     /// Runs passes forever: at once while rows keep coming, otherwise after `idle`, slept
@@ -216,13 +313,63 @@ impl Dispatcher {
     {
         loop {
             match self.run_once().await {
-                Ok(report) if report.claimed >= self.policy.batch_size || report.released > 0 => {
+                Ok(report)
+                    if report.claimed >= self.policy.batch_size
+                        || report.released > 0
+                        || report.woken > 0 =>
+                {
                     continue;
                 }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "mail dispatch pass failed"),
             }
             sleep(idle).await;
+        }
+    }
+
+    /// After a successful send: makes the rows that wait for the server due now, if any may
+    /// be waiting.
+    async fn release_waiting_rows(&self) -> Result<usize> {
+        if !self.server_was_unreachable.swap(false, Ordering::SeqCst) {
+            return Ok(0);
+        }
+        match self.outbox.release_unreachable(self.clock.now()).await {
+            Ok(woken) => {
+                if woken > 0 {
+                    tracing::info!(
+                        woken,
+                        "the mail server answers again: waiting mail is due now"
+                    );
+                }
+                Ok(woken)
+            }
+            Err(error) => {
+                self.server_was_unreachable.store(true, Ordering::SeqCst);
+                Err(error)
+            }
+        }
+    }
+
+    /// Records that `mail` could not reach its server: it is tried again soon, or given up
+    /// on once it is older than the policy allows.
+    async fn wait_for_server(&self, mail: &OutboxMail, error: &str) -> Result<Outcome> {
+        let now = self.clock.now();
+        let age = now.since(mail.created_at);
+        if age >= self.policy.unreachable_give_up {
+            let error = format!(
+                "gave up after the server was unreachable for {} s: {error}",
+                age.as_secs()
+            );
+            self.outbox.mark_failed(&mail.id, &error, None).await?;
+            tracing::warn!(mail = %mail.id, %error, "mail dead");
+            Ok(Outcome::Dead)
+        } else {
+            let retry_at = now.plus(self.policy.unreachable_delay(random()));
+            self.outbox
+                .mark_unreachable(&mail.id, error, retry_at)
+                .await?;
+            tracing::warn!(mail = %mail.id, %retry_at, %error, "mail waits for the server");
+            Ok(Outcome::Retried)
         }
     }
 
@@ -235,6 +382,43 @@ impl Dispatcher {
         let last_start =
             Timestamp::from_unix_millis(lease_until.unix_millis().saturating_sub(half));
         self.clock.now() < last_start
+    }
+}
+
+/// What became of one claimed row.
+enum Outcome {
+    Sent {
+        woken: usize,
+    },
+    Retried,
+    Dead,
+    Released,
+    /// Not started: the outbox failed earlier in the pass, and the row keeps its lease.
+    Skipped,
+}
+
+/// What the sends of one pass share.
+#[derive(Default)]
+struct Pass {
+    /// An outbox write failed: start no more sends.
+    outbox_failed: AtomicBool,
+    /// The server could not be reached, and why.
+    unreachable: std::sync::Mutex<Option<String>>,
+}
+
+impl Pass {
+    fn unreachable_error(&self) -> Option<String> {
+        self.unreachable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set_unreachable(&self, error: &str) {
+        self.unreachable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(|| error.to_owned());
     }
 }
 

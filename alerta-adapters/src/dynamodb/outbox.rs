@@ -21,6 +21,9 @@ use super::query::{self, Expression, Order, Partition, PartitionQuery};
 pub(super) const BY_DUE: &str = "by_due";
 pub(super) const BY_STATE: &str = "by_state";
 
+/// Present, and true, on a row whose server could not be reached.
+const WAITING: &str = "waiting_for_server";
+
 const STATES: [MailState; 3] = [MailState::Pending, MailState::Sent, MailState::Dead];
 
 /// The sort key of `by_due`: the due time as 20 digits (shifted so that negative times sort
@@ -195,6 +198,38 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// Makes the row `id` due at `now` if it is still pending, waiting for the server and due
+    /// later; whether it was.
+    async fn bring_forward(&self, id: &str, now: Timestamp) -> Result<bool> {
+        let mut e = Expression::new();
+        let state = e.name("state");
+        let next = e.name("next_attempt_at");
+        let due = e.name("due");
+        let waiting = e.name(WAITING);
+        let pending = e.value("pending", s(MailState::Pending.as_str()));
+        let now_v = e.value("now", n(now.unix_millis()));
+        let due_v = e.value("due", s(due_key(now, id)));
+        let (names, values) = e.into_parts();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.names.outbox)
+            .key("id", s(id))
+            .update_expression(format!(
+                "SET {next} = {now_v}, {due} = {due_v} REMOVE {waiting}"
+            ))
+            .condition_expression(format!(
+                "{state} = {pending} AND attribute_exists({waiting}) AND {next} > {now_v}"
+            ))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        Ok(conditional("update_item", result)?.is_some())
+    }
+}
+
 #[async_trait]
 impl MailOutbox for DynamoStore {
     async fn claim_due(
@@ -247,7 +282,8 @@ impl MailOutbox for DynamoStore {
             .set("state", s(MailState::Sent.as_str()))
             .set("sent_at", time(now))
             .count_attempt()
-            .remove("lease_until");
+            .remove("lease_until")
+            .remove(WAITING);
         self.update_mail(id, update).await
     }
 
@@ -260,7 +296,8 @@ impl MailOutbox for DynamoStore {
         let mut update = Update::new()
             .set("last_error", s(error))
             .count_attempt()
-            .remove("lease_until");
+            .remove("lease_until")
+            .remove(WAITING);
         update = match retry_at {
             Some(at) => update
                 .set("next_attempt_at", n(at.unix_millis()))
@@ -270,12 +307,52 @@ impl MailOutbox for DynamoStore {
         self.update_mail(id, update).await
     }
 
+    async fn mark_unreachable(&self, id: &MailId, error: &str, retry_at: Timestamp) -> Result<()> {
+        let update = Update::new()
+            .set("last_error", s(error))
+            .set("next_attempt_at", n(retry_at.unix_millis()))
+            .set("due", s(due_key(retry_at, id.as_str())))
+            .set(WAITING, AttributeValue::Bool(true))
+            .remove("lease_until");
+        self.update_mail(id, update).await
+    }
+
+    async fn release_unreachable(&self, now: Timestamp) -> Result<usize> {
+        // Only rows due later than now need bringing forward, and those are few: the
+        // pending rows that wait for a retry.
+        let mut filter = Expression::new();
+        let waiting = filter.name(WAITING);
+        let mut later = Partition::new(
+            &self.client,
+            PartitionQuery {
+                table: &self.names.outbox,
+                index: Some(BY_DUE),
+                partition_attribute: "state",
+                sort_attribute: "due",
+                start_after: Some(format!("{}#~", due_prefix(now))),
+                order: Order::Ascending,
+                filter: filter.with_filter(format!("attribute_exists({waiting})")),
+                page_size: 100,
+            },
+            MailState::Pending.as_str().to_owned(),
+        );
+        let mut woken = 0;
+        while let Some(candidate) = later.next().await? {
+            let id = Reader::new(&candidate, "mail").string("id")?.to_owned();
+            if self.bring_forward(&id, now).await? {
+                woken += 1;
+            }
+        }
+        Ok(woken)
+    }
+
     async fn requeue(&self, id: &MailId, now: Timestamp) -> Result<()> {
         let update = Update::new()
             .set("state", s(MailState::Pending.as_str()))
             .set("next_attempt_at", n(now.unix_millis()))
             .set("due", s(due_key(now, id.as_str())))
-            .remove("lease_until");
+            .remove("lease_until")
+            .remove(WAITING);
         self.update_mail(id, update).await
     }
 

@@ -65,6 +65,7 @@ mod health;
 mod idempotency;
 mod incidents;
 mod json;
+mod listener;
 mod listing;
 pub mod open311;
 mod outbox;
@@ -89,6 +90,7 @@ use tower_http::request_id::{
 use tower_http::trace::TraceLayer;
 
 pub use health::{HealthCheck, HealthDetails};
+pub use listener::{ListenerConfig, serve};
 
 /// How the router behaves, apart from the use cases themselves.
 #[derive(Clone)]

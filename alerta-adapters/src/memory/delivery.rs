@@ -64,7 +64,9 @@ impl Broadcaster for RecordingBroadcaster {
 pub enum MailerMode {
     /// Records and succeeds.
     Ok,
-    /// Fails as a temporary failure would (server unreachable, 4xx).
+    /// Fails as a server that cannot be reached would (connection refused).
+    Unreachable,
+    /// Fails as a temporary failure would (4xx).
     Temporary,
     /// Fails as a permanent failure would (5xx).
     Permanent,
@@ -113,6 +115,9 @@ impl Mailer for RecordingMailer {
                     .unwrap_or_else(|e| e.into_inner())
                     .push(mail.clone());
                 Ok(())
+            }
+            MailerMode::Unreachable => {
+                Err(SendError::Unreachable("connection refused, as told".into()))
             }
             MailerMode::Temporary => Err(SendError::Temporary("421 told to fail".into())),
             MailerMode::Permanent => Err(SendError::Permanent("550 told to fail".into())),

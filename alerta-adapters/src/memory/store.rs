@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -85,6 +85,8 @@ struct State {
     sessions: HashMap<TokenHash, Session>,
     departments: BTreeMap<DepartmentName, Department>,
     outbox: BTreeMap<MailId, OutboxMail>,
+    /// Outbox rows whose server could not be reached.
+    waiting_for_server: BTreeSet<MailId>,
     idempotency: IdempotencyRows,
     assignments: HashMap<EventId, LedgerRow>,
     logins: LoginWindows,
@@ -568,6 +570,7 @@ impl MailOutbox for MemoryStore {
         mail.attempts += 1;
         mail.lease_until = None;
         mail.sent_at = Some(now);
+        state.waiting_for_server.remove(id);
         Ok(())
     }
 
@@ -586,7 +589,37 @@ impl MailOutbox for MemoryStore {
             Some(at) => mail.next_attempt_at = at,
             None => mail.state = MailState::Dead,
         }
+        state.waiting_for_server.remove(id);
         Ok(())
+    }
+
+    async fn mark_unreachable(&self, id: &MailId, error: &str, retry_at: Timestamp) -> Result<()> {
+        let mut state = self.lock();
+        let mail = state.outbox.get_mut(id).ok_or(Error::NotFound("mail"))?;
+        mail.lease_until = None;
+        mail.last_error = Some(error.to_owned());
+        mail.next_attempt_at = retry_at;
+        state.waiting_for_server.insert(id.clone());
+        Ok(())
+    }
+
+    async fn release_unreachable(&self, now: Timestamp) -> Result<usize> {
+        let mut state = self.lock();
+        let State {
+            outbox,
+            waiting_for_server,
+            ..
+        } = &mut *state;
+        let mut woken = 0;
+        waiting_for_server.retain(|id| match outbox.get_mut(id) {
+            Some(mail) if mail.state == MailState::Pending && mail.next_attempt_at > now => {
+                mail.next_attempt_at = now;
+                woken += 1;
+                false
+            }
+            _ => true,
+        });
+        Ok(woken)
     }
 
     async fn requeue(&self, id: &MailId, now: Timestamp) -> Result<()> {
@@ -595,6 +628,7 @@ impl MailOutbox for MemoryStore {
         mail.state = MailState::Pending;
         mail.next_attempt_at = now;
         mail.lease_until = None;
+        state.waiting_for_server.remove(id);
         Ok(())
     }
 

@@ -68,8 +68,10 @@ impl Default for SmtpOptions {
 
 /// Sends outbox mail to an SMTP server, one connection per message.
 ///
-/// Failures map onto [`SendError`]: an unreachable server, a timeout, a TLS failure and any
-/// 4xx reply are [`SendError::Temporary`]; a 5xx reply is [`SendError::Permanent`], except
+/// Failures map onto [`SendError`]: a connection refused, reset or timed out, and a server
+/// that does not finish the conversation within the send timeout, are
+/// [`SendError::Unreachable`]; a TLS failure and any 4xx reply are [`SendError::Temporary`];
+/// a 5xx reply is [`SendError::Permanent`], except
 /// the replies that refuse the session rather than the message (530, 534, 535, 538:
 /// authentication or encryption required or refused), which are temporary because fixing
 /// the configuration is what makes them pass.
@@ -174,6 +176,34 @@ fn tls_parameters(host: &str, ca_file: Option<&Path>) -> Result<TlsParameters> {
         .map_err(|e| Error::invalid("smtp_ca_file", format!("TLS setup failed: {e}")))
 }
 
+/// Whether the error is the network's: the connection was refused, reset, cut or timed
+/// out. A TLS handshake that fails is reported by lettre as a connection error too, but its
+/// cause is not one of these, and it stays a temporary failure of its own.
+fn server_away(error: &lettre::transport::smtp::Error) -> bool {
+    use std::io::ErrorKind;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::NotConnected
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::TimedOut
+                    | ErrorKind::UnexpectedEof
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+                    | ErrorKind::NetworkDown
+                    | ErrorKind::AddrNotAvailable
+            );
+        }
+        source = cause.source();
+    }
+    false
+}
+
 /// Replies that refuse the session (authentication, encryption), not this message.
 const SESSION_REFUSALS: [u16; 4] = [530, 534, 535, 538];
 
@@ -183,7 +213,9 @@ fn classify(error: &lettre::transport::smtp::Error) -> SendError {
         Some(code) if error.is_permanent() && !SESSION_REFUSALS.contains(&code) => {
             SendError::Permanent(text)
         }
-        _ => SendError::Temporary(text),
+        Some(_) => SendError::Temporary(text),
+        None if server_away(error) => SendError::Unreachable(text),
+        None => SendError::Temporary(text),
     }
 }
 
@@ -194,7 +226,7 @@ impl Mailer for SmtpMailer {
         match tokio::time::timeout(self.send_timeout, self.transport.send(message)).await {
             Ok(Ok(_reply)) => Ok(()),
             Ok(Err(error)) => Err(classify(&error)),
-            Err(_elapsed) => Err(SendError::Temporary(format!(
+            Err(_elapsed) => Err(SendError::Unreachable(format!(
                 "no complete answer from {} within {:?}",
                 self.endpoint.redacted(),
                 self.send_timeout

@@ -81,6 +81,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "login lockouts and idempotency reservations",
         include_str!("../../migrations/0005_lockouts_and_reservations.sql"),
     ),
+    (
+        6,
+        "outbox rows waiting for the server",
+        include_str!("../../migrations/0006_outbox_waiting_for_server.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

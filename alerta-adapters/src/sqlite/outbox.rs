@@ -119,7 +119,7 @@ impl MailOutbox for SqliteStore {
     async fn mark_sent(&self, id: &MailId, now: Timestamp) -> Result<()> {
         let done = sqlx::query(
             "UPDATE outbox SET state = 'sent', attempts = attempts + 1, lease_until = NULL, \
-             sent_at = ? WHERE id = ?",
+             waiting_for_server = 0, sent_at = ? WHERE id = ?",
         )
         .bind(millis(now))
         .bind(id.as_str())
@@ -138,6 +138,7 @@ impl MailOutbox for SqliteStore {
         // With no retry time the row keeps its `next_attempt_at` and is dead.
         let done = sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, lease_until = NULL, last_error = ?1, \
+             waiting_for_server = 0, \
              next_attempt_at = COALESCE(?2, next_attempt_at), \
              state = CASE WHEN ?2 IS NULL THEN 'dead' ELSE state END \
              WHERE id = ?3",
@@ -151,10 +152,36 @@ impl MailOutbox for SqliteStore {
         found(done.rows_affected())
     }
 
+    async fn mark_unreachable(&self, id: &MailId, error: &str, retry_at: Timestamp) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE outbox SET lease_until = NULL, last_error = ?, next_attempt_at = ?, \
+             waiting_for_server = 1 WHERE id = ?",
+        )
+        .bind(error)
+        .bind(millis(retry_at))
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        found(done.rows_affected())
+    }
+
+    async fn release_unreachable(&self, now: Timestamp) -> Result<usize> {
+        let done = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = ?1, waiting_for_server = 0 \
+             WHERE waiting_for_server = 1 AND state = 'pending' AND next_attempt_at > ?1",
+        )
+        .bind(millis(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
+    }
+
     async fn requeue(&self, id: &MailId, now: Timestamp) -> Result<()> {
         let done = sqlx::query(
-            "UPDATE outbox SET state = 'pending', next_attempt_at = ?, lease_until = NULL \
-             WHERE id = ?",
+            "UPDATE outbox SET state = 'pending', next_attempt_at = ?, lease_until = NULL, \
+             waiting_for_server = 0 WHERE id = ?",
         )
         .bind(millis(now))
         .bind(id.as_str())

@@ -28,6 +28,8 @@
 //! - A connection that sends nothing for [`TcpConfig::idle_timeout`], or takes longer than
 //!   [`TcpConfig::line_timeout`] to finish a line it started, gets an error reply and is
 //!   closed; so is one that does not read its replies within [`TcpConfig::write_timeout`].
+//! - A client address holding [`TcpConfig::max_connections_per_address`] connections has
+//!   its next one closed at once, unread.
 //! - Before closing a connection it refused, the server reads and discards what the client
 //!   still sends for up to [`TcpConfig::linger`], so the final reply is not lost to a reset.
 
@@ -46,6 +48,7 @@ use tokio::task::JoinSet;
 
 pub use client::{AlertLine, Client, Reply, send_lines};
 
+use crate::address_limit::AddressLimit;
 use crate::ingest::GroupCommit;
 
 /// Limits and timeouts of the TCP listener. Change what you need and take the rest from
@@ -68,6 +71,9 @@ pub struct TcpConfig {
     /// How many connections are served at once (4,096 by default; 0 counts as 1); further
     /// ones wait in the listen backlog.
     pub max_connections: usize,
+    /// How many connections one client address may hold open (256 by default; 0: no limit,
+    /// for a listener behind a proxy); further ones from it are closed at once.
+    pub max_connections_per_address: usize,
     /// How long a refused connection is drained before it closes (2 s by default).
     pub linger: Duration,
 }
@@ -94,6 +100,7 @@ impl Default for TcpConfig {
             write_timeout: Duration::from_secs(30),
             max_in_flight: 1024,
             max_connections: 4096,
+            max_connections_per_address: 256,
             linger: Duration::from_secs(2),
         }
     }
@@ -128,6 +135,7 @@ pub async fn serve_with_shutdown(
 ) -> io::Result<()> {
     let config = Arc::new(config.usable());
     let slots = Arc::new(Semaphore::new(config.max_connections));
+    let per_address = AddressLimit::new(config.max_connections_per_address);
     let (stop, stopped) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -144,14 +152,22 @@ pub async fn serve_with_shutdown(
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, _peer)) => {
-                connections.spawn(connection::serve(
+            Ok((stream, peer)) => {
+                let Some(slot) = per_address.try_acquire(peer.ip()) else {
+                    tracing::debug!(%peer, "TCP connection refused: too many from this address");
+                    continue;
+                };
+                let serving = connection::serve(
                     stream,
                     ingest.clone(),
                     config.clone(),
                     stopped.clone(),
                     permit,
-                ));
+                );
+                connections.spawn(async move {
+                    serving.await;
+                    drop(slot);
+                });
             }
             Err(error) => {
                 // Typically out of file descriptors: retrying at once would spin.

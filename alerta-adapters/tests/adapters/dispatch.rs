@@ -371,3 +371,198 @@ fn block_on_ready<F: Future>(future: F) -> F::Output {
         Poll::Pending => panic!("the memory store never waits"),
     }
 }
+
+#[tokio::test]
+async fn after_an_hour_without_a_server_every_row_goes_within_the_capped_delay_once_it_returns() {
+    let w = World::new();
+    let recipients: Vec<String> = (0..30).map(|i| format!("u{i}@campus.edu")).collect();
+    let recipients: Vec<&str> = recipients.iter().map(String::as_str).collect();
+    let rows = w.put(&recipients).await;
+    let policy = RetryPolicy {
+        batch_size: 7,
+        ..RetryPolicy::default()
+    };
+    let d = w.dispatcher(policy.clone());
+    w.mailer.set_mode(MailerMode::Unreachable);
+
+    // An hour of outage, with the dispatcher passing every second as `run` would.
+    let outage_end = T0.plus(Duration::from_secs(3600));
+    while w.clock.now() < outage_end {
+        while d.run_once().await.unwrap().claimed > 0 {}
+        for row in &rows {
+            let stored = w.row(&row.id).await;
+            assert_eq!(stored.state, MailState::Pending, "never dead in an outage");
+            assert_eq!(
+                stored.attempts, 0,
+                "an unreachable server is not an attempt"
+            );
+            assert!(
+                stored.next_attempt_at <= w.clock.now().plus(policy.unreachable_retry),
+                "the wait never grows past the cap: due {} at {}",
+                stored.next_attempt_at,
+                w.clock.now()
+            );
+        }
+        w.clock.advance(Duration::from_secs(1));
+    }
+    assert!(w.mailer.sent().is_empty());
+    let error = w.row(&rows[0].id).await.last_error.unwrap();
+    assert!(error.starts_with("mail server unreachable"), "{error}");
+
+    // The server returns: the first row that comes due goes, and takes every other with it.
+    w.mailer.set_mode(MailerMode::Ok);
+    let back = w.clock.now();
+    let mut report = d.run_once().await.unwrap();
+    while report.claimed == 0 {
+        w.clock.advance(Duration::from_millis(500));
+        report = d.run_once().await.unwrap();
+    }
+    assert!(report.sent > 0);
+    assert!(
+        report.woken > 0 || report.sent == rows.len(),
+        "the rest were released: {report:?}"
+    );
+    let first_send = w.clock.now();
+    assert!(
+        first_send.since(back) <= policy.unreachable_retry,
+        "the first send came {:?} after the server's return",
+        first_send.since(back)
+    );
+    // `run` goes on at once after a release; so does this loop, without moving the clock.
+    while d.run_once().await.unwrap().claimed > 0 {}
+    let mut sent = sent_ids(&w.mailer);
+    sent.sort();
+    let mut expected: Vec<MailId> = rows.iter().map(|m| m.id.clone()).collect();
+    expected.sort();
+    assert_eq!(sent, expected, "every row once, all at the first success");
+    for row in &rows {
+        let stored = w.row(&row.id).await;
+        assert_eq!((stored.state, stored.attempts), (MailState::Sent, 1));
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_server_gives_a_row_up_only_after_the_configured_age() {
+    let w = World::new();
+    let row = w.put(&["a@campus.edu"]).await.remove(0);
+    let policy = RetryPolicy {
+        unreachable_give_up: Duration::from_secs(120),
+        ..RetryPolicy::default()
+    };
+    let d = w.dispatcher(policy.clone());
+    w.mailer.set_mode(MailerMode::Unreachable);
+    while w.clock.now() < T0.plus(Duration::from_secs(119)) {
+        d.run_once().await.unwrap();
+        assert_eq!(w.row(&row.id).await.state, MailState::Pending);
+        w.clock.advance(Duration::from_secs(1));
+    }
+    w.clock.set(T0.plus(policy.unreachable_retry * 20));
+    assert_eq!(d.run_once().await.unwrap().dead, 1);
+    let dead = w.dead().await;
+    assert_eq!(dead.len(), 1);
+    let error = dead[0].last_error.as_deref().unwrap();
+    assert!(
+        error.contains("gave up after the server was unreachable") && error.contains("refused"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_success_releases_what_waited_for_the_server_but_not_what_a_4xx_pushed_back() {
+    let w = World::new();
+    let rows = w.put(&["a@campus.edu", "b@campus.edu"]).await;
+    let outbox: Arc<DynMailOutbox> = w.store.clone();
+    let lease = RetryPolicy::default().lease;
+    assert_eq!(outbox.claim_due(T0, lease, 10).await.unwrap().len(), 2);
+    let a_due = T0.plus(Duration::from_secs(15));
+    let b_due = T0.plus(Duration::from_secs(60));
+    outbox
+        .mark_unreachable(&rows[0].id, "mail server unreachable: refused", a_due)
+        .await
+        .unwrap();
+    outbox
+        .mark_failed(&rows[1].id, "temporary failure: 421 busy", Some(b_due))
+        .await
+        .unwrap();
+
+    let d = w.dispatcher(RetryPolicy::default());
+    let c = w.put(&["c@campus.edu"]).await.remove(0);
+    let report = d.run_once().await.unwrap();
+    assert_eq!((report.sent, report.woken), (1, 1), "{report:?}");
+    assert_eq!(d.run_once().await.unwrap().sent, 1, "a goes at once");
+    assert_eq!(sent_ids(&w.mailer), vec![c.id, rows[0].id.clone()]);
+    let b = w.row(&rows[1].id).await;
+    assert_eq!((b.state, b.next_attempt_at), (MailState::Pending, b_due));
+    assert_eq!(d.run_once().await.unwrap().claimed, 0);
+}
+
+/// A mailer whose sends take a while, counting how many run at once.
+struct OverlapMailer {
+    inner: RecordingMailer,
+    in_flight: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl Mailer for OverlapMailer {
+    async fn send(&self, mail: &OutboxMail) -> Result<(), SendError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.in_flight.fetch_sub(1, SeqCst);
+        self.inner.send(mail).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sends_stay_within_the_bound_and_send_every_row_once() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let w = World::new();
+    let recipients: Vec<String> = (0..60).map(|i| format!("u{i}@campus.edu")).collect();
+    let recipients: Vec<&str> = recipients.iter().map(String::as_str).collect();
+    let rows = w.put(&recipients).await;
+    let policy = RetryPolicy {
+        batch_size: 20,
+        concurrency: 8,
+        ..RetryPolicy::default()
+    };
+    let mailers: Vec<Arc<OverlapMailer>> = (0..2)
+        .map(|_| {
+            Arc::new(OverlapMailer {
+                inner: RecordingMailer::new_ok(),
+                in_flight: Default::default(),
+                most: Default::default(),
+            })
+        })
+        .collect();
+    let drains: Vec<_> = mailers
+        .iter()
+        .map(|mailer| {
+            let d = w.dispatcher_with(mailer.clone(), policy.clone());
+            tokio::spawn(async move { while d.run_once().await.unwrap().claimed > 0 {} })
+        })
+        .collect();
+    for drain in drains {
+        drain.await.unwrap();
+    }
+    let mut sent: Vec<MailId> = mailers.iter().flat_map(|m| sent_ids(&m.inner)).collect();
+    sent.sort();
+    let mut expected: Vec<MailId> = rows.iter().map(|m| m.id.clone()).collect();
+    expected.sort();
+    assert_eq!(
+        sent, expected,
+        "every row exactly once across both dispatchers"
+    );
+    for mailer in &mailers {
+        let most = mailer.most.load(SeqCst);
+        assert!(most <= 8, "{most} sends at once, over the bound");
+    }
+    assert!(
+        mailers.iter().any(|m| m.most.load(SeqCst) > 1),
+        "sends overlapped"
+    );
+    for row in &rows {
+        assert_eq!(w.row(&row.id).await.state, MailState::Sent);
+    }
+}

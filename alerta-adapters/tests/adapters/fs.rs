@@ -69,11 +69,24 @@ async fn keys_become_files_under_the_root_and_survive_a_new_store() {
     assert_eq!(
         files_under(&root),
         vec![
+            "adjuntos/01INC/.01ATT.blob".to_owned(),
             "adjuntos/01INC/01ATT".to_owned(),
+            "reportes/incidentes/Seguridad Campus/.incidente_01INC.json.blob".to_owned(),
             "reportes/incidentes/Seguridad Campus/incidente_01INC.json".to_owned(),
         ],
-        "one file per key and no temporary files left behind"
+        "one file per key, its sidecar, and no temporary files left behind"
     );
+    assert_eq!(
+        std::fs::read(root.join("adjuntos/01INC/01ATT")).unwrap(),
+        b"\x89PNG\r\n\x1a\n",
+        "the file holds the bytes and nothing else"
+    );
+    let report_file: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("reportes/incidentes/Seguridad Campus/incidente_01INC.json"))
+            .unwrap(),
+    )
+    .expect("a report file is JSON as it lies on disk");
+    assert_eq!(report_file, serde_json::json!({"a": 2}));
 
     let reopened = FsBlobStore::new(&root);
     let blob = reopened.get(&report).await.unwrap();
@@ -201,5 +214,105 @@ async fn readers_see_whole_blobs_while_a_writer_replaces_them() {
     }
     writer.await.unwrap();
     assert!(reads > 0);
-    assert_eq!(files_under(dir.path()).len(), 1, "no temporary files left");
+    assert_eq!(
+        files_under(dir.path()).len(),
+        2,
+        "the blob and its sidecar, no temporary files left"
+    );
+}
+
+/// A file as the old format wrote it: a header, then the bytes.
+fn old_format(content_type: &str, bytes: &[u8]) -> Vec<u8> {
+    [b"alerta-blob 1\n", content_type.as_bytes(), b"\n", bytes].concat()
+}
+
+#[tokio::test]
+async fn files_of_the_old_format_are_read_and_then_migrated_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let report = root.join("reportes/global/reporte_2026-12-01_19-00.json");
+    let attachment = root.join("adjuntos/01INC/01ATT");
+    for (path, content_type, bytes) in [
+        (&report, "application/json", &b"{\"total\": 3}"[..]),
+        (
+            &attachment,
+            "image/png",
+            &b"\x89PNG\r\n\x1a\nalerta-blob 1\n"[..],
+        ),
+    ] {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, old_format(content_type, bytes)).unwrap();
+    }
+    let store = FsBlobStore::new(root);
+    let report_key = BlobKey::from_stored("reportes/global/reporte_2026-12-01_19-00.json".into());
+    let photo_key = attachment_key("01INC", "01ATT");
+    let before = store.get(&report_key).await.unwrap();
+    assert_eq!(
+        (before.content_type.as_str(), before.bytes.as_slice()),
+        ("application/json", &b"{\"total\": 3}"[..]),
+        "not yet migrated, still read"
+    );
+
+    assert_eq!(store.migrate().await.unwrap(), 2);
+    let on_disk: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).expect("JSON as it lies on disk");
+    assert_eq!(on_disk, serde_json::json!({"total": 3}));
+    assert_eq!(
+        std::fs::read(&attachment).unwrap(),
+        b"\x89PNG\r\n\x1a\nalerta-blob 1\n"
+    );
+    for (key, content_type, bytes) in [
+        (&report_key, "application/json", &b"{\"total\": 3}"[..]),
+        (
+            &photo_key,
+            "image/png",
+            &b"\x89PNG\r\n\x1a\nalerta-blob 1\n"[..],
+        ),
+    ] {
+        let blob = store.get(key).await.unwrap();
+        assert_eq!(
+            (blob.content_type.as_str(), blob.bytes.as_slice()),
+            (content_type, bytes),
+            "reads back the same after the migration"
+        );
+    }
+
+    // Again: nothing left to do, and bytes that merely start like the old header stay.
+    let new_key = attachment_key("01INC", "02ATT");
+    let lookalike = old_format("text/plain", b"x");
+    store
+        .put(&new_key, "application/octet-stream", lookalike.clone())
+        .await
+        .unwrap();
+    assert_eq!(store.migrate().await.unwrap(), 0);
+    let blob = store.get(&new_key).await.unwrap();
+    assert_eq!(
+        (blob.content_type.as_str(), blob.bytes),
+        ("application/octet-stream", lookalike)
+    );
+}
+
+#[tokio::test]
+async fn a_migration_cut_short_after_the_sidecar_is_finished_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let path = root.join("reportes/global/reporte_2026-12-01_19-15.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let old = old_format("application/json", b"[1, 2]");
+    std::fs::write(&path, &old).unwrap();
+    let store = FsBlobStore::new(root);
+    assert_eq!(store.migrate().await.unwrap(), 1);
+    // Put back what a crash between the two renames leaves: the new sidecar, the old file.
+    std::fs::write(&path, &old).unwrap();
+    let key = BlobKey::from_stored("reportes/global/reporte_2026-12-01_19-15.json".into());
+    let blob = store.get(&key).await.unwrap();
+    assert_eq!(
+        (blob.content_type.as_str(), blob.bytes.as_slice()),
+        ("application/json", &b"[1, 2]"[..])
+    );
+    assert_eq!(store.migrate().await.unwrap(), 1);
+    let on_disk: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(on_disk, serde_json::json!([1, 2]));
+    assert_eq!(store.migrate().await.unwrap(), 0, "idempotent");
 }

@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use alerta_adapters::memory::MemoryStore;
 use alerta_adapters::smtp::{EmlFileMailer, SmtpMailer, SmtpOptions};
@@ -23,7 +23,7 @@ use alerta_core::domain::{
 };
 use alerta_core::notifications::{alert_mail, assignment_mail, resolved_mail};
 use alerta_core::ports::{
-    AlertStore, AlertWrite, Clock, MailOutbox, Mailer, ManualClock, SendError,
+    AlertStore, AlertWrite, Clock, MailOutbox, Mailer, ManualClock, SendError, SystemClock,
 };
 use serde_json::Value;
 
@@ -678,16 +678,16 @@ async fn with_the_server_down_for_a_while_every_mail_arrives_exactly_once() {
     let report = d.dispatcher.run_once().await.unwrap();
     assert_eq!((report.claimed, report.sent), (4, 4));
 
-    // Down: the rest fail for now and wait.
+    // Down: the rest wait for the server, which is not counted as an attempt.
     drop(sink);
     let report = d.dispatcher.run_once().await.unwrap();
     assert_eq!((report.claimed, report.retried), (2, 2), "{report:?}");
     for row in &rows[4..] {
         let stored = d.row(&row.id).await;
-        assert_eq!((stored.state, stored.attempts), (MailState::Pending, 1));
+        assert_eq!((stored.state, stored.attempts), (MailState::Pending, 0));
         assert!(stored.next_attempt_at > d.clock.now());
         let error = stored.last_error.unwrap();
-        assert!(error.starts_with("temporary failure"), "{error}");
+        assert!(error.starts_with("mail server unreachable"), "{error}");
     }
     assert_eq!(
         d.dispatcher.run_once().await.unwrap().claimed,
@@ -712,6 +712,128 @@ async fn with_the_server_down_for_a_while_every_mail_arrives_exactly_once() {
     assert_eq!(got.len(), rows.len(), "one message per row: {got:?}");
     assert_eq!(got.into_iter().collect::<HashSet<_>>(), want);
     assert_eq!(d.in_state(MailState::Sent).await.len(), rows.len());
+}
+
+/// Waits until `done` holds, checking every 50 ms, and fails after `deadline`.
+async fn wait_until(deadline: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < deadline,
+            "{what}: not within {deadline:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_queued_while_the_server_was_away_arrives_once_within_30_s_of_its_return() {
+    let spool = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let store = Arc::new(MemoryStore::new());
+    let fixtures = Fixtures::new();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // Two dispatchers, as two instances would run, with the default policy.
+    let dispatchers: Vec<_> = (0..2)
+        .map(|_| {
+            let mailer = mailer(&format!("smtp://127.0.0.1:{port}?tls=none"), options());
+            let dispatcher = Dispatcher::new(
+                store.clone(),
+                Arc::new(mailer),
+                clock.clone(),
+                RetryPolicy::default(),
+            );
+            tokio::spawn(async move {
+                dispatcher
+                    .run(Duration::from_millis(200), tokio::time::sleep)
+                    .await
+            })
+        })
+        .collect();
+    let queue = |count: usize| {
+        let rows: Vec<OutboxMail> = (0..count)
+            .map(|_| {
+                let alert = fixtures.alert("sensor", Severity::Critical, Channel::Tcp, "caída");
+                OutboxMail::new(
+                    MailId::parse(&fixtures.id()).unwrap(),
+                    alert_mail(&alert, vec![email("ops@campus.edu")]),
+                    clock.now(),
+                )
+            })
+            .collect();
+        let store = store.clone();
+        let alert = fixtures.alert("carrier", Severity::Critical, Channel::Tcp, "x");
+        async move {
+            store
+                .insert(vec![AlertWrite {
+                    alert,
+                    mails: rows.clone(),
+                }])
+                .await
+                .unwrap();
+            rows
+        }
+    };
+
+    let sink = Sink::start(port, spool.path(), &SinkConfig::default());
+    let mut rows = queue(1).await;
+    wait_until(Duration::from_secs(10), "the first mail", || {
+        sink.received().len() == 1
+    })
+    .await;
+
+    // The server goes away; mail queued meanwhile fails and waits for it.
+    drop(sink);
+    rows.extend(queue(20).await);
+    let waiting = |rows: &[OutboxMail]| {
+        rows[1..].iter().all(|row| {
+            block_on_store(store.mail(&row.id))
+                .and_then(|m| m.last_error)
+                .is_some_and(|e| e.starts_with("mail server unreachable"))
+        })
+    };
+    wait_until(Duration::from_secs(10), "every queued mail tried", || {
+        waiting(&rows)
+    })
+    .await;
+
+    let back = Instant::now();
+    let sink = Sink::start(port, spool.path(), &SinkConfig::default());
+    wait_until(
+        Duration::from_secs(30),
+        "every mail after the server's return",
+        || sink.received().len() >= rows.len(),
+    )
+    .await;
+    let took = back.elapsed();
+    wait_until(Duration::from_secs(5), "every row marked sent", || {
+        rows.iter().all(|row| {
+            block_on_store(store.mail(&row.id)).is_some_and(|m| m.state == MailState::Sent)
+        })
+    })
+    .await;
+    for dispatcher in dispatchers {
+        dispatcher.abort();
+    }
+    let got: Vec<String> = sink.received().iter().map(Received::message_id).collect();
+    let unique: HashSet<&String> = got.iter().collect();
+    assert_eq!(got.len(), rows.len(), "one message per row: {got:?}");
+    assert_eq!(unique.len(), rows.len());
+    eprintln!("the queued mail arrived {took:?} after the server's return");
+}
+
+/// Reads the memory store, which never waits.
+fn block_on_store<F: std::future::Future<Output = alerta_core::Result<Option<OutboxMail>>>>(
+    read: F,
+) -> Option<OutboxMail> {
+    let mut read = std::pin::pin!(read);
+    match read
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    {
+        std::task::Poll::Ready(result) => result.unwrap(),
+        std::task::Poll::Pending => panic!("the memory store never waits"),
+    }
 }
 
 #[tokio::test]

@@ -116,6 +116,7 @@ async fn mail_committed_before_a_sigkill_arrives_once_after_the_restart() {
         ("ALERTA_SMTP_URL", smtp_url.as_str()),
         ("ALERTA_ALERT_EMAILS", "ops@campus.edu"),
         ("ALERTA_MAIL_RETRY_BASE", "1s"),
+        ("ALERTA_MAIL_UNREACHABLE_RETRY", "1s"),
     ];
     let client = reqwest::Client::new();
 
@@ -133,7 +134,7 @@ async fn mail_committed_before_a_sigkill_arrives_once_after_the_restart() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let row = loop {
         let rows = outbox(&client, &first.base, &token).await;
-        if let Some(row) = rows.iter().find(|r| r["attempts"].as_u64() >= Some(1)) {
+        if let Some(row) = rows.iter().find(|r| r["last_error"].is_string()) {
             break row.clone();
         }
         assert!(Instant::now() < deadline, "the first send was never tried");
@@ -142,6 +143,14 @@ async fn mail_committed_before_a_sigkill_arrives_once_after_the_restart() {
     assert_eq!(
         row["state"], "pending",
         "a refused connection is retried, not dropped"
+    );
+    assert_eq!(row["attempts"], 0, "a refused connection is not an attempt");
+    assert!(
+        row["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("mail server unreachable"),
+        "{row}"
     );
     first.child.start_kill().unwrap();
     first.child.wait().await.unwrap();

@@ -8,6 +8,7 @@ mod aws;
 mod deployment;
 
 mod cli;
+mod connections;
 mod dashboard;
 mod mail;
 mod metrics;

@@ -56,10 +56,24 @@ async fn report_run_writes_reports_once_and_fails_loudly() {
     let report = data_dir
         .join("blobs/reportes/incidentes/TI")
         .join(format!("incidente_{id}.json"));
-    assert!(
-        report.exists(),
-        "the assignment report is written under the data directory"
-    );
+    let on_disk: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&report).expect("the assignment report is written under the data directory"),
+    )
+    .expect("a report file is JSON as it lies on disk");
+    assert_eq!(on_disk["incident"]["incident_id"], id, "{on_disk}");
+    let global = data_dir.join("blobs/reportes/global");
+    let globals: Vec<_> = std::fs::read_dir(&global)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("reporte_"))
+        })
+        .collect();
+    assert_eq!(globals.len(), 1, "{globals:?}");
+    let global_report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&globals[0]).unwrap()).expect("JSON on disk");
+    assert_eq!(global_report["total"], 1, "{global_report}");
 
     let second = report_run(data_dir);
     let stdout = String::from_utf8_lossy(&second.stdout);
@@ -100,4 +114,22 @@ async fn serve_runs_the_job_on_its_schedule() {
         );
     }
     running.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn report_files_of_the_old_format_are_json_after_a_start() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let global = data_dir.path().join("blobs/reportes/global");
+    std::fs::create_dir_all(&global).unwrap();
+    let file = global.join("reporte_2026-11-30_08-00.json");
+    std::fs::write(
+        &file,
+        b"alerta-blob 1\napplication/json\n{\"total\": 7, \"por_estado\": {}}",
+    )
+    .unwrap();
+    let server = crate::helpers::start_binary(data_dir.path()).await;
+    let on_disk: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).expect("JSON after the start");
+    assert_eq!(on_disk["total"], 7);
+    drop(server);
 }

@@ -115,6 +115,8 @@ pub async fn mail_outbox(new_storage: &impl NewStorage) {
     outbox::retry_ordering(&new_storage.fresh().await).await;
     outbox::concurrent_claims_do_not_overlap(&new_storage.fresh().await).await;
     outbox::list_by_state(&new_storage.fresh().await).await;
+    outbox::rows_waiting_for_the_server_are_released_together(&new_storage.fresh().await).await;
+    outbox::releases_racing_claims_never_hand_a_row_out_twice(&new_storage.fresh().await).await;
 }
 
 /// The idempotency store checks: reserve, complete and replay, leases taken over, release,

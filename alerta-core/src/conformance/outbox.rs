@@ -280,3 +280,176 @@ pub(super) async fn list_by_state(store: &Storage) {
     expected.reverse();
     assert_eq!(ids(&all), expected, "every row, newest first, across pages");
 }
+
+pub(super) async fn rows_waiting_for_the_server_are_released_together(store: &Storage) {
+    let f = Fixtures::new();
+    let now = f.tick();
+    let a = f.mail("a@campus.edu", "a", now);
+    let b = f.mail("b@campus.edu", "b", now);
+    let c = f.mail("c@campus.edu", "c", now);
+    let d = f.mail("d@campus.edu", "d", now);
+    put(store, &f, vec![a.clone(), b.clone(), c.clone(), d.clone()]).await;
+    assert_eq!(
+        store
+            .outbox
+            .claim_due(now, LEASE, 10)
+            .await
+            .expect("claim")
+            .len(),
+        4
+    );
+    let refused = "mail server unreachable: connection refused";
+    for (mail, wait) in [(&a, 15), (&b, 10), (&d, 12)] {
+        store
+            .outbox
+            .mark_unreachable(&mail.id, refused, now.plus(Duration::from_secs(wait)))
+            .await
+            .expect("unreachable");
+    }
+    store
+        .outbox
+        .mark_failed(&c.id, "421 busy", Some(now.plus(Duration::from_secs(30))))
+        .await
+        .expect("failed");
+    let row = store.outbox.mail(&a.id).await.expect("get").expect("a");
+    assert_eq!(
+        (row.state, row.attempts, row.lease_until),
+        (MailState::Pending, 0, None),
+        "an unreachable server is not an attempt, and the lease is given back"
+    );
+    assert_eq!(
+        (row.next_attempt_at, row.last_error.as_deref()),
+        (now.plus(Duration::from_secs(15)), Some(refused))
+    );
+    assert!(
+        store
+            .outbox
+            .claim_due(now, LEASE, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "rows waiting for the server are not due before their retry time"
+    );
+    // An operator's requeue clears the mark: d is due now and is not released again.
+    store.outbox.requeue(&d.id, now).await.expect("requeue");
+
+    let later = now.plus(Duration::from_secs(1));
+    assert_eq!(
+        store
+            .outbox
+            .release_unreachable(later)
+            .await
+            .expect("release"),
+        2,
+        "a and b waited for the server"
+    );
+    for mail in [&a, &b] {
+        let row = store
+            .outbox
+            .mail(&mail.id)
+            .await
+            .expect("get")
+            .expect("row");
+        assert_eq!(row.next_attempt_at, later, "{} is due at once", mail.id);
+        assert_eq!(row.attempts, 0);
+    }
+    let c_row = store.outbox.mail(&c.id).await.expect("get").expect("c");
+    assert_eq!(
+        c_row.next_attempt_at,
+        now.plus(Duration::from_secs(30)),
+        "a 4xx keeps its own backoff"
+    );
+    assert_eq!(
+        store
+            .outbox
+            .release_unreachable(later)
+            .await
+            .expect("release"),
+        0,
+        "the mark is cleared by the release"
+    );
+    let claimed = store
+        .outbox
+        .claim_due(later, LEASE, 10)
+        .await
+        .expect("claim");
+    let mut claimed = ids(&claimed);
+    claimed.sort();
+    let mut expected = vec![a.id.clone(), b.id.clone(), d.id.clone()];
+    expected.sort();
+    assert_eq!(claimed, expected);
+
+    // Sent or dead rows are never brought back, even if they once waited for the server.
+    store
+        .outbox
+        .mark_unreachable(&a.id, refused, later.plus(Duration::from_secs(15)))
+        .await
+        .expect("unreachable");
+    store.outbox.mark_sent(&a.id, later).await.expect("sent");
+    store
+        .outbox
+        .mark_unreachable(&b.id, refused, later.plus(Duration::from_secs(15)))
+        .await
+        .expect("unreachable");
+    store
+        .outbox
+        .mark_failed(&b.id, "550 no such user", None)
+        .await
+        .expect("dead");
+    assert_eq!(
+        store
+            .outbox
+            .release_unreachable(later)
+            .await
+            .expect("release"),
+        0
+    );
+    let a_row = store.outbox.mail(&a.id).await.expect("get").expect("a");
+    assert_eq!((a_row.state, a_row.attempts), (MailState::Sent, 1));
+    let b_row = store.outbox.mail(&b.id).await.expect("get").expect("b");
+    assert_eq!(b_row.state, MailState::Dead);
+
+    let unknown = MailId::parse("missing").expect("id");
+    assert!(matches!(
+        store.outbox.mark_unreachable(&unknown, refused, now).await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+pub(super) async fn releases_racing_claims_never_hand_a_row_out_twice(store: &Storage) {
+    let f = Fixtures::new();
+    let now = f.tick();
+    let mails: Vec<OutboxMail> = (0..12)
+        .map(|n| f.mail("a@campus.edu", &format!("m{n}"), now))
+        .collect();
+    put(store, &f, mails.clone()).await;
+    store.outbox.claim_due(now, LEASE, 20).await.expect("claim");
+    for mail in &mails {
+        store
+            .outbox
+            .mark_unreachable(&mail.id, "refused", now.plus(Duration::from_secs(3600)))
+            .await
+            .expect("unreachable");
+    }
+    let mut seen = HashSet::new();
+    let mut rounds = 0;
+    while seen.len() < mails.len() {
+        rounds += 1;
+        assert!(rounds <= 20, "the rows were never released: {seen:?}");
+        let releases = join_all((0..3).map(|_| store.outbox.release_unreachable(now)));
+        let claims = join_all((0..6).map(|_| store.outbox.claim_due(now, LEASE, 3)));
+        let (released, claimed) = futures::join!(releases, claims);
+        for count in released {
+            count.expect("release");
+        }
+        for claim in claimed {
+            for mail in claim.expect("claim") {
+                assert!(
+                    seen.insert(mail.id.clone()),
+                    "row {} claimed twice",
+                    mail.id
+                );
+            }
+        }
+    }
+}

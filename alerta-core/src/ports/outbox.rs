@@ -18,6 +18,13 @@ use crate::domain::{MailId, MailState, OutboxMail, Page, PageRequest, Timestamp}
 ///   claims never return the same row while its lease runs.
 /// - [`mark_sent`](MailOutbox::mark_sent) and [`mark_failed`](MailOutbox::mark_failed) clear
 ///   the lease and count the attempt.
+/// - [`mark_unreachable`](MailOutbox::mark_unreachable) clears the lease, does not count an
+///   attempt (the message never reached a server) and marks the row as waiting for the
+///   server; any other mark, and [`requeue`](MailOutbox::requeue), clears that mark.
+/// - [`release_unreachable`](MailOutbox::release_unreachable) makes every pending row that
+///   waits for the server and is due after `now` due at `now`, clears its mark and returns
+///   how many rows it brought forward. It never touches a lease, so it cannot make a row be
+///   sent twice.
 ///
 /// # Errors
 ///
@@ -46,6 +53,15 @@ pub trait MailOutbox: Send + Sync {
         retry_at: Option<Timestamp>,
     ) -> Result<()>;
 
+    /// Records that the mail server could not be reached: the row is tried again at
+    /// `retry_at` and waits for the server, so that
+    /// [`release_unreachable`](MailOutbox::release_unreachable) can bring it forward.
+    async fn mark_unreachable(&self, id: &MailId, error: &str, retry_at: Timestamp) -> Result<()>;
+
+    /// Makes every row waiting for the server due at `now`: called once a send succeeds
+    /// again. Returns how many rows were brought forward.
+    async fn release_unreachable(&self, now: Timestamp) -> Result<usize>;
+
     /// Puts a row back to pending, due at `now`, keeping its attempts and `Message-ID`.
     async fn requeue(&self, id: &MailId, now: Timestamp) -> Result<()>;
 
@@ -63,7 +79,13 @@ pub type DynMailOutbox = dyn MailOutbox;
 /// Why a send failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    /// Worth retrying: the server was unreachable, timed out or answered 4xx.
+    /// The server could not be reached or stopped answering: the connection was refused,
+    /// reset or timed out. Worth retrying soon, and every other row waiting on the same
+    /// server can go as soon as one send succeeds again.
+    #[error("mail server unreachable: {0}")]
+    Unreachable(String),
+    /// Worth retrying: the server answered 4xx, or the message could not be handed over
+    /// for a reason that may pass (TLS, authentication, a local write).
     #[error("temporary failure: {0}")]
     Temporary(String),
     /// Not worth retrying: the server answered 5xx or the message was refused.
