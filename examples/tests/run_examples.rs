@@ -95,7 +95,8 @@ async fn embed_walks_an_incident_through_its_lifecycle() {
     assert_eq!(history[2]["detalle"]["a"], "resuelto");
     line_starting(&output, "  to mantenimiento@campus.edu: Alerta: incidente ");
     line_starting(&output, "  to ana@campus.edu: Alerta: tu incidente ");
-    line_starting(&output, "stream messages published: 3");
+    // Three changes, each with a message for staff and one for students.
+    line_starting(&output, "stream messages published: 6");
 }
 
 /// An `alerta serve` of the local profile in this process, on free ports and a fresh data
