@@ -76,6 +76,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "login failures",
         include_str!("../../migrations/0004_login_failures.sql"),
     ),
+    (
+        7,
+        "alert lifecycle",
+        include_str!("../../migrations/0007_alert_lifecycle.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -64,6 +64,21 @@ impl AlertStore for CountingAlerts {
         self.inner.insert(batch).await
     }
 
+    async fn transition(
+        &self,
+        change: alerta_core::ports::AlertTransition,
+    ) -> Result<alerta_core::domain::Appended> {
+        self.inner.transition(change).await
+    }
+
+    async fn alert(&self, id: &AlertId) -> Result<Option<Alert>> {
+        self.inner.alert(id).await
+    }
+
+    async fn history(&self, id: &AlertId) -> Result<Vec<alerta_core::domain::AlertEvent>> {
+        self.inner.history(id).await
+    }
+
     async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>> {
         self.inner.search(filter, page).await
     }

@@ -16,7 +16,7 @@ mod users;
 
 use std::sync::Arc;
 
-pub use alerts::{AlertStore, AlertWrite, DynAlertStore};
+pub use alerts::{AlertStore, AlertTransition, AlertWrite, DynAlertStore};
 pub use incidents::{DynIncidentStore, EventQuery, IncidentChange, IncidentStore};
 pub use limits::StorageLimits;
 pub use logins::{DynLoginAttemptStore, FailureWindow, LoginAttemptStore, LoginKey};

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use alerts::AlertSender;
+pub use alerts::{AlertChangeRequest, AlertSender};
 pub use auth::Login;
 pub use incidents::{LocationCheck, Preview, StatusChange, Upload};
 pub use reports::{ReportProgress, ReportRun, ReportSummary};
