@@ -511,3 +511,5 @@ async fn a_right_password_logs_in_even_when_its_failures_cannot_be_cleared() {
         .expect("the password was right; the count only runs out with its window");
     assert_eq!(login.user.email.as_str(), "u1@campus.edu");
 }
+
+mod alerts;
