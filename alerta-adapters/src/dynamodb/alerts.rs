@@ -430,4 +430,23 @@ mod tests {
         let used: HashSet<String> = (0..100).map(|n| shard_of(&format!("01JD{n:04}"))).collect();
         assert_eq!(used.len(), SHARDS as usize);
     }
+
+    #[test]
+    fn an_item_written_before_the_lifecycle_reads_as_firing_at_version_one() {
+        let created = alerta_core::domain::Timestamp::from_unix_millis(1_795_342_530_123);
+        let old = ItemBuilder::new()
+            .set("id", s("01JD2Z9R1K7Q3C6ZP0S8T4W5XY"))
+            .set("source", s("ups_3"))
+            .set("severity", s("error"))
+            .set("message", s("baja"))
+            .set("channel", s("tcp"))
+            .set("created_at", time(created))
+            .build();
+        let alert = alert_from_item(&old).unwrap();
+        assert_eq!(alert.status(), AlertStatus::Firing);
+        assert_eq!((alert.version(), alert.updated_at()), (1, created));
+        assert!(history_from_item(&old).unwrap().is_empty());
+        // And one written now reads back whole.
+        assert_eq!(alert_from_item(&alert_item(&alert)).unwrap(), alert);
+    }
 }
