@@ -1106,14 +1106,7 @@ impl Baseline {
             Channel::Tcp,
         )
         .map_err(|e| e.to_string())?;
-        let alert = Alert {
-            id: AlertId::generate(&self.ids),
-            source: draft.source,
-            severity: draft.severity,
-            message: draft.message,
-            channel: draft.channel,
-            created_at: SystemClock.now(),
-        };
+        let alert = Alert::fire(AlertId::generate(&self.ids), draft, SystemClock.now());
         Ok(StreamMessage::for_alert(&alert))
     }
 }

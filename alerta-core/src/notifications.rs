@@ -176,18 +176,23 @@ pub fn report_ready_mail(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AlertId, AlertMessage, AlertSource, Channel, Severity, Timestamp};
+    use crate::domain::{
+        AlertDraft, AlertId, AlertMessage, AlertSource, Channel, Severity, Timestamp,
+    };
 
     #[test]
     fn alert_mail_escapes_and_keeps_one_subject_line() {
-        let alert = Alert {
-            id: AlertId::parse("A1").unwrap(),
+        let draft = AlertDraft {
             source: AlertSource::parse("sensor_01").unwrap(),
             severity: Severity::Critical,
             message: AlertMessage::parse("<script>alert(1)</script>\r\nBcc: evil@x.org").unwrap(),
             channel: Channel::Tcp,
-            created_at: Timestamp::from_unix_millis(0),
         };
+        let alert = Alert::fire(
+            AlertId::parse("A1").unwrap(),
+            draft,
+            Timestamp::from_unix_millis(0),
+        );
         let mail = alert_mail(&alert, vec![Email::parse("ops@x.org").unwrap()]);
         assert_eq!(mail.subject.as_str(), "[CRITICAL] Alerta: sensor_01");
         assert!(mail.html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));

@@ -39,8 +39,8 @@ use std::time::{Duration, Instant};
 use alerta_adapters::memory::MemoryStore;
 use alerta_adapters::websocket::{Hub, HubConfig, Subscription};
 use alerta_core::domain::{
-    Alert, AlertId, AlertMessage, AlertSource, Appended, Channel, Role, Severity, StreamBatch,
-    StreamId, Timestamp, Topic,
+    Alert, AlertDraft, AlertId, AlertMessage, AlertSource, Appended, Channel, Role, Severity,
+    StreamBatch, StreamId, Timestamp, Topic,
 };
 use alerta_core::ports::{AlertStore, AlertWrite, Broadcaster, DynBroadcaster, StreamLog};
 use async_trait::async_trait;
@@ -63,11 +63,10 @@ const CONNECTING: usize = 64;
 /// When every alert of the bench was created.
 const CREATED_AT: Timestamp = Timestamp::from_unix_millis(1_767_225_600_000);
 
-/// A typical alert: about 250 bytes of JSON on the wire. Every alert has the same length
+/// A typical alert: about 330 bytes of JSON on the wire. Every alert has the same length
 /// whatever `seq`, so that the bytes of a burst follow from its positions alone.
 fn alert(seq: u64) -> Alert {
-    Alert {
-        id: AlertId::parse(&format!("01JBENCH{seq:018}")).expect("a valid id"),
+    let draft = AlertDraft {
         source: AlertSource::parse("sensor_17").expect("a valid source"),
         severity: Severity::Warning,
         message: AlertMessage::parse(&format!(
@@ -76,8 +75,12 @@ fn alert(seq: u64) -> Alert {
         ))
         .expect("a valid message"),
         channel: Channel::Tcp,
-        created_at: CREATED_AT,
-    }
+    };
+    Alert::fire(
+        AlertId::parse(&format!("01JBENCH{seq:018}")).expect("a valid id"),
+        draft,
+        CREATED_AT,
+    )
 }
 
 /// The next alert id; shared by every bench, since a store refuses an id twice.

@@ -3,17 +3,19 @@
 use std::collections::HashSet;
 
 use alerta_core::domain::{
-    Alert, AlertCounts, AlertFilter, AlertId, AlertMessage, AlertSource, Appended, Channel, Page,
-    PageRequest, Severity, StreamMessage,
+    Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertMessage, AlertSource,
+    AlertState, AlertStatus, Appended, Channel, Page, PageRequest, Severity, StreamMessage,
 };
-use alerta_core::ports::{AlertStore, AlertWrite};
+use alerta_core::ports::{AlertStore, AlertTransition, AlertWrite};
 use alerta_core::{Error, Result};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::counts::{Counted, Tally};
 use super::cursor::{self, List};
-use super::item::{Item, ItemBuilder, Reader, s, time};
+use super::error::unreadable;
+use super::item::{Item, ItemBuilder, Reader, from_json, n, s, time};
 use super::keyed::key;
 use super::query::{self, Expression, Order, Partition, PartitionQuery};
 use super::stream::PendingLog;
@@ -56,21 +58,51 @@ fn alert_item(alert: &Alert) -> Item {
         .set("message", s(alert.message.as_str()))
         .set("channel", s(alert.channel.as_str()))
         .set("created_at", time(alert.created_at))
+        .set("status", s(alert.status().as_str()))
+        .set("version", n(alert.version()))
+        .set("updated_at", time(alert.updated_at()))
         .set("shard", s(shard_of(alert.id.as_str())))
         .set("search", s(search_text(alert)))
         .build()
 }
 
+/// An alert item; one written before alerts had a lifecycle reads as firing at version 1,
+/// last changed when it was stored.
 pub(super) fn alert_from_item(item: &Item) -> Result<Alert> {
     let r = Reader::new(item, "alert");
-    Ok(Alert {
-        id: r.parsed("id", AlertId::parse)?,
+    let draft = AlertDraft {
         source: r.parsed("source", AlertSource::parse)?,
         severity: r.parsed("severity", Severity::parse)?,
         message: r.parsed("message", AlertMessage::parse)?,
         channel: r.parsed("channel", Channel::parse)?,
-        created_at: r.time("created_at")?,
-    })
+    };
+    let created_at = r.time("created_at")?;
+    let state = AlertState {
+        status: r
+            .opt_parsed("status", AlertStatus::parse)?
+            .unwrap_or_default(),
+        version: r.opt_number("version")?.unwrap_or(1),
+        updated_at: r.opt_time("updated_at")?.unwrap_or(created_at),
+    };
+    Ok(Alert::restore(
+        r.parsed("id", AlertId::parse)?,
+        draft,
+        created_at,
+        state,
+    ))
+}
+
+/// The status changes an alert item keeps in its `history` list, oldest first.
+///
+/// The history lives in the item so that a change is one conditional update beside the stream
+/// log, with no table of its own. An alert changes a handful of times (twice at most until
+/// repeats are grouped into it), a few hundred bytes each, far below an item's 400 KB.
+fn history_from_item(item: &Item) -> Result<Vec<AlertEvent>> {
+    if !item.contains_key("history") {
+        return Ok(Vec::new());
+    }
+    let history = Reader::new(item, "alert").json("history")?;
+    serde_json::from_value(history).map_err(|e| unreadable("alert", format!("history: {e}")))
 }
 
 /// The transaction items of one alert and its mail rows.
@@ -293,6 +325,72 @@ impl AlertStore for DynamoStore {
         }
     }
 
+    async fn transition(&self, change: AlertTransition) -> Result<Appended> {
+        let AlertTransition {
+            alert,
+            expected_version,
+            event,
+        } = &change;
+        // The history lives in the alert's own item, so an event id is checked against it
+        // here; the write below is conditioned on the version read, so nothing changes between.
+        let stored = self
+            .get(&self.names.alerts, key(&[("id", alert.id.as_str())]))
+            .await?
+            .ok_or_else(Error::stale_version)?;
+        if alert_from_item(&stored)?.version() != *expected_version {
+            return Err(Error::stale_version());
+        }
+        if history_from_item(&stored)?
+            .iter()
+            .any(|e| e.event_id == event.event_id)
+        {
+            return Err(Error::duplicate("event"));
+        }
+        let event_json = serde_json::to_value(event)
+            .map_err(|e| unreadable("alert", format!("event cannot be encoded: {e}")))?;
+        let update = transaction::update(
+            &self.names.alerts,
+            key(&[("id", alert.id.as_str())]),
+            "SET #status = :status, #version = :version, updated_at = :updated_at, \
+             history = list_append(if_not_exists(history, :empty), :event)",
+            Some("#version = :expected"),
+            &[("#status", "status"), ("#version", "version")],
+            &[
+                (":status", s(alert.status().as_str())),
+                (":version", n(alert.version())),
+                (":updated_at", time(alert.updated_at())),
+                (":empty", AttributeValue::L(Vec::new())),
+                (":event", AttributeValue::L(vec![from_json(&event_json)])),
+                (":expected", n(expected_version)),
+            ],
+        )?;
+        let messages = [change.stream_message()];
+        let version = expected_version.to_string();
+        let ids = [alert.id.as_str(), version.as_str(), event.event_id.as_str()];
+        let log = PendingLog::new("transition", &messages, ids)?;
+        match self.write_with_log(vec![update], &log).await? {
+            Ok(appended) => Ok(appended),
+            Err(_) => Err(Error::stale_version()),
+        }
+    }
+
+    async fn alert(&self, id: &AlertId) -> Result<Option<Alert>> {
+        let item = self
+            .get(&self.names.alerts, key(&[("id", id.as_str())]))
+            .await?;
+        item.as_ref().map(alert_from_item).transpose()
+    }
+
+    async fn history(&self, id: &AlertId) -> Result<Vec<AlertEvent>> {
+        let item = self
+            .get(&self.names.alerts, key(&[("id", id.as_str())]))
+            .await?;
+        item.as_ref()
+            .map(history_from_item)
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
     async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>> {
         let start = cursor::position(List::Alerts, page)?;
         let take = page.limit.get() + 1;
@@ -335,5 +433,24 @@ mod tests {
         );
         let used: HashSet<String> = (0..100).map(|n| shard_of(&format!("01JD{n:04}"))).collect();
         assert_eq!(used.len(), SHARDS as usize);
+    }
+
+    #[test]
+    fn an_item_written_before_the_lifecycle_reads_as_firing_at_version_one() {
+        let created = alerta_core::domain::Timestamp::from_unix_millis(1_795_342_530_123);
+        let old = ItemBuilder::new()
+            .set("id", s("01JD2Z9R1K7Q3C6ZP0S8T4W5XY"))
+            .set("source", s("ups_3"))
+            .set("severity", s("error"))
+            .set("message", s("baja"))
+            .set("channel", s("tcp"))
+            .set("created_at", time(created))
+            .build();
+        let alert = alert_from_item(&old).unwrap();
+        assert_eq!(alert.status(), AlertStatus::Firing);
+        assert_eq!((alert.version(), alert.updated_at()), (1, created));
+        assert!(history_from_item(&old).unwrap().is_empty());
+        // And one written now reads back whole.
+        assert_eq!(alert_from_item(&alert_item(&alert)).unwrap(), alert);
     }
 }

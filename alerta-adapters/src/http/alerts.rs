@@ -1,10 +1,10 @@
 //! `/events`: the alert hub over HTTP.
 
 use alerta_core::domain::{
-    Alert, AlertCounts, AlertDraft, AlertFilter, AlertId, AlertSource, Channel, SearchText,
-    Severity, Timestamp,
+    Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertSource, Channel, Note,
+    Page, SearchText, Severity, Timestamp,
 };
-use alerta_core::{AlertSender, Error};
+use alerta_core::{AlertChangeRequest, AlertSender, Error};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -15,14 +15,18 @@ use super::AppState;
 use super::auth::{AlertCaller, Caller};
 use super::error::ApiError;
 use super::idempotency::Idempotency;
-use super::json::{Field, JsonBody};
+use super::json::{Field, JsonBody, OptionalJson};
 use super::listing::{Listed, listed};
-use super::query::{PageParams, QueryParams, non_empty};
+use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/events", post(report).get(search))
         .route("/events/stats", get(stats))
+        .route("/events/{id}", get(one))
+        .route("/events/{id}/history", get(history))
+        .route("/events/{id}/ack", post(acknowledge))
+        .route("/events/{id}/resolve", post(resolve))
 }
 
 #[derive(Default, Deserialize)]
@@ -134,6 +138,88 @@ async fn stats(
     caller: Caller,
 ) -> Result<Json<AlertCounts>, ApiError> {
     Ok(Json(state.app.alert_stats(&caller.user).await?))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<Alert>, ApiError> {
+    let id = path_id(&id, AlertId::parse, "alert")?;
+    Ok(Json(state.app.alert(&caller.user, &id).await?))
+}
+
+async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<Page<AlertEvent>>, ApiError> {
+    let id = path_id(&id, AlertId::parse, "alert")?;
+    let items = state.app.alert_history(&caller.user, &id).await?;
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// `{nota?, version?}`, as `POST /incidents/{id}/status` takes them; the body may be absent.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ChangeBody {
+    #[serde(rename = "nota")]
+    note: Field<String>,
+    version: Field<u64>,
+}
+
+impl ChangeBody {
+    fn request(self) -> Result<AlertChangeRequest, Error> {
+        // A blank note is what a form with an empty note field sends: no note, not a bad one.
+        let note = self
+            .note
+            .optional("nota")?
+            .filter(|n| !n.trim().is_empty())
+            .map(|n| Note::parse(&n))
+            .transpose()?;
+        Ok(AlertChangeRequest {
+            note,
+            expected_version: self.version.optional("version")?,
+        })
+    }
+}
+
+async fn acknowledge(
+    State(state): State<AppState>,
+    caller: Caller,
+    idempotency: Idempotency,
+    PathParams(id): PathParams<String>,
+    body: OptionalJson<ChangeBody>,
+) -> Result<Json<Alert>, ApiError> {
+    let id = path_id(&id, AlertId::parse, "alert")?;
+    let request = body.into_inner().request()?;
+    Ok(Json(
+        state
+            .app
+            .acknowledge_alert(&caller.user, &id, request, idempotency.key())
+            .await?,
+    ))
+}
+
+async fn resolve(
+    State(state): State<AppState>,
+    caller: Caller,
+    idempotency: Idempotency,
+    PathParams(id): PathParams<String>,
+    body: OptionalJson<ChangeBody>,
+) -> Result<Json<Alert>, ApiError> {
+    let id = path_id(&id, AlertId::parse, "alert")?;
+    let request = body.into_inner().request()?;
+    let sender = AlertSender::User(&caller.user);
+    Ok(Json(
+        state
+            .app
+            .resolve_alert(sender, &id, request, idempotency.key())
+            .await?,
+    ))
 }
 
 #[cfg(test)]

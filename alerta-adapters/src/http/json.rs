@@ -67,6 +67,36 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
+/// A JSON body that may be left out: a request with no body and no `Content-Type` reads as
+/// `T::default()`; any other is read as [`JsonBody`] reads it, with the same errors.
+pub(crate) struct OptionalJson<T>(T);
+
+impl<T> OptionalJson<T> {
+    /// The body, or the default when none was sent.
+    pub(crate) fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let headers = request.headers();
+        let empty = headers
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|length| length.as_bytes() == b"0")
+            && !headers.contains_key(header::TRANSFER_ENCODING)
+            && !headers.contains_key(header::CONTENT_TYPE);
+        if empty {
+            return Ok(Self(T::default()));
+        }
+        JsonBody::<T>::from_request(request, state)
+            .await
+            .map(|JsonBody(body)| Self(body))
+    }
+}
+
 /// Reads the whole body within the limit set on the request.
 pub(crate) async fn read_body(request: Request, state: &AppState) -> Result<Bytes, ApiError> {
     Bytes::from_request(request, state)

@@ -3,16 +3,17 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use alerta_core::domain::{
-    Alert, AlertCounts, AlertFilter, AlertId, Attachment, AttachmentId, Cursor, Department,
-    DepartmentName, Email, EventId, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, Incident,
-    IncidentCounts, IncidentEvent, IncidentFilter, IncidentId, MailId, MailState, OutboxMail, Page,
-    PageRequest, Reservation, Session, Timestamp, TokenHash, UserId, UserRecord,
+    Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Attachment, AttachmentId, Cursor,
+    Department, DepartmentName, Email, EventId, IdempotencyClaim, IdempotencyKey,
+    IdempotencyRecord, Incident, IncidentCounts, IncidentEvent, IncidentFilter, IncidentId, MailId,
+    MailState, OutboxMail, Page, PageRequest, Reservation, Session, Timestamp, TokenHash, UserId,
+    UserRecord,
 };
 use alerta_core::domain::{Appended, Position, StreamEntry, StreamHead, StreamMessage};
 use alerta_core::ports::{
-    AlertStore, AlertWrite, DepartmentStore, EventQuery, FailureWindow, IdempotencyStore,
-    IncidentChange, IncidentStore, LoginAttemptStore, LoginKey, MailOutbox, ReportLedger,
-    StorageBackend, StorageLimits, StreamLog, UserStore,
+    AlertStore, AlertTransition, AlertWrite, DepartmentStore, EventQuery, FailureWindow,
+    IdempotencyStore, IncidentChange, IncidentStore, LoginAttemptStore, LoginKey, MailOutbox,
+    ReportLedger, StorageBackend, StorageLimits, StreamLog, UserStore,
 };
 use alerta_core::{Error, Result};
 use async_trait::async_trait;
@@ -80,6 +81,7 @@ struct State {
     events: BTreeMap<EventId, IncidentEvent>,
     attachments: BTreeMap<AttachmentId, Attachment>,
     alerts: BTreeMap<AlertId, Alert>,
+    alert_events: BTreeMap<EventId, AlertEvent>,
     users: HashMap<UserId, UserRecord>,
     user_emails: HashMap<Email, UserId>,
     sessions: HashMap<TokenHash, Session>,
@@ -387,6 +389,37 @@ impl AlertStore for MemoryStore {
             }
         }
         Ok(state.log.append(messages))
+    }
+
+    async fn transition(&self, change: AlertTransition) -> Result<Appended> {
+        let mut state = self.lock();
+        match state.alerts.get(&change.alert.id) {
+            Some(stored) if stored.version() == change.expected_version => {}
+            _ => return Err(Error::stale_version()),
+        }
+        if state.alert_events.contains_key(&change.event.event_id) {
+            return Err(Error::duplicate("event"));
+        }
+        let message = change.stream_message();
+        state
+            .alert_events
+            .insert(change.event.event_id.clone(), change.event);
+        state.alerts.insert(change.alert.id.clone(), change.alert);
+        Ok(state.log.append(vec![message]))
+    }
+
+    async fn alert(&self, id: &AlertId) -> Result<Option<Alert>> {
+        Ok(self.lock().alerts.get(id).cloned())
+    }
+
+    async fn history(&self, id: &AlertId) -> Result<Vec<AlertEvent>> {
+        let state = self.lock();
+        Ok(state
+            .alert_events
+            .values()
+            .filter(|e| e.alert_id == *id)
+            .cloned()
+            .collect())
     }
 
     async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>> {

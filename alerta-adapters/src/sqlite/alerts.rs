@@ -3,10 +3,10 @@
 use std::sync::OnceLock;
 
 use alerta_core::domain::{
-    Alert, AlertCounts, AlertFilter, AlertId, AlertMessage, AlertSource, Channel, Page,
-    PageRequest, Severity,
+    Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertMessage, AlertSource,
+    AlertState, AlertStatus, Channel, EventId, Note, Page, PageRequest, Severity, UserId,
 };
-use alerta_core::ports::{AlertStore, AlertWrite};
+use alerta_core::ports::{AlertStore, AlertTransition, AlertWrite};
 use alerta_core::{Error, Result};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
@@ -14,12 +14,13 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::cursor::{self, List};
 use super::error::{self, db, unreadable};
-use super::{SqliteStore, millis, number, outbox, stream, text, timestamp, to_u64};
+use super::{SqliteStore, column, millis, number, outbox, stream, text, timestamp, to_i64, to_u64};
 use alerta_core::domain::Appended;
 
 macro_rules! alert_columns {
     () => {
-        "id, source, severity, message, channel, created_at"
+        "id, source, severity, message, channel, created_at, status, version, \
+         COALESCE(updated_at, created_at) AS updated_at"
     };
 }
 
@@ -32,7 +33,7 @@ fn search_text(alert: &Alert) -> String {
     )
 }
 
-/// The most rows one `INSERT` statement carries: 7 parameters each stay far below SQLite's
+/// The most rows one `INSERT` statement carries: 10 parameters each stay far below SQLite's
 /// limit of 32,766.
 const MAX_ROWS_PER_INSERT: usize = 512;
 
@@ -48,10 +49,10 @@ fn insert_statement(remaining: usize) -> (usize, &'static str) {
         std::iter::successors(Some(1), |&rows| Some(rows * 2))
             .take_while(|&rows| rows <= MAX_ROWS_PER_INSERT)
             .map(|rows| {
-                let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; rows].join(", ");
+                let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows].join(", ");
                 format!(
                     "INSERT INTO alerts (id, source, severity, message, channel, created_at, \
-                     search) VALUES {values}"
+                     search, status, version, updated_at) VALUES {values}"
                 )
             })
             .collect()
@@ -64,12 +65,39 @@ fn insert_statement(remaining: usize) -> (usize, &'static str) {
 
 fn alert_from_row(row: &SqliteRow) -> Result<Alert> {
     let stored = |e: Error| unreadable(format!("alert: {e}"));
-    Ok(Alert {
-        id: AlertId::parse(&text(row, "id")?).map_err(stored)?,
+    let draft = AlertDraft {
         source: AlertSource::parse(&text(row, "source")?).map_err(stored)?,
         severity: Severity::parse(&text(row, "severity")?).map_err(stored)?,
         message: AlertMessage::parse(&text(row, "message")?).map_err(stored)?,
         channel: Channel::parse(&text(row, "channel")?).map_err(stored)?,
+    };
+    let state = AlertState {
+        status: AlertStatus::parse(&text(row, "status")?).map_err(stored)?,
+        version: to_u64(number(row, "version")?, "version")?,
+        updated_at: timestamp(number(row, "updated_at")?),
+    };
+    Ok(Alert::restore(
+        AlertId::parse(&text(row, "id")?).map_err(stored)?,
+        draft,
+        timestamp(number(row, "created_at")?),
+        state,
+    ))
+}
+
+fn event_from_row(row: &SqliteRow) -> Result<AlertEvent> {
+    let stored = |e: Error| unreadable(format!("alert event: {e}"));
+    let note: Option<String> = column(row, "note")?;
+    Ok(AlertEvent {
+        event_id: EventId::parse(&text(row, "id")?).map_err(stored)?,
+        alert_id: AlertId::parse(&text(row, "alert_id")?).map_err(stored)?,
+        from: AlertStatus::parse(&text(row, "from_status")?).map_err(stored)?,
+        to: AlertStatus::parse(&text(row, "to_status")?).map_err(stored)?,
+        actor: UserId::parse(&text(row, "actor")?).map_err(stored)?,
+        note: note
+            .as_deref()
+            .map(Note::parse)
+            .transpose()
+            .map_err(stored)?,
         created_at: timestamp(number(row, "created_at")?),
     })
 }
@@ -96,7 +124,10 @@ impl AlertStore for SqliteStore {
                     .bind(alert.message.as_str())
                     .bind(alert.channel.as_str())
                     .bind(millis(alert.created_at))
-                    .bind(search_text(alert));
+                    .bind(search_text(alert))
+                    .bind(alert.status().as_str())
+                    .bind(to_i64(alert.version()))
+                    .bind(millis(alert.updated_at()));
             }
             query
                 .execute(&mut *tx)
@@ -111,6 +142,68 @@ impl AlertStore for SqliteStore {
         let appended = stream::append(&mut tx, self.epoch, &messages).await?;
         tx.commit().await.map_err(db)?;
         Ok(appended)
+    }
+
+    async fn transition(&self, change: AlertTransition) -> Result<Appended> {
+        let alert = &change.alert;
+        let event = &change.event;
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE alerts SET status = ?, version = ?, updated_at = ? WHERE id = ? AND version = ?",
+        )
+        .bind(alert.status().as_str())
+        .bind(to_i64(alert.version()))
+        .bind(millis(alert.updated_at()))
+        .bind(alert.id.as_str())
+        .bind(to_i64(change.expected_version))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if updated.rows_affected() != 1 {
+            return Err(Error::stale_version());
+        }
+        sqlx::query(
+            "INSERT INTO alert_events (id, alert_id, from_status, to_status, actor, note, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(event.event_id.as_str())
+        .bind(event.alert_id.as_str())
+        .bind(event.from.as_str())
+        .bind(event.to.as_str())
+        .bind(event.actor.as_str())
+        .bind(event.note.as_ref().map(|n| n.as_str()))
+        .bind(millis(event.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| error::writing("event", e))?;
+        let appended = stream::append(&mut tx, self.epoch, &[change.stream_message()]).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(appended)
+    }
+
+    async fn alert(&self, id: &AlertId) -> Result<Option<Alert>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            alert_columns!(),
+            " FROM alerts WHERE id = ?"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(alert_from_row).transpose()
+    }
+
+    async fn history(&self, id: &AlertId) -> Result<Vec<AlertEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, alert_id, from_status, to_status, actor, note, created_at \
+             FROM alert_events WHERE alert_id = ? ORDER BY id",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(event_from_row).collect()
     }
 
     async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>> {

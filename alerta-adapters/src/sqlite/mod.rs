@@ -86,6 +86,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox rows waiting for the server",
         include_str!("../../migrations/0006_outbox_waiting_for_server.sql"),
     ),
+    (
+        7,
+        "alert lifecycle",
+        include_str!("../../migrations/0007_alert_lifecycle.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

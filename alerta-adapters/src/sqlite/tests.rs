@@ -3,7 +3,14 @@
 
 use sqlx::Row;
 
-use super::{SqliteOptions, SqliteStore};
+use std::borrow::Cow;
+
+use alerta_core::domain::{AlertId, AlertStatus};
+use alerta_core::ports::AlertStore;
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+use super::{MIGRATIONS, SqliteOptions, SqliteStore};
 
 async fn store(dir: &tempfile::TempDir) -> SqliteStore {
     SqliteStore::open_with(SqliteOptions::new(dir.path().join("alerta.db")).max_connections(3))
@@ -132,6 +139,11 @@ async fn every_list_filter_has_an_index() {
             "alerts_by_channel",
         ),
         (
+            "EXPLAIN QUERY PLAN SELECT * FROM alert_events WHERE alert_id = ? ORDER BY id",
+            1,
+            "alert_events_by_alert",
+        ),
+        (
             "EXPLAIN QUERY PLAN SELECT * FROM outbox WHERE state = 'pending' \
              AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1) \
              ORDER BY next_attempt_at, id LIMIT 10",
@@ -165,4 +177,49 @@ async fn every_list_filter_has_an_index() {
         assert!(plan.contains(index), "{sql}\n  uses {plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{sql}\n  sorts: {plan}");
     }
+}
+
+#[tokio::test]
+async fn alerts_stored_before_the_lifecycle_read_as_firing_at_version_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("alerta.db");
+    {
+        // The schema as it was before migration 7, with one alert in it.
+        let before: Vec<Migration> = MIGRATIONS
+            .iter()
+            .filter(|&&(version, _, _)| version < 7)
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect();
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.expect("open");
+        Migrator::with_migrations(before)
+            .run(&pool)
+            .await
+            .expect("migrate");
+        sqlx::query(
+            "INSERT INTO alerts (id, source, severity, message, channel, created_at, search) \
+             VALUES ('01JD2Z9R1K7Q3C6ZP0S8T4W5XY', 'ups_3', 'error', 'baja', 'tcp', 1000, 'x')",
+        )
+        .execute(&pool)
+        .await
+        .expect("insert");
+        pool.close().await;
+    }
+    let store = SqliteStore::open(&path).await.expect("open and migrate");
+    let id = AlertId::parse("01JD2Z9R1K7Q3C6ZP0S8T4W5XY").unwrap();
+    let alert = store.alert(&id).await.expect("read").expect("kept");
+    assert_eq!(alert.status(), AlertStatus::Firing);
+    assert_eq!(alert.version(), 1);
+    assert_eq!(alert.updated_at(), alert.created_at);
+    assert!(store.history(&id).await.expect("history").is_empty());
 }

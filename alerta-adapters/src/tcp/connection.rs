@@ -16,6 +16,8 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
 use tokio::time::timeout;
 
+use alerta_core::AlertSender;
+
 use super::TcpConfig;
 use super::line::{self, Request};
 use crate::ingest::{GroupCommit, Ticket};
@@ -108,6 +110,17 @@ async fn read_lines(
                 Ok(ticket) => Outgoing::Pending(ticket),
                 Err(error) => encoded_error(&error.public_message()),
             },
+            Request::Resolve(id, request) => {
+                // Rare beside alerts, so done here rather than batched: the reader waits for
+                // it, and the reply still goes out in line order.
+                let app = ingest.app();
+                let outcome = app
+                    .resolve_alert(AlertSender::Ingest, &id, request, None)
+                    .await;
+                let mut bytes = Vec::with_capacity(64);
+                line::write_outcome(&mut bytes, &outcome);
+                Outgoing::Ready(bytes)
+            }
             Request::Refused(why) => encoded_error(&why),
             Request::Unauthorized => return refuse(replies, line::UNAUTHORIZED).await,
         };

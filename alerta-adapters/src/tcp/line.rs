@@ -2,15 +2,17 @@
 
 use std::borrow::Cow;
 
-use alerta_core::domain::{AlertDraft, Channel};
-use alerta_core::{Alerta, Result};
-use serde::{Deserialize, Serialize};
+use alerta_core::domain::{AlertDraft, AlertId, Channel, Note};
+use alerta_core::{AlertChangeRequest, Alerta, Result};
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// What a request line asks for, once it is known to be an alert.
+/// What a request line asks for, once it is known to be valid.
 #[derive(Debug)]
 pub(crate) enum Request {
     /// Store this alert.
     Alert(AlertDraft),
+    /// Resolve this stored alert (`"action": "resolve"`).
+    Resolve(AlertId, AlertChangeRequest),
     /// Nothing to store: the reply says why, and the connection stays usable.
     Refused(String),
     /// The sender may not ingest: the reply says so and the connection closes, so that keys
@@ -18,16 +20,88 @@ pub(crate) enum Request {
     Unauthorized,
 }
 
+/// Every field a line may hold. An alert line has `source`, `severity` and `message`; a
+/// resolve line has `"action": "resolve"`, `id` and optionally `nota` and `version`.
 #[derive(Deserialize)]
 struct Body<'a> {
-    #[serde(borrow)]
-    source: Cow<'a, str>,
-    #[serde(borrow)]
-    severity: Cow<'a, str>,
-    #[serde(borrow)]
-    message: Cow<'a, str>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "text")]
+    action: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    source: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    severity: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    message: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    nota: Option<Cow<'a, str>>,
+    #[serde(default)]
+    version: Option<u64>,
+    #[serde(default, borrow, deserialize_with = "text")]
     key: Option<Cow<'a, str>>,
+}
+
+/// A string field, borrowed from the line when it holds no escapes: serde borrows a bare
+/// `Cow` field on its own, but not one inside an `Option`, and every alert line goes through
+/// here.
+fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct Text;
+    impl<'de> serde::de::Visitor<'de> for Text {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(text)))
+        }
+        fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(text.to_owned())))
+        }
+        fn visit_string<E>(self, text: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(text)))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    deserializer.deserialize_any(Text)
+}
+
+/// `Some(value)` of a field a line needs, or why the line is refused.
+fn required<'a>(
+    value: Option<Cow<'a, str>>,
+    what: &str,
+    name: &str,
+) -> std::result::Result<Cow<'a, str>, String> {
+    value.ok_or_else(|| format!("invalid {what}: missing field `{name}`"))
+}
+
+impl Body<'_> {
+    fn alert(self) -> std::result::Result<AlertDraft, String> {
+        let source = required(self.source, "alert", "source")?;
+        let severity = required(self.severity, "alert", "severity")?;
+        let message = required(self.message, "alert", "message")?;
+        AlertDraft::parse(&source, &severity, &message, Channel::Tcp)
+            .map_err(|e| e.public_message())
+    }
+
+    fn resolve(self) -> std::result::Result<Request, String> {
+        let id = required(self.id, "resolve", "id")?;
+        let id = AlertId::parse(&id).map_err(|e| e.public_message())?;
+        // A blank note is no note, as over HTTP.
+        let note = self
+            .nota
+            .filter(|n| !n.trim().is_empty())
+            .map(|n| Note::parse(&n))
+            .transpose()
+            .map_err(|e| e.public_message())?;
+        let request = AlertChangeRequest {
+            note,
+            expected_version: self.version,
+        };
+        Ok(Request::Resolve(id, request))
+    }
 }
 
 /// Reads one line (without its `\n`; a trailing `\r` is allowed).
@@ -45,10 +119,14 @@ pub(crate) fn parse(line: &[u8], app: &Alerta) -> Request {
     if keys_required && !body.key.as_deref().is_some_and(|k| app.is_ingest_key(k)) {
         return Request::Unauthorized;
     }
-    match AlertDraft::parse(&body.source, &body.severity, &body.message, Channel::Tcp) {
-        Ok(draft) => Request::Alert(draft),
-        Err(e) => Request::Refused(e.public_message()),
-    }
+    let request = match body.action.as_deref() {
+        None => body.alert().map(Request::Alert),
+        Some("resolve") => body.resolve(),
+        Some(other) => Err(format!(
+            "invalid action: expected resolve, or no action for an alert, not {other:?}"
+        )),
+    };
+    request.unwrap_or_else(Request::Refused)
 }
 
 /// Whether a line carries nothing at all; such lines are skipped without a reply, so that a

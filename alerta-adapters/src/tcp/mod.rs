@@ -4,6 +4,8 @@
 //! are configured; each gets one reply line, in order: `{"ok": true, "id": ...}` once the
 //! alert is durably stored, or `{"ok": false, "error": ...}`. Alerts from every connection
 //! are stored through one [`GroupCommit`], so concurrent lines share transactions.
+//! A line `{"action": "resolve", "id", "nota"?, "version"?}` resolves a stored alert on the
+//! source's behalf and is answered the same way once the change is stored.
 //!
 //! ```no_run
 //! # async fn run(app: alerta_core::Alerta) -> std::io::Result<()> {

@@ -64,6 +64,21 @@ impl AlertStore for CountingAlerts {
         self.inner.insert(batch).await
     }
 
+    async fn transition(
+        &self,
+        change: alerta_core::ports::AlertTransition,
+    ) -> Result<alerta_core::domain::Appended> {
+        self.inner.transition(change).await
+    }
+
+    async fn alert(&self, id: &AlertId) -> Result<Option<Alert>> {
+        self.inner.alert(id).await
+    }
+
+    async fn history(&self, id: &AlertId) -> Result<Vec<alerta_core::domain::AlertEvent>> {
+        self.inner.history(id).await
+    }
+
     async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>> {
         self.inner.search(filter, page).await
     }
@@ -483,4 +498,96 @@ async fn tcp_shutdown_answers_what_was_sent_then_stops() {
         "a stopped server stores nothing more"
     );
     assert_eq!(world.stored().await.len(), 1);
+}
+
+/// `{"action": "resolve", ...}` with `fields` added.
+fn resolve_line(fields: Value) -> String {
+    let mut line = serde_json::json!({"action": "resolve"});
+    for (name, value) in fields.as_object().unwrap() {
+        line[name] = value.clone();
+    }
+    format!("{line}\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolve_line_resolves_a_stored_alert_and_bad_ones_are_refused() {
+    let world = World::default().await;
+    let mut raw = Raw::connect(world.addr).await;
+    raw.write(format!("{}\n", alert_line("ups_3", "Batería baja")).as_bytes())
+        .await;
+    let stored = raw.reply().await.expect("a reply");
+    let id = stored["id"].as_str().unwrap().to_owned();
+
+    let mut lines = String::new();
+    // Pipelined: an alert between two resolve lines keeps its place in the replies.
+    lines += &resolve_line(serde_json::json!({"id": id, "version": 7}));
+    lines += &format!("{}\n", alert_line("ups_3", "otra"));
+    lines += &resolve_line(serde_json::json!({"id": id, "nota": "Red restablecida", "version": 1}));
+    lines += &resolve_line(serde_json::json!({"id": id}));
+    lines += &resolve_line(serde_json::json!({"id": "01JD2Z9R1K7Q3C6ZP0S8T4W5XY"}));
+    lines += &resolve_line(serde_json::json!({}));
+    lines += "{\"action\": \"silence\", \"id\": \"x\"}\n";
+    lines += &resolve_line(serde_json::json!({"id": id, "nota": 5}));
+    raw.write(lines.as_bytes()).await;
+
+    let mut replies = Vec::new();
+    for _ in 0..8 {
+        replies.push(raw.reply().await.expect("a reply"));
+    }
+    let error = |n: usize| replies[n]["error"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(replies[0]["ok"], false);
+    assert!(error(0).contains("changed since"), "stale: {}", error(0));
+    assert_eq!(replies[1]["ok"], true, "the alert between: {}", replies[1]);
+    assert_eq!(replies[2], serde_json::json!({"ok": true, "id": id}));
+    assert!(error(3).contains("cannot go from resolved"), "{}", error(3));
+    assert!(error(4).contains("not found"), "{}", error(4));
+    assert!(error(5).contains("missing field `id`"), "{}", error(5));
+    assert!(error(6).contains("invalid action"), "{}", error(6));
+    assert!(error(7).contains("invalid alert"), "{}", error(7));
+    assert!(replies[3..].iter().all(|r| r["ok"] == false));
+
+    let alert_id = AlertId::parse(&id).unwrap();
+    let alert = world.alerts.alert(&alert_id).await.unwrap().unwrap();
+    assert_eq!(alert.status().as_str(), "resolved");
+    assert_eq!(alert.version(), 2);
+    let history = world.alerts.history(&alert_id).await.unwrap();
+    assert_eq!(history.len(), 1, "one change: {history:?}");
+    assert_eq!(history[0].actor.as_str(), "ingest");
+    assert_eq!(
+        history[0].note.as_ref().map(|n| n.as_str()),
+        Some("Red restablecida")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolve_line_needs_an_ingest_key_when_keys_are_configured() {
+    let settings = Settings {
+        ingest_keys: vec!["sensor-key-1".into()],
+        ..Settings::default()
+    };
+    let world = World::start(settings, TcpConfig::default()).await;
+    let draft = AlertDraft::parse("ups_3", "error", "Batería baja", Channel::Tcp).unwrap();
+    let alert = world
+        .app
+        .ingest_alerts(vec![draft])
+        .await
+        .unwrap()
+        .remove(0);
+
+    let mut raw = Raw::connect(world.addr).await;
+    raw.write(resolve_line(serde_json::json!({"id": alert.id})).as_bytes())
+        .await;
+    let refused = raw.reply().await.expect("a reply");
+    assert_eq!(refused["error"], "missing or invalid ingest key");
+    assert_eq!(raw.reply().await, None, "closed after a bad key");
+    let unchanged = world.alerts.alert(&alert.id).await.unwrap().unwrap();
+    assert_eq!(unchanged.version(), 1);
+
+    let mut raw = Raw::connect(world.addr).await;
+    raw.write(resolve_line(serde_json::json!({"id": alert.id, "key": "sensor-key-1"})).as_bytes())
+        .await;
+    let done = raw.reply().await.expect("a reply");
+    assert_eq!(done["ok"], true, "{done}");
+    let resolved = world.alerts.alert(&alert.id).await.unwrap().unwrap();
+    assert_eq!(resolved.status().as_str(), "resolved");
 }

@@ -838,14 +838,11 @@ async fn websocket_a_commit_whose_publish_never_happens_still_reaches_clients() 
     .await;
     let mut socket = world.subscribe(&format!("token={}", world.staff.1)).await;
     // Straight into the store, as a request dropped after its commit, or another process.
-    let alert = alerta_core::domain::Alert {
-        id: alerta_core::domain::AlertId::parse("01JD2Z9R1K7Q3C6ZP0S8T4W5XY").unwrap(),
-        source: alerta_core::domain::AlertSource::parse("cron").unwrap(),
-        severity: alerta_core::domain::Severity::Info,
-        message: alerta_core::domain::AlertMessage::parse("marker").unwrap(),
-        channel: Channel::Tcp,
-        created_at: Timestamp::from_unix_millis(1_795_000_000_000),
-    };
+    let alert = alerta_core::domain::Alert::fire(
+        alerta_core::domain::AlertId::parse("01JD2Z9R1K7Q3C6ZP0S8T4W5XY").unwrap(),
+        alerta_core::domain::AlertDraft::parse("cron", "info", "marker", Channel::Tcp).unwrap(),
+        Timestamp::from_unix_millis(1_795_000_000_000),
+    );
     world
         .storage
         .alerts

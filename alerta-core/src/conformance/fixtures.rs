@@ -3,12 +3,12 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::domain::{
-    Alert, AlertId, AlertMessage, AlertSource, Change, Channel, DepartmentName, Description, Email,
-    EventId, IdSource, Incident, IncidentAction, IncidentDraft, IncidentEvent, Location, MailId,
-    MailMessage, OutboxMail, Severity, Status, Subject, Timestamp, TypeCatalog, UlidSource,
-    Urgency, UserId,
+    Alert, AlertAction, AlertDraft, AlertId, AlertMessage, AlertSource, Change, Channel,
+    DepartmentName, Description, Email, EventId, IdSource, Incident, IncidentAction, IncidentDraft,
+    IncidentEvent, Location, MailId, MailMessage, OutboxMail, Severity, Status, Subject, Timestamp,
+    TypeCatalog, UlidSource, Urgency, UserId,
 };
-use crate::ports::IncidentChange;
+use crate::ports::{AlertTransition, IncidentChange};
 
 /// Makes valid values with unique, increasing ids and times.
 #[derive(Debug)]
@@ -169,13 +169,24 @@ impl Fixtures {
         channel: Channel,
         message: &str,
     ) -> Alert {
-        Alert {
-            id: AlertId::generate(&self.ids),
+        let draft = AlertDraft {
             source: AlertSource::parse(source).expect("a valid source"),
             severity,
             message: AlertMessage::parse(message).expect("a valid message"),
             channel,
-            created_at: self.tick(),
+        };
+        Alert::fire(AlertId::generate(&self.ids), draft, self.tick())
+    }
+
+    /// The transition `action` makes of `current`, done by a fresh user now.
+    pub fn transition(&self, current: &Alert, action: AlertAction) -> AlertTransition {
+        let (alert, event) = current
+            .record(action, &self.user(), self.tick(), &self.ids)
+            .expect("an action the lifecycle allows");
+        AlertTransition {
+            alert,
+            expected_version: current.version(),
+            event,
         }
     }
 }

@@ -24,6 +24,7 @@
 //! backend whose lists lag writes (`consistent_lists: false`) runs them on a stand-in that
 //! shows writes at once, as moto does for DynamoDB.
 
+mod alert_lifecycle;
 mod alerts;
 mod blobs;
 mod fixtures;
@@ -99,6 +100,10 @@ pub async fn alert_store(new_storage: &impl NewStorage) {
     alerts::batches_beyond_the_atomic_size_end_whole(&new_storage.fresh().await).await;
     alerts::every_filter_and_pagination(&new_storage.fresh().await).await;
     alerts::after_returns_exactly_later(&new_storage.fresh().await).await;
+    alert_lifecycle::transitions_are_stored_with_history_and_messages(&new_storage.fresh().await)
+        .await;
+    alert_lifecycle::a_stale_or_unknown_transition_writes_nothing(&new_storage.fresh().await).await;
+    alert_lifecycle::racing_transitions_one_wins(&new_storage.fresh().await).await;
 }
 
 /// The user, session and department store checks.

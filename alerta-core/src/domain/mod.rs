@@ -1,6 +1,7 @@
 //! Domain types. Each one is checked when it is built, so holding one means it is valid.
 
 mod alert;
+mod alert_history;
 mod attachment;
 mod blob;
 mod idempotency;
@@ -19,7 +20,8 @@ mod visibility;
 mod wire_names;
 
 pub use self::time::Timestamp;
-pub use alert::{Alert, AlertDraft, Channel, Severity};
+pub use alert::{Alert, AlertDraft, AlertState, Channel, Severity};
+pub use alert_history::{AlertAction, AlertEvent, AlertStatus};
 pub use attachment::{Attachment, FileName, MediaType};
 pub use blob::{Blob, BlobKey};
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, IdempotencyRecord, Reservation};

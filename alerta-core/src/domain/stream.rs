@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Alert, Change, Incident, IncidentEvent, Timestamp};
+use super::{Alert, AlertEvent, AlertStatus, Change, Incident, IncidentEvent, Timestamp};
 
 /// The `type` of a stream message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -34,6 +34,12 @@ pub enum StreamKind {
     /// `alert`
     #[serde(rename = "alert")]
     Alert,
+    /// `alert.acknowledged`
+    #[serde(rename = "alert.acknowledged")]
+    AlertAcknowledged,
+    /// `alert.resolved`
+    #[serde(rename = "alert.resolved")]
+    AlertResolved,
 }
 
 /// Which subscribers a message is for, as a subscriber asks with `topics=`.
@@ -117,6 +123,23 @@ impl StreamMessage {
             kind: StreamKind::Alert,
             at: alert.created_at,
             data: serde_json::to_value(alert).unwrap_or_default(),
+            topic: Topic::Alerts,
+            audience: Audience::Everyone,
+        }
+    }
+
+    /// The message announcing `event`, with `alert` as it stands after it: `alert.acknowledged`
+    /// or `alert.resolved`; an alert firing again is announced as a new `alert` would be.
+    pub fn for_alert_event(alert: &Alert, event: &AlertEvent) -> Self {
+        let kind = match event.to {
+            AlertStatus::Firing => return Self::for_alert(alert),
+            AlertStatus::Acknowledged => StreamKind::AlertAcknowledged,
+            AlertStatus::Resolved => StreamKind::AlertResolved,
+        };
+        Self {
+            kind,
+            at: event.created_at,
+            data: serde_json::json!({ "alert": alert, "event": event }),
             topic: Topic::Alerts,
             audience: Audience::Everyone,
         }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use crate::Result;
 use crate::domain::{
-    Alert, AlertCounts, AlertFilter, AlertId, Appended, OutboxMail, Page, PageRequest,
+    Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Appended, OutboxMail, Page, PageRequest,
     StreamMessage,
 };
 
@@ -24,6 +24,26 @@ impl AlertWrite {
     }
 }
 
+/// One change of a stored alert's status: the alert and its history event as
+/// [`Alert::record`](crate::domain::Alert::record) made them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertTransition {
+    /// The alert as it is after the change.
+    pub alert: Alert,
+    /// The version the change was made against.
+    pub expected_version: u64,
+    /// The history event the change writes.
+    pub event: AlertEvent,
+}
+
+impl AlertTransition {
+    /// The stream message the change appends to the log: `alert.acknowledged` or
+    /// `alert.resolved`, carrying the alert as it is after the change and the event.
+    pub fn stream_message(&self) -> StreamMessage {
+        StreamMessage::for_alert_event(&self.alert, &self.event)
+    }
+}
+
 /// Where alerts live.
 ///
 /// # Contract
@@ -39,6 +59,17 @@ impl AlertWrite {
 /// - Lists show every stored alert at once when the backend's
 ///   [`consistent_lists`](super::StorageLimits::consistent_lists) holds, a moment later
 ///   otherwise.
+/// - `insert` takes new alerts, as [`Alert::fire`](crate::domain::Alert::fire) made them,
+///   and stores their status, version and time of change as they are.
+/// - [`transition`](AlertStore::transition) is atomic: the alert's new state, its history
+///   event and its [stream message](AlertTransition::stream_message) are stored together, or
+///   none of them is, and `transition` returns the message's position. A transition whose
+///   `expected_version` is not the stored version writes nothing: of any number of concurrent
+///   transitions made against the same version, at most one succeeds. Reads by id and
+///   histories show every committed transition at once; lists show the new state under the
+///   same rule as new alerts.
+/// - [`history`](AlertStore::history) is oldest first, empty for an alert never changed or
+///   not stored.
 /// - [`search`](AlertStore::search) lists newest first; [`after`](AlertStore::after) lists
 ///   oldest first, exactly the alerts with a greater id.
 ///
@@ -47,6 +78,10 @@ impl AlertWrite {
 /// - `insert` MUST return [`Error::Conflict`](crate::Error::Conflict) of kind
 ///   [`Duplicate`](crate::ConflictKind::Duplicate) when an id is already stored, and then
 ///   store nothing of the batch.
+/// - `transition` MUST return [`Error::Conflict`](crate::Error::Conflict) of kind
+///   [`StaleVersion`](crate::ConflictKind::StaleVersion) when `expected_version` is not the
+///   stored version or the alert is not stored, and of kind
+///   [`Duplicate`](crate::ConflictKind::Duplicate) when the event's id is already stored.
 /// - Backend failures MUST be [`Error::Unavailable`](crate::Error::Unavailable).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -54,6 +89,15 @@ pub trait AlertStore: Send + Sync {
     /// Stores a batch of alerts, their mail and their stream messages atomically; returns
     /// the stream positions they took.
     async fn insert(&self, batch: Vec<AlertWrite>) -> Result<Appended>;
+
+    /// Stores one status change of one alert atomically; returns the stream position it took.
+    async fn transition(&self, change: AlertTransition) -> Result<Appended>;
+
+    /// The alert with `id`, if any.
+    async fn alert(&self, id: &AlertId) -> Result<Option<Alert>>;
+
+    /// The status changes of `id`, oldest first.
+    async fn history(&self, id: &AlertId) -> Result<Vec<AlertEvent>>;
 
     /// A page of alerts matching `filter`, newest first.
     async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>>;

@@ -1,13 +1,14 @@
 //! Ingesting and reading alerts.
 
-use super::Alerta;
-use crate::Result;
+use super::incidents::RETRIES_WITHOUT_VERSION;
+use super::{Alerta, require_staff};
 use crate::domain::{
-    Alert, AlertCounts, AlertDraft, AlertFilter, AlertId, IdempotencyKey, MailId, OutboxMail, Page,
-    PageRequest, StreamMessage, User,
+    Alert, AlertAction, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, IdempotencyKey,
+    MailId, Note, OutboxMail, Page, PageRequest, StreamMessage, User, UserId,
 };
 use crate::notifications;
-use crate::ports::AlertWrite;
+use crate::ports::{AlertTransition, AlertWrite};
+use crate::{ConflictKind, Error, Result};
 
 /// Who sent an alert: a logged-in user or a holder of an ingest key.
 #[derive(Clone, Debug)]
@@ -18,13 +19,32 @@ pub enum AlertSender<'a> {
     Ingest,
 }
 
+/// The actor a source's own changes are recorded under.
+const INGEST_ACTOR: &str = "ingest";
+
 impl AlertSender<'_> {
     fn owner(&self) -> &str {
         match self {
             Self::User(user) => user.id.as_str(),
-            Self::Ingest => "ingest",
+            Self::Ingest => INGEST_ACTOR,
         }
     }
+
+    fn actor(&self) -> UserId {
+        match self {
+            Self::User(user) => user.id.clone(),
+            Self::Ingest => UserId::parse(INGEST_ACTOR).expect("a valid user id"),
+        }
+    }
+}
+
+/// An acknowledgement or a resolution (`POST /events/{id}/ack`, `/resolve`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AlertChangeRequest {
+    /// Why, if said.
+    pub note: Option<Note>,
+    /// The version the caller saw; when given, a stale one is refused.
+    pub expected_version: Option<u64>,
 }
 
 impl Alerta {
@@ -38,14 +58,7 @@ impl Alerta {
         let recipients = &self.inner.settings.alert_recipients;
         let mut writes = Vec::with_capacity(drafts.len());
         for draft in drafts {
-            let alert = Alert {
-                id: AlertId::generate(self.ids()),
-                source: draft.source,
-                severity: draft.severity,
-                message: draft.message,
-                channel: draft.channel,
-                created_at: now,
-            };
+            let alert = Alert::fire(AlertId::generate(self.ids()), draft, now);
             let mails = if alert.severity.is_mailed() && !recipients.is_empty() {
                 let message = notifications::alert_mail(&alert, recipients.clone());
                 vec![OutboxMail::new(MailId::generate(self.ids()), message, now)]
@@ -88,5 +101,109 @@ impl Alerta {
     /// Counts by severity and channel (`GET /events/stats`); any role.
     pub async fn alert_stats(&self, _actor: &User) -> Result<AlertCounts> {
         self.inner.storage.alerts.counts().await
+    }
+
+    /// One alert (`GET /events/{id}`); any role.
+    pub async fn alert(&self, _actor: &User, id: &AlertId) -> Result<Alert> {
+        self.load_alert(id).await
+    }
+
+    /// The status changes of an alert, oldest first (`GET /events/{id}/history`); any role,
+    /// as the stream tells everyone the same changes.
+    pub async fn alert_history(&self, _actor: &User, id: &AlertId) -> Result<Vec<AlertEvent>> {
+        self.load_alert(id).await?;
+        self.inner.storage.alerts.history(id).await
+    }
+
+    /// Says someone is on the alert (`POST /events/{id}/ack`); staff and admin.
+    pub async fn acknowledge_alert(
+        &self,
+        actor: &User,
+        id: &AlertId,
+        request: AlertChangeRequest,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Alert> {
+        require_staff(actor)?;
+        let action = AlertAction::Acknowledge {
+            note: request.note.clone(),
+        };
+        let operation = format!("alert.ack:{id}");
+        self.idempotent(actor.id.as_str(), key, operation, async {
+            self.record_alert(id, &actor.id, action, request.expected_version)
+                .await
+        })
+        .await
+    }
+
+    /// Says the alert is over (`POST /events/{id}/resolve`, or a resolve line from a source);
+    /// staff and admin, or the holder of an ingest key.
+    pub async fn resolve_alert(
+        &self,
+        sender: AlertSender<'_>,
+        id: &AlertId,
+        request: AlertChangeRequest,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Alert> {
+        if let AlertSender::User(user) = &sender {
+            require_staff(user)?;
+        }
+        let action = AlertAction::Resolve {
+            note: request.note.clone(),
+        };
+        let operation = format!("alert.resolve:{id}");
+        self.idempotent(sender.owner(), key, operation, async {
+            self.record_alert(id, &sender.actor(), action, request.expected_version)
+                .await
+        })
+        .await
+    }
+
+    async fn load_alert(&self, id: &AlertId) -> Result<Alert> {
+        self.inner
+            .storage
+            .alerts
+            .alert(id)
+            .await?
+            .ok_or(Error::NotFound("alert"))
+    }
+
+    /// Records `action` by `actor` on the alert `id` ([`Alert::record`]) and commits it.
+    ///
+    /// Without an expected version, a change that lost a race with another is recorded again
+    /// on the new state (where the lifecycle may now refuse it); with one, the race is the
+    /// caller's to see (a stale version).
+    async fn record_alert(
+        &self,
+        id: &AlertId,
+        actor: &UserId,
+        action: AlertAction,
+        expected_version: Option<u64>,
+    ) -> Result<Alert> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let current = self.load_alert(id).await?;
+            if expected_version.is_some_and(|v| v != current.version()) {
+                return Err(Error::stale_version());
+            }
+            let (next, event) = current.record(action.clone(), actor, self.now(), self.ids())?;
+            let change = AlertTransition {
+                alert: next.clone(),
+                expected_version: current.version(),
+                event,
+            };
+            let message = change.stream_message();
+            match self.inner.storage.alerts.transition(change).await {
+                Ok(appended) => {
+                    self.publish(appended, vec![message]).await;
+                    return Ok(next);
+                }
+                Err(e)
+                    if e.conflict_kind() == Some(ConflictKind::StaleVersion)
+                        && expected_version.is_none()
+                        && attempts < RETRIES_WITHOUT_VERSION => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 }

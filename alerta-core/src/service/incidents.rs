@@ -69,7 +69,7 @@ struct Effects {
 
 /// How often a change without an expected version is retried when another change got in
 /// between reading and writing.
-const RETRIES_WITHOUT_VERSION: usize = 5;
+pub(super) const RETRIES_WITHOUT_VERSION: usize = 5;
 
 impl Alerta {
     /// Parses the fields of a report against the configured type catalog.

@@ -13,7 +13,7 @@ mod throttle;
 
 use std::sync::Arc;
 
-pub use alerts::AlertSender;
+pub use alerts::{AlertChangeRequest, AlertSender};
 pub use auth::Login;
 pub use incidents::{LocationCheck, Preview, StatusChange, Upload};
 pub use reports::{ReportProgress, ReportRun, ReportSummary};

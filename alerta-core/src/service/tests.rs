@@ -55,6 +55,14 @@ impl Mocks {
 
 /// What a store returns for an incident change: positions from 1 for each of its stream
 /// messages (one per audience).
+fn one_position() -> Appended {
+    Appended {
+        epoch: 1,
+        first: 1,
+        count: 1,
+    }
+}
+
 fn positions_for(change: &IncidentChange) -> Appended {
     Appended {
         epoch: 1,
@@ -770,3 +778,5 @@ async fn a_right_password_logs_in_even_when_its_failures_cannot_be_cleared() {
         .expect("the password was right; the count only runs out with its window");
     assert_eq!(login.user.email.as_str(), "u1@campus.edu");
 }
+
+mod alerts;

@@ -35,7 +35,7 @@ fn row(method: Method, path: &'static str, body: Body, expected: [u16; 5]) -> Ro
 
 /// The table. Placeholders are filled for each request, so that no request depends on what
 /// another did: `{incident}` is a new incident reported by the reporter, `{attachment}` a
-/// file on it, `{mail}` a new pending outbox row, `{n}` a new number, `{email}` the caller's
+/// file on it, `{alert}` a new firing alert, `{mail}` a new pending outbox row, `{n}` a new number, `{email}` the caller's
 /// address (or the reporter's for anonymous calls).
 fn table() -> Vec<Row> {
     use Body::*;
@@ -152,6 +152,15 @@ fn table() -> Vec<Row> {
         ),
         row(Method::GET, "/events", None, USERS),
         row(Method::GET, "/events/stats", None, USERS),
+        row(Method::GET, "/events/{alert}", None, USERS),
+        row(Method::GET, "/events/{alert}/history", None, USERS),
+        row(Method::POST, "/events/{alert}/ack", Json("{}"), STAFF),
+        row(
+            Method::POST,
+            "/events/{alert}/resolve",
+            Json(r#"{"nota": "Listo"}"#),
+            STAFF,
+        ),
         row(Method::GET, "/admin/outbox", None, ADMIN),
         row(Method::POST, "/admin/outbox/{mail}/retry", None, ADMIN),
     ]
@@ -212,6 +221,17 @@ async fn fill(template: &str, t: &TestApp, cast: &Cast, caller: Option<&TestUser
             text = text.replace("{attachment}", &attachment);
         }
         text = text.replace("{incident}", &incident);
+    }
+    if text.contains("{alert}") {
+        let draft = alerta_core::domain::AlertDraft::parse(
+            "sensor_01",
+            "warning",
+            "Temperatura alta",
+            alerta_core::domain::Channel::Http,
+        )
+        .unwrap();
+        let alert = t.app.ingest_alerts(vec![draft]).await.unwrap().remove(0);
+        text = text.replace("{alert}", alert.id.as_str());
     }
     if text.contains("{mail}") {
         text = text.replace("{mail}", &fresh_mail(t, cast).await);

@@ -1,0 +1,201 @@
+//! The lifecycle of an alert and the history it keeps: `firing` → `acknowledged` →
+//! `resolved`, and back to `firing` when it recurs.
+
+use serde::{Deserialize, Serialize};
+
+use super::wire_names::wire_names;
+use super::{AlertId, EventId, Note, Timestamp, UserId};
+use crate::{ConflictKind, Error};
+
+/// Where an alert stands (`status`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AlertStatus {
+    /// Something is wrong and no one has said they are on it (`firing`).
+    #[default]
+    Firing,
+    /// Someone is on it (`acknowledged`).
+    Acknowledged,
+    /// It is over (`resolved`).
+    Resolved,
+}
+
+wire_names!(AlertStatus, field "status", {
+    Firing = "firing",
+    Acknowledged = "acknowledged",
+    Resolved = "resolved",
+});
+
+impl AlertStatus {
+    /// Whether the lifecycle allows moving from `self` to `to`: firing→acknowledged,
+    /// firing→resolved, acknowledged→resolved, and resolved→firing (it recurred).
+    pub fn can_move_to(self, to: AlertStatus) -> bool {
+        use AlertStatus::*;
+        matches!(
+            (self, to),
+            (Firing, Acknowledged)
+                | (Firing, Resolved)
+                | (Acknowledged, Resolved)
+                | (Resolved, Firing)
+        )
+    }
+
+    /// `to` when the move is allowed, otherwise a conflict naming both ends. Only
+    /// [`Alert::record`](super::Alert::record) moves an alert.
+    pub(super) fn move_to(self, to: AlertStatus) -> Result<AlertStatus, Error> {
+        if self.can_move_to(to) {
+            Ok(to)
+        } else {
+            Err(Error::conflict(
+                ConflictKind::InvalidTransition,
+                format!("an alert cannot go from {self} to {to}"),
+            ))
+        }
+    }
+}
+
+/// What someone does to a stored alert. [`Alert::record`](super::Alert::record) checks it
+/// against the alert's lifecycle and turns it into the [`AlertEvent`] its history keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AlertAction {
+    /// Say someone is on it.
+    Acknowledge {
+        /// Why, or who is on it, if said.
+        note: Option<Note>,
+    },
+    /// Say it is over.
+    Resolve {
+        /// How it ended, if said.
+        note: Option<Note>,
+    },
+}
+
+impl AlertAction {
+    pub(super) fn into_parts(self) -> (AlertStatus, Option<Note>) {
+        match self {
+            Self::Acknowledge { note } => (AlertStatus::Acknowledged, note),
+            Self::Resolve { note } => (AlertStatus::Resolved, note),
+        }
+    }
+}
+
+/// One entry of an alert's history: `{event_id, alert_id, from, to, actor, nota,
+/// created_at}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertEvent {
+    /// The event's id.
+    pub event_id: EventId,
+    /// The alert it belongs to.
+    pub alert_id: AlertId,
+    /// The status before.
+    pub from: AlertStatus,
+    /// The status after.
+    pub to: AlertStatus,
+    /// Who did it: a user's id, or `ingest` for a source.
+    pub actor: UserId,
+    /// Why, if said.
+    #[serde(rename = "nota")]
+    pub note: Option<Note>,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Alert, AlertDraft, Channel, UlidSource};
+
+    fn alert() -> Alert {
+        let draft = AlertDraft::parse("sensor_01", "critical", "caliente", Channel::Tcp).unwrap();
+        let ids = UlidSource::new();
+        Alert::fire(
+            AlertId::generate(&ids),
+            draft,
+            Timestamp::from_unix_millis(1_000),
+        )
+    }
+
+    #[test]
+    fn the_lifecycle_allows_exactly_its_moves() {
+        use AlertStatus::*;
+        let allowed: Vec<(AlertStatus, AlertStatus)> = AlertStatus::ALL
+            .into_iter()
+            .flat_map(|a| AlertStatus::ALL.into_iter().map(move |b| (a, b)))
+            .filter(|(a, b)| a.can_move_to(*b))
+            .collect();
+        assert_eq!(
+            allowed,
+            vec![
+                (Firing, Acknowledged),
+                (Firing, Resolved),
+                (Acknowledged, Resolved),
+                (Resolved, Firing)
+            ]
+        );
+    }
+
+    #[test]
+    fn record_moves_one_version_on_and_leaves_the_original() {
+        let ids = UlidSource::new();
+        let actor = UserId::parse("U1").unwrap();
+        let fired = alert();
+        let at = Timestamp::from_unix_millis(5_000);
+        let note = Some(Note::parse("mirando").unwrap());
+        let (acked, event) = fired
+            .record(
+                AlertAction::Acknowledge { note: note.clone() },
+                &actor,
+                at,
+                &ids,
+            )
+            .unwrap();
+        assert_eq!(fired.status(), AlertStatus::Firing);
+        assert_eq!(fired.version(), 1);
+        assert_eq!(acked.status(), AlertStatus::Acknowledged);
+        assert_eq!(acked.version(), 2);
+        assert_eq!(acked.updated_at(), at);
+        assert_eq!(acked.created_at, fired.created_at);
+        assert_eq!(
+            (event.from, event.to, &event.actor, &event.note),
+            (
+                AlertStatus::Firing,
+                AlertStatus::Acknowledged,
+                &actor,
+                &note
+            )
+        );
+        let again = acked.record(AlertAction::Acknowledge { note: None }, &actor, at, &ids);
+        assert_eq!(
+            again.unwrap_err().conflict_kind(),
+            Some(ConflictKind::InvalidTransition)
+        );
+        let (resolved, _) = acked
+            .record(AlertAction::Resolve { note: None }, &actor, at, &ids)
+            .unwrap();
+        assert_eq!(
+            (resolved.status(), resolved.version()),
+            (AlertStatus::Resolved, 3)
+        );
+        for action in [
+            AlertAction::Resolve { note: None },
+            AlertAction::Acknowledge { note: None },
+        ] {
+            assert!(resolved.record(action, &actor, at, &ids).is_err());
+        }
+    }
+
+    #[test]
+    fn the_wire_shape_carries_the_lifecycle_and_old_replies_read_as_firing() {
+        let fired = alert();
+        let json = serde_json::to_value(&fired).unwrap();
+        assert_eq!(json["status"], "firing");
+        assert_eq!(json["version"], 1);
+        assert_eq!(json["updated_at"], json["created_at"]);
+        let mut old = json.clone();
+        let object = old.as_object_mut().unwrap();
+        for field in ["status", "version", "updated_at"] {
+            object.remove(field);
+        }
+        let read: Alert = serde_json::from_value(old).unwrap();
+        assert_eq!(read.state(), fired.state());
+    }
+}
