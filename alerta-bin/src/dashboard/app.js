@@ -17,6 +17,8 @@ function showLogin() {
   session.user = null;
   for (const id of ["student-view", "staff-view", "logout"]) $(id).hidden = true;
   $("login-view").hidden = false;
+  $("login-form").hidden = false;
+  $("register-form").hidden = true;
   $("who").textContent = "";
 }
 

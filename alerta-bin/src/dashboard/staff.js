@@ -149,7 +149,7 @@ function renderIncident(incident, events) {
   for (const event of events) {
     const step = el("li");
     step.dataset.tipo = event.tipo_evento;
-    step.append(el("time", when(event.created_at)), document.createTextNode(" " + describeEvent(event)));
+    step.append(el("time", when(event.created_at)), " ", el("span", describeEvent(event)));
     history.appendChild(step);
   }
   const moves = $("status-estado");

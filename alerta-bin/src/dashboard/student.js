@@ -62,7 +62,7 @@ function showPreview(incident, warnings) {
   const photo = $("report-photo").files[0];
   if (photo) rows.push(["report.photo", photo.name]);
   for (const [label, value] of rows) list.append(el("dt", t(label)), el("dd", value));
-  for (const warning of warnings || []) list.append(el("dd", typeof warning === "string" ? warning : JSON.stringify(warning), "warning"));
+  $("report-warnings").replaceChildren(...(warnings || []).map((warning) => el("li", warning)));
   box.hidden = false;
   $("report-form").hidden = true;
   $("report-send").focus();
@@ -163,10 +163,13 @@ function renderMine() {
     const timeline = el("ol", null, "timeline");
     for (const event of events) {
       const step = el("li");
-      step.append(el("time", when(event.created_at)), document.createTextNode(" " + describeEvent(event)));
+      step.append(el("time", when(event.created_at)), " ", el("span", describeEvent(event)));
       timeline.appendChild(step);
     }
     item.append(title, estado, facts, timeline);
+    if (incident.estado === "resuelto") {
+      item.appendChild(el("p", t("mine.resolved", { descripcion: incident.descripcion }), "resolved"));
+    }
     list.appendChild(item);
   }
 }
@@ -190,8 +193,9 @@ export function studentMessage(message) {
   const { incident, event } = message.data;
   if (!session.user || incident.reportado_por !== session.user.user_id) return;
   const before = mine.get(incident.incident_id);
+  const wasResolved = before !== undefined && before.incident.estado === "resuelto";
   remember(incident, event && event.tipo_evento !== "creado" ? [event] : []);
-  if (incident.estado === "resuelto" && (!before || before.incident.estado !== "resuelto")) {
+  if (incident.estado === "resuelto" && !wasResolved) {
     toast(t("mine.resolved", { descripcion: incident.descripcion }));
   }
 }

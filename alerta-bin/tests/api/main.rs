@@ -16,3 +16,4 @@ mod schedules;
 mod send_event;
 mod stream;
 mod walkthrough;
+mod webapp;
