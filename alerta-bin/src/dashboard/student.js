@@ -96,6 +96,7 @@ async function sendReport() {
     remember(incident, [{ tipo_evento: "creado", created_at: incident.created_at, detalle: {} }]);
     closePreview();
     $("report-form").reset();
+    $("location-hint").textContent = "";
     $("report-error").textContent = "";
     if (photo) {
       const progress = $("report-progress");
