@@ -26,6 +26,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/ui/dom.js", JS, include_str!("dashboard/dom.js")),
     ("/ui/i18n.js", JS, include_str!("dashboard/i18n.js")),
     ("/ui/stream.js", JS, include_str!("dashboard/stream.js")),
+    ("/ui/chart.js", JS, include_str!("dashboard/chart.js")),
     ("/ui/student.js", JS, include_str!("dashboard/student.js")),
     ("/ui/staff.js", JS, include_str!("dashboard/staff.js")),
 ];

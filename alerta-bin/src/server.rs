@@ -139,7 +139,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .fold(WsConfig::default(), |ws, origin| ws.allow_origin(origin));
     let routes = router(app.clone(), http)
         .merge(websocket::routes(hub.clone(), app.clone(), ws))
-        .merge(crate::dashboard::routes());
+        .merge(crate::dashboard::routes())
+        .merge(crate::daily_stats::routes(app.clone()));
 
     let http_listener = TcpListener::bind(config.http_addr)
         .await

@@ -45,6 +45,7 @@ const strings = {
     "tipo.infraestructura": "infraestructura", "tipo.seguridad": "seguridad", "tipo.limpieza": "limpieza",
     "tipo.tecnologia": "tecnología", "tipo.salud": "salud", "tipo.otro": "otro",
     "error.network": "No hay conexión con el servidor.",
+    "chart.title": "Incidentes reportados por día (últimos 30 días), por estado actual",
   },
   en: {
     "app.offline": "offline", "app.connecting": "connecting…", "app.reconnecting": "reconnecting…",
@@ -88,6 +89,7 @@ const strings = {
     "tipo.infraestructura": "infrastructure", "tipo.seguridad": "security", "tipo.limpieza": "cleaning",
     "tipo.tecnologia": "technology", "tipo.salud": "health", "tipo.otro": "other",
     "error.network": "The server cannot be reached.",
+    "chart.title": "Incidents reported per day (last 30 days), by current status",
   },
 };
 

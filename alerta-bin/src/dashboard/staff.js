@@ -6,6 +6,7 @@ import { api, attachmentBlob, query, session } from "./api.js";
 import { $, el, option, toast, when } from "./dom.js";
 import { t, word } from "./i18n.js";
 import { TYPES, URGENCIES, describeEvent, fillSelect } from "./student.js";
+import { loadChart, redrawChart, refreshChartSoon } from "./chart.js";
 
 const STATES = ["pendiente", "en_proceso", "resuelto"];
 /** The lifecycle's allowed moves (docs/API.md). */
@@ -238,6 +239,7 @@ export function staffMessage(message) {
   if (message.type === "alert") { addAlert(message.data, message.id); return; }
   if (!message.type.startsWith("incident.")) return;
   const { incident } = message.data;
+  if (message.type === "incident.created" || message.type === "incident.status_changed") refreshChartSoon();
   const row = $("board-body").querySelector(`tr[data-id="${CSS.escape(incident.incident_id)}"]`);
   if (row) {
     if (Number(row.dataset.version) < incident.version) row.replaceWith(boardRow(incident));
@@ -254,11 +256,13 @@ export function staffMessage(message) {
 /** What a `reset` asks: read again everything the staff's screens show. */
 export async function reloadStaff() {
   const streams = await Promise.all([loadBoard(board.cursor), loadAlerts()]);
+  refreshChartSoon();
   if (open) await reloadIncident();
   return streams;
 }
 
 export function redrawStaff() {
+  redrawChart();
   fillSelect($("filter-estado"), "estado", STATES, true);
   fillSelect($("filter-tipo"), "tipo", TYPES, true);
   fillSelect($("filter-urgencia"), "urgencia", URGENCIES, true);
@@ -274,6 +278,7 @@ export function redrawStaff() {
 export async function loadDepartments() {
   board.departments = (await api("/departments")).items;
   redrawStaff();
+  await loadChart();
 }
 
 export function setUpStaff() {

@@ -152,6 +152,22 @@ impl Admin {
     }
 }
 
+/// Today's date (UTC) as the server sees it, from the `Date` header of a reply.
+async fn today(admin: &Admin) -> String {
+    let reply = admin
+        .http
+        .get(format!("{}/staff/stats/daily", admin.base))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 200);
+    let body: Value = reply.json().await.unwrap();
+    let days = body["dias"].as_array().unwrap();
+    assert_eq!(days.len(), 30, "thirty days: {body}");
+    days[29]["fecha"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn a_student_reports_with_a_photo_and_staff_triage_it_live() {
     let phone = Driver::start_phone();
@@ -278,6 +294,16 @@ async fn report_and_triage(student: Client, staff: Client) {
         json!(0),
         "the description is shown as text, not markup"
     );
+    wait_for(
+        &staff,
+        "the chart to count it, pending, on today's bar of thirty",
+        "[document.querySelectorAll('#chart svg g').length, \
+          Array.from(document.querySelectorAll('#chart svg g')).at(-1)?.dataset.fecha, \
+          Array.from(document.querySelectorAll('#chart svg g')).at(-1)?.querySelector('rect')?.dataset.estado, \
+          Array.from(document.querySelectorAll('#chart svg g')).at(-1)?.querySelector('rect')?.dataset.count]",
+        json!([30, today(&admin).await, "pendiente", "1"]),
+    )
+    .await;
     screenshot(&staff, "screen-board.png").await;
 
     // Staff open it: the photo is there, shown as an image.
@@ -416,6 +442,39 @@ async fn report_and_triage(student: Client, staff: Client) {
         json!([resolved, [resolved]]),
     )
     .await;
+
+    wait_for(
+        &staff,
+        "the chart to count it as resolved",
+        "Array.from(document.querySelectorAll('#chart svg g')).at(-1)?.querySelectorAll('rect').length + ' ' + \
+         Array.from(document.querySelectorAll('#chart svg g')).at(-1)?.querySelector('rect')?.dataset.estado",
+        json!("1 resuelto"),
+    )
+    .await;
+
+    // The chart's route is for staff: a student and an anonymous caller are refused.
+    let http = reqwest::Client::new();
+    let daily = format!("{}/staff/stats/daily", server.base);
+    let login: Value = http
+        .post(format!("{}/auth/login", server.base))
+        .json(&json!({ "email": STUDENT_EMAIL, "password": STUDENT_PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let as_student = http
+        .get(&daily)
+        .bearer_auth(login["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_student.status().as_u16(), 403);
+    let anonymous = http.get(&daily).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let body: Value = anonymous.json().await.unwrap();
+    assert!(body["error"]["code"].is_string(), "the error shape: {body}");
 
     // Staff work from a phone too: the board does not scroll sideways.
     click(&student, "#logout").await;
