@@ -7,8 +7,8 @@ import { t, word } from "./i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const STATES = ["pendiente", "en_proceso", "resuelto"];
-const WIDTH = 600;
-const HEIGHT = 160;
+const WIDTH = 900;
+const HEIGHT = 110;
 let days = [];
 let timer = null;
 

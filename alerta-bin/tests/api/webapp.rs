@@ -304,6 +304,11 @@ async fn report_and_triage(student: Client, staff: Client) {
         json!([30, today(&admin).await, "pendiente", "1"]),
     )
     .await;
+    script(
+        &staff,
+        "document.querySelector('#chart-view h2').scrollIntoView(); return null;",
+    )
+    .await;
     screenshot(&staff, "screen-board.png").await;
 
     // Staff open it: the photo is there, shown as an image.
