@@ -493,3 +493,48 @@ async fn report_and_triage(student: Client, staff: Client) {
     .await;
     assert_no_sideways_scroll(&student, "the staff board").await;
 }
+
+/// On a first run with no admin configured, the start-up log says how to make one.
+#[tokio::test]
+async fn a_first_run_without_an_admin_says_how_to_create_one() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(crate::helpers::binary())
+        .args([
+            "serve",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--tcp-addr",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .env_remove("ALERTA_ADMIN_EMAIL")
+        .env_remove("ALERTA_ADMIN_PASSWORD")
+        .env("ALERTA_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut hint = None;
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("alerta user add --role admin") {
+                hint = Some(line.clone());
+            }
+            if line.contains("alerta is serving") {
+                return;
+            }
+        }
+        panic!("alerta exited before it said it was serving");
+    })
+    .await
+    .expect("alerta did not start within a minute");
+    let hint = hint.expect("the start-up log names the command that creates the first admin");
+    assert!(hint.contains("ALERTA_ADMIN_EMAIL") && hint.contains("ALERTA_ADMIN_PASSWORD"));
+}
