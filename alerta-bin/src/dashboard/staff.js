@@ -261,8 +261,7 @@ export async function reloadStaff() {
   return streams;
 }
 
-export function redrawStaff() {
-  redrawChart();
+function fillFilters() {
   fillSelect($("filter-estado"), "estado", STATES, true);
   fillSelect($("filter-tipo"), "tipo", TYPES, true);
   fillSelect($("filter-urgencia"), "urgencia", URGENCIES, true);
@@ -270,19 +269,26 @@ export function redrawStaff() {
   const chosen = departments.value;
   departments.replaceChildren(option("", t("board.any")), ...board.departments.map((d) => option(d.nombre, d.nombre)));
   departments.value = chosen;
+}
+
+/** After a language switch: the words of the wire values change, so draw them again. */
+export function redrawStaff() {
+  fillFilters();
+  if ($("staff-view").hidden) return;
+  redrawChart();
   if (open) reloadIncident().catch(() => {});
-  else if (!$("board-view").hidden) loadBoard(board.cursor).catch(() => {});
+  else loadBoard(board.cursor).catch(() => {});
 }
 
 /** Reads the departments, for the filter and the assignment form. */
 export async function loadDepartments() {
   board.departments = (await api("/departments")).items;
-  redrawStaff();
+  fillFilters();
   await loadChart();
 }
 
 export function setUpStaff() {
-  redrawStaff();
+  fillFilters();
   $("filters").addEventListener("submit", (event) => { event.preventDefault(); loadBoard(null).catch((e) => toast(e.message)); });
   $("board-next").addEventListener("click", () => loadBoard(board.next).catch((e) => toast(e.message)));
   $("board-first").addEventListener("click", () => loadBoard(null).catch((e) => toast(e.message)));

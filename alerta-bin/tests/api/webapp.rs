@@ -5,8 +5,8 @@
 //! 375 pixels.
 //!
 //! With `ALERTA_SCREENSHOT_DIR` set, the test also saves the main screens there as PNG files
-//! (the README's pictures come from `ALERTA_SCREENSHOT_DIR=docs cargo test -p alerta-bin
-//! --test api webapp::`).
+//! (the README's pictures come from `ALERTA_SCREENSHOT_DIR=$PWD/docs/screenshots cargo test
+//! -p alerta-bin --all-features --test api webapp::`).
 
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
