@@ -1,17 +1,35 @@
-//! The live dashboard: a static page embedded in the binary, no build step.
+//! The web app: static files embedded in the binary, plain ES modules with no build step.
+//!
+//! Students report incidents and follow their own; staff triage, change status, comment
+//! and watch the live alerts; admins also assign departments. Every file is served from
+//! memory with a content security policy that allows scripts from this origin only.
 
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-const INDEX: &str = include_str!("dashboard/index.html");
-const SCRIPT: &str = include_str!("dashboard/dashboard.js");
-const STYLE: &str = include_str!("dashboard/dashboard.css");
-
 /// Scripts only from this origin, nothing inline: a value that slipped past escaping still
-/// could not run.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'";
+/// could not run. `blob:` images are attachments the page fetched with its token.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; frame-ancestors 'none'";
+
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// Every file of the app: its path, content type and body.
+const FILES: &[(&str, &str, &str)] = &[
+    ("/", HTML, include_str!("dashboard/index.html")),
+    ("/app.css", CSS, include_str!("dashboard/app.css")),
+    ("/ui/app.js", JS, include_str!("dashboard/app.js")),
+    ("/ui/api.js", JS, include_str!("dashboard/api.js")),
+    ("/ui/dom.js", JS, include_str!("dashboard/dom.js")),
+    ("/ui/i18n.js", JS, include_str!("dashboard/i18n.js")),
+    ("/ui/stream.js", JS, include_str!("dashboard/stream.js")),
+    ("/ui/chart.js", JS, include_str!("dashboard/chart.js")),
+    ("/ui/student.js", JS, include_str!("dashboard/student.js")),
+    ("/ui/staff.js", JS, include_str!("dashboard/staff.js")),
+];
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (
@@ -25,19 +43,11 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     )
 }
 
-/// `GET /`, `/dashboard.js` and `/dashboard.css`.
+/// `GET /` and the app's scripts and style sheet.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route(
-            "/",
-            get(|| async { asset("text/html; charset=utf-8", INDEX) }),
-        )
-        .route(
-            "/dashboard.js",
-            get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
-        )
-        .route(
-            "/dashboard.css",
-            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
-        )
+    FILES
+        .iter()
+        .fold(Router::new(), |router, &(path, content_type, body)| {
+            router.route(path, get(move || async move { asset(content_type, body) }))
+        })
 }

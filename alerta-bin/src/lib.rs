@@ -4,6 +4,7 @@
 pub mod broker;
 pub mod cli;
 pub mod config;
+pub mod daily_stats;
 pub mod dashboard;
 pub mod mail;
 pub mod profile;

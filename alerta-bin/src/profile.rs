@@ -144,7 +144,12 @@ pub async fn seed(app: &Alerta, config: &Config) -> anyhow::Result<()> {
         (Some(_), None) | (None, Some(_)) => {
             bail!("set both ALERTA_ADMIN_EMAIL and ALERTA_ADMIN_PASSWORD, or neither")
         }
-        (None, None) => {}
+        (None, None) => tracing::info!(
+            "no admin account is configured here: if this deployment has none yet, create \
+             one with `alerta user add --role admin --email <address>` (the password is read \
+             from standard input) or start with ALERTA_ADMIN_EMAIL and ALERTA_ADMIN_PASSWORD \
+             set; students register from the web page"
+        ),
     }
     for department in &config.departments {
         let department = Department {

@@ -16,13 +16,13 @@ use crate::helpers::{
 };
 
 /// Long enough for a loaded CI machine, short enough that a broken page fails the run soon.
-const DEADLINE: Duration = Duration::from_secs(20);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(100);
 
 const SETUP_HINT: &str = "the dashboard test needs Chromium and ChromeDriver: run \
      `source scripts/lib/chromium.sh && setup_chromium` before `cargo test`";
 
-async fn eventually<T, F, Fut>(what: &str, probe: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, String>>,
@@ -31,10 +31,12 @@ where
 }
 
 /// ChromeDriver on a port of its own, with a throwaway Chromium profile; killed on drop.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
     profile: tempfile::TempDir,
+    /// Emulates a phone 375 CSS pixels wide instead of a desktop window.
+    phone: bool,
 }
 
 impl Drop for Driver {
@@ -45,7 +47,7 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let chromedriver = std::env::var("ALERTA_TEST_CHROMEDRIVER")
             .unwrap_or_else(|_| panic!("ALERTA_TEST_CHROMEDRIVER is not set: {SETUP_HINT}"));
         let port = free_port();
@@ -60,28 +62,43 @@ impl Driver {
             child,
             url: format!("http://127.0.0.1:{port}"),
             profile: tempfile::tempdir().unwrap(),
+            phone: false,
         }
+    }
+
+    /// As [`Driver::start`], for a browser with the screen of a phone 375 pixels wide.
+    pub(crate) fn start_phone() -> Self {
+        let mut driver = Self::start();
+        driver.phone = true;
+        driver
     }
 
     fn capabilities(&self) -> Capabilities {
         let chromium =
             std::env::var("ALERTA_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let profile = format!("--user-data-dir={}", self.profile.path().display());
-        let options = json!({
+        let mut options = json!({
             "binary": chromium,
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", profile,
+                "--disable-component-update", "--disable-sync", "--window-size=1200,900", profile,
             ],
         });
+        // Chromium keeps windows at least 500 pixels wide, so a phone's screen is emulated;
+        // without touch, so that clicks stay clicks.
+        if self.phone {
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": 375, "height": 812, "pixelRatio": 1, "touch": false },
+            });
+        }
         let mut capabilities = Capabilities::new();
         capabilities.insert("browserName".into(), json!("chrome"));
         capabilities.insert("goog:chromeOptions".into(), options);
         capabilities
     }
 
-    async fn session(&self) -> Client {
+    pub(crate) async fn session(&self) -> Client {
         let addr: SocketAddr = self.url.trim_start_matches("http://").parse().unwrap();
         eventually("chromedriver to listen", || async {
             TcpStream::connect(addr)
@@ -97,7 +114,7 @@ impl Driver {
     }
 }
 
-async fn script(page: &Client, source: &str) -> Value {
+pub(crate) async fn script(page: &Client, source: &str) -> Value {
     page.execute(source, vec![]).await.unwrap()
 }
 
@@ -123,7 +140,7 @@ async fn table_messages(page: &Client) -> Vec<String> {
     serde_json::from_value(rows).unwrap()
 }
 
-async fn wait_for_badge(page: &Client, what: &str, online: bool) {
+pub(crate) async fn wait_for_badge(page: &Client, what: &str, online: bool) {
     eventually(what, || async {
         let state = badge_state(page).await;
         if (state == "online") == online {

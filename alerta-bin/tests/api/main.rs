@@ -19,3 +19,4 @@ mod schedules;
 mod send_event;
 mod stream;
 mod walkthrough;
+mod webapp;
