@@ -105,6 +105,13 @@ async function sendReport() {
       $("report-status").textContent = t("report.uploading");
       try {
         await upload(incident.incident_id, photo, (fraction) => { progress.value = fraction; });
+        // Attachment events reach staff only on the stream; the student knows their own.
+        const known = mine.get(incident.incident_id);
+        if (known) {
+          remember(known.incident, [{
+            tipo_evento: "adjunto", created_at: new Date().toISOString(), detalle: { filename: photo.name },
+          }]);
+        }
       } catch (error) {
         $("report-error").textContent = t("report.photoFailed", { error: error.message });
       }
@@ -192,7 +199,11 @@ export async function loadStudent() {
 export function studentMessage(message) {
   if (!message.type.startsWith("incident.")) return;
   const { incident, event } = message.data;
-  if (!session.user || incident.reportado_por !== session.user.user_id) return;
+  // Students receive every incident without its reporter, so their own are the ones this
+  // page already knows (from "my incidents" or a report sent from it).
+  if (!session.user) return;
+  const own = mine.has(incident.incident_id) || incident.reportado_por === session.user.user_id;
+  if (!own) return;
   const before = mine.get(incident.incident_id);
   const wasResolved = before !== undefined && before.incident.estado === "resuelto";
   remember(incident, event && event.tipo_evento !== "creado" ? [event] : []);

@@ -14,7 +14,7 @@ fn report_run(data_dir: &std::path::Path) -> std::process::Output {
         .unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_run_writes_reports_once_and_fails_loudly() {
     let app = spawn_app().await;
     let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -91,7 +91,7 @@ async fn report_run_writes_reports_once_and_fails_loudly() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_runs_the_job_on_its_schedule() {
     let data_dir = tempfile::tempdir().unwrap();
     let config = alerta_bin::Config {
@@ -116,7 +116,7 @@ async fn serve_runs_the_job_on_its_schedule() {
     running.shutdown().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_files_of_the_old_format_are_json_after_a_start() {
     let data_dir = tempfile::tempdir().unwrap();
     let global = data_dir.path().join("blobs/reportes/global");

@@ -130,7 +130,7 @@ for node in ast.walk(tree):
 print(json.dumps(tasks))
 "#;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_airflow_dag_parses_and_its_command_reports() {
     let dag = repository_file("examples/airflow/alerta_reports.py");
     let parsed = Command::new("python3")
@@ -166,7 +166,7 @@ async fn the_airflow_dag_parses_and_its_command_reports() {
     scene.assert_reported("the DAG's task", &output);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_cron_line_reports() {
     let block = readme_block("cron");
     let line = block
@@ -192,7 +192,7 @@ async fn the_readme_cron_line_reports() {
     scene.assert_reported("the cron line", &output);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_systemd_timer_starts_a_service_that_reports() {
     let block = readme_block("ini");
     let (service, timer) = block
