@@ -1,4 +1,4 @@
-//! `GET /health` and the hook a deployment uses to say what "healthy" means.
+//! `GET /health`, `GET /ready` and the hook a deployment uses to say what "healthy" means.
 
 use std::future::Future;
 
@@ -53,7 +53,18 @@ where
 }
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/health", get(health))
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+}
+
+/// For load balancers: the health check alone, without the details, so that it stays cheap
+/// to poll often.
+async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if let Some(check) = &state.health {
+        check.check().await?;
+    }
+    Ok(Json(json!({"ready": true})))
 }
 
 async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

@@ -51,7 +51,7 @@
 //! - Attachment downloads carry `Content-Disposition: inline` with the uploaded name and
 //!   `X-Content-Type-Options: nosniff`.
 //! - A request that takes longer than [`HttpConfig::request_timeout`] is 503 `timeout`.
-//! - `GET /health` is open to anyone; `GET /admin/outbox?state=pending|sent|dead` lists outbox
+//! - `GET /health` and `GET /ready` are open to anyone; `GET /admin/outbox?state=pending|sent|dead` lists outbox
 //!   rows newest first and `POST /admin/outbox/{id}/retry` puts a row back to pending (409
 //!   `already_sent` for sent mail): both for admins.
 //! - Unknown paths are 404 `not_found`, wrong methods 405 `method_not_allowed`.

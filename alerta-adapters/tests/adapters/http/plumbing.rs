@@ -45,6 +45,16 @@ async fn a_failing_backend_gets_503_with_a_correlation_id_and_no_detail() {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
     assert_eq!(reply.body["error"]["message"], "database is unavailable");
+    let ready = t.get("/ready", None).await;
+    ready.expect_error(503, "unavailable");
+}
+
+#[tokio::test]
+async fn ready_answers_while_the_health_check_passes() {
+    let t = spawn_app().await;
+    let reply = t.get("/ready", None).await;
+    reply.expect(200);
+    assert_eq!(reply.body, json!({"ready": true}));
 }
 
 #[tokio::test]
