@@ -9,6 +9,7 @@ mod deployment;
 
 mod cli;
 mod connections;
+mod crash;
 mod dashboard;
 mod mail;
 mod metrics;
