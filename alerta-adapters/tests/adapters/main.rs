@@ -22,5 +22,7 @@ mod smtp;
 mod sqlite;
 #[cfg(all(feature = "tcp", feature = "sqlite"))]
 mod tcp;
+#[cfg(feature = "tcp")]
+mod tcp_lines;
 #[cfg(all(feature = "websocket", feature = "http"))]
 mod websocket;
