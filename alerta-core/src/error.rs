@@ -90,6 +90,8 @@ pub enum ConflictKind {
     IdempotencyKeyReused,
     /// A report assignment is done, or its lease passed to another run (`lease_lost`).
     LeaseLost,
+    /// The alert already has an incident opened from it (`already_linked`).
+    AlreadyLinked,
 }
 
 impl ConflictKind {
@@ -103,6 +105,7 @@ impl ConflictKind {
             Self::AlreadySent => "already_sent",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::LeaseLost => "lease_lost",
+            Self::AlreadyLinked => "already_linked",
         }
     }
 }

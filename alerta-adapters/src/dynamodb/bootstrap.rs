@@ -172,6 +172,7 @@ impl DynamoStore {
                 Some("expires_at"),
             ),
             table(&names.counters, "nombre", None, vec![], None),
+            table(&names.alert_incidents, "alert_id", None, vec![], None),
         ]
     }
 

@@ -3,12 +3,12 @@
 use std::collections::HashSet;
 
 use alerta_core::domain::{
-    Appended, Attachment, AttachmentId, Change, DepartmentName, Description, EventId, EventKind,
-    FileName, Incident, IncidentCounts, IncidentEvent, IncidentFilter, IncidentId, IncidentParts,
-    IncidentType, Location, MediaType, Page, PageRequest, Status, Urgency, UserId,
+    AlertId, Appended, Attachment, AttachmentId, Change, DepartmentName, Description, EventId,
+    EventKind, FileName, Incident, IncidentCounts, IncidentEvent, IncidentFilter, IncidentId,
+    IncidentParts, IncidentType, Location, MediaType, Page, PageRequest, Status, Urgency, UserId,
 };
 use alerta_core::ports::{EventQuery, IncidentChange, IncidentStore};
-use alerta_core::{Error, Result};
+use alerta_core::{ConflictKind, Error, Result};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
@@ -61,6 +61,7 @@ fn incident_item(incident: &Incident) -> Item {
         .set_opt("resolved_at", incident.resolved_at().map(time))
         .set("version", n(incident.version()))
         .set("search", s(search_text(incident)))
+        .set_opt("alert_id", incident.alert_id().map(|a| s(a.as_str())))
         .build()
 }
 
@@ -79,6 +80,7 @@ pub(super) fn incident_from_item(item: &Item) -> Result<Incident> {
         updated_at: r.time("updated_at")?,
         resolved_at: r.opt_time("resolved_at")?,
         version: r.number("version")?,
+        alert_id: r.opt_parsed("alert_id", AlertId::parse)?,
     }))
 }
 
@@ -234,7 +236,12 @@ impl IncidentStore for DynamoStore {
             attachments.iter().map(|a| a.attachment_id.as_str()),
         )?;
         distinct("mail", mails.iter().map(|m| m.id.as_str()))?;
-        let size = 1 + events.len() + attachments.len() + mails.len();
+        // A new incident opened from an alert claims the alert in the same transaction.
+        let link = match (expected_version, incident.alert_id()) {
+            (None, Some(alert)) => Some(alert.clone()),
+            _ => None,
+        };
+        let size = 1 + events.len() + attachments.len() + mails.len() + usize::from(link.is_some());
         if size > Self::MAX_CHANGE_ITEMS {
             return Err(too_large(size, Self::MAX_CHANGE_ITEMS));
         }
@@ -299,6 +306,16 @@ impl IncidentStore for DynamoStore {
                 "id",
             )?);
         }
+        if let Some(alert) = &link {
+            items.push(transaction::put_new(
+                &names.alert_incidents,
+                ItemBuilder::new()
+                    .set("alert_id", s(alert.as_str()))
+                    .set("incident_id", s(incident.id().as_str()))
+                    .build(),
+                "alert_id",
+            )?);
+        }
         items.extend(count);
 
         let cancelled = match self.write_with_log(items, &log).await? {
@@ -310,6 +327,12 @@ impl IncidentStore for DynamoStore {
                 None => Error::duplicate("incident"),
                 Some(_) => Error::stale_version(),
             });
+        }
+        if link.is_some() && cancelled.failed(size - 1) {
+            return Err(Error::conflict(
+                ConflictKind::AlreadyLinked,
+                "an incident was already opened from this alert",
+            ));
         }
         let events_end = 1 + events.len();
         let attachments_end = events_end + attachments.len();
@@ -403,6 +426,14 @@ impl IncidentStore for DynamoStore {
     async fn counts(&self) -> Result<IncidentCounts> {
         self.read_counts(Counted::Incidents, IncidentCounts::new())
             .await
+    }
+
+    async fn incident_for_alert(&self, alert: &AlertId) -> Result<Option<IncidentId>> {
+        let key = key(&[("alert_id", alert.as_str())]);
+        let item = self.get(&self.names.alert_incidents, key).await?;
+        item.as_ref()
+            .map(|item| Reader::new(item, "alert link").parsed("incident_id", IncidentId::parse))
+            .transpose()
     }
 }
 

@@ -257,8 +257,8 @@ use aws_sdk_dynamodb::Client;
 ///
 /// The defaults are the names of the original system (`Users`, `Tokens`, `Incidentes`,
 /// `IncidenteEventos`, `Departamentos`) plus `Adjuntos`, `Alertas`, `CorreoSaliente`,
-/// `Idempotencia`, `AsignacionesProcesadas`, `StreamLog`, `IntentosFallidos` and
-/// `Contadores`, with no prefix.
+/// `Idempotencia`, `AsignacionesProcesadas`, `StreamLog`, `IntentosFallidos`, `Contadores`
+/// and `IncidentesDeAlertas`, with no prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DynamoTables {
     /// Put before every name, e.g. `staging-` or a fresh value per test.
@@ -289,6 +289,9 @@ pub struct DynamoTables {
     pub login_failures: String,
     /// The counts of incidents and alerts, kept by the writes (`Contadores`).
     pub counters: String,
+    /// Which incident was opened from which alert, one item per alert
+    /// (`IncidentesDeAlertas`).
+    pub alert_incidents: String,
 }
 
 impl Default for DynamoTables {
@@ -308,6 +311,7 @@ impl Default for DynamoTables {
             stream_log: "StreamLog".into(),
             login_failures: "IntentosFallidos".into(),
             counters: "Contadores".into(),
+            alert_incidents: "IncidentesDeAlertas".into(),
         }
     }
 }
@@ -337,6 +341,7 @@ impl DynamoTables {
             stream_log: full(&self.stream_log),
             login_failures: full(&self.login_failures),
             counters: full(&self.counters),
+            alert_incidents: full(&self.alert_incidents),
         }
     }
 }
@@ -357,6 +362,7 @@ struct Names {
     stream_log: String,
     login_failures: String,
     counters: String,
+    alert_incidents: String,
 }
 
 /// The items a write that appends to the stream log and changes the counts takes beside its

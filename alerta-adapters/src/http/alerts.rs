@@ -1,8 +1,8 @@
 //! `/events`: the alert hub over HTTP.
 
 use alerta_core::domain::{
-    Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertSource, Channel, Note,
-    Page, SearchText, Severity, Timestamp,
+    Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertSource, Channel,
+    IncidentId, Note, Page, SearchText, Severity, Timestamp,
 };
 use alerta_core::{AlertChangeRequest, AlertSender, Error};
 use axum::extract::State;
@@ -140,13 +140,23 @@ async fn stats(
     Ok(Json(state.app.alert_stats(&caller.user).await?))
 }
 
+/// An alert with the incident opened from it, if any.
+#[derive(Serialize)]
+struct AlertWithIncident {
+    #[serde(flatten)]
+    alert: Alert,
+    incident_id: Option<IncidentId>,
+}
+
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
-) -> Result<Json<Alert>, ApiError> {
+) -> Result<Json<AlertWithIncident>, ApiError> {
     let id = path_id(&id, AlertId::parse, "alert")?;
-    Ok(Json(state.app.alert(&caller.user, &id).await?))
+    let alert = state.app.alert(&caller.user, &id).await?;
+    let incident_id = state.app.incident_for_alert(&id).await?;
+    Ok(Json(AlertWithIncident { alert, incident_id }))
 }
 
 async fn history(

@@ -56,6 +56,7 @@
 //!   `already_sent` for sent mail): both for admins.
 //! - Unknown paths are 404 `not_found`, wrong methods 405 `method_not_allowed`.
 
+mod alert_incidents;
 mod alerts;
 mod attachments;
 mod auth;
@@ -200,6 +201,7 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
         .merge(departments::routes())
         .merge(stats::routes())
         .merge(alerts::routes())
+        .merge(alert_incidents::routes())
         .merge(outbox::routes())
         .fallback(error::not_found)
         .with_state(state);

@@ -15,7 +15,7 @@ use alerta_core::ports::{
     IdempotencyStore, IncidentChange, IncidentStore, LoginAttemptStore, LoginKey, MailOutbox,
     ReportLedger, StorageBackend, StorageLimits, StreamLog, UserStore,
 };
-use alerta_core::{Error, Result};
+use alerta_core::{ConflictKind, Error, Result};
 use async_trait::async_trait;
 
 /// Every storage port in memory, behind one lock.
@@ -78,6 +78,7 @@ impl Log {
 struct State {
     log: Log,
     incidents: BTreeMap<IncidentId, Incident>,
+    incident_of_alert: HashMap<AlertId, IncidentId>,
     events: BTreeMap<EventId, IncidentEvent>,
     attachments: BTreeMap<AttachmentId, Attachment>,
     alerts: BTreeMap<AlertId, Alert>,
@@ -256,6 +257,15 @@ impl IncidentStore for MemoryStore {
             }
             _ => {}
         }
+        if change.expected_version.is_none()
+            && let Some(alert) = change.incident.alert_id()
+            && state.incident_of_alert.contains_key(alert)
+        {
+            return Err(Error::conflict(
+                ConflictKind::AlreadyLinked,
+                "an incident was already opened from this alert",
+            ));
+        }
         // Check every id before writing anything, so a failed change leaves no trace.
         if change
             .events
@@ -279,6 +289,11 @@ impl IncidentStore for MemoryStore {
             return Err(Error::duplicate("mail"));
         }
         let messages = change.stream_messages();
+        if let Some(alert) = change.incident.alert_id() {
+            state
+                .incident_of_alert
+                .insert(alert.clone(), change.incident.id().clone());
+        }
         state
             .incidents
             .insert(change.incident.id().clone(), change.incident);
@@ -362,6 +377,10 @@ impl IncidentStore for MemoryStore {
 
     async fn counts(&self) -> Result<IncidentCounts> {
         Ok(IncidentCounts::of(self.lock().incidents.values()))
+    }
+
+    async fn incident_for_alert(&self, alert: &AlertId) -> Result<Option<IncidentId>> {
+        Ok(self.lock().incident_of_alert.get(alert).cloned())
     }
 }
 

@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 
 use alerta_core::domain::{
-    Attachment, AttachmentId, Change, DepartmentName, Description, EventId, FileName, Incident,
-    IncidentCounts, IncidentEvent, IncidentFilter, IncidentId, IncidentParts, Location, MediaType,
-    Page, PageRequest, Status, UNASSIGNED, Urgency, UserId,
+    AlertId, Attachment, AttachmentId, Change, DepartmentName, Description, EventId, FileName,
+    Incident, IncidentCounts, IncidentEvent, IncidentFilter, IncidentId, IncidentParts, Location,
+    MediaType, Page, PageRequest, Status, UNASSIGNED, Urgency, UserId,
 };
 use alerta_core::ports::{EventQuery, IncidentChange, IncidentStore};
-use alerta_core::{Error, Result};
+use alerta_core::{ConflictKind, Error, Result};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -22,7 +22,7 @@ use alerta_core::domain::Appended;
 macro_rules! incident_columns {
     () => {
         "id, kind, description, location, urgency, status, department, reported_by, \
-         created_at, updated_at, resolved_at, version"
+         created_at, updated_at, resolved_at, version, alert_id"
     };
 }
 
@@ -49,10 +49,22 @@ fn search_text(incident: &Incident) -> String {
 }
 
 async fn insert_incident(conn: &mut SqliteConnection, incident: &Incident) -> Result<()> {
+    if let Some(alert) = incident.alert_id() {
+        // Inside the write transaction, so no other writer opens one for the alert meanwhile;
+        // the unique index is the backstop.
+        let linked = sqlx::query("SELECT 1 FROM incidents WHERE alert_id = ?")
+            .bind(alert.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        if linked.is_some() {
+            return Err(already_linked());
+        }
+    }
     sqlx::query(
         "INSERT INTO incidents (id, kind, description, location, urgency, status, department, \
-         reported_by, created_at, updated_at, resolved_at, version, search) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         reported_by, created_at, updated_at, resolved_at, version, search, alert_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(incident.id().as_str())
     .bind(incident.kind().as_str())
@@ -67,10 +79,18 @@ async fn insert_incident(conn: &mut SqliteConnection, incident: &Incident) -> Re
     .bind(incident.resolved_at().map(millis))
     .bind(to_i64(incident.version()))
     .bind(search_text(incident))
+    .bind(incident.alert_id().map(|a| a.as_str()))
     .execute(conn)
     .await
     .map_err(|e| error::writing("incident", e))?;
     Ok(())
+}
+
+fn already_linked() -> Error {
+    Error::conflict(
+        ConflictKind::AlreadyLinked,
+        "an incident was already opened from this alert",
+    )
 }
 
 /// Writes `incident` over the stored one if that is still at `expected`; `false` otherwise.
@@ -162,6 +182,11 @@ fn incident_from_row(row: &SqliteRow) -> Result<Incident> {
         updated_at: timestamp(number(row, "updated_at")?),
         resolved_at: resolved_at.map(timestamp),
         version: to_u64(number(row, "version")?, "version")?,
+        alert_id: column::<Option<String>>(row, "alert_id")?
+            .as_deref()
+            .map(AlertId::parse)
+            .transpose()
+            .map_err(stored)?,
     }))
 }
 
@@ -374,5 +399,17 @@ impl IncidentStore for SqliteStore {
             counts.resolution_ms_total += to_u64(number(row, "resolution_ms")?, "duration")?;
         }
         Ok(counts)
+    }
+
+    async fn incident_for_alert(&self, alert: &AlertId) -> Result<Option<IncidentId>> {
+        let id = sqlx::query_scalar::<_, String>("SELECT id FROM incidents WHERE alert_id = ?")
+            .bind(alert.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        id.as_deref()
+            .map(IncidentId::parse)
+            .transpose()
+            .map_err(|e| unreadable(format!("incident id: {e}")))
     }
 }

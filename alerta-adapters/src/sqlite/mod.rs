@@ -91,6 +91,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alert lifecycle",
         include_str!("../../migrations/0007_alert_lifecycle.sql"),
     ),
+    (
+        12,
+        "incidents opened from alerts",
+        include_str!("../../migrations/0012_incident_from_alert.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -65,6 +65,26 @@ impl Fixtures {
         incident
     }
 
+    /// A new incident at version 1 opened from the alert `alert`.
+    pub fn incident_from_alert(&self, reporter: &UserId, alert: &AlertId, text: &str) -> Incident {
+        let draft = IncidentDraft {
+            kind: TypeCatalog::default()
+                .parse("otro")
+                .expect("a default type"),
+            description: Description::parse(text).expect("a valid description"),
+            location: Location::parse("Sala de servidores").expect("a valid location"),
+            urgency: Urgency::Critical,
+        };
+        let (incident, _) =
+            Incident::open_from_alert(draft, alert, reporter, self.tick(), &self.ids);
+        incident
+    }
+
+    /// A fresh alert id.
+    pub fn alert_id(&self) -> AlertId {
+        AlertId::generate(&self.ids)
+    }
+
     /// An event of `incident`.
     pub fn event(&self, incident: &Incident, change: Change) -> IncidentEvent {
         IncidentEvent {

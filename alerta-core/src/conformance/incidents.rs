@@ -737,3 +737,83 @@ pub(super) async fn concurrent_updates_one_wins(store: &Storage) {
 fn comment(text: &str) -> IncidentAction {
     IncidentAction::Comment(CommentText::parse(text).expect("text"))
 }
+
+/// Of many concurrent incidents opened from one alert, one is stored; the store names it for
+/// the alert, keeps the link through later changes, and refuses the others without a trace.
+pub(super) async fn one_incident_per_alert(store: &Storage) {
+    let f = Fixtures::new();
+    let alert = f.alert_id();
+    assert_eq!(
+        store
+            .incidents
+            .incident_for_alert(&alert)
+            .await
+            .expect("read"),
+        None,
+        "an alert with no incident names none"
+    );
+    let candidates: Vec<Incident> = (0..12)
+        .map(|n| f.incident_from_alert(&f.user(), &alert, &format!("Caída del servidor {n}")))
+        .collect();
+    let results = join_all(
+        candidates
+            .iter()
+            .map(|incident| store.incidents.commit(f.creation(incident))),
+    )
+    .await;
+    let winners: Vec<&Incident> = candidates
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| r.is_ok())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(winners.len(), 1, "one incident per alert: {results:?}");
+    for result in results.into_iter().filter(|r| r.is_err()) {
+        assert_eq!(conflict_kind(result), ConflictKind::AlreadyLinked);
+    }
+    let winner = winners[0];
+    assert_eq!(
+        store
+            .incidents
+            .incident_for_alert(&alert)
+            .await
+            .expect("read"),
+        Some(winner.id().clone())
+    );
+    for loser in candidates.iter().filter(|i| i.id() != winner.id()) {
+        assert_eq!(
+            store.incidents.incident(loser.id()).await.expect("get"),
+            None,
+            "a refused incident leaves nothing"
+        );
+    }
+    let stored = store
+        .incidents
+        .incident(winner.id())
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        stored.alert_id(),
+        Some(&alert),
+        "the incident names its alert"
+    );
+    store
+        .incidents
+        .commit(f.update(&stored, comment("en curso"), vec![]))
+        .await
+        .expect("a later change");
+    let changed = store
+        .incidents
+        .incident(winner.id())
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(changed.alert_id(), Some(&alert), "changes keep the link");
+    let other = f.incident(&f.user(), "seguridad", Urgency::Low, "Sin alerta");
+    store
+        .incidents
+        .commit(f.creation(&other))
+        .await
+        .expect("incidents without an alert are not limited");
+}

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::text::bounded;
 use super::{
-    Attachment, AttachmentId, CommentText, Description, Email, EventId, IdSource, IncidentId,
-    Location, Note, Status, Timestamp, Urgency, UserId,
+    AlertId, Attachment, AttachmentId, CommentText, Description, Email, EventId, IdSource,
+    IncidentId, Location, Note, Status, Timestamp, Urgency, UserId,
 };
 use crate::{ConflictKind, Error};
 
@@ -195,6 +195,9 @@ pub struct Incident {
     #[serde(skip)]
     resolved_at: Option<Timestamp>,
     version: u64,
+    /// The alert it was opened from; `null` for a reported incident.
+    #[serde(default)]
+    alert_id: Option<AlertId>,
 }
 
 /// Every field of an incident as a store keeps it, for [`Incident::restore`].
@@ -226,6 +229,8 @@ pub struct IncidentParts {
     pub resolved_at: Option<Timestamp>,
     /// 1 when created, one more on every change.
     pub version: u64,
+    /// The alert it was opened from, if any.
+    pub alert_id: Option<AlertId>,
 }
 
 /// What someone does to a reported incident. [`Incident::record`] checks it against the
@@ -269,8 +274,24 @@ impl Incident {
             updated_at: at,
             resolved_at: None,
             version: 1,
+            alert_id: None,
         };
         let event = incident.event(Change::Created {}, reporter, at, ids);
+        (incident, event)
+    }
+
+    /// A new incident opened by `actor` from the alert `alert` at `at`: as
+    /// [`report`](Self::report) makes one, linked to the alert. Stores keep at most one
+    /// incident per alert.
+    pub fn open_from_alert(
+        draft: IncidentDraft,
+        alert: &AlertId,
+        actor: &UserId,
+        at: Timestamp,
+        ids: &dyn IdSource,
+    ) -> (Incident, IncidentEvent) {
+        let (mut incident, event) = Self::report(draft, actor, at, ids);
+        incident.alert_id = Some(alert.clone());
         (incident, event)
     }
 
@@ -295,6 +316,7 @@ impl Incident {
             updated_at: parts.updated_at,
             resolved_at: parts.resolved_at,
             version: parts.version,
+            alert_id: parts.alert_id,
         }
     }
 
@@ -443,6 +465,11 @@ impl Incident {
     /// 1 when created, one more on every change.
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// The alert it was opened from, if any.
+    pub fn alert_id(&self) -> Option<&AlertId> {
+        self.alert_id.as_ref()
     }
 }
 

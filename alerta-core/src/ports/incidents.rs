@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::Result;
 use crate::domain::{
-    Appended, Attachment, AttachmentId, EventId, EventKind, Incident, IncidentCounts,
+    AlertId, Appended, Attachment, AttachmentId, EventId, EventKind, Incident, IncidentCounts,
     IncidentEvent, IncidentFilter, IncidentId, OutboxMail, Page, PageRequest, StreamMessage,
 };
 
@@ -68,6 +68,11 @@ pub struct EventQuery {
 ///   [`consistent_lists`](super::StorageLimits::consistent_lists) holds, a moment later
 ///   otherwise; reads by id and histories always do.
 /// - History is returned oldest first.
+/// - An incident opened from an alert ([`Incident::alert_id`](crate::domain::Incident::alert_id))
+///   is the only one of that alert: of any number of concurrent new incidents naming the same
+///   alert, on any number of instances, at most one is stored, and
+///   [`incident_for_alert`](IncidentStore::incident_for_alert) names it as soon as `commit`
+///   returns.
 ///
 /// # Errors
 ///
@@ -76,7 +81,8 @@ pub struct EventQuery {
 ///   match (or is `Some` for an incident that does not exist), and of kind
 ///   [`Duplicate`](crate::ConflictKind::Duplicate) when `expected_version` is `None` and the
 ///   incident exists, or when an event, attachment or mail row of the change has an id that
-///   is already stored.
+///   is already stored; and of kind [`AlreadyLinked`](crate::ConflictKind::AlreadyLinked)
+///   when a new incident names an alert that a stored incident names.
 /// - `commit` MUST return [`Error::Invalid`](crate::Error::Invalid) on field `change` for a
 ///   change of more items than the backend's
 ///   [`max_change_items`](super::StorageLimits::max_change_items), and then write nothing.
@@ -119,6 +125,9 @@ pub trait IncidentStore: Send + Sync {
 
     /// Counts over every incident.
     async fn counts(&self) -> Result<IncidentCounts>;
+
+    /// The incident opened from the alert `alert`, if any.
+    async fn incident_for_alert(&self, alert: &AlertId) -> Result<Option<IncidentId>>;
 }
 
 /// A shared incident store picked at run time.

@@ -296,7 +296,7 @@ impl Alerta {
     }
 
     /// Stores `change` and tells the live stream what it appended.
-    async fn commit(&self, change: IncidentChange) -> Result<()> {
+    pub(super) async fn commit(&self, change: IncidentChange) -> Result<()> {
         let messages = change.stream_messages();
         let appended = self.inner.storage.incidents.commit(change).await?;
         self.publish(appended, messages).await;

@@ -1,5 +1,6 @@
 //! The use cases of the wire contract, with their role checks.
 
+mod alert_incidents;
 mod alerts;
 mod auth;
 mod catalog;
@@ -13,6 +14,7 @@ mod throttle;
 
 use std::sync::Arc;
 
+pub use alert_incidents::IncidentFromAlert;
 pub use alerts::{AlertChangeRequest, AlertSender};
 pub use auth::Login;
 pub use incidents::{LocationCheck, Preview, StatusChange, Upload};

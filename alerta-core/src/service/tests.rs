@@ -96,6 +96,7 @@ fn incident(version: u64, status: Status) -> Incident {
         updated_at: Timestamp::from_unix_millis(0),
         resolved_at: None,
         version,
+        alert_id: None,
     })
 }
 
