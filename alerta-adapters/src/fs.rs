@@ -465,6 +465,24 @@ impl BlobStore for FsBlobStore {
         let path = self.path_of(key)?;
         blocking(move || read_blob(&path)).await
     }
+
+    async fn check(&self) -> Result<()> {
+        let root = self.inner.root.clone();
+        blocking(move || match std::fs::metadata(&root) {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(io_error(&root)(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                "the blob root is not a directory",
+            ))),
+            // Made on the first write, as long as its parent lets it be.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match root.parent() {
+                Some(parent) if parent.as_os_str().is_empty() || parent.is_dir() => Ok(()),
+                _ => Err(io_error(&root)(e)),
+            },
+            Err(e) => Err(io_error(&root)(e)),
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

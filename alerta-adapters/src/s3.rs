@@ -266,4 +266,20 @@ impl BlobStore for S3BlobStore {
             bytes,
         })
     }
+
+    async fn check(&self) -> Result<()> {
+        for bucket in [
+            &self.options.attachments_bucket,
+            &self.options.reports_bucket,
+        ] {
+            if let Err(e) = self.client.head_bucket().bucket(bucket).send().await {
+                return Err(unavailable(S3Error::Bucket {
+                    operation: "head_bucket",
+                    bucket: bucket.clone(),
+                    detail: describe(&e),
+                }));
+            }
+        }
+        Ok(())
+    }
 }

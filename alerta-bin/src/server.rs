@@ -70,17 +70,6 @@ impl alerta_core::ports::Broadcaster for TracingBroadcaster {
     }
 }
 
-/// What `/health` says about the stream: the head this instance has delivered up to, and
-/// the broker, when there is one. A broker that does not answer slows the stream down to the
-/// log's polling but loses nothing, so it is reported, not a failure.
-async fn stream_health(hub: &Hub) -> serde_json::Value {
-    let mut details = serde_json::json!({ "stream": { "head": hub.head() } });
-    if let Some(healthy) = hub.broker_healthy().await {
-        details["broker"] = serde_json::json!(if healthy { "ok" } else { "unreachable" });
-    }
-    details
-}
-
 /// Removes what the stream log no longer keeps, every ten minutes.
 async fn trim_stream(app: alerta_core::Alerta, stop: watch::Receiver<bool>) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
@@ -180,21 +169,20 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .context("starting the stream")?;
     profile::seed(&app, &config).await?;
 
-    let storage = app.storage().clone();
+    let mailer = crate::mail::mailer(&config)?;
+    let probed = app.clone();
     let hub_health = hub.clone();
+    let mail_probe = Arc::new(crate::health::MailProbe::new(mailer.clone()));
     let http = HttpConfig::default()
         .request_timeout(Duration::from_secs(config.request_timeout_s))
         .health_check(move || {
-            let storage = storage.clone();
-            // A point lookup by key: it touches the backend without scanning anything.
-            async move {
-                let probe = alerta_core::domain::UserId::parse("health-probe")?;
-                storage.users.user_by_id(&probe).await.map(|_| ())
-            }
+            let app = probed.clone();
+            async move { crate::health::check(&app).await }
         })
         .health_details(move || {
             let hub = hub_health.clone();
-            async move { stream_health(&hub).await }
+            let mail = mail_probe.clone();
+            async move { crate::health::details(&hub, &mail).await }
         });
     let ws = config
         .allowed_origins
@@ -216,7 +204,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding the TCP address {}", config.tcp_addr))?;
     let tcp_addr = tcp_listener.local_addr()?;
-    let mailer = crate::mail::mailer(&config)?;
     let retry = crate::mail::retry_policy(&config);
 
     let (stop, _) = watch::channel(false);

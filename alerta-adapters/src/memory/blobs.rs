@@ -46,4 +46,8 @@ impl BlobStore for MemoryBlobStore {
     async fn get(&self, key: &BlobKey) -> Result<Blob> {
         self.lock().get(key).cloned().ok_or(Error::NotFound("blob"))
     }
+
+    async fn check(&self) -> Result<()> {
+        Ok(())
+    }
 }

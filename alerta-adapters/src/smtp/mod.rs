@@ -233,4 +233,20 @@ impl Mailer for SmtpMailer {
             ))),
         }
     }
+
+    async fn reachable(&self) -> Result<(), SendError> {
+        match tokio::time::timeout(self.send_timeout, self.transport.test_connection()).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(SendError::Unreachable(format!(
+                "{} did not answer NOOP",
+                self.endpoint.redacted()
+            ))),
+            Ok(Err(error)) => Err(classify(&error)),
+            Err(_elapsed) => Err(SendError::Unreachable(format!(
+                "no answer from {} within {:?}",
+                self.endpoint.redacted(),
+                self.send_timeout
+            ))),
+        }
+    }
 }

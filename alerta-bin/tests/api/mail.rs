@@ -22,10 +22,10 @@ fn env_path(name: &str) -> PathBuf {
 }
 
 /// `scripts/smtp_sink.py` on `port`, writing each message it accepts into `spool`.
-struct Sink(Child);
+pub struct Sink(Child);
 
 impl Sink {
-    fn start(port: u16, spool: &Path) -> Self {
+    pub fn start(port: u16, spool: &Path) -> Self {
         let mut child = Command::new(env_path("ALERTA_TEST_PYTHON"))
             .arg(env_path("ALERTA_TEST_SMTP_SINK"))
             .args([

@@ -12,6 +12,8 @@ use crate::domain::{Blob, BlobKey, StreamBatch, Timestamp};
 /// - `put` replaces any blob under the key, atomically: a reader sees the old bytes or the
 ///   new, never part of them.
 /// - Keys are made by the core ([`BlobKey`]) and never from user text.
+/// - `check` answers `Ok` when the store can be reached now (its directory, its buckets), and
+///   changes no blob: health reports call it on every request.
 ///
 /// # Errors
 ///
@@ -25,6 +27,9 @@ pub trait BlobStore: Send + Sync {
 
     /// The blob under `key`.
     async fn get(&self, key: &BlobKey) -> Result<Blob>;
+
+    /// Whether the store can be reached now.
+    async fn check(&self) -> Result<()>;
 }
 
 /// A shared blob store picked at run time.

@@ -104,6 +104,12 @@ pub enum SendError {
 pub trait Mailer: Send + Sync {
     /// Sends the message of `mail`.
     async fn send(&self, mail: &OutboxMail) -> Result<(), SendError>;
+
+    /// Whether the mail server answers now, for health reports; sends nothing. A mailer with
+    /// no server to ask (one that writes files) answers `Ok`.
+    async fn reachable(&self) -> Result<(), SendError> {
+        Ok(())
+    }
 }
 
 /// A shared mailer picked at run time.
