@@ -91,6 +91,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alert lifecycle",
         include_str!("../../migrations/0007_alert_lifecycle.sql"),
     ),
+    (
+        11,
+        "outbox causes",
+        include_str!("../../migrations/0011_outbox_causes.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -3,6 +3,7 @@
 mod alerts;
 mod auth;
 mod catalog;
+mod deliveries;
 mod idempotency;
 mod incidents;
 mod outbox;

@@ -5,6 +5,7 @@ mod alerts;
 mod attachments;
 mod auth;
 mod bad_input;
+mod deliveries;
 mod helpers;
 mod idempotency;
 mod incidents;
