@@ -81,7 +81,7 @@ pub fn alert_mail(alert: &Alert, to: Vec<Email>) -> MailMessage {
 /// `[CRITICAL] Alerta: <source> (reminder 2, not acknowledged for 20 min)`.
 pub fn reminder_mail(alert: &Alert, reminder: &Reminder) -> MailMessage {
     let waited = reminder.unacknowledged_for.as_secs();
-    let waited = if waited % 60 == 0 {
+    let waited = if waited.is_multiple_of(60) {
         format!("{} min", waited / 60)
     } else {
         format!("{waited} s")

@@ -65,7 +65,7 @@ pub(super) fn mail_item(mail: &OutboxMail) -> Item {
         .set("created_at", time(mail.created_at))
         .set_opt("sent_at", mail.sent_at.map(time))
         .set_opt("kind", mail.kind().map(|k| s(k.as_str())))
-        .set_opt("about", mail.about().map(|a| s(&a.key())))
+        .set_opt("about", mail.about().map(|a| s(a.key())))
         .build()
 }
 
