@@ -54,6 +54,27 @@ pub struct DepartmentConfig {
     pub email: String,
 }
 
+/// One level of alert escalation, as `[[escalation_levels]]` in the configuration file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationLevelConfig {
+    /// How long after the alert fired the level's first reminder goes, e.g. `10m`.
+    #[serde(with = "duration_text")]
+    pub after: Duration,
+    /// The time between the level's reminders (default: `after`).
+    #[serde(default, with = "duration_text::optional")]
+    pub every: Option<Duration>,
+    /// The most reminders the level sends (default 1).
+    #[serde(default = "one")]
+    pub limit: u32,
+    /// Who the level mails (default: the alert's own recipients).
+    #[serde(default, deserialize_with = "list")]
+    pub emails: Vec<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
 /// Everything the binary can be told.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
@@ -88,6 +109,25 @@ pub struct Config {
     /// Who gets `error` and `critical` alerts (comma-separated in the environment).
     #[serde(deserialize_with = "list")]
     pub alert_emails: Vec<String>,
+    /// How long a mailed alert of an escalating severity may go unacknowledged before it is
+    /// mailed again, e.g. `10m`; unset: no reminders (unless `escalation_levels` are given).
+    #[serde(with = "duration_text::optional")]
+    pub escalate_after: Option<Duration>,
+    /// The time between reminders (default: `escalate_after`).
+    #[serde(with = "duration_text::optional")]
+    pub escalate_every: Option<Duration>,
+    /// The most reminders an alert gets (default 3).
+    pub escalate_limit: u32,
+    /// The severities that escalate (comma-separated in the environment; default `critical`).
+    #[serde(deserialize_with = "list")]
+    pub escalate_severities: Vec<String>,
+    /// Who else gets the reminders, besides `alert_emails` (comma-separated in the
+    /// environment).
+    #[serde(deserialize_with = "list")]
+    pub escalation_emails: Vec<String>,
+    /// Levels of escalation, in the configuration file only; when given they replace
+    /// `escalate_after`, `escalate_every`, `escalate_limit` and `escalation_emails`.
+    pub escalation_levels: Vec<EscalationLevelConfig>,
     /// Keys that may ingest alerts without a login (comma-separated in the environment).
     #[serde(deserialize_with = "secret_list")]
     pub ingest_keys: Vec<Secret>,
@@ -178,6 +218,12 @@ impl Default for Config {
             mail_unreachable_retry: Duration::from_secs(15),
             mail_concurrency: 8,
             alert_emails: Vec::new(),
+            escalate_after: None,
+            escalate_every: None,
+            escalate_limit: 3,
+            escalate_severities: vec!["critical".into()],
+            escalation_emails: Vec::new(),
+            escalation_levels: Vec::new(),
             ingest_keys: Vec::new(),
             open311_keys: Vec::new(),
             metrics_token: None,

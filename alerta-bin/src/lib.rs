@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod daily_stats;
 pub mod dashboard;
+pub mod escalation;
 pub mod health;
 pub mod mail;
 pub mod profile;

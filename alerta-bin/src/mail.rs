@@ -7,7 +7,9 @@ use alerta_adapters::smtp::{EmlFileMailer, SmtpMailer, SmtpOptions};
 use alerta_core::dispatch::{Dispatcher, RetryPolicy};
 use alerta_core::domain::Email;
 use alerta_core::domain::StreamBatch;
-use alerta_core::ports::{Broadcaster, DynBroadcaster, DynMailOutbox, DynMailer, SystemClock};
+use alerta_core::ports::{
+    Broadcaster, DynAlertStore, DynBroadcaster, DynMailOutbox, DynMailer, SystemClock,
+};
 use anyhow::Context;
 use tokio::sync::{Notify, watch};
 
@@ -84,15 +86,17 @@ pub fn retry_policy(config: &Config) -> RetryPolicy {
 
 /// Delivers the outbox until `stop` turns true, passing again as soon as `wake` is notified
 /// (a commit) or after [`IDLE`]. Rows whose send is cut short by the stop are claimed again
-/// once their lease ends, by this process after a restart or by another one.
+/// once their lease ends, by this process after a restart or by another one. Reminders are
+/// checked against `alerts` before they go.
 pub async fn dispatch(
     outbox: Arc<DynMailOutbox>,
+    alerts: Arc<DynAlertStore>,
     mailer: Arc<DynMailer>,
     policy: RetryPolicy,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let dispatcher = Dispatcher::new(outbox, mailer, Arc::new(SystemClock), policy);
+    let dispatcher = Dispatcher::new(outbox, alerts, mailer, Arc::new(SystemClock), policy);
     let idle_or_woken = |idle| {
         let wake = wake.clone();
         async move {

@@ -27,6 +27,7 @@ pub fn settings(config: &Config) -> anyhow::Result<Settings> {
         idempotency_max_age: config.idempotency_ttl,
         public_incidents: config.public_incidents,
         alert_recipients,
+        escalation: crate::escalation::policy(config)?,
         ingest_keys: config
             .ingest_keys
             .iter()

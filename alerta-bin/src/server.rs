@@ -210,6 +210,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     tokio::spawn(trim_stream(app.clone(), stop.subscribe()));
     tokio::spawn(crate::mail::dispatch(
         app.storage().outbox.clone(),
+        app.storage().alerts.clone(),
         mailer,
         retry,
         mail_wake,

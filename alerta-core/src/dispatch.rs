@@ -7,10 +7,15 @@
 //! ```no_run
 //! # use std::sync::Arc;
 //! # use alerta_core::dispatch::{Dispatcher, RetryPolicy};
-//! # use alerta_core::ports::{DynMailOutbox, DynMailer, SystemClock};
+//! # use alerta_core::ports::{DynAlertStore, DynMailOutbox, DynMailer, SystemClock};
 //! # async fn sleep(_: std::time::Duration) {}
-//! # async fn example(outbox: Arc<DynMailOutbox>, mailer: Arc<DynMailer>) {
-//! let dispatcher = Dispatcher::new(outbox, mailer, Arc::new(SystemClock), RetryPolicy::default());
+//! # async fn example(
+//! #     outbox: Arc<DynMailOutbox>,
+//! #     alerts: Arc<DynAlertStore>,
+//! #     mailer: Arc<DynMailer>,
+//! # ) {
+//! let clock = Arc::new(SystemClock);
+//! let dispatcher = Dispatcher::new(outbox, alerts, mailer, clock, RetryPolicy::default());
 //! // With tokio: `tokio::spawn(async move { dispatcher.run(IDLE, tokio::time::sleep).await })`.
 //! dispatcher.run(std::time::Duration::from_secs(2), sleep).await;
 //! # }
@@ -26,8 +31,9 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 
 use crate::Result;
+use crate::domain::AlertStatus;
 use crate::domain::{OutboxMail, Timestamp};
-use crate::ports::{Clock, DynMailOutbox, DynMailer, SendError};
+use crate::ports::{Clock, DynAlertStore, DynMailOutbox, DynMailer, SendError};
 
 /// How the dispatcher leases, batches and retries.
 ///
@@ -133,6 +139,9 @@ pub struct DispatchReport {
     /// Rows that were waiting for an unreachable server and were made due at once because
     /// a send succeeded again.
     pub woken: usize,
+    /// Rows settled without sending because they were no longer wanted: reminders of alerts
+    /// that stopped firing.
+    pub cancelled: usize,
 }
 
 /// Works through the mail outbox: each due row is claimed with a lease (so two dispatchers
@@ -141,8 +150,14 @@ pub struct DispatchReport {
 /// A row is delivered at least once; it is sent again only if this process stops (or the
 /// store fails) between the send and the mark. Every attempt carries the row's one
 /// `Message-ID`, so a receiver can drop such a repeat.
+///
+/// A row that is to go only while its alert fires (a reminder, see
+/// [`MailCause::only_while_firing`](crate::domain::MailCause::only_while_firing)) is checked
+/// against the alert store when it is claimed: if the alert is acknowledged, resolved or
+/// gone, the row is marked cancelled and nothing is sent.
 pub struct Dispatcher {
     outbox: Arc<DynMailOutbox>,
+    alerts: Arc<DynAlertStore>,
     mailer: Arc<DynMailer>,
     clock: Arc<dyn Clock>,
     policy: RetryPolicy,
@@ -160,16 +175,18 @@ impl fmt::Debug for Dispatcher {
 }
 
 impl Dispatcher {
-    /// A dispatcher from `outbox` to `mailer`. Policy values below their minimum are raised
-    /// to it.
+    /// A dispatcher from `outbox` to `mailer`, reading `alerts` to tell whether a reminder
+    /// is still wanted. Policy values below their minimum are raised to it.
     pub fn new(
         outbox: Arc<DynMailOutbox>,
+        alerts: Arc<DynAlertStore>,
         mailer: Arc<DynMailer>,
         clock: Arc<dyn Clock>,
         policy: RetryPolicy,
     ) -> Self {
         Self {
             outbox,
+            alerts,
             mailer,
             clock,
             policy: policy.normalized(),
@@ -216,6 +233,7 @@ impl Dispatcher {
                 Ok(Outcome::Retried) => report.retried += 1,
                 Ok(Outcome::Dead) => report.dead += 1,
                 Ok(Outcome::Released) => report.released += 1,
+                Ok(Outcome::Cancelled) => report.cancelled += 1,
                 Ok(Outcome::Skipped) => {}
                 Err(error) => {
                     first_error.get_or_insert(error);
@@ -256,6 +274,11 @@ impl Dispatcher {
             // this late could deliver it twice.
             self.outbox.requeue(&mail.id, self.clock.now()).await?;
             return Ok(Outcome::Released);
+        }
+        if let Some(reason) = self.no_longer_wanted(&mail).await? {
+            self.outbox.mark_cancelled(&mail.id, &reason).await?;
+            tracing::info!(mail = %mail.id, %reason, "mail cancelled");
+            return Ok(Outcome::Cancelled);
         }
         if let Some(error) = pass.unreachable_error() {
             // The server just refused another row of this pass: this one waits with it
@@ -373,6 +396,19 @@ impl Dispatcher {
         }
     }
 
+    /// Why a claimed row should not be sent after all, if it should not: it is a reminder of
+    /// an alert that no longer fires.
+    async fn no_longer_wanted(&self, mail: &OutboxMail) -> Result<Option<String>> {
+        let Some(alert_id) = mail.cause.as_ref().and_then(|c| c.only_while_firing()) else {
+            return Ok(None);
+        };
+        Ok(match self.alerts.alert(alert_id).await? {
+            Some(alert) if alert.status() == AlertStatus::Firing => None,
+            Some(alert) => Some(format!("cancelled: the alert is {}", alert.status())),
+            None => Some("cancelled: the alert is not stored".to_owned()),
+        })
+    }
+
     /// Whether at least half of the row's lease is left.
     fn lease_allows_a_send(&self, mail: &OutboxMail, claimed_at: Timestamp) -> bool {
         let lease_until = mail
@@ -393,6 +429,8 @@ enum Outcome {
     Retried,
     Dead,
     Released,
+    /// Settled unsent: no longer wanted.
+    Cancelled,
     /// Not started: the outbox failed earlier in the pass, and the row keeps its lease.
     Skipped,
 }
@@ -434,8 +472,11 @@ mod tests {
 
     use super::*;
     use crate::Error;
-    use crate::domain::{Email, MailId, MailMessage, Subject};
-    use crate::ports::{ManualClock, MockMailOutbox, MockMailer};
+    use crate::domain::{
+        Alert, AlertDraft, AlertId, AlertState, Channel, Email, MailCause, MailId, MailKind,
+        MailMessage, Subject,
+    };
+    use crate::ports::{ManualClock, MockAlertStore, MockMailOutbox, MockMailer};
 
     const T0: Timestamp = Timestamp::from_unix_millis(1_795_000_000_000);
 
@@ -446,7 +487,8 @@ mod tests {
             text: "t".into(),
             html: "<p>t</p>".into(),
         };
-        let mut mail = OutboxMail::new(MailId::parse(id).unwrap(), message, T0);
+        let cause = MailCause::alert(MailKind::Alert, &AlertId::parse("A1").unwrap());
+        let mut mail = OutboxMail::new(MailId::parse(id).unwrap(), cause, message, T0);
         mail.attempts = attempts;
         mail.lease_until = Some(T0.plus(RetryPolicy::default().lease));
         mail
@@ -457,8 +499,19 @@ mod tests {
     }
 
     fn dispatcher(outbox: MockMailOutbox, mailer: MockMailer) -> Dispatcher {
+        let mut alerts = MockAlertStore::new();
+        alerts.expect_alert().never();
+        dispatcher_with(outbox, alerts, mailer)
+    }
+
+    fn dispatcher_with(
+        outbox: MockMailOutbox,
+        alerts: MockAlertStore,
+        mailer: MockMailer,
+    ) -> Dispatcher {
         Dispatcher::new(
             Arc::new(outbox),
+            Arc::new(alerts),
             Arc::new(mailer),
             Arc::new(ManualClock::new(T0)),
             RetryPolicy::default(),
@@ -487,6 +540,7 @@ mod tests {
         let mailer = MockMailer::new();
         let d = Dispatcher::new(
             Arc::new(outbox),
+            Arc::new(MockAlertStore::new()),
             Arc::new(mailer),
             Arc::new(ManualClock::new(T0)),
             RetryPolicy {
@@ -558,5 +612,87 @@ mod tests {
         let report = dispatcher(outbox, mailer).run_once().await.unwrap();
         assert_eq!(report.dead, 1);
         assert_eq!(report.retried, 0);
+    }
+
+    fn reminder(id: &str, status: AlertStatus) -> (OutboxMail, Alert) {
+        let alert_id = AlertId::parse("A7").unwrap();
+        let mut mail = row(id, 0);
+        mail.cause = Some(MailCause::alert(MailKind::Reminder, &alert_id));
+        let draft = AlertDraft::parse("sensor_01", "critical", "hot", Channel::Tcp).unwrap();
+        let state = AlertState {
+            status,
+            version: 2,
+            updated_at: T0,
+        };
+        (mail, Alert::restore(alert_id, draft, T0, state))
+    }
+
+    #[tokio::test]
+    async fn a_reminder_of_an_acknowledged_alert_is_cancelled_unsent() {
+        let (mail, alert) = reminder("M1", AlertStatus::Acknowledged);
+        let mut outbox = MockMailOutbox::new();
+        let claimed = mail.clone();
+        outbox
+            .expect_claim_due()
+            .returning(move |_, _, _| Ok(vec![claimed.clone()]));
+        outbox
+            .expect_mark_cancelled()
+            .withf(|id, reason| id.as_str() == "M1" && reason.contains("acknowledged"))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        outbox.expect_mark_sent().never();
+        let mut alerts = MockAlertStore::new();
+        alerts
+            .expect_alert()
+            .withf(|id| id.as_str() == "A7")
+            .times(1)
+            .returning(move |_| Ok(Some(alert.clone())));
+        let mut mailer = MockMailer::new();
+        mailer.expect_send().never();
+        let report = dispatcher_with(outbox, alerts, mailer)
+            .run_once()
+            .await
+            .unwrap();
+        assert_eq!((report.claimed, report.cancelled, report.sent), (1, 1, 0));
+    }
+
+    #[tokio::test]
+    async fn a_reminder_of_a_firing_alert_is_sent() {
+        let (mail, alert) = reminder("M1", AlertStatus::Firing);
+        let mut outbox = MockMailOutbox::new();
+        outbox
+            .expect_claim_due()
+            .returning(move |_, _, _| Ok(vec![mail.clone()]));
+        outbox.expect_mark_cancelled().never();
+        outbox.expect_mark_sent().times(1).returning(|_, _| Ok(()));
+        outbox.expect_release_unreachable().returning(|_| Ok(0));
+        let mut alerts = MockAlertStore::new();
+        alerts
+            .expect_alert()
+            .returning(move |_| Ok(Some(alert.clone())));
+        let mut mailer = MockMailer::new();
+        mailer.expect_send().times(1).returning(|_| Ok(()));
+        let report = dispatcher_with(outbox, alerts, mailer)
+            .run_once()
+            .await
+            .unwrap();
+        assert_eq!((report.sent, report.cancelled), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn an_alert_store_failure_leaves_the_reminder_leased_and_unsent() {
+        let (mail, _) = reminder("M1", AlertStatus::Firing);
+        let mut outbox = MockMailOutbox::new();
+        outbox
+            .expect_claim_due()
+            .returning(move |_, _, _| Ok(vec![mail.clone()]));
+        outbox.expect_mark_cancelled().never();
+        outbox.expect_mark_sent().never();
+        let mut alerts = MockAlertStore::new();
+        alerts.expect_alert().returning(|_| Err(unavailable()));
+        let mut mailer = MockMailer::new();
+        mailer.expect_send().never();
+        let result = dispatcher_with(outbox, alerts, mailer).run_once().await;
+        assert!(matches!(result, Err(Error::Unavailable { .. })));
     }
 }

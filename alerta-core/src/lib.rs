@@ -7,6 +7,8 @@
 //! - [`ports`]: the async traits every adapter implements, each with its contract.
 //! - [`dispatch`]: the [`Dispatcher`](dispatch::Dispatcher) that delivers the mail outbox,
 //!   with leases and retries.
+//! - [`escalation`]: the [`EscalationPolicy`](escalation::EscalationPolicy) that schedules
+//!   reminders of alerts nobody acknowledges.
 //! - [`Alerta`]: the use cases, with their role checks, over any set of adapters.
 //! - [`Error`]: the one error callers see, with a [`ConflictKind`] for each way a request can
 //!   conflict; transport adapters map it onto the wire contract's status codes.
@@ -24,6 +26,7 @@
 pub mod dispatch;
 pub mod domain;
 mod error;
+pub mod escalation;
 pub mod notifications;
 pub mod ports;
 mod service;

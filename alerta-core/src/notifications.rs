@@ -6,8 +6,10 @@
 use std::fmt::Write as _;
 
 use crate::domain::{
-    Alert, BlobKey, Change, Department, Email, Incident, IncidentEvent, MailMessage, Subject,
+    Alert, AlertEvent, BlobKey, Change, Department, Email, Incident, IncidentEvent, MailMessage,
+    Subject,
 };
+use crate::escalation::Reminder;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape_html(text: &str) -> String {
@@ -67,6 +69,62 @@ pub fn alert_mail(alert: &Alert, to: Vec<Email>) -> MailMessage {
         ("id", alert.id.to_string()),
         ("created_at", alert.created_at.to_string()),
     ];
+    MailMessage {
+        to,
+        subject: Subject::sanitize(&title),
+        text: text_rows(&title, &rows),
+        html: page(&title, &rows, ""),
+    }
+}
+
+/// A reminder of an alert nobody has acknowledged:
+/// `[CRITICAL] Alerta: <source> (reminder 2, not acknowledged for 20 min)`.
+pub fn reminder_mail(alert: &Alert, reminder: &Reminder) -> MailMessage {
+    let waited = reminder.unacknowledged_for.as_secs();
+    let waited = if waited.is_multiple_of(60) {
+        format!("{} min", waited / 60)
+    } else {
+        format!("{waited} s")
+    };
+    let title = format!(
+        "[{}] Alerta: {} (reminder {}, not acknowledged for {waited})",
+        alert.severity.as_str().to_uppercase(),
+        alert.source,
+        reminder.number,
+    );
+    let rows = [
+        ("source", alert.source.to_string()),
+        ("severity", alert.severity.to_string()),
+        ("channel", alert.channel.as_str().to_owned()),
+        ("message", alert.message.to_string()),
+        ("id", alert.id.to_string()),
+        ("created_at", alert.created_at.to_string()),
+        ("escalation_level", reminder.level.to_string()),
+        ("reminder", reminder.number.to_string()),
+    ];
+    MailMessage {
+        to: reminder.to.clone(),
+        subject: Subject::sanitize(&title),
+        text: text_rows(&title, &rows),
+        html: page(&title, &rows, ""),
+    }
+}
+
+/// The mail that says a mailed alert is over: `[RESOLVED] Alerta: <source>`.
+pub fn alert_resolved_mail(alert: &Alert, event: &AlertEvent, to: Vec<Email>) -> MailMessage {
+    let title = format!("[RESOLVED] Alerta: {}", alert.source);
+    let mut rows = vec![
+        ("source", alert.source.to_string()),
+        ("severity", alert.severity.to_string()),
+        ("message", alert.message.to_string()),
+        ("id", alert.id.to_string()),
+        ("created_at", alert.created_at.to_string()),
+        ("resolved_at", event.created_at.to_string()),
+        ("resolved_by", event.actor.to_string()),
+    ];
+    if let Some(note) = &event.note {
+        rows.push(("nota", note.to_string()));
+    }
     MailMessage {
         to,
         subject: Subject::sanitize(&title),

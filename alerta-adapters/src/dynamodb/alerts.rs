@@ -330,6 +330,7 @@ impl AlertStore for DynamoStore {
             alert,
             expected_version,
             event,
+            mails,
         } = &change;
         // The history lives in the alert's own item, so an event id is checked against it
         // here; the write below is conditioned on the version read, so nothing changes between.
@@ -364,13 +365,22 @@ impl AlertStore for DynamoStore {
                 (":expected", n(expected_version)),
             ],
         )?;
+        let mut items = vec![update];
+        for mail in mails {
+            items.push(transaction::put_new(
+                &self.names.outbox,
+                outbox::mail_item(mail),
+                "id",
+            )?);
+        }
         let messages = [change.stream_message()];
         let version = expected_version.to_string();
         let ids = [alert.id.as_str(), version.as_str(), event.event_id.as_str()];
         let log = PendingLog::new("transition", &messages, ids)?;
-        match self.write_with_log(vec![update], &log).await? {
+        match self.write_with_log(items, &log).await? {
             Ok(appended) => Ok(appended),
-            Err(_) => Err(Error::stale_version()),
+            Err(cancelled) if cancelled.failed(0) => Err(Error::stale_version()),
+            Err(_) => Err(Error::duplicate("mail")),
         }
     }
 

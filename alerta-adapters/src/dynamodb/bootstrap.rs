@@ -152,6 +152,7 @@ impl DynamoStore {
                 vec![
                     index(outbox::BY_DUE, "state", "due"),
                     index(outbox::BY_STATE, "state", "id"),
+                    index(outbox::BY_ABOUT, "about", "id"),
                 ],
                 None,
             ),

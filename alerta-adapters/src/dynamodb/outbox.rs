@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use alerta_core::domain::{
-    Email, MailId, MailMessage, MailState, OutboxMail, Page, PageRequest, Subject, Timestamp,
+    Email, MailAbout, MailCause, MailId, MailKind, MailMessage, MailState, OutboxMail, Page,
+    PageRequest, Subject, Timestamp,
 };
 use alerta_core::ports::MailOutbox;
 use alerta_core::{Error, Result};
@@ -20,11 +21,14 @@ use super::query::{self, Expression, Order, Partition, PartitionQuery};
 
 pub(super) const BY_DUE: &str = "by_due";
 pub(super) const BY_STATE: &str = "by_state";
+/// Rows by what they are about (`incident:<id>` or `alert:<id>`), then id. Sparse: rows
+/// written before rows recorded their cause are not in it.
+pub(super) const BY_ABOUT: &str = "by_about";
 
 /// Present, and true, on a row whose server could not be reached.
 const WAITING: &str = "waiting_for_server";
 
-const STATES: [MailState; 3] = [MailState::Pending, MailState::Sent, MailState::Dead];
+const STATES: [MailState; 4] = MailState::ALL;
 
 /// The sort key of `by_due`: the due time as 20 digits (shifted so that negative times sort
 /// too), then the id, so rows due at once come out in id order.
@@ -60,6 +64,8 @@ pub(super) fn mail_item(mail: &OutboxMail) -> Item {
         .set_opt("last_error", mail.last_error.as_deref().map(s))
         .set("created_at", time(mail.created_at))
         .set_opt("sent_at", mail.sent_at.map(time))
+        .set_opt("kind", mail.kind().map(|k| s(k.as_str())))
+        .set_opt("about", mail.about().map(|a| s(a.key())))
         .build()
 }
 
@@ -72,9 +78,17 @@ fn mail_from_item(item: &Item) -> Result<OutboxMail> {
             Email::parse(address).map_err(|e| unreadable("mail", format!("recipient: {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
+    let cause = match (
+        r.opt_parsed("kind", MailKind::parse)?,
+        r.opt_parsed("about", MailAbout::parse_key)?,
+    ) {
+        (Some(kind), Some(about)) => Some(MailCause { kind, about }),
+        _ => None,
+    };
     Ok(OutboxMail {
         id: r.parsed("id", MailId::parse)?,
         message_id: r.string("message_id")?.to_owned(),
+        cause,
         message: MailMessage {
             to,
             subject: Subject::sanitize(r.string("subject")?),
@@ -354,6 +368,37 @@ impl MailOutbox for DynamoStore {
             .remove("lease_until")
             .remove(WAITING);
         self.update_mail(id, update).await
+    }
+
+    async fn mark_cancelled(&self, id: &MailId, reason: &str) -> Result<()> {
+        let update = Update::new()
+            .set("state", s(MailState::Cancelled.as_str()))
+            .set("last_error", s(reason))
+            .remove("lease_until")
+            .remove(WAITING);
+        self.update_mail(id, update).await
+    }
+
+    async fn mails_about(&self, about: &MailAbout) -> Result<Vec<OutboxMail>> {
+        let mut rows = Partition::new(
+            &self.client,
+            PartitionQuery {
+                table: &self.names.outbox,
+                index: Some(BY_ABOUT),
+                partition_attribute: "about",
+                sort_attribute: "id",
+                start_after: None,
+                order: Order::Ascending,
+                filter: Expression::new(),
+                page_size: 100,
+            },
+            about.key(),
+        );
+        let mut mails = Vec::new();
+        while let Some(item) = rows.next().await? {
+            mails.push(mail_from_item(&item)?);
+        }
+        Ok(mails)
     }
 
     async fn mail(&self, id: &MailId) -> Result<Option<OutboxMail>> {

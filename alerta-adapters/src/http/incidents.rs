@@ -1,8 +1,8 @@
 //! `/incidents` and the changes of one incident (status, comments, department, history).
 
 use alerta_core::domain::{
-    CommentText, DepartmentName, Incident, IncidentEvent, IncidentFilter, IncidentId, IncidentView,
-    Location, Note, Page, SearchText, Status, Urgency,
+    CommentText, DepartmentName, Incident, IncidentDeliveries, IncidentEvent, IncidentFilter,
+    IncidentId, IncidentView, Location, Note, Page, SearchText, Status, Urgency,
 };
 use alerta_core::{IncidentDraft, LocationCheck, Preview, StatusChange};
 use axum::extract::State;
@@ -30,6 +30,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/incidents/{id}/comments", post(comment))
         .route("/incidents/{id}/department", post(assign_department))
         .route("/incidents/{id}/events", get(history))
+        .route("/incidents/{id}/deliveries", get(deliveries))
 }
 
 #[derive(Default, Deserialize)]
@@ -240,6 +241,18 @@ async fn assign_department(
             .app
             .assign_department(&caller.user, &id, name, idempotency.key())
             .await?,
+    ))
+}
+
+/// Every mail the incident caused and its reports; staff and admin.
+async fn deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<IncidentDeliveries>, ApiError> {
+    let id = path_id(&id, IncidentId::parse, "incident")?;
+    Ok(Json(
+        state.app.incident_deliveries(&caller.user, &id).await?,
     ))
 }
 

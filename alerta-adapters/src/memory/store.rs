@@ -2,6 +2,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use alerta_core::domain::MailAbout;
 use alerta_core::domain::{
     Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Attachment, AttachmentId, Cursor,
     Department, DepartmentName, Email, EventId, IdempotencyClaim, IdempotencyKey,
@@ -419,7 +420,18 @@ impl AlertStore for MemoryStore {
         if state.alert_events.contains_key(&change.event.event_id) {
             return Err(Error::duplicate("event"));
         }
+        let mut mail_ids = BTreeSet::new();
+        if change
+            .mails
+            .iter()
+            .any(|m| state.outbox.contains_key(&m.id) || !mail_ids.insert(&m.id))
+        {
+            return Err(Error::duplicate("mail"));
+        }
         let message = change.stream_message();
+        for mail in change.mails {
+            state.outbox.insert(mail.id.clone(), mail);
+        }
         state
             .alert_events
             .insert(change.event.event_id.clone(), change.event);
@@ -672,6 +684,26 @@ impl MailOutbox for MemoryStore {
             _ => true,
         });
         Ok(woken)
+    }
+
+    async fn mark_cancelled(&self, id: &MailId, reason: &str) -> Result<()> {
+        let mut state = self.lock();
+        let mail = state.outbox.get_mut(id).ok_or(Error::NotFound("mail"))?;
+        mail.state = MailState::Cancelled;
+        mail.lease_until = None;
+        mail.last_error = Some(reason.to_owned());
+        state.waiting_for_server.remove(id);
+        Ok(())
+    }
+
+    async fn mails_about(&self, about: &MailAbout) -> Result<Vec<OutboxMail>> {
+        Ok(self
+            .lock()
+            .outbox
+            .values()
+            .filter(|m| m.about() == Some(about))
+            .cloned()
+            .collect())
     }
 
     async fn requeue(&self, id: &MailId, now: Timestamp) -> Result<()> {

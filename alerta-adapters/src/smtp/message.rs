@@ -90,7 +90,7 @@ fn system_time(at: Timestamp) -> SystemTime {
 
 #[cfg(test)]
 mod tests {
-    use alerta_core::domain::{MailMessage, Subject};
+    use alerta_core::domain::{AlertId, MailCause, MailKind, MailMessage, Subject};
 
     use super::*;
 
@@ -103,6 +103,7 @@ mod tests {
         };
         let mut mail = OutboxMail::new(
             MailId::parse("M1").unwrap(),
+            MailCause::alert(MailKind::Alert, &AlertId::parse("A1").unwrap()),
             message,
             Timestamp::from_unix_millis(1_795_342_530_123),
         );

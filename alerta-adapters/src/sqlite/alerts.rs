@@ -176,6 +176,9 @@ impl AlertStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| error::writing("event", e))?;
+        for mail in &change.mails {
+            outbox::insert_mail(&mut tx, mail).await?;
+        }
         let appended = stream::append(&mut tx, self.epoch, &[change.stream_message()]).await?;
         tx.commit().await.map_err(db)?;
         Ok(appended)

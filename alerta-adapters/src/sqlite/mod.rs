@@ -92,6 +92,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0007_alert_lifecycle.sql"),
     ),
     (
+        11,
+        "outbox causes",
+        include_str!("../../migrations/0011_outbox_causes.sql"),
+    ),
+    (
         12,
         "incidents opened from alerts",
         include_str!("../../migrations/0012_incident_from_alert.sql"),

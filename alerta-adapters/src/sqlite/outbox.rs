@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use alerta_core::domain::{
-    MailId, MailMessage, MailState, OutboxMail, Page, PageRequest, Timestamp,
+    MailAbout, MailCause, MailId, MailKind, MailMessage, MailState, OutboxMail, Page, PageRequest,
+    Timestamp,
 };
 use alerta_core::ports::MailOutbox;
 use alerta_core::{Error, Result};
@@ -18,7 +19,7 @@ use super::{SqliteStore, column, millis, number, text, timestamp};
 macro_rules! mail_columns {
     () => {
         "id, message_id, message, state, attempts, next_attempt_at, lease_until, last_error, \
-         created_at, sent_at"
+         created_at, sent_at, kind, about"
     };
 }
 
@@ -27,7 +28,8 @@ pub(super) async fn insert_mail(conn: &mut SqliteConnection, mail: &OutboxMail) 
     let message = serde_json::to_string(&mail.message).map_err(error::unencodable)?;
     sqlx::query(
         "INSERT INTO outbox (id, message_id, message, state, attempts, next_attempt_at, \
-         lease_until, last_error, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         lease_until, last_error, created_at, sent_at, kind, about) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(mail.id.as_str())
     .bind(mail.message_id.as_str())
@@ -39,6 +41,8 @@ pub(super) async fn insert_mail(conn: &mut SqliteConnection, mail: &OutboxMail) 
     .bind(mail.last_error.as_deref())
     .bind(millis(mail.created_at))
     .bind(mail.sent_at.map(millis))
+    .bind(mail.kind().map(MailKind::as_str))
+    .bind(mail.about().map(MailAbout::key))
     .execute(conn)
     .await
     .map_err(|e| error::writing("mail", e))?;
@@ -49,9 +53,19 @@ fn mail_from_row(row: &SqliteRow) -> Result<OutboxMail> {
     let stored = |e: Error| unreadable(format!("mail: {e}"));
     let message: MailMessage = serde_json::from_str(&text(row, "message")?)
         .map_err(|e| unreadable(format!("mail message: {e}")))?;
+    let kind = column::<Option<String>>(row, "kind")?;
+    let about = column::<Option<String>>(row, "about")?;
+    let cause = match (kind, about) {
+        (Some(kind), Some(about)) => Some(MailCause {
+            kind: MailKind::parse(&kind).map_err(stored)?,
+            about: MailAbout::parse_key(&about).map_err(stored)?,
+        }),
+        _ => None,
+    };
     Ok(OutboxMail {
         id: MailId::parse(&text(row, "id")?).map_err(stored)?,
         message_id: text(row, "message_id")?,
+        cause,
         message,
         state: MailState::parse(&text(row, "state")?).map_err(stored)?,
         attempts: u32::try_from(number(row, "attempts")?)
@@ -189,6 +203,32 @@ impl MailOutbox for SqliteStore {
         .await
         .map_err(db)?;
         found(done.rows_affected())
+    }
+
+    async fn mark_cancelled(&self, id: &MailId, reason: &str) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'cancelled', lease_until = NULL, last_error = ?, \
+             waiting_for_server = 0 WHERE id = ?",
+        )
+        .bind(reason)
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        found(done.rows_affected())
+    }
+
+    async fn mails_about(&self, about: &MailAbout) -> Result<Vec<OutboxMail>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            mail_columns!(),
+            " FROM outbox WHERE about = ? ORDER BY id"
+        ))
+        .bind(about.key())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(mail_from_row).collect()
     }
 
     async fn mail(&self, id: &MailId) -> Result<Option<OutboxMail>> {

@@ -42,7 +42,13 @@ impl World {
     }
 
     fn dispatcher_with(&self, mailer: Arc<dyn Mailer>, policy: RetryPolicy) -> Dispatcher {
-        Dispatcher::new(self.store.clone(), mailer, self.clock.clone(), policy)
+        Dispatcher::new(
+            self.store.clone(),
+            self.store.clone(),
+            mailer,
+            self.clock.clone(),
+            policy,
+        )
     }
 
     /// Rows enter the outbox only with an atomic change, as in the service.

@@ -244,7 +244,7 @@ async fn bootstrap_makes_every_table_index_and_ttl_and_a_second_run_changes_noth
     );
     assert_eq!(
         index_names(&client, &format!("{prefix}CorreoSaliente")).await,
-        ["by_due", "by_state"]
+        ["by_about", "by_due", "by_state"]
     );
     for table in ["Tokens", "IntentosFallidos", "Idempotencia"] {
         let ttl = client

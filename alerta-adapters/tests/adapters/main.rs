@@ -1,6 +1,7 @@
 //! Integration tests of the adapters: one binary, one module per adapter.
 
 mod dispatch;
+mod escalation;
 mod memory;
 mod service;
 

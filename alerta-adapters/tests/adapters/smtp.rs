@@ -18,8 +18,8 @@ use alerta_adapters::smtp::{EmlFileMailer, SmtpMailer, SmtpOptions};
 use alerta_core::conformance::Fixtures;
 use alerta_core::dispatch::{DispatchReport, Dispatcher, RetryPolicy};
 use alerta_core::domain::{
-    BlobKey, Channel, Department, DepartmentName, Email, MailId, MailMessage, MailState,
-    OutboxMail, PageRequest, Severity, Status, Timestamp, Urgency,
+    AlertId, BlobKey, Channel, Department, DepartmentName, Email, MailCause, MailId, MailKind,
+    MailMessage, MailState, OutboxMail, PageRequest, Severity, Status, Timestamp, Urgency,
 };
 use alerta_core::notifications::{alert_mail, assignment_mail, resolved_mail};
 use alerta_core::ports::{
@@ -303,7 +303,8 @@ fn mailer(url: &str, options: SmtpOptions) -> SmtpMailer {
 }
 
 fn row(f: &Fixtures, message: MailMessage) -> OutboxMail {
-    OutboxMail::new(MailId::parse(&f.id()).unwrap(), message, f.tick())
+    let cause = MailCause::alert(MailKind::Alert, &AlertId::parse(&f.id()).unwrap());
+    OutboxMail::new(MailId::parse(&f.id()).unwrap(), cause, message, f.tick())
 }
 
 fn critical_alert(f: &Fixtures, message: &str, to: &str) -> OutboxMail {
@@ -608,7 +609,13 @@ impl Delivery {
         let store = Arc::new(MemoryStore::new());
         let clock = Arc::new(ManualClock::new(T0));
         let mailer = mailer(&format!("smtp://127.0.0.1:{port}?tls=none"), options());
-        let dispatcher = Dispatcher::new(store.clone(), Arc::new(mailer), clock.clone(), policy);
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            store.clone(),
+            Arc::new(mailer),
+            clock.clone(),
+            policy,
+        );
         Self {
             store,
             clock,
@@ -630,6 +637,7 @@ impl Delivery {
             );
             let mail = OutboxMail::new(
                 MailId::parse(&self.fixtures.id()).unwrap(),
+                MailCause::alert(MailKind::Alert, &alert.id),
                 alert_mail(&alert, vec![email(to)]),
                 now,
             );
@@ -739,6 +747,7 @@ async fn mail_queued_while_the_server_was_away_arrives_once_within_30_s_of_its_r
             let mailer = mailer(&format!("smtp://127.0.0.1:{port}?tls=none"), options());
             let dispatcher = Dispatcher::new(
                 store.clone(),
+                store.clone(),
                 Arc::new(mailer),
                 clock.clone(),
                 RetryPolicy::default(),
@@ -756,6 +765,7 @@ async fn mail_queued_while_the_server_was_away_arrives_once_within_30_s_of_its_r
                 let alert = fixtures.alert("sensor", Severity::Critical, Channel::Tcp, "caída");
                 OutboxMail::new(
                     MailId::parse(&fixtures.id()).unwrap(),
+                    MailCause::alert(MailKind::Alert, &alert.id),
                     alert_mail(&alert, vec![email("ops@campus.edu")]),
                     clock.now(),
                 )

@@ -22,10 +22,10 @@ fn env_path(name: &str) -> PathBuf {
 }
 
 /// `scripts/smtp_sink.py` on `port`, writing each message it accepts into `spool`.
-pub struct Sink(Child);
+pub(crate) struct Sink(Child);
 
 impl Sink {
-    pub fn start(port: u16, spool: &Path) -> Self {
+    pub(crate) fn start(port: u16, spool: &Path) -> Self {
         let mut child = Command::new(env_path("ALERTA_TEST_PYTHON"))
             .arg(env_path("ALERTA_TEST_SMTP_SINK"))
             .args([
@@ -59,7 +59,7 @@ impl Drop for Sink {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -68,7 +68,7 @@ fn free_port() -> u16 {
 }
 
 /// The messages the sink accepted, as `smtp_sink.py` describes them.
-fn received(spool: &Path) -> Vec<Value> {
+pub(crate) fn received(spool: &Path) -> Vec<Value> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(spool)
         .map(|d| d.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
@@ -80,7 +80,7 @@ fn received(spool: &Path) -> Vec<Value> {
         .collect()
 }
 
-async fn admin_token(client: &reqwest::Client, base: &str) -> String {
+pub(crate) async fn admin_token(client: &reqwest::Client, base: &str) -> String {
     let body: Value = client
         .post(format!("{base}/auth/login"))
         .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
@@ -93,7 +93,7 @@ async fn admin_token(client: &reqwest::Client, base: &str) -> String {
     body["token"].as_str().unwrap().to_owned()
 }
 
-async fn outbox(client: &reqwest::Client, base: &str, token: &str) -> Vec<Value> {
+pub(crate) async fn outbox(client: &reqwest::Client, base: &str, token: &str) -> Vec<Value> {
     let body: Value = client
         .get(format!("{base}/admin/outbox"))
         .bearer_auth(token)

@@ -11,6 +11,7 @@ mod cli;
 mod connections;
 mod crash;
 mod dashboard;
+mod escalation;
 mod health;
 mod mail;
 mod metrics;

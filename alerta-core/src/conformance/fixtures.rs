@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use crate::domain::{
     Alert, AlertAction, AlertDraft, AlertId, AlertMessage, AlertSource, Change, Channel,
     DepartmentName, Description, Email, EventId, IdSource, Incident, IncidentAction, IncidentDraft,
-    IncidentEvent, Location, MailId, MailMessage, OutboxMail, Severity, Status, Subject, Timestamp,
-    TypeCatalog, UlidSource, Urgency, UserId,
+    IncidentEvent, Location, MailCause, MailId, MailKind, MailMessage, OutboxMail, Severity,
+    Status, Subject, Timestamp, TypeCatalog, UlidSource, Urgency, UserId,
 };
 use crate::ports::{AlertTransition, IncidentChange};
 
@@ -167,10 +167,17 @@ impl Fixtures {
         self.update(current, IncidentAction::Assign(department), vec![])
     }
 
-    /// A pending outbox row due at `at`.
+    /// A pending outbox row due at `at`, the first mail of an alert never stored.
     pub fn mail(&self, to: &str, subject: &str, at: Timestamp) -> OutboxMail {
+        let cause = MailCause::alert(MailKind::Alert, &AlertId::generate(&self.ids));
+        self.mail_for(cause, to, subject, at)
+    }
+
+    /// A pending outbox row due at `at`, written because of `cause`.
+    pub fn mail_for(&self, cause: MailCause, to: &str, subject: &str, at: Timestamp) -> OutboxMail {
         OutboxMail::new(
             MailId::generate(&self.ids),
+            cause,
             MailMessage {
                 to: vec![Email::parse(to).expect("a valid address")],
                 subject: Subject::sanitize(subject),
@@ -207,6 +214,7 @@ impl Fixtures {
             alert,
             expected_version: current.version(),
             event,
+            mails: Vec::new(),
         }
     }
 }

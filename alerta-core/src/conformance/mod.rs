@@ -31,6 +31,7 @@ mod fixtures;
 mod idempotency;
 mod incidents;
 mod logins;
+mod mail_causes;
 mod outbox;
 mod reports;
 mod stream;
@@ -105,6 +106,8 @@ pub async fn alert_store(new_storage: &impl NewStorage) {
         .await;
     alert_lifecycle::a_stale_or_unknown_transition_writes_nothing(&new_storage.fresh().await).await;
     alert_lifecycle::racing_transitions_one_wins(&new_storage.fresh().await).await;
+    mail_causes::a_transition_stores_its_mail_with_it(&new_storage.fresh().await).await;
+    mail_causes::racing_transitions_store_one_mail(&new_storage.fresh().await).await;
 }
 
 /// The user, session and department store checks.
@@ -123,6 +126,8 @@ pub async fn mail_outbox(new_storage: &impl NewStorage) {
     outbox::list_by_state(&new_storage.fresh().await).await;
     outbox::rows_waiting_for_the_server_are_released_together(&new_storage.fresh().await).await;
     outbox::releases_racing_claims_never_hand_a_row_out_twice(&new_storage.fresh().await).await;
+    mail_causes::rows_of_one_incident_or_alert_are_listed_apart(&new_storage.fresh().await).await;
+    mail_causes::a_cancelled_row_is_settled_and_never_claimed(&new_storage.fresh().await).await;
 }
 
 /// The idempotency store checks: reserve, complete and replay, leases taken over, release,

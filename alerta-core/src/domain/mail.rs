@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::wire_names::wire_names;
-use super::{Email, MailId, Timestamp};
+use super::{AlertId, Email, IncidentId, MailId, Timestamp};
+use crate::Error;
 
 /// A subject line: one line, at most 250 characters, so it cannot carry extra headers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,13 +51,115 @@ pub enum MailState {
     Sent,
     /// Given up on after permanent failures; an operator can retry it.
     Dead,
+    /// Settled without sending, because what it was about no longer needed it: a reminder
+    /// of an alert that was acknowledged or resolved before it was due.
+    Cancelled,
 }
 
 wire_names!(MailState, field "state", {
     Pending = "pending",
     Sent = "sent",
     Dead = "dead",
+    Cancelled = "cancelled",
 });
+
+/// Which mail a row is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MailKind {
+    /// The first mail of an `error` or `critical` alert.
+    Alert,
+    /// A reminder of an alert nobody has acknowledged; sent only while the alert fires.
+    Reminder,
+    /// An alert that was mailed is resolved.
+    AlertResolved,
+    /// An incident became `resuelto`: the mail to its reporter.
+    IncidentResolved,
+    /// An incident was assigned: the mail to the department.
+    Assignment,
+    /// The report on an assignment was written: the mail to the department.
+    Report,
+}
+
+wire_names!(MailKind, field "kind", {
+    Alert = "alert",
+    Reminder = "reminder",
+    AlertResolved = "alert_resolved",
+    IncidentResolved = "incident_resolved",
+    Assignment = "assignment",
+    Report = "report",
+});
+
+/// What a mail is about: `{"incident": id}` or `{"alert": id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailAbout {
+    /// An incident.
+    Incident(IncidentId),
+    /// An alert.
+    Alert(AlertId),
+}
+
+impl MailAbout {
+    /// The one-string form stores index rows by: `incident:<id>` or `alert:<id>`.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Incident(id) => format!("incident:{id}"),
+            Self::Alert(id) => format!("alert:{id}"),
+        }
+    }
+
+    /// Reads back what [`key`](Self::key) wrote.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] for any other text.
+    pub fn parse_key(text: &str) -> Result<Self, Error> {
+        match text.split_once(':') {
+            Some(("incident", id)) => Ok(Self::Incident(IncidentId::parse(id)?)),
+            Some(("alert", id)) => Ok(Self::Alert(AlertId::parse(id)?)),
+            _ => Err(Error::invalid(
+                "about",
+                format!("'{text}' is neither incident:<id> nor alert:<id>"),
+            )),
+        }
+    }
+}
+
+/// Why a row was written: which mail it is and what it is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailCause {
+    /// Which mail.
+    pub kind: MailKind,
+    /// About what.
+    pub about: MailAbout,
+}
+
+impl MailCause {
+    /// Mail of `kind` about the alert `id`.
+    pub fn alert(kind: MailKind, id: &AlertId) -> Self {
+        Self {
+            kind,
+            about: MailAbout::Alert(id.clone()),
+        }
+    }
+
+    /// Mail of `kind` about the incident `id`.
+    pub fn incident(kind: MailKind, id: &IncidentId) -> Self {
+        Self {
+            kind,
+            about: MailAbout::Incident(id.clone()),
+        }
+    }
+
+    /// The alert whose firing the row waits on: a reminder goes only while its alert is
+    /// still `firing`, and is cancelled otherwise.
+    pub fn only_while_firing(&self) -> Option<&AlertId> {
+        match (&self.kind, &self.about) {
+            (MailKind::Reminder, MailAbout::Alert(id)) => Some(id),
+            _ => None,
+        }
+    }
+}
 
 /// One row of the mail outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +168,9 @@ pub struct OutboxMail {
     pub id: MailId,
     /// The `Message-ID` header, the same on every attempt so receivers can drop repeats.
     pub message_id: String,
+    /// Why it was written; `None` only for rows stored before rows recorded it.
+    #[serde(default)]
+    pub cause: Option<MailCause>,
     /// What to send.
     pub message: MailMessage,
     /// Where it stands.
@@ -84,10 +190,11 @@ pub struct OutboxMail {
 }
 
 impl OutboxMail {
-    /// A pending row for `message`, due at once.
-    pub fn new(id: MailId, message: MailMessage, now: Timestamp) -> Self {
+    /// A pending row for `message`, written because of `cause`, due at once.
+    pub fn new(id: MailId, cause: MailCause, message: MailMessage, now: Timestamp) -> Self {
         Self {
             message_id: format!("<{id}@alerta>"),
+            cause: Some(cause),
             id,
             message,
             state: MailState::Pending,
@@ -98,5 +205,21 @@ impl OutboxMail {
             created_at: now,
             sent_at: None,
         }
+    }
+
+    /// The same row, due at `at` instead of at once.
+    pub fn due_at(mut self, at: Timestamp) -> Self {
+        self.next_attempt_at = at;
+        self
+    }
+
+    /// What it is about, if the row says.
+    pub fn about(&self) -> Option<&MailAbout> {
+        self.cause.as_ref().map(|c| &c.about)
+    }
+
+    /// Which mail it is, if the row says.
+    pub fn kind(&self) -> Option<MailKind> {
+        self.cause.as_ref().map(|c| c.kind)
     }
 }

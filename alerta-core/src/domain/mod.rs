@@ -4,6 +4,7 @@ mod alert;
 mod alert_history;
 mod attachment;
 mod blob;
+mod delivery;
 mod idempotency;
 mod ids;
 mod incident;
@@ -24,6 +25,7 @@ pub use alert::{Alert, AlertDraft, AlertState, Channel, Severity};
 pub use alert_history::{AlertAction, AlertEvent, AlertStatus};
 pub use attachment::{Attachment, FileName, MediaType};
 pub use blob::{Blob, BlobKey};
+pub use delivery::{Delivery, IncidentDeliveries, ReportDelivery};
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, IdempotencyRecord, Reservation};
 pub use ids::{AlertId, AttachmentId, EventId, IdSource, IncidentId, MailId, UlidSource, UserId};
 pub use incident::{
@@ -31,7 +33,7 @@ pub use incident::{
     IncidentEvent, IncidentParts, IncidentType, TypeCatalog,
 };
 pub use lifecycle::{Status, Urgency};
-pub use mail::{MailMessage, MailState, OutboxMail, Subject};
+pub use mail::{MailAbout, MailCause, MailKind, MailMessage, MailState, OutboxMail, Subject};
 pub use page::{
     AlertFilter, Cursor, IncidentFilter, Limit, Page, PageRequest, contains_ignoring_case,
 };

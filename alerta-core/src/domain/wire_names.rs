@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(Role::ALL.map(Role::as_str), ["student", "staff", "admin"]);
         assert_eq!(
             MailState::ALL.map(MailState::as_str),
-            ["pending", "sent", "dead"]
+            ["pending", "sent", "dead", "cancelled"]
         );
         assert_eq!(MediaType::ALL[4].as_str(), "application/pdf");
 
@@ -129,7 +129,7 @@ mod tests {
         );
         assert!(
             refused(MailState::parse("lost").unwrap_err())
-                .contains("expected pending, sent or dead")
+                .contains("expected pending, sent, dead or cancelled")
         );
         assert_eq!(expected(&["a", "b"]), "expected a or b");
         assert_eq!(expected(&["a"]), "expected a");

@@ -25,7 +25,8 @@ impl AlertWrite {
 }
 
 /// One change of a stored alert's status: the alert and its history event as
-/// [`Alert::record`](crate::domain::Alert::record) made them.
+/// [`Alert::record`](crate::domain::Alert::record) made them, with the mail the change
+/// causes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AlertTransition {
     /// The alert as it is after the change.
@@ -34,6 +35,8 @@ pub struct AlertTransition {
     pub expected_version: u64,
     /// The history event the change writes.
     pub event: AlertEvent,
+    /// Mail the change causes (the `resolved` mail of an alert that was mailed).
+    pub mails: Vec<OutboxMail>,
 }
 
 impl AlertTransition {
@@ -62,8 +65,8 @@ impl AlertTransition {
 /// - `insert` takes new alerts, as [`Alert::fire`](crate::domain::Alert::fire) made them,
 ///   and stores their status, version and time of change as they are.
 /// - [`transition`](AlertStore::transition) is atomic: the alert's new state, its history
-///   event and its [stream message](AlertTransition::stream_message) are stored together, or
-///   none of them is, and `transition` returns the message's position. A transition whose
+///   event, its mail rows and its [stream message](AlertTransition::stream_message) are
+///   stored together, or none of them is, and `transition` returns the message's position. A transition whose
 ///   `expected_version` is not the stored version writes nothing: of any number of concurrent
 ///   transitions made against the same version, at most one succeeds. Reads by id and
 ///   histories show every committed transition at once; lists show the new state under the
@@ -81,7 +84,8 @@ impl AlertTransition {
 /// - `transition` MUST return [`Error::Conflict`](crate::Error::Conflict) of kind
 ///   [`StaleVersion`](crate::ConflictKind::StaleVersion) when `expected_version` is not the
 ///   stored version or the alert is not stored, and of kind
-///   [`Duplicate`](crate::ConflictKind::Duplicate) when the event's id is already stored.
+///   [`Duplicate`](crate::ConflictKind::Duplicate) when the event's id or a mail row's id is
+///   already stored.
 /// - Backend failures MUST be [`Error::Unavailable`](crate::Error::Unavailable).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::Result;
-use crate::domain::{MailId, MailState, OutboxMail, Page, PageRequest, Timestamp};
+use crate::domain::{MailAbout, MailId, MailState, OutboxMail, Page, PageRequest, Timestamp};
 
 /// Mail waiting to be sent. Rows are written only inside the atomic changes of the incident
 /// and alert stores; this port is how a dispatcher works through them.
@@ -25,10 +25,21 @@ use crate::domain::{MailId, MailState, OutboxMail, Page, PageRequest, Timestamp}
 ///   waits for the server and is due after `now` due at `now`, clears its mark and returns
 ///   how many rows it brought forward. It never touches a lease, so it cannot make a row be
 ///   sent twice.
+/// - [`mark_cancelled`](MailOutbox::mark_cancelled) settles a row as
+///   [`MailState::Cancelled`] without counting an attempt, keeps `reason` as its last error
+///   and clears its lease; a cancelled row is never claimed again (an operator's
+///   [`requeue`](MailOutbox::requeue) may still bring it back).
+/// - [`mails_about`](MailOutbox::mails_about) returns every row whose cause is about the
+///   given incident or alert, in any state, oldest first (by id); it never returns rows about
+///   anything else. Backends answer it from an index, without reading the whole outbox; it
+///   shows committed rows at once when the backend's
+///   [`consistent_lists`](super::StorageLimits::consistent_lists) holds, a moment later
+///   otherwise.
 ///
 /// # Errors
 ///
-/// - Marking or requeuing an unknown id MUST return [`Error::NotFound`](crate::Error::NotFound).
+/// - Marking (cancelling included) or requeuing an unknown id MUST return
+///   [`Error::NotFound`](crate::Error::NotFound).
 /// - Backend failures MUST be [`Error::Unavailable`](crate::Error::Unavailable).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -61,6 +72,13 @@ pub trait MailOutbox: Send + Sync {
     /// Makes every row waiting for the server due at `now`: called once a send succeeds
     /// again. Returns how many rows were brought forward.
     async fn release_unreachable(&self, now: Timestamp) -> Result<usize>;
+
+    /// Settles a row without sending it: it is no longer wanted (a reminder of an alert that
+    /// is not firing any more). `reason` says why, for operators.
+    async fn mark_cancelled(&self, id: &MailId, reason: &str) -> Result<()>;
+
+    /// Every row about one incident or alert, oldest first.
+    async fn mails_about(&self, about: &MailAbout) -> Result<Vec<OutboxMail>>;
 
     /// Puts a row back to pending, due at `now`, keeping its attempts and `Message-ID`.
     async fn requeue(&self, id: &MailId, now: Timestamp) -> Result<()>;

@@ -3,8 +3,9 @@
 use super::incidents::RETRIES_WITHOUT_VERSION;
 use super::{Alerta, require_staff};
 use crate::domain::{
-    Alert, AlertAction, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, IdempotencyKey,
-    MailId, Note, OutboxMail, Page, PageRequest, StreamMessage, User, UserId,
+    Alert, AlertAction, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertStatus,
+    IdempotencyKey, MailAbout, MailCause, MailId, MailKind, MailState, Note, OutboxMail, Page,
+    PageRequest, StreamMessage, User, UserId,
 };
 use crate::notifications;
 use crate::ports::{AlertTransition, AlertWrite};
@@ -61,7 +62,17 @@ impl Alerta {
             let alert = Alert::fire(AlertId::generate(self.ids()), draft, now);
             let mails = if alert.severity.is_mailed() && !recipients.is_empty() {
                 let message = notifications::alert_mail(&alert, recipients.clone());
-                vec![OutboxMail::new(MailId::generate(self.ids()), message, now)]
+                let cause = MailCause::alert(MailKind::Alert, &alert.id);
+                let mut mails = vec![OutboxMail::new(
+                    MailId::generate(self.ids()),
+                    cause,
+                    message,
+                    now,
+                )];
+                // Reminders follow only an alert that is mailed: one that is not (silenced,
+                // say) gets none.
+                mails.extend(self.reminder_rows(&alert));
+                mails
             } else {
                 vec![]
             };
@@ -187,10 +198,12 @@ impl Alerta {
                 return Err(Error::stale_version());
             }
             let (next, event) = current.record(action.clone(), actor, self.now(), self.ids())?;
+            let mails = self.resolved_rows(&next, &event).await?;
             let change = AlertTransition {
                 alert: next.clone(),
                 expected_version: current.version(),
                 event,
+                mails,
             };
             let message = change.stream_message();
             match self.inner.storage.alerts.transition(change).await {
@@ -205,5 +218,72 @@ impl Alerta {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The reminder rows of a new mailed alert under the escalation policy: each due at its
+    /// time and sent only while the alert still fires (see
+    /// [`MailCause::only_while_firing`]). None for a severity that does not escalate.
+    fn reminder_rows(&self, alert: &Alert) -> Vec<OutboxMail> {
+        let settings = &self.inner.settings;
+        if !settings.escalation.escalates(alert.severity) {
+            return Vec::new();
+        }
+        settings
+            .escalation
+            .schedule(alert.created_at, &settings.alert_recipients)
+            .iter()
+            .map(|reminder| {
+                let message = notifications::reminder_mail(alert, reminder);
+                let cause = MailCause::alert(MailKind::Reminder, &alert.id);
+                OutboxMail::new(
+                    MailId::generate(self.ids()),
+                    cause,
+                    message,
+                    alert.created_at,
+                )
+                .due_at(reminder.due)
+            })
+            .collect()
+    }
+
+    /// The `resolved` row of a change that resolves an alert that was mailed: to everyone
+    /// its alert mail and its sent reminders went to. None for any other change, or for an
+    /// alert whose mail was never going to anyone.
+    async fn resolved_rows(&self, next: &Alert, event: &AlertEvent) -> Result<Vec<OutboxMail>> {
+        if next.status() != AlertStatus::Resolved {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .inner
+            .storage
+            .outbox
+            .mails_about(&MailAbout::Alert(next.id.clone()))
+            .await?;
+        let mut to = Vec::new();
+        for row in &rows {
+            let mailed = match row.kind() {
+                Some(MailKind::Alert) => matches!(row.state, MailState::Pending | MailState::Sent),
+                Some(MailKind::Reminder) => row.state == MailState::Sent,
+                _ => false,
+            };
+            if mailed {
+                for address in &row.message.to {
+                    if !to.contains(address) {
+                        to.push(address.clone());
+                    }
+                }
+            }
+        }
+        if to.is_empty() {
+            return Ok(Vec::new());
+        }
+        let message = notifications::alert_resolved_mail(next, event, to);
+        let cause = MailCause::alert(MailKind::AlertResolved, &next.id);
+        Ok(vec![OutboxMail::new(
+            MailId::generate(self.ids()),
+            cause,
+            message,
+            self.now(),
+        )])
     }
 }

@@ -303,8 +303,14 @@ impl Alerta {
         Ok(())
     }
 
-    fn outbox_row(&self, message: crate::domain::MailMessage) -> OutboxMail {
-        OutboxMail::new(MailId::generate(self.ids()), message, self.now())
+    fn outbox_row(
+        &self,
+        kind: crate::domain::MailKind,
+        incident: &Incident,
+        message: crate::domain::MailMessage,
+    ) -> OutboxMail {
+        let cause = crate::domain::MailCause::incident(kind, incident.id());
+        OutboxMail::new(MailId::generate(self.ids()), cause, message, self.now())
     }
 
     /// Moves an incident to another status (`POST /incidents/{id}/status`); staff and admin.
@@ -334,7 +340,10 @@ impl Alerta {
                     .user_by_id(next.reported_by())
                     .await?;
                 let mails = reporter
-                    .map(|r| self.outbox_row(notifications::resolved_mail(&next, r.user.email)))
+                    .map(|r| {
+                        let mail = notifications::resolved_mail(&next, r.user.email);
+                        self.outbox_row(crate::domain::MailKind::IncidentResolved, &next, mail)
+                    })
                     .into_iter()
                     .collect();
                 Ok(Effects {
@@ -412,7 +421,11 @@ impl Alerta {
                     let mail =
                         notifications::assignment_mail(&next, &history, &department, &report);
                     Ok(Effects {
-                        mails: vec![self.outbox_row(mail)],
+                        mails: vec![self.outbox_row(
+                            crate::domain::MailKind::Assignment,
+                            &next,
+                            mail,
+                        )],
                         ..Effects::default()
                     })
                 }

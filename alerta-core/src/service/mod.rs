@@ -4,6 +4,7 @@ mod alert_incidents;
 mod alerts;
 mod auth;
 mod catalog;
+mod deliveries;
 mod idempotency;
 mod incidents;
 mod outbox;

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use super::Alerta;
 use crate::domain::{
-    AssignmentReport, BlobKey, Change, EventKind, GlobalReport, IncidentId, MailId, OutboxMail,
+    AssignmentReport, BlobKey, Change, EventKind, GlobalReport, IncidentId, MailCause, MailId,
+    MailKind, OutboxMail,
 };
 use crate::notifications;
 use crate::ports::EventQuery;
@@ -177,6 +178,7 @@ impl Alerta {
                 let message = notifications::report_ready_mail(&report.incident, &d, &key);
                 vec![OutboxMail::new(
                     MailId::generate(self.ids()),
+                    MailCause::incident(MailKind::Report, &event.incident_id),
                     message,
                     self.now(),
                 )]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::LoginPolicy;
 use crate::domain::{Email, MediaType, TypeCatalog};
+use crate::escalation::EscalationPolicy;
 
 /// Settings of the use cases. `Settings::default()` follows the wire contract's defaults.
 #[derive(Clone)]
@@ -22,6 +23,9 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// Who gets `error` and `critical` alerts by mail. Empty: nobody.
     pub alert_recipients: Vec<Email>,
+    /// Which mailed alerts are mailed again while nobody acknowledges them, when and to whom
+    /// (off by default).
+    pub escalation: EscalationPolicy,
     /// Keys that may ingest alerts without a login.
     pub ingest_keys: Vec<String>,
     /// How failed logins are limited, per account and per client address.
@@ -63,6 +67,7 @@ impl Default for Settings {
             attachment_types: MediaType::ALL.to_vec(),
             session_ttl: Duration::from_secs(12 * 3600),
             alert_recipients: Vec::new(),
+            escalation: EscalationPolicy::off(),
             ingest_keys: Vec::new(),
             login: LoginPolicy::default(),
             stream_retention: Duration::from_secs(7 * 24 * 3600),
@@ -82,6 +87,7 @@ impl fmt::Debug for Settings {
             .field("attachment_types", &self.attachment_types)
             .field("session_ttl", &self.session_ttl)
             .field("alert_recipients", &self.alert_recipients)
+            .field("escalation", &self.escalation)
             .field(
                 "ingest_keys",
                 &format_args!("[{} hidden]", self.ingest_keys.len()),

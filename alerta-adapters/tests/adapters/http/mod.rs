@@ -6,6 +6,7 @@ mod alerts;
 mod attachments;
 mod auth;
 mod bad_input;
+mod deliveries;
 mod generated_bodies;
 mod helpers;
 mod idempotency;

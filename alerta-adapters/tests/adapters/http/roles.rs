@@ -127,6 +127,7 @@ fn table() -> Vec<Row> {
             ADMIN,
         ),
         row(Method::GET, "/incidents/{incident}/events", None, STAFF),
+        row(Method::GET, "/incidents/{incident}/deliveries", None, STAFF),
         row(Method::GET, "/departments", None, USERS),
         row(
             Method::POST,

@@ -4,7 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use super::{Mocks, one_position, unavailable, user};
 use crate::domain::{
-    Alert, AlertDraft, AlertId, AlertState, AlertStatus, Channel, Note, Role, StreamKind, Timestamp,
+    Alert, AlertDraft, AlertId, AlertState, AlertStatus, Channel, Email, MailCause, MailId,
+    MailKind, MailMessage, MailState, Note, OutboxMail, Role, StreamKind, Subject, Timestamp,
 };
 use crate::{AlertChangeRequest, AlertSender, ConflictKind, Error};
 
@@ -93,11 +94,16 @@ async fn a_source_resolves_as_ingest_and_a_failing_broadcaster_does_not_fail_it(
         .alerts
         .expect_alert()
         .returning(|_| Ok(Some(alert(2, AlertStatus::Acknowledged))));
+    mocks.outbox.expect_mails_about().returning(|_| Ok(vec![]));
     mocks
         .alerts
         .expect_transition()
         .times(1)
-        .withf(|c| c.event.actor.as_str() == "ingest" && c.alert.status() == AlertStatus::Resolved)
+        .withf(|c| {
+            c.event.actor.as_str() == "ingest"
+                && c.alert.status() == AlertStatus::Resolved
+                && c.mails.is_empty()
+        })
         .returning(|_| Ok(one_position()));
     mocks
         .broadcaster
@@ -192,6 +198,7 @@ async fn a_lost_race_without_a_version_is_recorded_again_on_the_new_state() {
             alert(2, AlertStatus::Acknowledged)
         }))
     });
+    mocks.outbox.expect_mails_about().returning(|_| Ok(vec![]));
     let mut attempt = 0;
     mocks
         .alerts
@@ -229,6 +236,7 @@ async fn a_store_conflict_or_failure_reaches_the_caller_and_nothing_is_broadcast
         .alerts
         .expect_alert()
         .returning(|_| Ok(Some(alert(1, AlertStatus::Firing))));
+    mocks.outbox.expect_mails_about().returning(|_| Ok(vec![]));
     let mut attempt = 0;
     mocks
         .alerts
@@ -260,4 +268,87 @@ async fn a_store_conflict_or_failure_reaches_the_caller_and_nothing_is_broadcast
         matches!(failed, Err(Error::Unavailable { .. })),
         "{failed:?}"
     );
+}
+
+fn mailed(id: &str, kind: MailKind, state: MailState, to: &str) -> OutboxMail {
+    let message = MailMessage {
+        to: vec![Email::parse(to).unwrap()],
+        subject: Subject::sanitize("s"),
+        text: "t".into(),
+        html: "<p>t</p>".into(),
+    };
+    let mut mail = OutboxMail::new(
+        MailId::parse(id).unwrap(),
+        MailCause::alert(kind, &self::id()),
+        message,
+        Timestamp::from_unix_millis(0),
+    );
+    mail.state = state;
+    mail
+}
+
+#[tokio::test]
+async fn resolving_a_mailed_alert_writes_one_resolved_mail_with_the_change() {
+    let mut mocks = Mocks::default();
+    mocks
+        .alerts
+        .expect_alert()
+        .returning(|_| Ok(Some(alert(1, AlertStatus::Firing))));
+    mocks.outbox.expect_mails_about().times(1).returning(|_| {
+        Ok(vec![
+            mailed("M1", MailKind::Alert, MailState::Sent, "ops@campus.edu"),
+            mailed("M2", MailKind::Reminder, MailState::Sent, "boss@campus.edu"),
+            mailed(
+                "M3",
+                MailKind::Reminder,
+                MailState::Pending,
+                "later@campus.edu",
+            ),
+            mailed(
+                "M4",
+                MailKind::Reminder,
+                MailState::Cancelled,
+                "never@campus.edu",
+            ),
+        ])
+    });
+    mocks
+        .alerts
+        .expect_transition()
+        .times(1)
+        .withf(|c| {
+            let [mail] = c.mails.as_slice() else {
+                return false;
+            };
+            let to: Vec<&str> = mail.message.to.iter().map(Email::as_str).collect();
+            mail.kind() == Some(MailKind::AlertResolved)
+                && to == ["ops@campus.edu", "boss@campus.edu"]
+                && mail.message.subject.as_str() == "[RESOLVED] Alerta: sensor_01"
+        })
+        .returning(|_| Ok(one_position()));
+    mocks.broadcaster.expect_publish().returning(|_| Ok(()));
+    let app = mocks.build();
+    app.resolve_alert(AlertSender::Ingest, &id(), request(None, None), None)
+        .await
+        .expect("resolved");
+}
+
+#[tokio::test]
+async fn an_outbox_failure_while_resolving_writes_nothing() {
+    let mut mocks = Mocks::default();
+    mocks
+        .alerts
+        .expect_alert()
+        .returning(|_| Ok(Some(alert(1, AlertStatus::Firing))));
+    mocks
+        .outbox
+        .expect_mails_about()
+        .returning(|_| Err(unavailable()));
+    mocks.alerts.expect_transition().never();
+    mocks.broadcaster.expect_publish().never();
+    let app = mocks.build();
+    let result = app
+        .resolve_alert(AlertSender::Ingest, &id(), request(None, None), None)
+        .await;
+    assert!(matches!(result, Err(Error::Unavailable { .. })));
 }
