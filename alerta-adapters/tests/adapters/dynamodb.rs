@@ -157,6 +157,7 @@ fn table_names(store: &DynamoStore) -> Vec<String> {
         &t.stream_log,
         &t.login_failures,
         &t.counters,
+        &t.alert_incidents,
     ]
     .iter()
     .map(|name| format!("{}{name}", t.prefix))

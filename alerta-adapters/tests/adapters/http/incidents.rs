@@ -43,6 +43,7 @@ async fn reports_are_stored_as_pendiente_and_read_back() {
     assert_eq!(
         fields,
         [
+            "alert_id",
             "created_at",
             "departamento",
             "descripcion",
