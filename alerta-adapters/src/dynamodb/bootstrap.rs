@@ -172,6 +172,7 @@ impl DynamoStore {
                 Some("expires_at"),
             ),
             table(&names.counters, "nombre", None, vec![], None),
+            table(&names.silences, "id", None, vec![], None),
         ]
     }
 

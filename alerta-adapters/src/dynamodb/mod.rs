@@ -39,6 +39,7 @@
 //! | `StreamLog` | `pk`, `sk` | |
 //! | `IntentosFallidos` | `clave` | (TTL on `expires_at`) |
 //! | `Contadores` | `nombre` | |
+//! | `Silencios` | `id` | |
 //!
 //! Items keep the wire names of the original system (`tipo`, `descripcion`, `ubicacion`,
 //! `urgencia`, `estado`, `departamento`, `reportado_por`, `tipo_evento`, `detalle`, ...), and
@@ -243,6 +244,7 @@ mod logins;
 mod outbox;
 mod query;
 mod reports;
+mod silences;
 mod stream;
 mod transaction;
 mod users;
@@ -257,8 +259,8 @@ use aws_sdk_dynamodb::Client;
 ///
 /// The defaults are the names of the original system (`Users`, `Tokens`, `Incidentes`,
 /// `IncidenteEventos`, `Departamentos`) plus `Adjuntos`, `Alertas`, `CorreoSaliente`,
-/// `Idempotencia`, `AsignacionesProcesadas`, `StreamLog`, `IntentosFallidos` and
-/// `Contadores`, with no prefix.
+/// `Idempotencia`, `AsignacionesProcesadas`, `StreamLog`, `IntentosFallidos`, `Contadores`
+/// and `Silencios`, with no prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DynamoTables {
     /// Put before every name, e.g. `staging-` or a fresh value per test.
@@ -289,6 +291,8 @@ pub struct DynamoTables {
     pub login_failures: String,
     /// The counts of incidents and alerts, kept by the writes (`Contadores`).
     pub counters: String,
+    /// Silences (`Silencios`).
+    pub silences: String,
 }
 
 impl Default for DynamoTables {
@@ -308,6 +312,7 @@ impl Default for DynamoTables {
             stream_log: "StreamLog".into(),
             login_failures: "IntentosFallidos".into(),
             counters: "Contadores".into(),
+            silences: "Silencios".into(),
         }
     }
 }
@@ -337,6 +342,7 @@ impl DynamoTables {
             stream_log: full(&self.stream_log),
             login_failures: full(&self.login_failures),
             counters: full(&self.counters),
+            silences: full(&self.silences),
         }
     }
 }
@@ -357,6 +363,7 @@ struct Names {
     stream_log: String,
     login_failures: String,
     counters: String,
+    silences: String,
 }
 
 /// The items a write that appends to the stream log and changes the counts takes beside its

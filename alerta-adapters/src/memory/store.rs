@@ -18,10 +18,12 @@ use alerta_core::ports::{
 use alerta_core::{Error, Result};
 use async_trait::async_trait;
 
-/// Every storage port in memory, behind one lock.
+/// Every storage port in memory, behind one lock (silences, which no write shares with
+/// another port, behind their own).
 #[derive(Debug)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    pub(super) silences: super::silences::Silences,
 }
 
 impl Default for MemoryStore {
@@ -34,6 +36,7 @@ impl Default for MemoryStore {
                 },
                 ..State::default()
             }),
+            silences: super::silences::Silences::default(),
         }
     }
 }

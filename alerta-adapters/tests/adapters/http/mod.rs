@@ -11,3 +11,4 @@ mod incidents;
 mod outbox;
 mod plumbing;
 mod roles;
+mod silences;
