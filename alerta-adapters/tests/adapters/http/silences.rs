@@ -86,12 +86,12 @@ async fn silences_are_listed_by_state_and_expired_by_delete() {
         "newest first"
     );
     let page = t.get("/silences?limit=1", token).await;
-    assert_eq!(ids(&page), [pending_id.clone()]);
+    assert_eq!(ids(&page), [pending_id.as_str()]);
     let cursor = page.body["next_cursor"].as_str().unwrap();
     let next = t
         .get(&format!("/silences?limit=1&cursor={cursor}"), token)
         .await;
-    assert_eq!(ids(&next), [active_id.clone()]);
+    assert_eq!(ids(&next), [active_id.as_str()]);
     assert_eq!(next.body["next_cursor"], Value::Null);
 
     // By the clock alone: the pending one starts.
@@ -114,7 +114,7 @@ async fn silences_are_listed_by_state_and_expired_by_delete() {
     let listed = t.get("/silences?state=expired", token).await;
     assert_eq!(
         ids(&listed),
-        [active_id.clone()],
+        [active_id.as_str()],
         "still listed, as expired"
     );
     assert_eq!(
@@ -256,7 +256,7 @@ async fn a_silenced_alert_is_stored_and_broadcast_flagged_and_not_mailed() {
         "the regex matches the whole text"
     );
     let silenced = t.get("/events?silenced=true", token).await;
-    assert_eq!(ids(&silenced), [quiet.clone()]);
+    assert_eq!(ids(&silenced), [quiet.as_str()]);
     let unsilenced = t.get("/events?silenced=false", token).await;
     assert_eq!(
         ids(&unsilenced),
