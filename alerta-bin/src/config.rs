@@ -199,6 +199,10 @@ pub struct Config {
     /// Whether students see other people's incidents, without who reported them; `false`:
     /// only their own.
     pub public_incidents: bool,
+    /// How old this instance's copy of the silences may get before it is reloaded, e.g.
+    /// `2s`: a silence made on another instance applies here within this time.
+    #[serde(with = "duration_text")]
+    pub silence_refresh: Duration,
 }
 
 impl Default for Config {
@@ -250,6 +254,7 @@ impl Default for Config {
             stream_retention: Duration::from_secs(7 * 86_400),
             idempotency_ttl: settings.idempotency_max_age,
             public_incidents: settings.public_incidents,
+            silence_refresh: settings.silence_refresh,
         }
     }
 }

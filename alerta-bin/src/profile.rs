@@ -26,6 +26,7 @@ pub fn settings(config: &Config) -> anyhow::Result<Settings> {
         stream_retention: config.stream_retention,
         idempotency_max_age: config.idempotency_ttl,
         public_incidents: config.public_incidents,
+        silence_refresh: config.silence_refresh,
         alert_recipients,
         escalation: crate::escalation::policy(config)?,
         ingest_keys: config

@@ -40,5 +40,5 @@ pub use service::{AlertChangeRequest, AlertSender, IncidentFromAlert};
 pub use domain::IncidentDraft;
 pub use service::{
     Alerta, AlertaBuilder, LocationCheck, Login, LoginPolicy, Preview, ReportProgress, ReportRun,
-    ReportSummary, Settings, StatusChange, Upload,
+    ReportSummary, Settings, SilenceRequest, StatusChange, Upload,
 };

@@ -63,6 +63,10 @@ fn alert_item(alert: &Alert) -> Item {
         .set("updated_at", time(alert.updated_at()))
         .set("shard", s(shard_of(alert.id.as_str())))
         .set("search", s(search_text(alert)))
+        .set_opt(
+            "silenced",
+            alert.silenced().then_some(AttributeValue::Bool(true)),
+        )
         .build()
 }
 
@@ -84,12 +88,12 @@ pub(super) fn alert_from_item(item: &Item) -> Result<Alert> {
         version: r.opt_number("version")?.unwrap_or(1),
         updated_at: r.opt_time("updated_at")?.unwrap_or(created_at),
     };
-    Ok(Alert::restore(
-        r.parsed("id", AlertId::parse)?,
-        draft,
-        created_at,
-        state,
-    ))
+    // Written only when true, so alerts stored before silences read as not silenced.
+    let silenced = matches!(item.get("silenced"), Some(AttributeValue::Bool(true)));
+    Ok(
+        Alert::restore(r.parsed("id", AlertId::parse)?, draft, created_at, state)
+            .with_silenced(silenced),
+    )
 }
 
 /// The status changes an alert item keeps in its `history` list, oldest first.
@@ -213,6 +217,15 @@ impl DynamoStore {
         }
         if let Some(q) = &filter.text {
             expression.filter_contains("search", &q.as_str().to_lowercase());
+        }
+        if let Some(silenced) = filter.silenced {
+            let name = expression.name("silenced");
+            let condition = if silenced {
+                format!("attribute_exists({name})")
+            } else {
+                format!("attribute_not_exists({name})")
+            };
+            expression = expression.with_filter(condition);
         }
         let since = filter.since.as_ref().map(|id| id.to_string());
         // Without a cursor the key condition starts after `since` itself; with one, the key

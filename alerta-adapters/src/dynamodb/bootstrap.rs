@@ -174,6 +174,7 @@ impl DynamoStore {
             ),
             table(&names.counters, "nombre", None, vec![], None),
             table(&names.alert_incidents, "alert_id", None, vec![], None),
+            table(&names.silences, "id", None, vec![], None),
         ]
     }
 

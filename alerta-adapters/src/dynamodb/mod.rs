@@ -39,6 +39,7 @@
 //! | `StreamLog` | `pk`, `sk` | |
 //! | `IntentosFallidos` | `clave` | (TTL on `expires_at`) |
 //! | `Contadores` | `nombre` | |
+//! | `Silencios` | `id` | |
 //!
 //! Items keep the wire names of the original system (`tipo`, `descripcion`, `ubicacion`,
 //! `urgencia`, `estado`, `departamento`, `reportado_por`, `tipo_evento`, `detalle`, ...), and
@@ -243,6 +244,7 @@ mod logins;
 mod outbox;
 mod query;
 mod reports;
+mod silences;
 mod stream;
 mod transaction;
 mod users;
@@ -257,8 +259,8 @@ use aws_sdk_dynamodb::Client;
 ///
 /// The defaults are the names of the original system (`Users`, `Tokens`, `Incidentes`,
 /// `IncidenteEventos`, `Departamentos`) plus `Adjuntos`, `Alertas`, `CorreoSaliente`,
-/// `Idempotencia`, `AsignacionesProcesadas`, `StreamLog`, `IntentosFallidos`, `Contadores`
-/// and `IncidentesDeAlertas`, with no prefix.
+/// `Idempotencia`, `AsignacionesProcesadas`, `StreamLog`, `IntentosFallidos`, `Contadores`,
+/// `IncidentesDeAlertas` and `Silencios`, with no prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DynamoTables {
     /// Put before every name, e.g. `staging-` or a fresh value per test.
@@ -292,6 +294,8 @@ pub struct DynamoTables {
     /// Which incident was opened from which alert, one item per alert
     /// (`IncidentesDeAlertas`).
     pub alert_incidents: String,
+    /// Silences (`Silencios`).
+    pub silences: String,
 }
 
 impl Default for DynamoTables {
@@ -312,6 +316,7 @@ impl Default for DynamoTables {
             login_failures: "IntentosFallidos".into(),
             counters: "Contadores".into(),
             alert_incidents: "IncidentesDeAlertas".into(),
+            silences: "Silencios".into(),
         }
     }
 }
@@ -342,6 +347,7 @@ impl DynamoTables {
             login_failures: full(&self.login_failures),
             counters: full(&self.counters),
             alert_incidents: full(&self.alert_incidents),
+            silences: full(&self.silences),
         }
     }
 }
@@ -363,6 +369,7 @@ struct Names {
     login_failures: String,
     counters: String,
     alert_incidents: String,
+    silences: String,
 }
 
 /// The items a write that appends to the stream log and changes the counts takes beside its

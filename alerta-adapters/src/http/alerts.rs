@@ -81,6 +81,7 @@ struct AlertQuery {
     source: Option<String>,
     channel: Option<String>,
     since: Option<String>,
+    silenced: Option<String>,
 }
 
 impl AlertQuery {
@@ -93,7 +94,17 @@ impl AlertQuery {
                 .transpose()?,
             channel: non_empty(&self.channel).map(Channel::parse).transpose()?,
             since: non_empty(&self.since).map(since).transpose()?,
+            silenced: non_empty(&self.silenced).map(silenced).transpose()?,
         })
+    }
+}
+
+/// `silenced` is `true` or `false`.
+fn silenced(text: &str) -> Result<bool, Error> {
+    match text {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Error::invalid("silenced", "silenced must be true or false")),
     }
 }
 

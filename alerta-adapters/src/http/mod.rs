@@ -54,6 +54,9 @@
 //! - `GET /health` and `GET /ready` are open to anyone; `GET /admin/outbox?state=pending|sent|dead` lists outbox
 //!   rows newest first and `POST /admin/outbox/{id}/retry` puts a row back to pending (409
 //!   `already_sent` for sent mail): both for admins.
+//! - `GET /silences` is for staff and admins; `POST /silences` and `DELETE /silences/{id}`
+//!   (which expires the silence and answers 200 with it) for admins. `GET /events?silenced=`
+//!   takes `true` or `false`.
 //! - Unknown paths are 404 `not_found`, wrong methods 405 `method_not_allowed`.
 
 mod alert_incidents;
@@ -71,6 +74,7 @@ mod listing;
 pub mod open311;
 mod outbox;
 mod query;
+mod silences;
 mod stats;
 mod users;
 
@@ -184,6 +188,7 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 ///
 /// Every route of `API.md` except `GET /ws` and `GET /` (see the module docs for how to add
 /// them), plus `GET /health`, `GET /admin/outbox` and `POST /admin/outbox/{id}/retry`.
+/// `/silences` is among the routes of `API.md`.
 pub fn router(app: Alerta, config: HttpConfig) -> Router {
     let attachment_limit = attachments::body_limit(app.settings().attachment_max_bytes);
     let state = AppState {
@@ -203,6 +208,7 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
         .merge(alerts::routes())
         .merge(alert_incidents::routes())
         .merge(outbox::routes())
+        .merge(silences::routes())
         .fallback(error::not_found)
         .with_state(state);
 

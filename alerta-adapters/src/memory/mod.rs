@@ -6,6 +6,7 @@
 
 mod blobs;
 mod delivery;
+mod silences;
 mod store;
 
 pub use blobs::MemoryBlobStore;

@@ -19,10 +19,12 @@ use alerta_core::ports::{
 use alerta_core::{ConflictKind, Error, Result};
 use async_trait::async_trait;
 
-/// Every storage port in memory, behind one lock.
+/// Every storage port in memory, behind one lock (silences, which no write shares with
+/// another port, behind their own).
 #[derive(Debug)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    pub(super) silences: super::silences::Silences,
 }
 
 impl Default for MemoryStore {
@@ -35,6 +37,7 @@ impl Default for MemoryStore {
                 },
                 ..State::default()
             }),
+            silences: super::silences::Silences::default(),
         }
     }
 }

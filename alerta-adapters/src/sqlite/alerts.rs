@@ -20,7 +20,7 @@ use alerta_core::domain::Appended;
 macro_rules! alert_columns {
     () => {
         "id, source, severity, message, channel, created_at, status, version, \
-         COALESCE(updated_at, created_at) AS updated_at"
+         COALESCE(updated_at, created_at) AS updated_at, silenced"
     };
 }
 
@@ -33,7 +33,7 @@ fn search_text(alert: &Alert) -> String {
     )
 }
 
-/// The most rows one `INSERT` statement carries: 10 parameters each stay far below SQLite's
+/// The most rows one `INSERT` statement carries: 11 parameters each stay far below SQLite's
 /// limit of 32,766.
 const MAX_ROWS_PER_INSERT: usize = 512;
 
@@ -49,10 +49,10 @@ fn insert_statement(remaining: usize) -> (usize, &'static str) {
         std::iter::successors(Some(1), |&rows| Some(rows * 2))
             .take_while(|&rows| rows <= MAX_ROWS_PER_INSERT)
             .map(|rows| {
-                let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows].join(", ");
+                let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows].join(", ");
                 format!(
                     "INSERT INTO alerts (id, source, severity, message, channel, created_at, \
-                     search, status, version, updated_at) VALUES {values}"
+                     search, status, version, updated_at, silenced) VALUES {values}"
                 )
             })
             .collect()
@@ -81,7 +81,8 @@ fn alert_from_row(row: &SqliteRow) -> Result<Alert> {
         draft,
         timestamp(number(row, "created_at")?),
         state,
-    ))
+    )
+    .with_silenced(number(row, "silenced")? != 0))
 }
 
 fn event_from_row(row: &SqliteRow) -> Result<AlertEvent> {
@@ -127,7 +128,8 @@ impl AlertStore for SqliteStore {
                     .bind(search_text(alert))
                     .bind(alert.status().as_str())
                     .bind(to_i64(alert.version()))
-                    .bind(millis(alert.updated_at()));
+                    .bind(millis(alert.updated_at()))
+                    .bind(i64::from(alert.silenced()));
             }
             query
                 .execute(&mut *tx)
@@ -230,6 +232,11 @@ impl AlertStore for SqliteStore {
             query
                 .push(" AND id > ")
                 .push_bind(since.as_str().to_owned());
+        }
+        if let Some(silenced) = filter.silenced {
+            query
+                .push(" AND silenced = ")
+                .push_bind(i64::from(silenced));
         }
         cursor::push_search(&mut query, filter.text.as_ref());
         cursor::fetch_page(&self.pool, query, List::Alerts, page, alert_from_row, |a| {

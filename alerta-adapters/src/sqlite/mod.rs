@@ -34,6 +34,7 @@ mod incidents;
 mod logins;
 mod outbox;
 mod reports;
+mod silences;
 mod stream;
 #[cfg(test)]
 mod tests;
@@ -90,6 +91,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "alert lifecycle",
         include_str!("../../migrations/0007_alert_lifecycle.sql"),
+    ),
+    (
+        9,
+        "silences",
+        include_str!("../../migrations/0009_silences.sql"),
     ),
     (
         11,

@@ -94,6 +94,12 @@ async fn dynamodb_alert_store_conforms() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_silence_store_conforms() {
+    let config = sdk_config().await;
+    conformance::silence_store(&|| async { storage(fresh_store(&config).await) }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_user_store_conforms() {
     let config = sdk_config().await;
     conformance::user_store(&|| async { storage(fresh_store(&config).await) }).await;
@@ -158,6 +164,7 @@ fn table_names(store: &DynamoStore) -> Vec<String> {
         &t.login_failures,
         &t.counters,
         &t.alert_incidents,
+        &t.silences,
     ]
     .iter()
     .map(|name| format!("{}{name}", t.prefix))

@@ -20,6 +20,7 @@ mod process;
 mod reports;
 mod schedules;
 mod send_event;
+mod silences;
 mod stream;
 mod walkthrough;
 mod webapp;

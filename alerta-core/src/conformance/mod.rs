@@ -34,6 +34,7 @@ mod logins;
 mod mail_causes;
 mod outbox;
 mod reports;
+mod silences;
 mod stream;
 mod users;
 
@@ -70,6 +71,18 @@ pub async fn storage(new_storage: impl NewStorage) {
     stream_log(&new_storage).await;
     login_attempt_store(&new_storage).await;
     report_ledger(&new_storage).await;
+    silence_store(&new_storage).await;
+}
+
+/// The silence store checks: round trips, duplicates, the state filter and paging, expiry,
+/// racing expiries and creates, and the `silenced` flag of stored alerts.
+pub async fn silence_store(new_storage: &impl NewStorage) {
+    silences::round_trip_and_duplicates(&new_storage.fresh().await).await;
+    silences::lists_filter_by_state_newest_first_in_pages(&new_storage.fresh().await).await;
+    silences::expiry_ends_now_once(&new_storage.fresh().await).await;
+    silences::racing_expiries_and_creates(&new_storage.fresh().await).await;
+    silences::racing_inserts_of_one_id_one_wins(&new_storage.fresh().await).await;
+    silences::alerts_keep_their_silenced_flag(&new_storage.fresh().await).await;
 }
 
 /// The stream log checks: positions from 1, gap-free under concurrent writers, in commit

@@ -52,7 +52,7 @@ wire_names!(Channel, field "channel", {
 });
 
 /// An alert: `{id, source, severity, message, channel, created_at, status, version,
-/// updated_at}`.
+/// updated_at, silenced}`.
 ///
 /// What it says is fixed when it is stored; where it stands (`status`, `version`,
 /// `updated_at`) changes only through [`record`](Self::record), which checks the lifecycle
@@ -80,6 +80,10 @@ pub struct Alert {
     version: u64,
     #[serde(default)]
     updated_at: Option<Timestamp>,
+    /// Whether a silence held it back from mail when it was stored; absent (false) in
+    /// replies stored before silences existed.
+    #[serde(default)]
+    silenced: bool,
 }
 
 fn first_version() -> u64 {
@@ -110,7 +114,21 @@ impl Alert {
             status: AlertStatus::Firing,
             version: 1,
             updated_at: Some(at),
+            silenced: false,
         }
+    }
+
+    /// The alert with its silenced flag set to `silenced`: decided when it is stored (a
+    /// silence was active and matched it, so it is not mailed) and kept as it is after.
+    /// Ingestion and stores set it; nothing else should.
+    pub fn with_silenced(mut self, silenced: bool) -> Self {
+        self.silenced = silenced;
+        self
+    }
+
+    /// Whether a silence held it back from mail when it was stored.
+    pub fn silenced(&self) -> bool {
+        self.silenced
     }
 
     /// An alert as a store kept it: what `draft` says, stored at `created_at`, standing at

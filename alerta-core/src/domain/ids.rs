@@ -118,6 +118,10 @@ id_type!(
     /// Identifies a row of the mail outbox.
     MailId, "mail_id"
 );
+id_type!(
+    /// Identifies a silence.
+    SilenceId, "silence_id"
+);
 
 #[cfg(test)]
 mod tests {

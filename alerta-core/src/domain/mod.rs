@@ -12,6 +12,7 @@ mod lifecycle;
 mod mail;
 mod page;
 mod session;
+mod silence;
 mod stats;
 mod stream;
 mod text;
@@ -27,7 +28,9 @@ pub use attachment::{Attachment, FileName, MediaType};
 pub use blob::{Blob, BlobKey};
 pub use delivery::{Delivery, IncidentDeliveries, ReportDelivery};
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, IdempotencyRecord, Reservation};
-pub use ids::{AlertId, AttachmentId, EventId, IdSource, IncidentId, MailId, UlidSource, UserId};
+pub use ids::{
+    AlertId, AttachmentId, EventId, IdSource, IncidentId, MailId, SilenceId, UlidSource, UserId,
+};
 pub use incident::{
     Change, Department, DepartmentName, EventKind, Incident, IncidentAction, IncidentDraft,
     IncidentEvent, IncidentParts, IncidentType, TypeCatalog,
@@ -38,6 +41,10 @@ pub use page::{
     AlertFilter, Cursor, IncidentFilter, Limit, Page, PageRequest, contains_ignoring_case,
 };
 pub use session::{Session, SessionToken, TokenHash, hex_sha256};
+pub use silence::{
+    MatchedFields, Matcher, MatcherName, MatcherParts, Matchers, Silence, SilenceDraft,
+    SilenceFilter, SilenceParts, SilenceState, SilenceView,
+};
 pub use stats::{
     AlertCounts, AssignmentReport, BasicStats, GlobalReport, IncidentCounts, StaffStats, UNASSIGNED,
 };
@@ -47,6 +54,7 @@ pub use stream::{
 };
 pub use text::{
     AlertMessage, AlertSource, CommentText, Description, Location, Note, PersonName, SearchText,
+    SilenceComment,
 };
 pub use user::{Email, NewUser, Password, PasswordHash, Role, User, UserRecord};
 pub use visibility::{IncidentView, Sight, redacted_event, redacted_incident};

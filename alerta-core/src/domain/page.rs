@@ -170,6 +170,8 @@ pub struct AlertFilter {
     pub channel: Option<Channel>,
     /// Only alerts made after this one.
     pub since: Option<AlertId>,
+    /// Only silenced alerts (`true`) or only the others (`false`).
+    pub silenced: Option<bool>,
 }
 
 impl AlertFilter {
@@ -179,6 +181,7 @@ impl AlertFilter {
             && self.channel.is_none_or(|c| c == alert.channel)
             && self.source.as_ref().is_none_or(|s| *s == alert.source)
             && self.since.as_ref().is_none_or(|s| alert.id > *s)
+            && self.silenced.is_none_or(|s| s == alert.silenced())
             && self.text.as_ref().is_none_or(|q| {
                 contains_ignoring_case(alert.source.as_str(), q.as_str())
                     || contains_ignoring_case(alert.message.as_str(), q.as_str())

@@ -107,6 +107,10 @@ text_type!(
     AlertMessage, "message", 1, 4000, true
 );
 text_type!(
+    /// Why a silence was made, 1–1000 characters (`comment`).
+    SilenceComment, "comment", 1, 1000, true
+);
+text_type!(
     /// A text search (`q`), 1–200 characters; matched case-insensitively as a substring.
     SearchText, "q", 1, 200, false
 );

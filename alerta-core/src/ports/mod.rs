@@ -12,6 +12,7 @@ mod logins;
 mod misc;
 mod outbox;
 mod reports;
+mod silences;
 mod stream;
 mod users;
 
@@ -27,6 +28,7 @@ pub use misc::{
 };
 pub use outbox::{DynMailOutbox, DynMailer, MailOutbox, Mailer, SendError};
 pub use reports::{DynReportLedger, ReportLedger};
+pub use silences::{DynSilenceStore, SilenceStore};
 pub use stream::{Broker, BrokerListener, DynBroker, DynStreamLog, StreamLog};
 pub use users::{DepartmentStore, DynDepartmentStore, DynUserStore, UserStore};
 
@@ -44,6 +46,8 @@ pub use misc::{MockBlobStore, MockBroadcaster};
 pub use outbox::{MockMailOutbox, MockMailer};
 #[cfg(any(test, feature = "mocks"))]
 pub use reports::MockReportLedger;
+#[cfg(any(test, feature = "mocks"))]
+pub use silences::MockSilenceStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use stream::MockStreamLog;
 #[cfg(any(test, feature = "mocks"))]
@@ -71,6 +75,8 @@ pub struct Storage {
     pub login_attempts: Arc<DynLoginAttemptStore>,
     /// Which assignments the report job has processed; completing one writes outbox rows.
     pub report_ledger: Arc<DynReportLedger>,
+    /// Silences.
+    pub silences: Arc<DynSilenceStore>,
     /// What the backend can do in one call.
     pub limits: StorageLimits,
 }
@@ -92,6 +98,7 @@ pub trait StorageBackend:
     + StreamLog
     + LoginAttemptStore
     + ReportLedger
+    + SilenceStore
 {
     /// What the backend can do in one call.
     fn limits(&self) -> StorageLimits;
@@ -110,7 +117,8 @@ impl Storage {
             idempotency: backend.clone(),
             stream: backend.clone(),
             login_attempts: backend.clone(),
-            report_ledger: backend,
+            report_ledger: backend.clone(),
+            silences: backend,
         }
     }
 }

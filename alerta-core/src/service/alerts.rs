@@ -60,7 +60,9 @@ impl Alerta {
         let mut writes = Vec::with_capacity(drafts.len());
         for draft in drafts {
             let alert = Alert::fire(AlertId::generate(self.ids()), draft, now);
-            let mails = if alert.severity.is_mailed() && !recipients.is_empty() {
+            let alert = self.apply_silences(alert).await;
+            let mails = if alert.severity.is_mailed() && !alert.silenced() && !recipients.is_empty()
+            {
                 let message = notifications::alert_mail(&alert, recipients.clone());
                 let cause = MailCause::alert(MailKind::Alert, &alert.id);
                 let mut mails = vec![OutboxMail::new(

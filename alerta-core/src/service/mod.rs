@@ -10,6 +10,7 @@ mod incidents;
 mod outbox;
 mod reports;
 mod settings;
+mod silences;
 mod stream;
 mod throttle;
 
@@ -21,6 +22,7 @@ pub use auth::Login;
 pub use incidents::{LocationCheck, Preview, StatusChange, Upload};
 pub use reports::{ReportProgress, ReportRun, ReportSummary};
 pub use settings::Settings;
+pub use silences::SilenceRequest;
 pub use throttle::LoginPolicy;
 
 use crate::domain::{Appended, IdSource, Role, StreamBatch, StreamMessage, UlidSource, User};
@@ -46,6 +48,8 @@ struct Inner {
     throttle: LoginThrottle,
     /// Hashes of the configured ingest keys, made once: every ingested line may be checked.
     ingest_key_hashes: Vec<String>,
+    /// The silences that have not ended, as ingestion matches alerts against them.
+    silences: silences::SilenceCache,
 }
 
 /// Builds an [`Alerta`]; storage, blobs and a broadcaster are required, the rest has defaults.
@@ -89,6 +93,7 @@ impl AlertaBuilder {
             .iter()
             .map(|k| crate::domain::hex_sha256(k.as_bytes()))
             .collect();
+        let silences = silences::SilenceCache::new(self.settings.silence_refresh);
         Alerta {
             inner: Arc::new(Inner {
                 storage: self.storage,
@@ -99,6 +104,7 @@ impl AlertaBuilder {
                 settings: self.settings,
                 throttle,
                 ingest_key_hashes,
+                silences,
             }),
         }
     }

@@ -42,6 +42,10 @@ pub struct Settings {
     /// How long the stream log keeps a message for clients resuming with `since=` (7 days by
     /// default).
     pub stream_retention: Duration,
+    /// How old the in-memory copy of the silences may get before ingestion reloads it from
+    /// the store (2 s by default): a silence made or expired on another instance applies
+    /// here within this time; one made here applies at once.
+    pub silence_refresh: Duration,
 }
 
 impl Default for Settings {
@@ -74,6 +78,7 @@ impl Default for Settings {
             public_incidents: true,
             idempotency_lease: Duration::from_secs(60),
             idempotency_max_age: Duration::from_secs(24 * 3600),
+            silence_refresh: Duration::from_secs(2),
         }
     }
 }
@@ -97,6 +102,7 @@ impl fmt::Debug for Settings {
             .field("public_incidents", &self.public_incidents)
             .field("idempotency_lease", &self.idempotency_lease)
             .field("idempotency_max_age", &self.idempotency_max_age)
+            .field("silence_refresh", &self.silence_refresh)
             .finish()
     }
 }

@@ -13,7 +13,7 @@ use crate::domain::{
 use crate::ports::{
     IncidentChange, MockAlertStore, MockBlobStore, MockBroadcaster, MockDepartmentStore,
     MockIdempotencyStore, MockIncidentStore, MockLoginAttemptStore, MockMailOutbox,
-    MockReportLedger, MockStreamLog, MockUserStore, StorageLimits,
+    MockReportLedger, MockSilenceStore, MockStreamLog, MockUserStore, StorageLimits,
 };
 
 #[derive(Default)]
@@ -29,6 +29,7 @@ struct Mocks {
     stream: MockStreamLog,
     login_attempts: MockLoginAttemptStore,
     report_ledger: MockReportLedger,
+    silences: MockSilenceStore,
 }
 
 impl Mocks {
@@ -47,6 +48,7 @@ impl Mocks {
             stream: Arc::new(self.stream),
             login_attempts: Arc::new(self.login_attempts),
             report_ledger: Arc::new(self.report_ledger),
+            silences: Arc::new(self.silences),
             limits: StorageLimits::UNBOUNDED,
         };
         Alerta::builder(storage, Arc::new(self.blobs), Arc::new(self.broadcaster))
@@ -781,3 +783,4 @@ async fn a_right_password_logs_in_even_when_its_failures_cannot_be_cleared() {
 }
 
 mod alerts;
+mod silences;

@@ -14,3 +14,4 @@ mod incidents;
 mod outbox;
 mod plumbing;
 mod roles;
+mod silences;

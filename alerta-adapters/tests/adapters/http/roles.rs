@@ -35,7 +35,8 @@ fn row(method: Method, path: &'static str, body: Body, expected: [u16; 5]) -> Ro
 
 /// The table. Placeholders are filled for each request, so that no request depends on what
 /// another did: `{incident}` is a new incident reported by the reporter, `{attachment}` a
-/// file on it, `{alert}` a new firing alert, `{mail}` a new pending outbox row, `{n}` a new number, `{email}` the caller's
+/// file on it, `{alert}` a new firing alert, `{mail}` a new pending outbox row, `{silence}` a
+/// new active silence, `{n}` a new number, `{email}` the caller's
 /// address (or the reporter's for anonymous calls).
 fn table() -> Vec<Row> {
     use Body::*;
@@ -164,6 +165,18 @@ fn table() -> Vec<Row> {
         ),
         row(Method::GET, "/admin/outbox", None, ADMIN),
         row(Method::POST, "/admin/outbox/{mail}/retry", None, ADMIN),
+        row(
+            Method::POST,
+            "/silences",
+            Json(
+                r#"{"matchers": [{"name": "source", "value": "sensor_{n}"}],
+                    "ends_at": "2099-01-01T00:00:00Z", "comment": "Mantenimiento"}"#,
+            ),
+            ADMIN_CREATE,
+        ),
+        // Staff see why an alert was not mailed; only admins make and expire silences.
+        row(Method::GET, "/silences", None, STAFF),
+        row(Method::DELETE, "/silences/{silence}", None, ADMIN),
     ]
 }
 
@@ -213,6 +226,22 @@ async fn fresh_mail(t: &TestApp, cast: &Cast) -> String {
     page.items[0].id.to_string()
 }
 
+/// A new active silence, made by the admin.
+async fn fresh_silence(t: &TestApp, cast: &Cast) -> String {
+    let request = alerta_core::SilenceRequest {
+        matchers: alerta_core::domain::Matchers::parse([("source", "sensor_99", false)]).unwrap(),
+        starts_at: None,
+        ends_at: alerta_core::domain::Timestamp::parse_rfc3339("2099-01-01T00:00:00Z").unwrap(),
+        comment: alerta_core::domain::SilenceComment::parse("Mantenimiento").unwrap(),
+    };
+    let made = t
+        .app
+        .create_silence(&cast.admin.user, request, None)
+        .await
+        .unwrap();
+    made.silence.id().to_string()
+}
+
 async fn fill(template: &str, t: &TestApp, cast: &Cast, caller: Option<&TestUser>) -> String {
     let mut text = template.to_owned();
     if text.contains("{incident}") {
@@ -236,6 +265,9 @@ async fn fill(template: &str, t: &TestApp, cast: &Cast, caller: Option<&TestUser
     }
     if text.contains("{mail}") {
         text = text.replace("{mail}", &fresh_mail(t, cast).await);
+    }
+    if text.contains("{silence}") {
+        text = text.replace("{silence}", &fresh_silence(t, cast).await);
     }
     let email = caller.unwrap_or(&cast.reporter).user.email.to_string();
     text.replace("{n}", &unique().to_string())

@@ -1,0 +1,131 @@
+//! `/silences`: admins keep matching alerts from being mailed for a while.
+
+use alerta_core::Error;
+use alerta_core::SilenceRequest;
+use alerta_core::domain::{
+    Matchers, Page, SilenceComment, SilenceId, SilenceState, SilenceView, Timestamp,
+};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::ApiError;
+use super::idempotency::Idempotency;
+use super::json::{Field, JsonBody, JsonKind};
+use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/silences", get(list).post(create))
+        .route("/silences/{id}", delete(expire))
+}
+
+/// One matcher as sent: `{name, value, is_regex}`, `is_regex` false when left out.
+#[derive(Deserialize)]
+struct MatcherBody {
+    name: String,
+    value: String,
+    #[serde(default)]
+    is_regex: bool,
+}
+
+/// The matchers as sent; one that is not an object of the right shape makes the whole field
+/// mistyped (`invalid_matchers`).
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct MatcherList(Vec<MatcherBody>);
+
+impl JsonKind for MatcherList {
+    const NAME: &'static str = "a list of {name, value, is_regex}";
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct SilenceBody {
+    matchers: Field<MatcherList>,
+    starts_at: Field<String>,
+    ends_at: Field<String>,
+    comment: Field<String>,
+}
+
+/// A time field, named for itself when it is not RFC 3339.
+fn time(field: &'static str, text: &str) -> Result<Timestamp, Error> {
+    Timestamp::parse_rfc3339(text)
+        .map_err(|_| Error::invalid(field, format!("{field} must be an RFC 3339 time")))
+}
+
+impl SilenceBody {
+    fn request(self) -> Result<SilenceRequest, Error> {
+        let matchers = self.matchers.required("matchers")?;
+        let matchers = Matchers::parse(
+            matchers
+                .0
+                .iter()
+                .map(|m| (m.name.as_str(), m.value.as_str(), m.is_regex)),
+        )?;
+        let starts_at = self
+            .starts_at
+            .optional("starts_at")?
+            .map(|t| time("starts_at", &t))
+            .transpose()?;
+        let ends_at = time("ends_at", &self.ends_at.required("ends_at")?)?;
+        let comment = SilenceComment::parse(&self.comment.required("comment")?)?;
+        Ok(SilenceRequest {
+            matchers,
+            starts_at,
+            ends_at,
+            comment,
+        })
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    idempotency: Idempotency,
+    JsonBody(body): JsonBody<SilenceBody>,
+) -> Result<(StatusCode, Json<SilenceView>), ApiError> {
+    let request = body.request()?;
+    let silence = state
+        .app
+        .create_silence(&caller.user, request, idempotency.key())
+        .await?;
+    Ok((StatusCode::CREATED, Json(silence)))
+}
+
+#[derive(Default, Deserialize)]
+struct SilenceQuery {
+    state: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<SilenceQuery>,
+    QueryParams(page): QueryParams<PageParams>,
+) -> Result<Json<Page<SilenceView>>, ApiError> {
+    let silence_state = non_empty(&query.state)
+        .map(SilenceState::parse)
+        .transpose()?;
+    let page = page.page()?;
+    Ok(Json(
+        state
+            .app
+            .silences(&caller.user, silence_state, &page)
+            .await?,
+    ))
+}
+
+/// Expires the silence now; it stays listed, as `expired`.
+async fn expire(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<SilenceView>, ApiError> {
+    let id = path_id(&id, SilenceId::parse, "silence")?;
+    Ok(Json(state.app.expire_silence(&caller.user, &id).await?))
+}
