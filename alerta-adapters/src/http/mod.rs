@@ -56,6 +56,7 @@
 //!   `already_sent` for sent mail): both for admins.
 //! - Unknown paths are 404 `not_found`, wrong methods 405 `method_not_allowed`.
 
+mod accounts;
 mod alerts;
 mod attachments;
 mod auth;
@@ -195,6 +196,7 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
     let routes = Router::new()
         .merge(health::routes())
         .merge(users::routes())
+        .merge(accounts::routes())
         .merge(incidents::routes())
         .merge(attachments::routes(attachment_limit))
         .merge(departments::routes())

@@ -91,6 +91,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alert lifecycle",
         include_str!("../../migrations/0007_alert_lifecycle.sql"),
     ),
+    (
+        10,
+        "disabled accounts, admins and sessions by user",
+        include_str!("../../migrations/0010_user_access.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
