@@ -268,11 +268,15 @@ mod tests {
         .clock(clock)
         .build();
         let admin = app
-            .add_user(NewUser::parse("admin@campus.edu", "admin-password", "Admin", Role::Admin).unwrap())
+            .add_user(
+                NewUser::parse("admin@campus.edu", "admin-password", "Admin", Role::Admin).unwrap(),
+            )
             .await
             .unwrap();
         let student = app
-            .add_user(NewUser::parse("ana@campus.edu", "ana-password", "Ana", Role::Student).unwrap())
+            .add_user(
+                NewUser::parse("ana@campus.edu", "ana-password", "Ana", Role::Student).unwrap(),
+            )
             .await
             .unwrap();
         for name in ["TI", "Mantenimiento"] {
@@ -286,14 +290,29 @@ mod tests {
         (app, admin, student)
     }
 
-    async fn report(app: &Alerta, admin: &User, student: &User, department: Option<&str>) -> Incident {
+    async fn report(
+        app: &Alerta,
+        admin: &User,
+        student: &User,
+        department: Option<&str>,
+    ) -> Incident {
         let draft = app
-            .parse_draft("infraestructura", "Fuga de agua en el baño", "Pabellón A", "alta")
+            .parse_draft(
+                "infraestructura",
+                "Fuga de agua en el baño",
+                "Pabellón A",
+                "alta",
+            )
             .unwrap();
         let incident = app.report_incident(student, draft, None).await.unwrap();
         match department {
             Some(name) => app
-                .assign_department(admin, incident.id(), DepartmentName::parse(name).unwrap(), None)
+                .assign_department(
+                    admin,
+                    incident.id(),
+                    DepartmentName::parse(name).unwrap(),
+                    None,
+                )
                 .await
                 .unwrap(),
             None => incident,
@@ -306,7 +325,9 @@ mod tests {
             note: None,
             expected_version: None,
         };
-        app.change_status(admin, incident.id(), change, None).await.unwrap();
+        app.change_status(admin, incident.id(), change, None)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -354,7 +375,10 @@ mod tests {
         );
         let today = summary.dias.last().unwrap();
         assert_eq!(today["fecha"], "2026-11-30");
-        assert_eq!(today["por_estado"], json!({"pendiente": 1, "en_proceso": 0, "resuelto": 6}));
+        assert_eq!(
+            today["por_estado"],
+            json!({"pendiente": 1, "en_proceso": 0, "resuelto": 6})
+        );
     }
 
     #[test]
@@ -373,8 +397,8 @@ mod tests {
         let now = start().plus(10 * HOUR + Duration::from_secs(30 * 60)); // 20:30
         let fire = |at: Timestamp, severity: &'static str| {
             clock.set(at);
-            let draft = AlertDraft::parse("sensor-7", severity, "temperatura alta", Channel::Http)
-                .unwrap();
+            let draft =
+                AlertDraft::parse("sensor-7", severity, "temperatura alta", Channel::Http).unwrap();
             let app = app.clone();
             async move { app.ingest_alerts(vec![draft]).await.unwrap() }
         };
@@ -392,7 +416,8 @@ mod tests {
         assert_eq!(hours.len(), 24);
         assert_eq!(hours[0]["hora"], "2026-11-29T21:00:00.000Z");
         assert_eq!(hours[23]["hora"], "2026-11-30T20:00:00.000Z");
-        let count = |n: usize, severity: &str| hours[n]["por_severidad"][severity].as_u64().unwrap();
+        let count =
+            |n: usize, severity: &str| hours[n]["por_severidad"][severity].as_u64().unwrap();
         assert_eq!(count(0, "warning"), 1);
         assert_eq!(count(22, "info"), 1);
         assert_eq!(count(23, "critical"), 2);
@@ -401,6 +426,9 @@ mod tests {
             .flat_map(|h| h["por_severidad"].as_object().unwrap().values())
             .map(|v| v.as_u64().unwrap())
             .sum();
-        assert_eq!(total, 4, "the alert of 20:59 the day before is outside the window");
+        assert_eq!(
+            total, 4,
+            "the alert of 20:59 the day before is outside the window"
+        );
     }
 }

@@ -351,7 +351,10 @@ impl UserStore for DynamoStore {
         let keys: Vec<Item> = found
             .into_iter()
             .filter_map(|item| item.get("token_hash").cloned())
-            .filter(|hash| keep.as_ref().is_none_or(|k| hash.as_s().ok().map(String::as_str) != Some(k.as_str())))
+            .filter(|hash| {
+                keep.as_ref()
+                    .is_none_or(|k| hash.as_s().ok().map(String::as_str) != Some(k.as_str()))
+            })
             .map(|hash| ItemBuilder::new().set("token_hash", hash).build())
             .collect();
         let count = keys.len() as u64;

@@ -47,7 +47,9 @@ async fn list(
         role: non_empty(&params.rol).map(Role::parse).transpose()?,
     };
     let page = page.page()?;
-    Ok(Json(state.app.list_users(&caller.user, &filter, &page).await?))
+    Ok(Json(
+        state.app.list_users(&caller.user, &filter, &page).await?,
+    ))
 }
 
 fn user_id(text: &str) -> Result<UserId, alerta_core::Error> {
@@ -104,8 +106,8 @@ async fn change_password(
     JsonBody(body): JsonBody<PasswordBody>,
 ) -> Result<StatusCode, ApiError> {
     let current = body.current_password.required("current_password")?;
-    let new = Password::parse(&body.new_password.required("new_password")?)
-        .map_err(|e| match e {
+    let new =
+        Password::parse(&body.new_password.required("new_password")?).map_err(|e| match e {
             alerta_core::Error::Invalid { message, .. } => {
                 alerta_core::Error::invalid("new_password", message)
             }

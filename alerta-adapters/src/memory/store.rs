@@ -2,6 +2,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use alerta_core::domain::{AccessChange, PasswordHash, UserFilter};
 use alerta_core::domain::{
     Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Attachment, AttachmentId, Cursor,
     Department, DepartmentName, Email, EventId, IdempotencyClaim, IdempotencyKey,
@@ -9,7 +10,6 @@ use alerta_core::domain::{
     MailState, OutboxMail, Page, PageRequest, Reservation, Session, Timestamp, TokenHash, UserId,
     UserRecord,
 };
-use alerta_core::domain::{AccessChange, PasswordHash, UserFilter};
 use alerta_core::domain::{Appended, Position, StreamEntry, StreamHead, StreamMessage};
 use alerta_core::ports::{
     AlertStore, AlertTransition, AlertWrite, DepartmentStore, EventQuery, FailureWindow,

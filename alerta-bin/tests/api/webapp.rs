@@ -555,7 +555,6 @@ async fn a_first_run_without_an_admin_says_how_to_create_one() {
     assert_eq!(setup, json!({"admin_exists": false}));
 }
 
-
 /// An admin's pages: a role change and a new department with its contact address edited, a
 /// disabled account's login refused, a password changed from "my account", and the admin
 /// pages on a 375-pixel phone.
@@ -614,7 +613,13 @@ async fn manage_accounts(user: Client, admin: Client) {
     let data_dir = tempfile::tempdir().unwrap();
     let server = start_binary(data_dir.path()).await;
     let api = Admin::log_in(&server).await;
-    let ana = register(&api, "ana.rios@campus.edu", "clave-ana-1", "Ana <i>Ríos</i>").await;
+    let ana = register(
+        &api,
+        "ana.rios@campus.edu",
+        "clave-ana-1",
+        "Ana <i>Ríos</i>",
+    )
+    .await;
     let luis = register(&api, "luis@campus.edu", "clave-luis-1", "Luis Gil").await;
     register(&api, "marta@campus.edu", "clave-marta-1", "Marta Sanz").await;
 
@@ -630,9 +635,16 @@ async fn manage_accounts(user: Client, admin: Client) {
     .await;
     // The name is shown as text, never as markup.
     let row = format!("#users-body tr[data-id='{ana}']");
-    assert_eq!(text_of(&admin, &format!("{row} td")).await, "Ana <i>Ríos</i>");
     assert_eq!(
-        script(&admin, "return document.querySelectorAll('#users-body i').length;").await,
+        text_of(&admin, &format!("{row} td")).await,
+        "Ana <i>Ríos</i>"
+    );
+    assert_eq!(
+        script(
+            &admin,
+            "return document.querySelectorAll('#users-body i').length;"
+        )
+        .await,
         json!(0)
     );
     type_into(&admin, "#users-q", "RÍOS").await;
@@ -729,8 +741,14 @@ async fn manage_accounts(user: Client, admin: Client) {
         json!("Contraseña cambiada. Tus otras sesiones se han cerrado."),
     )
     .await;
-    assert_eq!(api_login(&api, "marta@campus.edu", "clave-marta-1").await, 401);
-    assert_eq!(api_login(&api, "marta@campus.edu", "clave-nueva-2").await, 200);
+    assert_eq!(
+        api_login(&api, "marta@campus.edu", "clave-marta-1").await,
+        401
+    );
+    assert_eq!(
+        api_login(&api, "marta@campus.edu", "clave-nueva-2").await,
+        200
+    );
 
     // The admin pages on the phone.
     click(&user, "#logout").await;

@@ -243,7 +243,12 @@ pub(super) async fn listing_users(store: &Storage) {
         loop {
             let listed = store.users.users(&filter, &page).await.expect("list");
             assert!(listed.items.len() <= 2, "a page holds at most its limit");
-            seen.extend(listed.items.iter().map(|r| r.user.email.as_str().to_owned()));
+            seen.extend(
+                listed
+                    .items
+                    .iter()
+                    .map(|r| r.user.email.as_str().to_owned()),
+            );
             match listed.next_cursor {
                 Some(cursor) => page.cursor = Some(cursor),
                 None => return seen,
@@ -252,7 +257,11 @@ pub(super) async fn listing_users(store: &Storage) {
     };
     let mut all: Vec<String> = people.iter().map(|p| p.0.to_owned()).collect();
     all.sort();
-    assert_eq!(everyone(UserFilter::default()).await, all, "every user once, by email");
+    assert_eq!(
+        everyone(UserFilter::default()).await,
+        all,
+        "every user once, by email"
+    );
     assert_eq!(
         everyone(UserFilter {
             role: Some(Role::Staff),
@@ -316,7 +325,10 @@ pub(super) async fn access_changes(store: &Storage) {
         .await
         .expect("promote");
     assert_eq!(staff.user.role, Role::Staff);
-    assert_eq!(staff.password_hash, student.password_hash, "only the role changes");
+    assert_eq!(
+        staff.password_hash, student.password_hash,
+        "only the role changes"
+    );
     let off = store
         .users
         .change_access(&student.user.id, AccessChange::Disabled(true))
@@ -343,9 +355,15 @@ pub(super) async fn access_changes(store: &Storage) {
         .change_access(&second.user.id, AccessChange::Disabled(true))
         .await
         .expect("disable an admin while another remains");
-    for change in [AccessChange::Role(Role::Staff), AccessChange::Disabled(true)] {
+    for change in [
+        AccessChange::Role(Role::Staff),
+        AccessChange::Disabled(true),
+    ] {
         let refused = store.users.change_access(&first.user.id, change).await;
-        assert!(is_last_admin(&refused), "{change:?} of the last admin: {refused:?}");
+        assert!(
+            is_last_admin(&refused),
+            "{change:?} of the last admin: {refused:?}"
+        );
     }
     assert_eq!(
         store.users.user_by_id(&first.user.id).await.expect("get"),
@@ -446,8 +464,15 @@ pub(super) async fn many_concurrent_demotions_leave_one_admin(store: &Storage) {
         );
     }
     let left = active_admins(store).await;
-    assert_eq!(left.len(), 1, "exactly one admin can still log in: {left:?}");
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), admins.len() - 1);
+    assert_eq!(
+        left.len(),
+        1,
+        "exactly one admin can still log in: {left:?}"
+    );
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        admins.len() - 1
+    );
 }
 
 pub(super) async fn passwords_and_sessions_of_a_user(store: &Storage) {
@@ -457,13 +482,19 @@ pub(super) async fn passwords_and_sessions_of_a_user(store: &Storage) {
     for r in [&ana, &bo] {
         store.users.create_user(r).await.expect("create");
     }
-    let new_hash = PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaA".into());
+    let new_hash =
+        PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaA".into());
     store
         .users
         .set_password_hash(&ana.user.id, &new_hash)
         .await
         .expect("set");
-    let stored = store.users.user_by_id(&ana.user.id).await.expect("get").expect("exists");
+    let stored = store
+        .users
+        .user_by_id(&ana.user.id)
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(stored.password_hash, new_hash);
     assert_eq!(stored.user, ana.user, "only the hash changes");
     assert_eq!(
@@ -495,17 +526,34 @@ pub(super) async fn passwords_and_sessions_of_a_user(store: &Storage) {
         .await
         .expect("delete");
     assert_eq!(removed, 2);
-    for (s, there) in [(&kept, true), (&gone1, false), (&gone2, false), (&other, true)] {
+    for (s, there) in [
+        (&kept, true),
+        (&gone1, false),
+        (&gone2, false),
+        (&other, true),
+    ] {
         assert_eq!(
-            store.users.session(&s.token_hash).await.expect("get").is_some(),
+            store
+                .users
+                .session(&s.token_hash)
+                .await
+                .expect("get")
+                .is_some(),
             there
         );
     }
     assert_eq!(
-        store.users.delete_sessions_of(&ana.user.id, None).await.expect("delete"),
+        store
+            .users
+            .delete_sessions_of(&ana.user.id, None)
+            .await
+            .expect("delete"),
         1
     );
-    assert_eq!(store.users.session(&kept.token_hash).await.expect("get"), None);
+    assert_eq!(
+        store.users.session(&kept.token_hash).await.expect("get"),
+        None
+    );
 }
 
 pub(super) async fn editing_a_department(store: &Storage) {
@@ -513,12 +561,20 @@ pub(super) async fn editing_a_department(store: &Storage) {
         name: DepartmentName::parse("TI").expect("name"),
         email: Email::parse("ti@campus.edu").expect("email"),
     };
-    store.departments.create_department(&ti).await.expect("create");
+    store
+        .departments
+        .create_department(&ti)
+        .await
+        .expect("create");
     let edited = Department {
         email: Email::parse("soporte@campus.edu").expect("email"),
         ..ti.clone()
     };
-    store.departments.update_department(&edited).await.expect("update");
+    store
+        .departments
+        .update_department(&edited)
+        .await
+        .expect("update");
     assert_eq!(
         store.departments.department(&ti.name).await.expect("get"),
         Some(edited)
@@ -532,7 +588,11 @@ pub(super) async fn editing_a_department(store: &Storage) {
         Err(Error::NotFound(_))
     ));
     assert_eq!(
-        store.departments.department(&missing.name).await.expect("get"),
+        store
+            .departments
+            .department(&missing.name)
+            .await
+            .expect("get"),
         None,
         "an edit makes nothing"
     );

@@ -49,7 +49,9 @@ impl Alerta {
     pub async fn disable_user(&self, actor: &User, id: &UserId) -> Result<Account> {
         require_admin(actor)?;
         let users = &self.inner.storage.users;
-        let record = users.change_access(id, AccessChange::Disabled(true)).await?;
+        let record = users
+            .change_access(id, AccessChange::Disabled(true))
+            .await?;
         // A login that checked the account just before it was disabled may still add a
         // session after this sweep; `authenticate` refuses it because it reads the flag.
         users.delete_sessions_of(id, None).await?;

@@ -32,7 +32,9 @@ async fn admins_list_accounts_by_email_with_search_role_and_cursor() {
     first.expect(200);
     assert_eq!(first.items().len(), 2);
     let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
-    let second = t.get(&format!("/admin/users?limit=2&cursor={cursor}"), token).await;
+    let second = t
+        .get(&format!("/admin/users?limit=2&cursor={cursor}"), token)
+        .await;
     second.expect(200);
     assert_eq!(second.body["next_cursor"], serde_json::Value::Null);
     let mut all = emails(&first);
@@ -49,7 +51,18 @@ async fn admins_list_accounts_by_email_with_search_role_and_cursor() {
     let staff_only = t.get("/admin/users?rol=staff", token).await;
     assert_eq!(emails(&staff_only), [staff.user.email.to_string()]);
     let named = t
-        .get(&format!("/admin/users?q={}", students[1].user.name.as_str().replace(' ', "%20").to_uppercase()), token)
+        .get(
+            &format!(
+                "/admin/users?q={}",
+                students[1]
+                    .user
+                    .name
+                    .as_str()
+                    .replace(' ', "%20")
+                    .to_uppercase()
+            ),
+            token,
+        )
         .await;
     assert_eq!(emails(&named), [students[1].user.email.to_string()]);
     t.get("/admin/users?rol=jefe", token)
@@ -78,19 +91,31 @@ async fn the_last_admin_cannot_be_demoted_or_disabled() {
 
     let other = t.user(Role::Student).await;
     let promoted = t
-        .post(&format!("/admin/users/{}/role", other.id()), token, json!({"rol": "admin"}))
+        .post(
+            &format!("/admin/users/{}/role", other.id()),
+            token,
+            json!({"rol": "admin"}),
+        )
         .await;
     promoted.expect(200);
     assert_eq!(promoted.body["user"]["rol"], "admin");
     t.post(&format!("{path}/role"), token, json!({"rol": "staff"}))
         .await
         .expect(200);
-    t.post(&format!("/admin/users/{}/role", other.id()), token, json!({"rol": "boss"}))
-        .await
-        .expect_error(400, "invalid_rol");
-    t.post("/admin/users/nobody/role", Some(other.token.as_str()), json!({"rol": "staff"}))
-        .await
-        .expect_error(404, "user_not_found");
+    t.post(
+        &format!("/admin/users/{}/role", other.id()),
+        token,
+        json!({"rol": "boss"}),
+    )
+    .await
+    .expect_error(400, "invalid_rol");
+    t.post(
+        "/admin/users/nobody/role",
+        Some(other.token.as_str()),
+        json!({"rol": "staff"}),
+    )
+    .await
+    .expect_error(404, "user_not_found");
 }
 
 /// Two admins demote or disable each other at once, many times: one request wins each time
@@ -146,7 +171,10 @@ async fn admins_demoting_each_other(t: TestApp) {
         }
         assert_eq!(admins, 1, "round {round}: exactly one admin can log in");
         for user in [&a, &b] {
-            for change in [AccessChange::Role(Role::Admin), AccessChange::Disabled(false)] {
+            for change in [
+                AccessChange::Role(Role::Admin),
+                AccessChange::Disabled(false),
+            ] {
                 t.app
                     .storage()
                     .users
@@ -181,7 +209,11 @@ async fn a_disabled_account_cannot_log_in_and_its_sessions_end() {
     let other_session = t.session(&ana.user).await;
     let token = Some(admin.token.as_str());
     let disabled = t
-        .post(&format!("/admin/users/{}/disable", ana.id()), token, json!({}))
+        .post(
+            &format!("/admin/users/{}/disable", ana.id()),
+            token,
+            json!({}),
+        )
         .await;
     disabled.expect(200);
     assert_eq!(disabled.body["user"]["disabled"], true);
@@ -207,7 +239,11 @@ async fn a_disabled_account_cannot_log_in_and_its_sessions_end() {
         .clone();
     assert_eq!(row["disabled"], true);
     let enabled = t
-        .post(&format!("/admin/users/{}/enable", ana.id()), token, json!({}))
+        .post(
+            &format!("/admin/users/{}/enable", ana.id()),
+            token,
+            json!({}),
+        )
         .await;
     enabled.expect(200);
     assert_eq!(enabled.body["user"]["disabled"], false);
@@ -219,32 +255,57 @@ async fn a_password_change_checks_the_current_one_and_ends_the_other_sessions() 
     let t = spawn_app().await;
     let ana = t.user(Role::Student).await;
     let phone = t.session(&ana.user).await;
-    let change = |current: &str, new: &str| json!({"current_password": current, "new_password": new});
-    t.post("/auth/password", Some(&ana.token), change("wrong-password", "nueva-clave-1"))
-        .await
-        .expect_error(400, "invalid_current_password");
-    t.post("/auth/password", Some(&ana.token), change(PASSWORD, "corta"))
-        .await
-        .expect_error(400, "invalid_new_password");
-    t.post("/auth/password", Some(&ana.token), json!({"new_password": "nueva-clave-1"}))
-        .await
-        .expect_error(400, "invalid_current_password");
+    let change =
+        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
+    t.post(
+        "/auth/password",
+        Some(&ana.token),
+        change("wrong-password", "nueva-clave-1"),
+    )
+    .await
+    .expect_error(400, "invalid_current_password");
+    t.post(
+        "/auth/password",
+        Some(&ana.token),
+        change(PASSWORD, "corta"),
+    )
+    .await
+    .expect_error(400, "invalid_new_password");
+    t.post(
+        "/auth/password",
+        Some(&ana.token),
+        json!({"new_password": "nueva-clave-1"}),
+    )
+    .await
+    .expect_error(400, "invalid_current_password");
     t.get("/auth/me", Some(&phone)).await.expect(200);
 
-    t.post("/auth/password", Some(&ana.token), change(PASSWORD, "nueva-clave-1"))
-        .await
-        .expect(204);
+    t.post(
+        "/auth/password",
+        Some(&ana.token),
+        change(PASSWORD, "nueva-clave-1"),
+    )
+    .await
+    .expect(204);
     t.get("/auth/me", Some(&ana.token)).await.expect(200);
     t.get("/auth/me", Some(&phone))
         .await
         .expect_error(401, "unauthenticated");
     let email = ana.user.email.as_str();
-    t.post("/auth/login", None, json!({"email": email, "password": PASSWORD}))
-        .await
-        .expect_error(401, "unauthenticated");
-    t.post("/auth/login", None, json!({"email": email, "password": "nueva-clave-1"}))
-        .await
-        .expect(200);
+    t.post(
+        "/auth/login",
+        None,
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await
+    .expect_error(401, "unauthenticated");
+    t.post(
+        "/auth/login",
+        None,
+        json!({"email": email, "password": "nueva-clave-1"}),
+    )
+    .await
+    .expect(200);
 }
 
 #[tokio::test]
@@ -272,17 +333,39 @@ async fn admins_edit_a_department_contact_address() {
     let admin = t.user(Role::Admin).await;
     t.department("Mantenimiento").await;
     let edited = t
-        .request(reqwest::Method::PUT, "/departments/Mantenimiento", Some(&admin.token))
+        .request(
+            reqwest::Method::PUT,
+            "/departments/Mantenimiento",
+            Some(&admin.token),
+        )
         .json(&json!({"email": "Soporte@Campus.edu"}));
     let edited = send(edited).await;
     edited.expect(200);
-    assert_eq!(edited.body, json!({"nombre": "Mantenimiento", "email": "soporte@campus.edu"}));
+    assert_eq!(
+        edited.body,
+        json!({"nombre": "Mantenimiento", "email": "soporte@campus.edu"})
+    );
     let listed = t.get("/departments", Some(&admin.token)).await;
     assert_eq!(listed.items()[0]["email"], "soporte@campus.edu");
     for (path, body, status, code) in [
-        ("/departments/Cafeter%C3%ADa", json!({"email": "c@campus.edu"}), 404, "department_not_found"),
-        ("/departments/Mantenimiento", json!({"email": "no es correo"}), 400, "invalid_email"),
-        ("/departments/Mantenimiento", json!({}), 400, "invalid_email"),
+        (
+            "/departments/Cafeter%C3%ADa",
+            json!({"email": "c@campus.edu"}),
+            404,
+            "department_not_found",
+        ),
+        (
+            "/departments/Mantenimiento",
+            json!({"email": "no es correo"}),
+            400,
+            "invalid_email",
+        ),
+        (
+            "/departments/Mantenimiento",
+            json!({}),
+            400,
+            "invalid_email",
+        ),
     ] {
         let reply = send(
             t.request(reqwest::Method::PUT, path, Some(&admin.token))
@@ -303,10 +386,20 @@ async fn setup_says_whether_an_admin_can_log_in() {
     setup.expect(200);
     assert_eq!(setup.body, json!({"admin_exists": false}));
     let admin = t.user(Role::Admin).await;
-    assert_eq!(t.get("/setup", None).await.body, json!({"admin_exists": true}));
+    assert_eq!(
+        t.get("/setup", None).await.body,
+        json!({"admin_exists": true})
+    );
     let other = t.user(Role::Admin).await;
-    t.post(&format!("/admin/users/{}/disable", other.id()), Some(&admin.token), json!({}))
-        .await
-        .expect(200);
-    assert_eq!(t.get("/setup", None).await.body, json!({"admin_exists": true}));
+    t.post(
+        &format!("/admin/users/{}/disable", other.id()),
+        Some(&admin.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        t.get("/setup", None).await.body,
+        json!({"admin_exists": true})
+    );
 }
