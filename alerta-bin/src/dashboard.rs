@@ -1,7 +1,8 @@
 //! The web app: static files embedded in the binary, plain ES modules with no build step.
 //!
 //! Students report incidents and follow their own; staff triage, change status, comment
-//! and watch the live alerts; admins also assign departments. Every file is served from
+//! and watch the live alerts; admins also assign departments and manage accounts and the
+//! department catalog; everyone can change their password. Every file is served from
 //! memory with a content security policy that allows scripts from this origin only.
 
 use axum::Router;
@@ -29,6 +30,8 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/ui/chart.js", JS, include_str!("dashboard/chart.js")),
     ("/ui/student.js", JS, include_str!("dashboard/student.js")),
     ("/ui/staff.js", JS, include_str!("dashboard/staff.js")),
+    ("/ui/admin.js", JS, include_str!("dashboard/admin.js")),
+    ("/ui/account.js", JS, include_str!("dashboard/account.js")),
 ];
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {

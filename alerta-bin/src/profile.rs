@@ -146,12 +146,7 @@ pub async fn seed(app: &Alerta, config: &Config) -> anyhow::Result<()> {
         (Some(_), None) | (None, Some(_)) => {
             bail!("set both ALERTA_ADMIN_EMAIL and ALERTA_ADMIN_PASSWORD, or neither")
         }
-        (None, None) => tracing::info!(
-            "no admin account is configured here: if this deployment has none yet, create \
-             one with `alerta user add --role admin --email <address>` (the password is read \
-             from standard input) or start with ALERTA_ADMIN_EMAIL and ALERTA_ADMIN_PASSWORD \
-             set; students register from the web page"
-        ),
+        (None, None) => {}
     }
     for department in &config.departments {
         let department = Department {
@@ -162,6 +157,14 @@ pub async fn seed(app: &Alerta, config: &Config) -> anyhow::Result<()> {
             Ok(_) | Err(alerta_core::Error::Conflict { .. }) => {}
             Err(e) => return Err(e.into()),
         }
+    }
+    if !app.admin_exists().await? {
+        tracing::warn!(
+            "no admin account exists yet: create one with `alerta user add --role admin \
+             --email <address>` (the password is read from standard input), or start with \
+             ALERTA_ADMIN_EMAIL and ALERTA_ADMIN_PASSWORD set; students register from the web \
+             page"
+        );
     }
     Ok(())
 }

@@ -92,6 +92,8 @@ pub enum ConflictKind {
     LeaseLost,
     /// The alert already has an incident opened from it (`already_linked`).
     AlreadyLinked,
+    /// The change would leave no admin who can log in (`last_admin`).
+    LastAdmin,
 }
 
 impl ConflictKind {
@@ -106,6 +108,7 @@ impl ConflictKind {
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::LeaseLost => "lease_lost",
             Self::AlreadyLinked => "already_linked",
+            Self::LastAdmin => "last_admin",
         }
     }
 }
@@ -147,6 +150,15 @@ impl Error {
     /// The conflict of a write whose `what` (a user, a mail, ...) is already stored.
     pub fn duplicate(what: &str) -> Self {
         Self::conflict(ConflictKind::Duplicate, format!("{what} already exists"))
+    }
+
+    /// The conflict every user store returns when a role change or a disable would leave no
+    /// admin who can log in.
+    pub fn last_admin() -> Self {
+        Self::conflict(
+            ConflictKind::LastAdmin,
+            "this is the last admin who can log in: make another admin first",
+        )
     }
 
     /// The conflict every report ledger returns when an assignment is done or held by

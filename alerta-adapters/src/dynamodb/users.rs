@@ -1,15 +1,16 @@
 //! Users with their email guards, sessions, and the department catalog.
 
 use alerta_core::domain::{
-    Department, DepartmentName, Email, PasswordHash, PersonName, Role, Session, Timestamp,
-    TokenHash, User, UserId, UserRecord,
+    AccessChange, Cursor, Department, DepartmentName, Email, Page, PageRequest, PasswordHash,
+    PersonName, Role, Session, Timestamp, TokenHash, User, UserFilter, UserId, UserRecord,
 };
 use alerta_core::ports::{DepartmentStore, UserStore};
-use alerta_core::{Error, Result};
+use alerta_core::{ConflictKind, Error, Result};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
 
 use super::DynamoStore;
-use super::error::request;
+use super::error::{build, request};
 use super::item::{Item, ItemBuilder, Reader, n, s, time};
 use super::keyed::key;
 use super::query::{self, Expression, ScanOptions};
@@ -29,6 +30,7 @@ fn user_item(record: &UserRecord) -> Item {
         .set("rol", s(user.role.as_str()))
         .set("created_at", time(user.created_at))
         .set("password_hash", s(record.password_hash.as_phc()))
+        .set("disabled", AttributeValue::Bool(record.disabled))
         .build()
 }
 
@@ -43,6 +45,12 @@ fn user_from_item(item: &Item) -> Result<UserRecord> {
             created_at: r.time("created_at")?,
         },
         password_hash: PasswordHash::from_phc(r.string("password_hash")?.to_owned()),
+        // Accounts written before accounts could be disabled have no flag: enabled.
+        disabled: item
+            .get("disabled")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
     })
 }
 
@@ -78,6 +86,65 @@ fn department_from_item(item: &Item) -> Result<Department> {
         name: r.parsed("nombre", DepartmentName::parse)?,
         email: r.parsed("email", Email::parse)?,
     })
+}
+
+/// How often an access change is read and tried again when a concurrent change got in
+/// between.
+const ACCESS_ATTEMPTS: u32 = 8;
+
+/// A transaction item that only checks that `id` is an admin who can log in.
+fn still_active_admin(table: &str, id: &UserId) -> Result<TransactWriteItem> {
+    let check = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key(&[("user_id", id.as_str())])))
+        .condition_expression("rol = :admin AND (attribute_not_exists(disabled) OR disabled = :no)")
+        .expression_attribute_values(":admin", s(Role::Admin.as_str()))
+        .expression_attribute_values(":no", AttributeValue::Bool(false))
+        .build()
+        .map_err(build)?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
+impl DynamoStore {
+    /// Every account: the table holds a few per person, so a scan is cheap enough for the
+    /// admin's list; the email guards are left out.
+    async fn all_users(&self) -> Result<Vec<UserRecord>> {
+        let mut expression = Expression::new();
+        let role = expression.name("rol");
+        let items = query::scan_all(
+            &self.client,
+            &self.names.users,
+            ScanOptions {
+                attributes: &[],
+                filter: Some((format!("attribute_exists({role})"), expression)),
+            },
+        )
+        .await?;
+        items.iter().map(user_from_item).collect()
+    }
+
+    /// The admins who can log in.
+    async fn active_admins(&self) -> Result<Vec<UserRecord>> {
+        let mut expression = Expression::new();
+        let role = expression.name("rol");
+        let admin = expression.value("admin", s(Role::Admin.as_str()));
+        let items = query::scan_all(
+            &self.client,
+            &self.names.users,
+            ScanOptions {
+                attributes: &[],
+                filter: Some((format!("{role} = {admin}"), expression)),
+            },
+        )
+        .await?;
+        Ok(items
+            .iter()
+            .map(user_from_item)
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .filter(UserRecord::is_active_admin)
+            .collect())
+    }
 }
 
 impl DynamoStore {
@@ -182,6 +249,118 @@ impl UserStore for DynamoStore {
         query::delete_all(&self.client, &self.names.tokens, keys).await?;
         Ok(count)
     }
+
+    async fn users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<UserRecord>> {
+        let after = page.cursor.as_ref().map(|c| c.as_str()).unwrap_or("");
+        let mut found: Vec<UserRecord> = self
+            .all_users()
+            .await?
+            .into_iter()
+            .filter(|r| r.user.email.as_str() > after && filter.matches(r))
+            .collect();
+        found.sort_by(|a, b| a.user.email.as_str().cmp(b.user.email.as_str()));
+        found.truncate(page.limit.get() + 1);
+        Ok(Page::from_overfetched(found, page.limit, |r| {
+            Cursor::new(r.user.email.as_str())
+        }))
+    }
+
+    async fn active_admin_exists(&self) -> Result<bool> {
+        Ok(!self.active_admins().await?.is_empty())
+    }
+
+    async fn change_access(&self, id: &UserId, change: AccessChange) -> Result<UserRecord> {
+        for _ in 0..ACCESS_ATTEMPTS {
+            let Some(item) = self.user_item(id.as_str()).await? else {
+                return Err(Error::NotFound("user"));
+            };
+            let record = user_from_item(&item)?;
+            let changed = change.applied_to(&record);
+            if changed == record {
+                return Ok(record);
+            }
+            let mut items = vec![transaction::update(
+                &self.names.users,
+                key(&[("user_id", id.as_str())]),
+                "SET rol = :rol, disabled = :disabled",
+                Some(
+                    "rol = :old_rol AND (attribute_not_exists(disabled) OR disabled = :old_disabled)",
+                ),
+                &[],
+                &[
+                    (":rol", s(changed.user.role.as_str())),
+                    (":disabled", AttributeValue::Bool(changed.disabled)),
+                    (":old_rol", s(record.user.role.as_str())),
+                    (":old_disabled", AttributeValue::Bool(record.disabled)),
+                ],
+            )?];
+            if change.removes_an_admin(&record) {
+                // Another admin who can log in must still be one when this commits: the
+                // transaction checks it, so of two admins demoting each other at once, one
+                // transaction finds the other's change and fails.
+                let Some(other) = self
+                    .active_admins()
+                    .await?
+                    .into_iter()
+                    .find(|other| other.user.id != *id)
+                else {
+                    return Err(Error::last_admin());
+                };
+                items.push(still_active_admin(&self.names.users, &other.user.id)?);
+            }
+            if transaction::write(&self.client, items, None).await?.is_ok() {
+                return Ok(changed);
+            }
+        }
+        Err(Error::conflict(
+            ConflictKind::StaleVersion,
+            "the user kept changing; try again",
+        ))
+    }
+
+    async fn set_password_hash(&self, id: &UserId, hash: &PasswordHash) -> Result<()> {
+        let update = transaction::update(
+            &self.names.users,
+            key(&[("user_id", id.as_str())]),
+            "SET password_hash = :hash",
+            Some("attribute_exists(user_id) AND attribute_exists(rol)"),
+            &[],
+            &[(":hash", s(hash.as_phc()))],
+        )?;
+        match transaction::write(&self.client, vec![update], None).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Error::NotFound("user")),
+        }
+    }
+
+    async fn delete_sessions_of(&self, user: &UserId, keep: Option<TokenHash>) -> Result<u64> {
+        // The table has no index by user: the scan reads every session, which is fine for the
+        // rare password change or disabled account.
+        let mut expression = Expression::new();
+        let owner = expression.name("user_id");
+        let user_v = expression.value("user", s(user.as_str()));
+        let found = query::scan_all(
+            &self.client,
+            &self.names.tokens,
+            ScanOptions {
+                attributes: &["token_hash"],
+                filter: Some((format!("{owner} = {user_v}"), expression)),
+            },
+        )
+        .await?;
+        let keys: Vec<Item> = found
+            .into_iter()
+            .filter_map(|item| item.get("token_hash").cloned())
+            .filter(|hash| {
+                keep.as_ref()
+                    .is_none_or(|k| hash.as_s().ok().map(String::as_str) != Some(k.as_str()))
+            })
+            .map(|hash| ItemBuilder::new().set("token_hash", hash).build())
+            .collect();
+        let count = keys.len() as u64;
+        query::delete_all(&self.client, &self.names.tokens, keys).await?;
+        Ok(count)
+    }
 }
 
 #[async_trait]
@@ -220,6 +399,21 @@ impl DepartmentStore for DynamoStore {
             .collect::<Result<Vec<_>>>()?;
         departments.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(departments)
+    }
+
+    async fn update_department(&self, department: &Department) -> Result<()> {
+        let update = transaction::update(
+            &self.names.departments,
+            key(&[("nombre", department.name.as_str())]),
+            "SET email = :email",
+            Some("attribute_exists(nombre)"),
+            &[],
+            &[(":email", s(department.email.as_str()))],
+        )?;
+        match transaction::write(&self.client, vec![update], None).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Error::NotFound("department")),
+        }
     }
 }
 

@@ -1,10 +1,10 @@
-//! `/departments` and the incidents assigned to one.
+//! `/departments`, a department's contact address, and the incidents assigned to one.
 
 use alerta_core::Error;
 use alerta_core::domain::{Department, DepartmentName, Email, Incident, Page};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +18,7 @@ use super::query::{PageParams, PathParams, QueryParams, path_id};
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/departments", get(list).post(create))
+        .route("/departments/{nombre}", put(update))
         .route("/departments/{nombre}/incidents", get(incidents))
 }
 
@@ -61,6 +62,27 @@ async fn create(
         .create_department(&caller.user, Department { name, email }, idempotency.key())
         .await?;
     Ok((StatusCode::CREATED, Json(department)))
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ContactBody {
+    email: Field<String>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(name): PathParams<String>,
+    JsonBody(body): JsonBody<ContactBody>,
+) -> Result<Json<Department>, ApiError> {
+    let name = path_id(&name, DepartmentName::parse, "department")?;
+    let email = Email::parse(&body.email.required("email")?)?;
+    let department = state
+        .app
+        .update_department(&caller.user, Department { name, email })
+        .await?;
+    Ok(Json(department))
 }
 
 async fn incidents(

@@ -59,6 +59,7 @@
 //!   takes `true` or `false`.
 //! - Unknown paths are 404 `not_found`, wrong methods 405 `method_not_allowed`.
 
+mod accounts;
 mod alert_incidents;
 mod alerts;
 mod attachments;
@@ -201,6 +202,7 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
     let routes = Router::new()
         .merge(health::routes())
         .merge(users::routes())
+        .merge(accounts::routes())
         .merge(incidents::routes())
         .merge(attachments::routes(attachment_limit))
         .merge(departments::routes())

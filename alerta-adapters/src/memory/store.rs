@@ -3,6 +3,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use alerta_core::domain::MailAbout;
+use alerta_core::domain::{AccessChange, PasswordHash, UserFilter};
 use alerta_core::domain::{
     Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Attachment, AttachmentId, Cursor,
     Department, DepartmentName, Email, EventId, IdempotencyClaim, IdempotencyKey,
@@ -578,6 +579,58 @@ impl UserStore for MemoryStore {
         state.sessions.retain(|_, s| s.expires_at >= now);
         Ok((before - state.sessions.len()) as u64)
     }
+
+    async fn users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<UserRecord>> {
+        let state = self.lock();
+        let after = page.cursor.as_ref().map(|c| c.as_str()).unwrap_or("");
+        let mut found: Vec<UserRecord> = state
+            .users
+            .values()
+            .filter(|r| r.user.email.as_str() > after && filter.matches(r))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| a.user.email.as_str().cmp(b.user.email.as_str()));
+        found.truncate(page.limit.get() + 1);
+        Ok(Page::from_overfetched(found, page.limit, |r| {
+            Cursor::new(r.user.email.as_str())
+        }))
+    }
+
+    async fn active_admin_exists(&self) -> Result<bool> {
+        Ok(self.lock().users.values().any(UserRecord::is_active_admin))
+    }
+
+    async fn change_access(&self, id: &UserId, change: AccessChange) -> Result<UserRecord> {
+        let mut state = self.lock();
+        let record = state.users.get(id).ok_or(Error::NotFound("user"))?;
+        if change.removes_an_admin(record)
+            && !state
+                .users
+                .values()
+                .any(|other| other.user.id != *id && other.is_active_admin())
+        {
+            return Err(Error::last_admin());
+        }
+        let changed = change.applied_to(record);
+        state.users.insert(id.clone(), changed.clone());
+        Ok(changed)
+    }
+
+    async fn set_password_hash(&self, id: &UserId, hash: &PasswordHash) -> Result<()> {
+        let mut state = self.lock();
+        let record = state.users.get_mut(id).ok_or(Error::NotFound("user"))?;
+        record.password_hash = hash.clone();
+        Ok(())
+    }
+
+    async fn delete_sessions_of(&self, user: &UserId, keep: Option<TokenHash>) -> Result<u64> {
+        let mut state = self.lock();
+        let before = state.sessions.len();
+        state
+            .sessions
+            .retain(|hash, s| s.user_id != *user || keep.as_ref() == Some(hash));
+        Ok((before - state.sessions.len()) as u64)
+    }
 }
 
 #[async_trait]
@@ -599,6 +652,16 @@ impl DepartmentStore for MemoryStore {
 
     async fn departments(&self) -> Result<Vec<Department>> {
         Ok(self.lock().departments.values().cloned().collect())
+    }
+
+    async fn update_department(&self, department: &Department) -> Result<()> {
+        let mut state = self.lock();
+        let stored = state
+            .departments
+            .get_mut(&department.name)
+            .ok_or(Error::NotFound("department"))?;
+        *stored = department.clone();
+        Ok(())
     }
 }
 

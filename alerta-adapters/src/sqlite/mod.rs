@@ -98,6 +98,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0009_silences.sql"),
     ),
     (
+        10,
+        "disabled accounts, admins and sessions by user",
+        include_str!("../../migrations/0010_user_access.sql"),
+    ),
+    (
         11,
         "outbox causes",
         include_str!("../../migrations/0011_outbox_causes.sql"),

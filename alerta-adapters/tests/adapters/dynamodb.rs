@@ -448,6 +448,7 @@ async fn items_read_back_through_the_sdk_with_the_original_attribute_names() {
         password_hash: PasswordHash::from_phc(
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         ),
+        disabled: false,
     };
     storage.users.create_user(&user).await.unwrap();
     let guard = client

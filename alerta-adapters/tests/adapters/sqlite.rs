@@ -157,6 +157,7 @@ async fn everything_written_is_there_after_reopening() {
         password_hash: PasswordHash::from_phc(
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         ),
+        disabled: false,
     };
     let session = Session {
         token_hash: SessionToken::generate().hash(),

@@ -2,24 +2,50 @@
 // stream for all of them.
 
 import { api, session } from "./api.js";
-import { $ } from "./dom.js";
+import { $, toast } from "./dom.js";
 import { onLanguageChange, setLanguage, t, translate } from "./i18n.js";
 import { olderStreamId, startStream, stopStream } from "./stream.js";
 import { loadStudent, redrawStudent, setUpStudent, studentMessage } from "./student.js";
 import {
   loadAlerts, loadBoard, loadDepartments, redrawStaff, reloadStaff, setUpStaff, staffMessage,
 } from "./staff.js";
+import { loadAdmin, redrawAdmin, setUpAdmin } from "./admin.js";
+import { setUpAccount } from "./account.js";
 
 const managesIncidents = (user) => user.rol === "staff" || user.rol === "admin";
+
+/** Whether the server has an admin: the login screen says how to make the first one if not. */
+async function checkSetup() {
+  try {
+    const { admin_exists: exists } = await api("/setup");
+    $("first-run-admin").hidden = exists;
+    $("first-run-none").hidden = exists;
+  } catch (_) { /* the advice stays shown */ }
+}
 
 function showLogin() {
   session.token = null;
   session.user = null;
-  for (const id of ["student-view", "staff-view", "logout"]) $(id).hidden = true;
+  for (const id of ["student-view", "staff-view", "admin-view", "account-view", "views", "logout"]) $(id).hidden = true;
   $("login-view").hidden = false;
   $("login-form").hidden = false;
   $("register-form").hidden = true;
   $("who").textContent = "";
+  checkSetup();
+}
+
+/** Shows one section: the role's main screen, the admin's screens, or the account page. */
+function showView(view) {
+  const staff = managesIncidents(session.user);
+  $("staff-view").hidden = !(view === "main" && staff);
+  $("student-view").hidden = !(view === "main" && !staff);
+  $("admin-view").hidden = view !== "admin";
+  $("account-view").hidden = view !== "account";
+  for (const button of document.querySelectorAll("#views button")) {
+    if (button.dataset.view === view) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+  }
+  if (view === "admin") loadAdmin().catch((error) => toast(error.message));
 }
 
 function showForm(which) {
@@ -47,12 +73,16 @@ async function start() {
   $("who").textContent = `${session.user.nombre} (${session.user.rol})`;
   $("login-view").hidden = true;
   $("logout").hidden = false;
-  $("staff-view").hidden = !staff;
-  $("student-view").hidden = staff;
+  $("views").hidden = false;
+  $("nav-admin").hidden = session.user.rol !== "admin";
+  showView("main");
   const since = await loadForRole();
   startStream(since, {
     onMessage: staff ? staffMessage : studentMessage,
-    onReset: () => (staff ? reloadStaff() : loadStudent()).catch(() => { /* the next reset retries */ }),
+    onReset: () => {
+      if (!$("admin-view").hidden) loadAdmin().catch(() => { /* the next reset retries */ });
+      return (staff ? reloadStaff() : loadStudent()).catch(() => { /* the next reset retries */ });
+    },
     onSessionEnded: showLogin,
   });
 }
@@ -67,7 +97,12 @@ document.addEventListener("DOMContentLoaded", () => {
   translate(document);
   setUpStudent();
   setUpStaff();
-  onLanguageChange(() => { redrawStudent(); redrawStaff(); });
+  setUpAdmin();
+  setUpAccount();
+  onLanguageChange(() => { redrawStudent(); redrawStaff(); redrawAdmin(); });
+  for (const button of document.querySelectorAll("#views button")) {
+    button.addEventListener("click", () => showView(button.dataset.view));
+  }
   for (const button of document.querySelectorAll("[data-lang]")) {
     button.addEventListener("click", () => setLanguage(button.dataset.lang));
   }
@@ -79,7 +114,8 @@ document.addEventListener("DOMContentLoaded", () => {
     try {
       await logIn($("login-email").value, $("login-password").value);
     } catch (error) {
-      $("login-error").textContent = error.status ? error.message : t("error.network");
+      const disabled = error.status === 403;
+      $("login-error").textContent = disabled ? t("login.disabled") : error.status ? error.message : t("error.network");
     }
   });
   $("register-form").addEventListener("submit", async (event) => {

@@ -204,11 +204,14 @@ async fn report_and_triage(student: Client, staff: Client) {
     student.goto(&server.base).await.unwrap();
     assert_eq!(text_of(&student, "#login-submit").await, "Entrar");
     assert_eq!(text_of(&student, "label[for=login-email]").await, "Correo");
-    assert!(
-        text_of(&student, "#first-run")
-            .await
-            .contains("alerta user add --role admin")
-    );
+    assert!(text_of(&student, "#first-run").await.contains("Regístrate"));
+    wait_for(
+        &student,
+        "the first-admin advice to hide once an admin exists",
+        "document.getElementById('first-run-admin').hidden",
+        json!(true),
+    )
+    .await;
     assert_no_sideways_scroll(&student, "the login screen").await;
     screenshot(&student, "screen-login.png").await;
     click(&student, "#lang-en").await;
@@ -494,7 +497,8 @@ async fn report_and_triage(student: Client, staff: Client) {
     assert_no_sideways_scroll(&student, "the staff board").await;
 }
 
-/// On a first run with no admin configured, the start-up log says how to make one.
+/// On a first run with no admin, the start-up log says how to make one, and `GET /setup` tells
+/// the login page that none exists.
 #[tokio::test]
 async fn a_first_run_without_an_admin_says_how_to_create_one() {
     use tokio::io::{AsyncBufReadExt, BufReader};
@@ -522,13 +526,13 @@ async fn a_first_run_without_an_admin_says_how_to_create_one() {
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut hint = None;
-    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+    let serving = tokio::time::timeout(std::time::Duration::from_secs(60), async {
         while let Some(line) = lines.next_line().await.unwrap() {
             if line.contains("alerta user add --role admin") {
                 hint = Some(line.clone());
             }
             if line.contains("alerta is serving") {
-                return;
+                return line;
             }
         }
         panic!("alerta exited before it said it was serving");
@@ -537,4 +541,227 @@ async fn a_first_run_without_an_admin_says_how_to_create_one() {
     .expect("alerta did not start within a minute");
     let hint = hint.expect("the start-up log names the command that creates the first admin");
     assert!(hint.contains("ALERTA_ADMIN_EMAIL") && hint.contains("ALERTA_ADMIN_PASSWORD"));
+    let addr = serving
+        .split("http_addr=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the address it serves on");
+    let setup: Value = reqwest::get(format!("http://{addr}/setup"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(setup, json!({"admin_exists": false}));
+}
+
+/// An admin's pages: a role change and a new department with its contact address edited, a
+/// disabled account's login refused, a password changed from "my account", and the admin
+/// pages on a 375-pixel phone.
+#[tokio::test]
+async fn an_admin_manages_accounts_and_departments_from_the_pages() {
+    let phone = Driver::start_phone();
+    let desk = Driver::start();
+    let user = phone.session().await;
+    let admin = desk.session().await;
+    let steps = tokio::spawn(manage_accounts(user.clone(), admin.clone()));
+    let outcome = steps.await;
+    let _ = user.close().await;
+    let _ = admin.close().await;
+    drop((phone, desk));
+    if let Err(failure) = outcome {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
+
+async fn register(api: &Admin, email: &str, password: &str, name: &str) -> String {
+    let (status, body) = api
+        .post(
+            "/auth/register",
+            json!({ "email": email, "password": password, "nombre": name }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["user"]["user_id"].as_str().unwrap().to_owned()
+}
+
+async fn api_get(api: &Admin, path: &str) -> Value {
+    api.http
+        .get(format!("{}{path}", api.base))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn api_login(api: &Admin, email: &str, password: &str) -> u16 {
+    api.http
+        .post(format!("{}/auth/login", api.base))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn manage_accounts(user: Client, admin: Client) {
+    const DEPT: &str = "Biblioteca Central";
+    let data_dir = tempfile::tempdir().unwrap();
+    let server = start_binary(data_dir.path()).await;
+    let api = Admin::log_in(&server).await;
+    let ana = register(
+        &api,
+        "ana.rios@campus.edu",
+        "clave-ana-1",
+        "Ana <i>Ríos</i>",
+    )
+    .await;
+    let luis = register(&api, "luis@campus.edu", "clave-luis-1", "Luis Gil").await;
+    register(&api, "marta@campus.edu", "clave-marta-1", "Marta Sanz").await;
+
+    admin.goto(&server.base).await.unwrap();
+    log_in(&admin, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    click(&admin, "#nav-admin").await;
+    wait_for(
+        &admin,
+        "the accounts list",
+        "document.querySelectorAll('#users-body tr').length",
+        json!(4),
+    )
+    .await;
+    // The name is shown as text, never as markup.
+    let row = format!("#users-body tr[data-id='{ana}']");
+    assert_eq!(
+        text_of(&admin, &format!("{row} td")).await,
+        "Ana <i>Ríos</i>"
+    );
+    assert_eq!(
+        script(
+            &admin,
+            "return document.querySelectorAll('#users-body i').length;"
+        )
+        .await,
+        json!(0)
+    );
+    type_into(&admin, "#users-q", "RÍOS").await;
+    click(&admin, "#users-apply").await;
+    wait_for(
+        &admin,
+        "the search to leave Ana alone",
+        "document.querySelectorAll('#users-body tr').length",
+        json!(1),
+    )
+    .await;
+    choose(&admin, &format!("{row} select"), "staff").await;
+    click(&admin, &format!("{row} .save-role")).await;
+    wait_for(
+        &admin,
+        "Ana's row to show her new role",
+        &format!("document.querySelector(\"{row}\").dataset.rol"),
+        json!("staff"),
+    )
+    .await;
+    let listed = api_get(&api, "/admin/users?q=ana.rios").await;
+    assert_eq!(listed["items"][0]["rol"], "staff", "stored: {listed}");
+
+    // A new department, then its contact address edited.
+    type_into(&admin, "#department-create-nombre", DEPT).await;
+    type_into(&admin, "#department-create-email", "biblioteca@campus.edu").await;
+    click(&admin, "#department-create-submit").await;
+    let item = "#departments-list li:first-child";
+    wait_for(
+        &admin,
+        "the new department in the list",
+        &format!("document.querySelector('{item} h3')?.textContent"),
+        json!(DEPT),
+    )
+    .await;
+    type_into(&admin, &format!("{item} input"), "libros@campus.edu").await;
+    click(&admin, &format!("{item} button")).await;
+    wait_for(
+        &admin,
+        "the saved notice",
+        "!document.getElementById('departments-notice').hidden",
+        json!(true),
+    )
+    .await;
+    let departments = api_get(&api, "/departments").await;
+    assert_eq!(
+        departments["items"],
+        json!([{ "nombre": DEPT, "email": "libros@campus.edu" }])
+    );
+
+    // Luis is disabled; his login says so.
+    type_into(&admin, "#users-q", "luis").await;
+    click(&admin, "#users-apply").await;
+    let luis_row = format!("#users-body tr[data-id='{luis}']");
+    click(&admin, &format!("{luis_row} .toggle")).await;
+    wait_for(
+        &admin,
+        "Luis's row to show him disabled",
+        &format!("document.querySelector(\"{luis_row}\")?.dataset.disabled"),
+        json!("true"),
+    )
+    .await;
+    user.goto(&server.base).await.unwrap();
+    wait_for(
+        &user,
+        "the login form",
+        "!document.getElementById('login-form').hidden",
+        json!(true),
+    )
+    .await;
+    type_into(&user, "#login-email", "luis@campus.edu").await;
+    type_into(&user, "#login-password", "clave-luis-1").await;
+    click(&user, "#login-submit").await;
+    wait_for(
+        &user,
+        "the disabled account's message",
+        "document.getElementById('login-error').textContent",
+        json!("Esta cuenta está desactivada. Pide a la administración que la active."),
+    )
+    .await;
+
+    // Marta changes her password from "my account".
+    log_in(&user, "marta@campus.edu", "clave-marta-1").await;
+    click(&user, "#nav-account").await;
+    type_into(&user, "#password-current", "clave-marta-1").await;
+    type_into(&user, "#password-new", "clave-nueva-2").await;
+    type_into(&user, "#password-repeat", "clave-nueva-2").await;
+    assert_no_sideways_scroll(&user, "the account page").await;
+    click(&user, "#password-submit").await;
+    wait_for(
+        &user,
+        "the password to be changed",
+        "document.getElementById('password-status').textContent",
+        json!("Contraseña cambiada. Tus otras sesiones se han cerrado."),
+    )
+    .await;
+    assert_eq!(
+        api_login(&api, "marta@campus.edu", "clave-marta-1").await,
+        401
+    );
+    assert_eq!(
+        api_login(&api, "marta@campus.edu", "clave-nueva-2").await,
+        200
+    );
+
+    // The admin pages on the phone.
+    click(&user, "#logout").await;
+    log_in(&user, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    click(&user, "#nav-admin").await;
+    wait_for(
+        &user,
+        "the accounts list on the phone",
+        "document.querySelectorAll('#users-body tr').length",
+        json!(4),
+    )
+    .await;
+    assert_no_sideways_scroll(&user, "the admin pages").await;
+    screenshot(&user, "screen-admin-phone.png").await;
+    screenshot(&admin, "screen-admin.png").await;
 }

@@ -128,6 +128,12 @@ pub async fn user_store(new_storage: &impl NewStorage) {
     users::users_round_trip(&new_storage.fresh().await).await;
     users::sessions(&new_storage.fresh().await).await;
     users::departments(&new_storage.fresh().await).await;
+    users::editing_a_department(&new_storage.fresh().await).await;
+    users::listing_users(&new_storage.fresh().await).await;
+    users::access_changes(&new_storage.fresh().await).await;
+    users::two_admins_demoting_each_other_leave_one(&new_storage.fresh().await).await;
+    users::many_concurrent_demotions_leave_one_admin(&new_storage.fresh().await).await;
+    users::passwords_and_sessions_of_a_user(&new_storage.fresh().await).await;
 }
 
 /// The mail outbox checks.

@@ -38,7 +38,8 @@ pub use incident::{
 pub use lifecycle::{Status, Urgency};
 pub use mail::{MailAbout, MailCause, MailKind, MailMessage, MailState, OutboxMail, Subject};
 pub use page::{
-    AlertFilter, Cursor, IncidentFilter, Limit, Page, PageRequest, contains_ignoring_case,
+    AlertFilter, Cursor, IncidentFilter, Limit, Page, PageRequest, UserFilter,
+    contains_ignoring_case,
 };
 pub use session::{Session, SessionToken, TokenHash, hex_sha256};
 pub use silence::{
@@ -56,5 +57,7 @@ pub use text::{
     AlertMessage, AlertSource, CommentText, Description, Location, Note, PersonName, SearchText,
     SilenceComment,
 };
-pub use user::{Email, NewUser, Password, PasswordHash, Role, User, UserRecord};
+pub use user::{
+    AccessChange, Account, Email, NewUser, Password, PasswordHash, Role, User, UserRecord,
+};
 pub use visibility::{IncidentView, Sight, redacted_event, redacted_incident};

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AlertId, Channel, DepartmentName, IncidentType, SearchText, Severity, Status, Urgency, UserId,
+    AlertId, Channel, DepartmentName, IncidentType, Role, SearchText, Severity, Status, Urgency,
+    UserId,
 };
 use crate::Error;
 
@@ -153,6 +154,27 @@ impl IncidentFilter {
                 contains_ignoring_case(incident.description().as_str(), q.as_str())
                     || contains_ignoring_case(incident.location().as_str(), q.as_str())
                     || contains_ignoring_case(incident.kind().as_str(), q.as_str())
+            })
+    }
+}
+
+/// Filters of `GET /admin/users`. Unset fields match everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// Text found (ignoring case) in the name or the email.
+    pub text: Option<SearchText>,
+    /// Only this role.
+    pub role: Option<Role>,
+}
+
+impl UserFilter {
+    /// Whether `record` passes the filter. Stores that cannot filter natively use this, and
+    /// the conformance suite checks every store against it.
+    pub fn matches(&self, record: &super::UserRecord) -> bool {
+        self.role.is_none_or(|r| r == record.user.role)
+            && self.text.as_ref().is_none_or(|q| {
+                contains_ignoring_case(record.user.name.as_str(), q.as_str())
+                    || contains_ignoring_case(record.user.email.as_str(), q.as_str())
             })
     }
 }

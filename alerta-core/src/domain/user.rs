@@ -196,6 +196,61 @@ pub struct UserRecord {
     pub user: User,
     /// The argon2id hash of the password.
     pub password_hash: PasswordHash,
+    /// Whether the account is refused at login (an admin disabled it).
+    pub disabled: bool,
+}
+
+impl UserRecord {
+    /// Whether the user is an admin who can log in: what the last-admin rule counts.
+    pub fn is_active_admin(&self) -> bool {
+        self.user.role == Role::Admin && !self.disabled
+    }
+}
+
+/// An account as admins see it: the user and whether it is disabled (`GET /admin/users`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Account {
+    /// The user.
+    #[serde(flatten)]
+    pub user: User,
+    /// Whether the account is refused at login.
+    pub disabled: bool,
+}
+
+impl From<UserRecord> for Account {
+    fn from(record: UserRecord) -> Self {
+        Self {
+            user: record.user,
+            disabled: record.disabled,
+        }
+    }
+}
+
+/// A change to what a user may do, made under the rule that some admin can always log in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessChange {
+    /// A new role.
+    Role(Role),
+    /// Disabled (`true`) or enabled again (`false`).
+    Disabled(bool),
+}
+
+impl AccessChange {
+    /// The record with the change made.
+    pub fn applied_to(self, record: &UserRecord) -> UserRecord {
+        let mut changed = record.clone();
+        match self {
+            Self::Role(role) => changed.user.role = role,
+            Self::Disabled(disabled) => changed.disabled = disabled,
+        }
+        changed
+    }
+
+    /// Whether the change takes an admin away from the admins who can log in, which is
+    /// refused when no other one is left.
+    pub fn removes_an_admin(self, record: &UserRecord) -> bool {
+        record.is_active_admin() && !self.applied_to(record).is_active_admin()
+    }
 }
 
 /// What it takes to make an account.

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 
 use crate::Result;
 use crate::domain::{
-    Department, DepartmentName, Email, Session, Timestamp, TokenHash, UserId, UserRecord,
+    AccessChange, Department, DepartmentName, Email, Page, PageRequest, PasswordHash, Session,
+    Timestamp, TokenHash, UserFilter, UserId, UserRecord,
 };
 
 /// Where accounts and sessions live.
@@ -19,6 +20,16 @@ use crate::domain::{
 /// - `create_user` MUST return [`Error::Conflict`](crate::Error::Conflict) of kind
 ///   [`Duplicate`](crate::ConflictKind::Duplicate) when the email or the id is taken, and
 ///   store nothing.
+/// - `change_access` MUST return [`Error::NotFound`](crate::Error::NotFound) for an unknown
+///   id, and [`Error::Conflict`](crate::Error::Conflict) of kind
+///   [`LastAdmin`](crate::ConflictKind::LastAdmin) (see [`Error::last_admin`](crate::Error::last_admin))
+///   when the change would leave no enabled admin, changing nothing. The rule MUST hold under
+///   concurrency: of changes made at the same time, only as many commit as leave at least one
+///   enabled admin (two admins demoting each other at once: one of them wins). A store MAY
+///   refuse a change that lost a race with another one as
+///   [`StaleVersion`](crate::ConflictKind::StaleVersion) after retrying.
+/// - `set_password_hash` MUST return [`Error::NotFound`](crate::Error::NotFound) for an
+///   unknown id.
 /// - Backend failures MUST be [`Error::Unavailable`](crate::Error::Unavailable).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -43,6 +54,24 @@ pub trait UserStore: Send + Sync {
 
     /// Removes every session that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64>;
+
+    /// One page of the users that pass `filter`, ordered by email; the cursor is made by the
+    /// store (the email of the last user of the page).
+    async fn users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<UserRecord>>;
+
+    /// Whether some user is an admin and not disabled.
+    async fn active_admin_exists(&self) -> Result<bool>;
+
+    /// Makes `change` to the user with `id` under the last-admin rule (see the errors above)
+    /// and returns the user as stored after it. A change to what the user already is, is
+    /// not an error and changes nothing.
+    async fn change_access(&self, id: &UserId, change: AccessChange) -> Result<UserRecord>;
+
+    /// Replaces the password hash of the user with `id`.
+    async fn set_password_hash(&self, id: &UserId, hash: &PasswordHash) -> Result<()>;
+
+    /// Removes every session of `user` except the one of `keep`; returns how many.
+    async fn delete_sessions_of(&self, user: &UserId, keep: Option<TokenHash>) -> Result<u64>;
 }
 
 /// A shared user store picked at run time.
@@ -54,6 +83,8 @@ pub type DynUserStore = dyn UserStore;
 ///
 /// - `create` MUST return [`Error::Conflict`](crate::Error::Conflict) of kind
 ///   [`Duplicate`](crate::ConflictKind::Duplicate) when the name is taken.
+/// - `update_department` MUST return [`Error::NotFound`](crate::Error::NotFound) when there
+///   is no department of that name, and create nothing.
 /// - Backend failures MUST be [`Error::Unavailable`](crate::Error::Unavailable).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -66,6 +97,9 @@ pub trait DepartmentStore: Send + Sync {
 
     /// Every department, by name.
     async fn departments(&self) -> Result<Vec<Department>>;
+
+    /// Replaces the contact address of the department of the same name.
+    async fn update_department(&self, department: &Department) -> Result<()>;
 }
 
 /// A shared department store picked at run time.

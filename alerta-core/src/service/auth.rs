@@ -98,6 +98,7 @@ impl Alerta {
         let record = UserRecord {
             user: user.clone(),
             password_hash: new.password.hash(),
+            disabled: false,
         };
         self.inner
             .storage
@@ -114,7 +115,8 @@ impl Alerta {
         Ok(user)
     }
 
-    /// Checks a password and opens a session (`POST /auth/login`).
+    /// Checks a password and opens a session (`POST /auth/login`). A disabled account with
+    /// the right password is [`Error::Forbidden`].
     ///
     /// Failed attempts are counted per account and per `client` address, in the storage that
     /// every instance shares, under the [`LoginPolicy`](super::LoginPolicy) of the settings:
@@ -158,6 +160,11 @@ impl Alerta {
                 .await?;
             return Err(Error::Unauthenticated);
         };
+        if record.disabled {
+            // Said only to someone who knows the password, so the reply tells an attacker
+            // nothing about the account.
+            return Err(Error::Forbidden("this account is disabled"));
+        }
         throttle.clear(&account_key).await;
         let token = SessionToken::generate();
         let expires_at = now.plus(self.inner.settings.session_ttl);
@@ -187,11 +194,15 @@ impl Alerta {
             users.delete_session(&hash).await?;
             return Err(Error::Unauthenticated);
         }
-        users
-            .user_by_id(&session.user_id)
-            .await?
-            .map(|r| r.user)
-            .ok_or(Error::Unauthenticated)
+        match users.user_by_id(&session.user_id).await? {
+            Some(record) if !record.disabled => Ok(record.user),
+            // A session opened by a login that raced the disable: it ends here.
+            Some(_) => {
+                users.delete_session(&hash).await?;
+                Err(Error::Unauthenticated)
+            }
+            None => Err(Error::Unauthenticated),
+        }
     }
 
     /// Ends the session of `token` at once (`POST /auth/logout`).

@@ -45,6 +45,21 @@ impl Alerta {
         Ok(department)
     }
 
+    /// Changes the contact address of a department (`PUT /departments/{nombre}`); admin only.
+    pub async fn update_department(
+        &self,
+        actor: &User,
+        department: Department,
+    ) -> Result<Department> {
+        require_admin(actor)?;
+        self.inner
+            .storage
+            .departments
+            .update_department(&department)
+            .await?;
+        Ok(department)
+    }
+
     /// The incidents assigned to a department (`GET /departments/{nombre}/incidents`); staff
     /// and admin.
     pub async fn department_incidents(

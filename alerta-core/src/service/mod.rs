@@ -1,5 +1,6 @@
 //! The use cases of the wire contract, with their role checks.
 
+mod accounts;
 mod alert_incidents;
 mod alerts;
 mod auth;

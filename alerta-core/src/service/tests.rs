@@ -517,6 +517,7 @@ fn student_record(email: &str) -> crate::domain::UserRecord {
         password_hash: crate::domain::Password::parse("password123")
             .unwrap()
             .hash(),
+        disabled: false,
     }
 }
 
@@ -755,6 +756,7 @@ async fn a_right_password_logs_in_even_when_its_failures_cannot_be_cleared() {
         password_hash: crate::domain::Password::parse("password123")
             .unwrap()
             .hash(),
+        disabled: false,
     };
     mocks
         .users

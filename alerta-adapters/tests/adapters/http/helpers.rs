@@ -286,6 +286,7 @@ impl TestApp {
             .create_user(&UserRecord {
                 user: user.clone(),
                 password_hash: password_hash().clone(),
+                disabled: false,
             })
             .await
             .unwrap();

@@ -1,5 +1,6 @@
 //! Tests of the REST API, over real sockets.
 
+mod accounts;
 mod alert_incidents;
 mod alert_lifecycle;
 mod alerts;

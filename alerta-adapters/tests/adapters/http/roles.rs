@@ -36,7 +36,7 @@ fn row(method: Method, path: &'static str, body: Body, expected: [u16; 5]) -> Ro
 /// The table. Placeholders are filled for each request, so that no request depends on what
 /// another did: `{incident}` is a new incident reported by the reporter, `{attachment}` a
 /// file on it, `{alert}` a new firing alert, `{mail}` a new pending outbox row, `{silence}` a
-/// new active silence, `{n}` a new number, `{email}` the caller's
+/// new active silence, `{user}` a new student's id, `{n}` a new number, `{email}` the caller's
 /// address (or the reporter's for anonymous calls).
 fn table() -> Vec<Row> {
     use Body::*;
@@ -65,6 +65,22 @@ fn table() -> Vec<Row> {
             ALL_OK,
         ),
         row(Method::GET, "/auth/me", None, USERS),
+        row(Method::GET, "/setup", None, ALL_OK),
+        row(
+            Method::POST,
+            "/auth/password",
+            Json(r#"{"current_password": "{password}", "new_password": "{password}"}"#),
+            [401, 204, 204, 204, 204],
+        ),
+        row(Method::GET, "/admin/users", None, ADMIN),
+        row(
+            Method::POST,
+            "/admin/users/{user}/role",
+            Json(r#"{"rol": "staff"}"#),
+            ADMIN,
+        ),
+        row(Method::POST, "/admin/users/{user}/disable", None, ADMIN),
+        row(Method::POST, "/admin/users/{user}/enable", None, ADMIN),
         row(
             Method::POST,
             "/auth/logout",
@@ -135,6 +151,12 @@ fn table() -> Vec<Row> {
             "/departments",
             Json(r#"{"nombre": "Depto {n}", "email": "depto{n}@campus.edu"}"#),
             ADMIN_CREATE,
+        ),
+        row(
+            Method::PUT,
+            "/departments/Mantenimiento",
+            Json(r#"{"email": "mant{n}@campus.edu"}"#),
+            ADMIN,
         ),
         row(
             Method::GET,
@@ -262,6 +284,10 @@ async fn fill(template: &str, t: &TestApp, cast: &Cast, caller: Option<&TestUser
         .unwrap();
         let alert = t.app.ingest_alerts(vec![draft]).await.unwrap().remove(0);
         text = text.replace("{alert}", alert.id.as_str());
+    }
+    if text.contains("{user}") {
+        let user = t.user(Role::Student).await;
+        text = text.replace("{user}", user.id());
     }
     if text.contains("{mail}") {
         text = text.replace("{mail}", &fresh_mail(t, cast).await);
