@@ -17,6 +17,7 @@ pub(super) enum List {
     Incidents,
     Alerts,
     Mails,
+    Occurrences,
 }
 
 impl List {
@@ -25,6 +26,7 @@ impl List {
             Self::Incidents => "ddb-incidents",
             Self::Alerts => "ddb-alerts",
             Self::Mails => "ddb-mails",
+            Self::Occurrences => "ddb-occurrences",
         }
     }
 }

@@ -14,6 +14,7 @@ pub(super) enum List {
     Incidents,
     Alerts,
     Mails,
+    Occurrences,
 }
 
 impl List {
@@ -22,6 +23,7 @@ impl List {
             Self::Incidents => "i1",
             Self::Alerts => "a1",
             Self::Mails => "m1",
+            Self::Occurrences => "o1",
         }
     }
 }

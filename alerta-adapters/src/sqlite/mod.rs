@@ -91,6 +91,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alert lifecycle",
         include_str!("../../migrations/0007_alert_lifecycle.sql"),
     ),
+    (
+        8,
+        "alert groups",
+        include_str!("../../migrations/0008_alert_groups.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -10,6 +10,7 @@ mod deployment;
 mod cli;
 mod connections;
 mod dashboard;
+mod grouping;
 mod mail;
 mod metrics;
 mod open311;

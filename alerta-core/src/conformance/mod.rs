@@ -24,6 +24,7 @@
 //! backend whose lists lag writes (`consistent_lists: false`) runs them on a stand-in that
 //! shows writes at once, as moto does for DynamoDB.
 
+mod alert_groups;
 mod alert_lifecycle;
 mod alerts;
 mod blobs;
@@ -104,6 +105,10 @@ pub async fn alert_store(new_storage: &impl NewStorage) {
         .await;
     alert_lifecycle::a_stale_or_unknown_transition_writes_nothing(&new_storage.fresh().await).await;
     alert_lifecycle::racing_transitions_one_wins(&new_storage.fresh().await).await;
+    alert_groups::occurrences_fold_into_their_group(&new_storage.fresh().await).await;
+    alert_groups::a_resolved_group_reopens(&new_storage.fresh().await).await;
+    alert_groups::racing_writers_open_one_group(&new_storage.fresh().await).await;
+    alert_groups::folds_race_acknowledgements(&new_storage.fresh().await).await;
 }
 
 /// The user, session and department store checks.
