@@ -120,9 +120,12 @@ fn history_from_item(item: &Item) -> Result<Vec<AlertEvent>> {
     serde_json::from_value(history).map_err(|e| unreadable("alert", format!("history: {e}")))
 }
 
-/// How many times a batch is read and written again after another writer opened one of its
-/// fingerprints or changed one of its groups between the reads and the write.
-const GROUP_ATTEMPTS: u32 = 12;
+/// How long a batch is read and written again after another writer opened one of its
+/// fingerprints or changed one of its groups between the reads and the write. Every lost
+/// attempt means another writer's batch committed, so the writers as a whole progress; the
+/// bound is on time rather than attempts because one fingerprint hammered by many writers
+/// makes each of them lose many times before it wins.
+const GROUP_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The key of the item that points from `fingerprint` to its group, in the occurrences
 /// table: a partition of its own, which no alert id (a ULID) can name.
@@ -566,21 +569,26 @@ impl AlertStore for DynamoStore {
         }
         // Read the groups, plan, write under conditions on what was read; a lost race means
         // another writer got there first, and the batch is planned again on what it wrote.
-        for attempt in 1..=GROUP_ATTEMPTS {
+        let started = std::time::Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let plan = self.plan(&batch).await?;
             match self.write_plan(plan, attempt).await? {
                 Ok((appended, groups)) => return Ok(Inserted { appended, groups }),
                 Err(Lost::Failed(error)) => return Err(error),
+                Err(Lost::Race) if started.elapsed() < GROUP_RETRY_FOR => {
+                    // Short and jittered: the writer that won has already committed.
+                    tokio::time::sleep(query::backoff(attempt.min(3))).await;
+                }
                 Err(Lost::Race) => {
-                    if attempt < GROUP_ATTEMPTS {
-                        tokio::time::sleep(query::backoff(attempt)).await;
-                    }
+                    return Err(super::error::other(format!(
+                        "alert groups kept changing under a batch for {} attempts",
+                        attempt
+                    )));
                 }
             }
         }
-        Err(super::error::other(format!(
-            "alert groups kept changing under a batch for {GROUP_ATTEMPTS} attempts"
-        )))
     }
 
     async fn transition(&self, change: AlertTransition) -> Result<Appended> {

@@ -109,7 +109,7 @@
 //! per write under the group's id; the mail rows of writes that open or reopen a group; two
 //! items for the stream log and one for the counts. When another writer opened one of the
 //! fingerprints or changed one of the groups in between, a condition fails, and the batch is
-//! read, planned and written again (up to 12 times), so racing writers end with one group per
+//! read, planned and written again (for up to two minutes), so racing writers end with one group per
 //! fingerprint and lose no occurrence. A write that opens a group with a mail row takes four
 //! items, so a batch of up to [`DynamoStore::MAX_ALERT_BATCH`] (24) writes is one
 //! transaction. A larger batch cannot be atomic on DynamoDB: it is written as consecutive

@@ -151,6 +151,7 @@ fn table_names(store: &DynamoStore) -> Vec<String> {
         &t.attachments,
         &t.departments,
         &t.alerts,
+        &t.alert_occurrences,
         &t.outbox,
         &t.idempotency,
         &t.report_ledger,
@@ -719,8 +720,9 @@ async fn messages_larger_than_one_item_are_split_over_segments_of_one_write() {
     // 4,000 characters of four bytes each: some 16 KB per message, 800 KB in all, more than
     // one item holds.
     let long = "\u{1D11E}".repeat(4_000);
-    let full = DynamoStore::MAX_ALERT_BATCH as u64;
-    let batch: Vec<AlertWrite> = (0..DynamoStore::MAX_ALERT_BATCH)
+    // Two group commits' worth, written as two transactions, the messages with the last.
+    let full = 2 * DynamoStore::MAX_ALERT_BATCH as u64;
+    let batch: Vec<AlertWrite> = (0..2 * DynamoStore::MAX_ALERT_BATCH)
         .map(|n| AlertWrite {
             alert: f.alert(&format!("s{n}"), Severity::Info, Channel::Http, &long),
             mails: vec![],
