@@ -245,6 +245,7 @@ mod tests {
             severity: Severity::Critical,
             message: AlertMessage::parse("<script>alert(1)</script>\r\nBcc: evil@x.org").unwrap(),
             channel: Channel::Tcp,
+            fingerprint: None,
         };
         let alert = Alert::fire(
             AlertId::parse("A1").unwrap(),

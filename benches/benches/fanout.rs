@@ -75,6 +75,7 @@ fn alert(seq: u64) -> Alert {
         ))
         .expect("a valid message"),
         channel: Channel::Tcp,
+        fingerprint: None,
     };
     Alert::fire(
         AlertId::parse(&format!("01JBENCH{seq:018}")).expect("a valid id"),
@@ -355,7 +356,7 @@ impl Fanout {
                 })
                 .collect();
             let messages = writes.iter().map(AlertWrite::stream_message).collect();
-            let appended = self.store.insert(writes).await.expect("committed");
+            let appended = self.store.insert(writes).await.expect("committed").appended;
             let target = self
                 .progress
                 .expect(self.bytes.of(appended) * self.subscribers as u64);

@@ -2,15 +2,19 @@
 
 use std::collections::HashSet;
 
+use std::collections::HashMap;
+
 use alerta_core::domain::{
     Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertMessage, AlertSource,
-    AlertState, AlertStatus, Appended, Channel, Page, PageRequest, Severity, StreamMessage,
+    AlertState, AlertStatus, Appended, Channel, Fingerprint, GroupState, Grouping, Occurrences,
+    Page, PageRequest, Severity, StreamMessage,
 };
-use alerta_core::ports::{AlertStore, AlertTransition, AlertWrite};
+use alerta_core::ports::{AlertStore, AlertTransition, AlertWrite, GroupedAlert, Inserted};
 use alerta_core::{Error, Result};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::TransactWriteItem;
+use futures_util::future::try_join_all;
 
 use super::counts::{Counted, Tally};
 use super::cursor::{self, List};
@@ -61,6 +65,10 @@ fn alert_item(alert: &Alert) -> Item {
         .set("status", s(alert.status().as_str()))
         .set("version", n(alert.version()))
         .set("updated_at", time(alert.updated_at()))
+        .set("fingerprint", s(alert.fingerprint().as_str()))
+        .set("count", n(alert.count()))
+        .set("first_seen", time(alert.first_seen()))
+        .set("last_seen", time(alert.last_seen()))
         .set("shard", s(shard_of(alert.id.as_str())))
         .set("search", s(search_text(alert)))
         .set_opt(
@@ -71,14 +79,20 @@ fn alert_item(alert: &Alert) -> Item {
 }
 
 /// An alert item; one written before alerts had a lifecycle reads as firing at version 1,
-/// last changed when it was stored.
+/// last changed when it was stored, and one written before they were grouped as a group of
+/// one under the unique fingerprint `legacy:<id>`, which no new occurrence joins.
 pub(super) fn alert_from_item(item: &Item) -> Result<Alert> {
     let r = Reader::new(item, "alert");
+    let id = r.parsed("id", AlertId::parse)?;
     let draft = AlertDraft {
         source: r.parsed("source", AlertSource::parse)?,
         severity: r.parsed("severity", Severity::parse)?,
         message: r.parsed("message", AlertMessage::parse)?,
         channel: r.parsed("channel", Channel::parse)?,
+        fingerprint: Some(
+            r.opt_parsed("fingerprint", Fingerprint::parse)?
+                .unwrap_or_else(|| Fingerprint::legacy(&id)),
+        ),
     };
     let created_at = r.time("created_at")?;
     let state = AlertState {
@@ -88,19 +102,24 @@ pub(super) fn alert_from_item(item: &Item) -> Result<Alert> {
         version: r.opt_number("version")?.unwrap_or(1),
         updated_at: r.opt_time("updated_at")?.unwrap_or(created_at),
     };
+    let group = GroupState {
+        count: r.opt_number("count")?.unwrap_or(1),
+        first_seen: r.opt_time("first_seen")?.unwrap_or(created_at),
+        last_seen: r.opt_time("last_seen")?.unwrap_or(created_at),
+    };
     // Written only when true, so alerts stored before silences read as not silenced.
     let silenced = matches!(item.get("silenced"), Some(AttributeValue::Bool(true)));
-    Ok(
-        Alert::restore(r.parsed("id", AlertId::parse)?, draft, created_at, state)
-            .with_silenced(silenced),
-    )
+    Ok(Alert::restore(id, draft, created_at, state)
+        .with_group(group)
+        .with_silenced(silenced))
 }
 
 /// The status changes an alert item keeps in its `history` list, oldest first.
 ///
 /// The history lives in the item so that a change is one conditional update beside the stream
-/// log, with no table of its own. An alert changes a handful of times (twice at most until
-/// repeats are grouped into it), a few hundred bytes each, far below an item's 400 KB.
+/// log, with no table of its own. An alert changes a handful of times, a few hundred bytes
+/// each, far below an item's 400 KB: folds leave it alone, and only a resolution followed by
+/// a recurrence adds two entries.
 fn history_from_item(item: &Item) -> Result<Vec<AlertEvent>> {
     if !item.contains_key("history") {
         return Ok(Vec::new());
@@ -109,93 +128,384 @@ fn history_from_item(item: &Item) -> Result<Vec<AlertEvent>> {
     serde_json::from_value(history).map_err(|e| unreadable("alert", format!("history: {e}")))
 }
 
-/// The transaction items of one alert and its mail rows.
-fn write_items(store: &DynamoStore, write: &AlertWrite) -> Result<Vec<TransactWriteItem>> {
-    let mut items = vec![transaction::put_new(
-        &store.names.alerts,
-        alert_item(&write.alert),
-        "id",
-    )?];
-    for mail in &write.mails {
-        items.push(transaction::put_new(
-            &store.names.outbox,
-            outbox::mail_item(mail),
-            "id",
-        )?);
-    }
-    Ok(items)
+/// How long a batch is read and written again after another writer opened one of its
+/// fingerprints or changed one of its groups between the reads and the write. Every lost
+/// attempt means another writer's batch committed, so the writers as a whole progress; the
+/// bound is on time rather than attempts because one fingerprint hammered by many writers
+/// makes each of them lose many times before it wins.
+const GROUP_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The key of the item that points from `fingerprint` to its group, in the occurrences
+/// table: a partition of its own, which no alert id (a ULID) can name.
+fn fingerprint_key(fingerprint: &Fingerprint) -> Item {
+    key(&[
+        ("alert_id", &format!("fingerprint#{fingerprint}")),
+        ("id", "group"),
+    ])
 }
 
-/// Whole alerts (each with its mail rows) for one transaction, and what they add to the
-/// counts.
-#[derive(Default)]
-struct Chunk<'a> {
-    items: Vec<TransactWriteItem>,
-    writes: Vec<&'a AlertWrite>,
+fn occurrences_item(group: &AlertId, occurrence: &Alert) -> Item {
+    ItemBuilder::new()
+        .set("alert_id", s(group.as_str()))
+        .set("id", s(occurrence.id.as_str()))
+        .set("at", time(occurrence.created_at))
+        .set("count", n(occurrence.count()))
+        .build()
+}
+
+fn occurrences_from_item(item: &Item) -> Result<Occurrences> {
+    let r = Reader::new(item, "alert occurrences");
+    Ok(Occurrences {
+        id: r.parsed("id", AlertId::parse)?,
+        at: r.time("at")?,
+        count: r.number("count")?,
+    })
+}
+
+/// One group as a batch leaves it.
+struct GroupPlan {
+    alert: Alert,
+    /// Its item as read before the batch; `None` for a group the batch opens.
+    stored: Option<Item>,
+    /// The version read, which the write expects.
+    stored_version: u64,
+    /// The history events of its reopenings in the batch.
+    events: Vec<AlertEvent>,
+}
+
+/// What a failed condition of an item means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Guard {
+    /// Another writer opened the fingerprint or changed the group after it was read.
+    Race,
+    /// An id is already stored.
+    Duplicate,
+}
+
+/// How to take an item back when a later part of its batch fails.
+enum Undo {
+    Delete { table: String, key: Item },
+    Restore { table: String, item: Item },
+}
+
+/// One item of a batch's transactions.
+struct Step {
+    item: TransactWriteItem,
+    guard: Guard,
+    undo: Undo,
+}
+
+/// A batch planned against the groups as read: the items to write, the counts they add, and
+/// what each write does.
+struct Plan {
+    steps: Vec<Step>,
     tally: Tally,
+    results: Vec<GroupedAlert>,
 }
 
-impl Chunk<'_> {
-    /// The chunk's items with the update of the counts they make.
-    fn transaction(self, store: &DynamoStore) -> Result<Vec<TransactWriteItem>> {
-        let mut items = self.items;
-        items.extend(store.count_item(Counted::Alerts, &self.tally)?);
-        Ok(items)
-    }
-}
-
-/// What the chunks already committed wrote, to take it back again.
-#[derive(Default)]
-struct Written {
-    alerts: Vec<Item>,
-    mails: Vec<Item>,
-    tally: Tally,
-}
-
-impl Written {
-    fn add(&mut self, writes: &[&AlertWrite], tally: Tally) {
-        for write in writes {
-            self.alerts.push(key(&[("id", write.alert.id.as_str())]));
-            self.mails.extend(
-                write
-                    .mails
-                    .iter()
-                    .map(|mail| key(&[("id", mail.id.as_str())])),
-            );
-        }
-        self.tally = std::mem::take(&mut self.tally).plus(tally);
-    }
+/// How one attempt at a batch ended, when it did not commit.
+enum Lost {
+    /// A group changed under it: read again and retry.
+    Race,
+    /// Anything else, as the batch's error.
+    Failed(Error),
 }
 
 impl DynamoStore {
-    /// Writes one transaction without stream messages; a failed condition means an id was
-    /// already stored.
-    async fn insert_chunk(&self, items: Vec<TransactWriteItem>) -> Result<()> {
-        match transaction::write(&self.client, items, None).await? {
-            Ok(()) => Ok(()),
-            Err(_) => Err(Error::duplicate("alert or mail")),
-        }
+    /// The stored group of `fingerprint` and its item, if any.
+    async fn stored_group(&self, fingerprint: &Fingerprint) -> Result<Option<(Alert, Item)>> {
+        let Some(pointer) = self
+            .get(&self.names.alert_occurrences, fingerprint_key(fingerprint))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let id = Reader::new(&pointer, "fingerprint")
+            .string("group")?
+            .to_owned();
+        let item = self
+            .get(&self.names.alerts, key(&[("id", &id)]))
+            .await?
+            .ok_or_else(|| unreadable("fingerprint", format!("its group {id} is not stored")))?;
+        Ok(Some((alert_from_item(&item)?, item)))
     }
 
-    /// Writes the last transaction of a batch, which appends the whole batch's messages.
-    async fn insert_last(
+    /// Reads the groups of the batch's fingerprints and plans the batch against them.
+    async fn plan(&self, batch: &[AlertWrite]) -> Result<Plan> {
+        let mut index: HashMap<Fingerprint, usize> = HashMap::new();
+        let mut fingerprints = Vec::new();
+        for write in batch {
+            let fingerprint = write.alert.fingerprint();
+            if !index.contains_key(&fingerprint) {
+                index.insert(fingerprint.clone(), fingerprints.len());
+                fingerprints.push(fingerprint);
+            }
+        }
+        let stored = try_join_all(fingerprints.iter().map(|f| self.stored_group(f))).await?;
+        let mut groups: Vec<Option<GroupPlan>> = stored
+            .into_iter()
+            .map(|found| {
+                found.map(|(alert, item)| GroupPlan {
+                    stored_version: alert.version(),
+                    alert,
+                    stored: Some(item),
+                    events: Vec::new(),
+                })
+            })
+            .collect();
+        let mut results = Vec::with_capacity(batch.len());
+        for write in batch {
+            let slot = &mut groups[index[&write.alert.fingerprint()]];
+            let (alert, grouping) = match slot {
+                Some(group) => group.alert.recur(&write.alert),
+                None => (write.alert.clone(), Grouping::Opened),
+            };
+            match slot {
+                Some(group) => {
+                    group.alert = alert.clone();
+                    if let Grouping::Reopened(event) = &grouping {
+                        group.events.push(event.clone());
+                    }
+                }
+                None => {
+                    *slot = Some(GroupPlan {
+                        alert: alert.clone(),
+                        stored: None,
+                        stored_version: 0,
+                        events: Vec::new(),
+                    });
+                }
+            }
+            results.push(GroupedAlert { alert, grouping });
+        }
+
+        let mut steps = Vec::new();
+        let mut tally = Tally::default();
+        for group in groups.into_iter().flatten() {
+            let alert = &group.alert;
+            let alert_key = key(&[("id", alert.id.as_str())]);
+            match group.stored {
+                None => {
+                    steps.push(Step {
+                        item: transaction::put_new(&self.names.alerts, alert_item(alert), "id")?,
+                        guard: Guard::Duplicate,
+                        undo: Undo::Delete {
+                            table: self.names.alerts.clone(),
+                            key: alert_key,
+                        },
+                    });
+                    let fingerprint = alert.fingerprint();
+                    let mut pointer = fingerprint_key(&fingerprint);
+                    pointer.insert("group".into(), s(alert.id.as_str()));
+                    steps.push(Step {
+                        item: transaction::put_new(
+                            &self.names.alert_occurrences,
+                            pointer,
+                            "alert_id",
+                        )?,
+                        guard: Guard::Race,
+                        undo: Undo::Delete {
+                            table: self.names.alert_occurrences.clone(),
+                            key: fingerprint_key(&fingerprint),
+                        },
+                    });
+                    tally = tally.plus(Tally::alert(alert)?);
+                }
+                Some(item) => {
+                    steps.push(Step {
+                        item: self.group_update(alert, group.stored_version, &group.events)?,
+                        guard: Guard::Race,
+                        undo: Undo::Restore {
+                            table: self.names.alerts.clone(),
+                            item,
+                        },
+                    });
+                }
+            }
+        }
+        for (write, result) in batch.iter().zip(&results) {
+            steps.push(Step {
+                item: transaction::put_new(
+                    &self.names.alert_occurrences,
+                    occurrences_item(&result.alert.id, &write.alert),
+                    "alert_id",
+                )?,
+                guard: Guard::Duplicate,
+                undo: Undo::Delete {
+                    table: self.names.alert_occurrences.clone(),
+                    key: key(&[
+                        ("alert_id", result.alert.id.as_str()),
+                        ("id", write.alert.id.as_str()),
+                    ]),
+                },
+            });
+            if !result.grouping.is_mailed() {
+                continue;
+            }
+            for mail in &write.mails {
+                steps.push(Step {
+                    item: transaction::put_new(&self.names.outbox, outbox::mail_item(mail), "id")?,
+                    guard: Guard::Duplicate,
+                    undo: Undo::Delete {
+                        table: self.names.outbox.clone(),
+                        key: key(&[("id", mail.id.as_str())]),
+                    },
+                });
+            }
+        }
+        Ok(Plan {
+            steps,
+            tally,
+            results,
+        })
+    }
+
+    /// The update of a stored group to where the batch leaves it, made only if no one changed
+    /// it since it was read at `expected`; reopenings append their history events.
+    fn group_update(
         &self,
-        items: Vec<TransactWriteItem>,
-        log: &PendingLog,
-    ) -> Result<Appended> {
-        match self.write_with_log(items, log).await? {
-            Ok(appended) => Ok(appended),
-            Err(_) => Err(Error::duplicate("alert or mail")),
+        alert: &Alert,
+        expected: u64,
+        events: &[AlertEvent],
+    ) -> Result<TransactWriteItem> {
+        let mut expression = "SET #status = :status, #version = :version, \
+             updated_at = :updated_at, #count = :count, last_seen = :last_seen"
+            .to_owned();
+        let mut values = vec![
+            (":status", s(alert.status().as_str())),
+            (":version", n(alert.version())),
+            (":updated_at", time(alert.updated_at())),
+            (":count", n(alert.count())),
+            (":last_seen", time(alert.last_seen())),
+            (":expected", n(expected)),
+        ];
+        if !events.is_empty() {
+            let events = events
+                .iter()
+                .map(|event| {
+                    serde_json::to_value(event)
+                        .map(|json| from_json(&json))
+                        .map_err(|e| unreadable("alert", format!("event cannot be encoded: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            expression.push_str(", history = list_append(if_not_exists(history, :empty), :events)");
+            values.push((":empty", AttributeValue::L(Vec::new())));
+            values.push((":events", AttributeValue::L(events)));
+        }
+        // Kept only while true, as `alert_item` writes it, so that the filter on it holds.
+        if alert.silenced() {
+            expression.push_str(", silenced = :silenced");
+            values.push((":silenced", AttributeValue::Bool(true)));
+        } else {
+            expression.push_str(" REMOVE silenced");
+        }
+        transaction::update(
+            &self.names.alerts,
+            key(&[("id", alert.id.as_str())]),
+            &expression,
+            Some("#version = :expected"),
+            &[
+                ("#status", "status"),
+                ("#version", "version"),
+                ("#count", "count"),
+            ],
+            &values,
+        )
+    }
+
+    /// Takes back what the parts of a failed batch wrote, newest first.
+    async fn undo(&self, steps: Vec<Undo>) {
+        for undo in steps.into_iter().rev() {
+            let result = match undo {
+                Undo::Delete { table, key } => {
+                    query::delete_all(&self.client, &table, vec![key]).await
+                }
+                Undo::Restore { table, item } => self
+                    .client
+                    .put_item()
+                    .table_name(table)
+                    .set_item(Some(item))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| super::error::request("put_item", e)),
+            };
+            if let Err(error) = result {
+                tracing::warn!(%error, "taking back part of a failed alert batch failed");
+            }
         }
     }
 
-    /// Deletes what earlier chunks of a failed batch wrote, and takes back what they counted,
-    /// so the batch ends all or nothing.
-    async fn undo(&self, written: Written) -> Result<()> {
-        query::delete_all(&self.client, &self.names.alerts, written.alerts).await?;
-        query::delete_all(&self.client, &self.names.outbox, written.mails).await?;
-        self.add_counts(Counted::Alerts, &written.tally.negated())
-            .await
+    /// Writes one planned batch: in one transaction when it fits, otherwise in parts, the
+    /// last of which appends the messages and adds the counts.
+    async fn write_plan(
+        &self,
+        plan: Plan,
+        attempt: u32,
+    ) -> Result<std::result::Result<(Appended, Vec<GroupedAlert>), Lost>> {
+        let messages: Vec<StreamMessage> = plan
+            .results
+            .iter()
+            .map(GroupedAlert::stream_message)
+            .collect();
+        let attempt_text = attempt.to_string();
+        let ids = plan
+            .results
+            .iter()
+            .map(|r| r.alert.id.as_str())
+            .chain([attempt_text.as_str()]);
+        let log = PendingLog::new("batch", &messages, ids)?;
+        let room = MAX_ITEMS - log.actions() - 1;
+        let count_item = self.count_item(Counted::Alerts, &plan.tally)?;
+        let mut parts: Vec<Vec<Step>> = Vec::new();
+        for step in plan.steps {
+            match parts.last_mut().filter(|part| part.len() < room) {
+                Some(part) => part.push(step),
+                None => parts.push(vec![step]),
+            }
+        }
+        let last = parts.pop().unwrap_or_default();
+        let mut written: Vec<Undo> = Vec::new();
+        let lost = |steps: &[Step], cancelled: &transaction::Cancelled| {
+            let race = steps
+                .iter()
+                .enumerate()
+                .any(|(n, step)| step.guard == Guard::Race && cancelled.failed(n));
+            if race {
+                Lost::Race
+            } else {
+                Lost::Failed(Error::duplicate("alert or mail"))
+            }
+        };
+        for part in parts {
+            let items = part.iter().map(|step| step.item.clone()).collect();
+            match transaction::write(&self.client, items, None).await {
+                Ok(Ok(())) => written.extend(part.into_iter().map(|step| step.undo)),
+                Ok(Err(cancelled)) => {
+                    let outcome = lost(&part, &cancelled);
+                    self.undo(written).await;
+                    return Ok(Err(outcome));
+                }
+                Err(error) => {
+                    self.undo(written).await;
+                    return Err(error);
+                }
+            }
+        }
+        let mut items: Vec<TransactWriteItem> = last.iter().map(|step| step.item.clone()).collect();
+        items.extend(count_item);
+        match self.write_with_log(items, &log).await {
+            Ok(Ok(appended)) => Ok(Ok((appended, plan.results))),
+            Ok(Err(cancelled)) => {
+                let outcome = lost(&last, &cancelled);
+                self.undo(written).await;
+                Ok(Err(outcome))
+            }
+            Err(error) => {
+                self.undo(written).await;
+                Err(error)
+            }
+        }
     }
 
     fn alert_partitions(
@@ -262,7 +572,7 @@ impl DynamoStore {
 
 #[async_trait]
 impl AlertStore for DynamoStore {
-    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<Appended> {
+    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<Inserted> {
         let mut alert_ids = HashSet::new();
         let mut mail_ids = HashSet::new();
         for write in &batch {
@@ -276,64 +586,31 @@ impl AlertStore for DynamoStore {
             }
         }
         if batch.is_empty() {
-            return Ok(Appended::NOTHING);
+            return Ok(Inserted {
+                appended: Appended::NOTHING,
+                groups: Vec::new(),
+            });
         }
-        let messages: Vec<StreamMessage> = batch.iter().map(AlertWrite::stream_message).collect();
-        let ids = batch.iter().flat_map(|write| {
-            std::iter::once(write.alert.id.as_str())
-                .chain(write.mails.iter().map(|m| m.id.as_str()))
-        });
-        let log = PendingLog::new("batch", &messages, ids)?;
-
-        // Chunks of whole alerts (each with its mail rows), each leaving room for its counts,
-        // the counter and the segments, which go in the last one.
-        let room = MAX_ITEMS - log.actions() - 1;
-        let mut chunks: Vec<Chunk> = vec![Chunk::default()];
-        for write in &batch {
-            let items = write_items(self, write)?;
-            if items.len() > room {
-                return Err(Error::invalid(
-                    "batch",
-                    "one alert with more mail rows than a DynamoDB transaction holds",
-                ));
-            }
-            let tally = Tally::alert(&write.alert)?;
-            let last = chunks
-                .last_mut()
-                .filter(|chunk| chunk.items.len() + items.len() <= room);
-            match last {
-                Some(chunk) => {
-                    chunk.items.extend(items);
-                    chunk.writes.push(write);
-                    chunk.tally = std::mem::take(&mut chunk.tally).plus(tally);
+        // Read the groups, plan, write under conditions on what was read; a lost race means
+        // another writer got there first, and the batch is planned again on what it wrote.
+        let started = std::time::Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let plan = self.plan(&batch).await?;
+            match self.write_plan(plan, attempt).await? {
+                Ok((appended, groups)) => return Ok(Inserted { appended, groups }),
+                Err(Lost::Failed(error)) => return Err(error),
+                Err(Lost::Race) if started.elapsed() < GROUP_RETRY_FOR => {
+                    // Short and jittered: the writer that won has already committed.
+                    tokio::time::sleep(query::backoff(attempt.min(3))).await;
                 }
-                None => chunks.push(Chunk {
-                    items,
-                    writes: vec![write],
-                    tally,
-                }),
-            }
-        }
-        let last = chunks.pop().unwrap_or_default().transaction(self)?;
-        if chunks.is_empty() {
-            return self.insert_last(last, &log).await;
-        }
-
-        let mut written = Written::default();
-        for chunk in chunks {
-            let (writes, tally) = (chunk.writes.clone(), chunk.tally.clone());
-            if let Err(error) = self.insert_chunk(chunk.transaction(self)?).await {
-                // The batch failed as a whole: the error stands even if undoing fails too.
-                let _ = self.undo(written).await;
-                return Err(error);
-            }
-            written.add(&writes, tally);
-        }
-        match self.insert_last(last, &log).await {
-            Ok(appended) => Ok(appended),
-            Err(error) => {
-                let _ = self.undo(written).await;
-                Err(error)
+                Err(Lost::Race) => {
+                    return Err(super::error::other(format!(
+                        "alert groups kept changing under a batch for {} attempts",
+                        attempt
+                    )));
+                }
             }
         }
     }
@@ -441,6 +718,30 @@ impl AlertStore for DynamoStore {
 
     async fn counts(&self) -> Result<AlertCounts> {
         self.read_counts(Counted::Alerts, AlertCounts::new()).await
+    }
+
+    async fn occurrences(&self, id: &AlertId, page: &PageRequest) -> Result<Page<Occurrences>> {
+        let start = cursor::position(List::Occurrences, page)?;
+        let take = page.limit.get() + 1;
+        let by_alert = PartitionQuery {
+            table: &self.names.alert_occurrences,
+            index: None,
+            partition_attribute: "alert_id",
+            sort_attribute: "id",
+            start_after: start,
+            order: Order::Descending,
+            filter: Expression::new(),
+            page_size: take,
+        };
+        let partition = Partition::new(&self.client, by_alert, id.as_str().to_owned());
+        let items = query::merge(vec![partition], "id", Order::Descending, take).await?;
+        let occurrences = items
+            .iter()
+            .map(occurrences_from_item)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(cursor::page(List::Occurrences, occurrences, page, |o| {
+            o.id.as_str()
+        }))
     }
 }
 

@@ -166,6 +166,13 @@ impl DynamoStore {
             table(&names.report_ledger, "event_id", None, vec![], None),
             table(&names.stream_log, "pk", Some("sk"), vec![], None),
             table(
+                &names.alert_occurrences,
+                "alert_id",
+                Some("id"),
+                vec![],
+                None,
+            ),
+            table(
                 &names.login_failures,
                 "clave",
                 None,

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::error::{request, unreadable};
+use super::error::unreadable;
 use super::item::{Item, ItemBuilder, n, s};
 use super::keyed::key;
 use super::query::{self, ScanOptions};
@@ -209,26 +209,6 @@ impl DynamoStore {
             &values,
         )
         .map(Some)
-    }
-
-    /// Adds `tally` to the counts of `counted` on its own, outside any transaction: for
-    /// taking back what a failed batch counted.
-    pub(super) async fn add_counts(&self, counted: Counted, tally: &Tally) -> Result<()> {
-        if tally.is_empty() {
-            return Ok(());
-        }
-        let addition = tally.addition();
-        self.client
-            .update_item()
-            .table_name(&self.names.counters)
-            .set_key(Some(key(&[(NAME, counted.name())])))
-            .update_expression(addition.expression)
-            .set_expression_attribute_names(Some(addition.names.into_iter().collect()))
-            .set_expression_attribute_values(Some(addition.values.into_iter().collect()))
-            .send()
-            .await
-            .map_err(|e| request("update_item", e))?;
-        Ok(())
     }
 
     /// The counts of `counted`, strongly consistent: exact as of the last committed write.

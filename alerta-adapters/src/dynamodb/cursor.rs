@@ -18,6 +18,7 @@ pub(super) enum List {
     Alerts,
     Mails,
     Silences,
+    Occurrences,
 }
 
 impl List {
@@ -27,6 +28,7 @@ impl List {
             Self::Alerts => "ddb-alerts",
             Self::Mails => "ddb-mails",
             Self::Silences => "ddb-silences",
+            Self::Occurrences => "ddb-occurrences",
         }
     }
 }

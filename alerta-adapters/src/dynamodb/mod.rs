@@ -101,18 +101,28 @@
 //! a change holds at most [`DynamoStore::MAX_CHANGE_ITEMS`] (97) items of its own, and a
 //! larger one is refused as invalid.
 //!
-//! [`AlertStore::insert`](alerta_core::ports::AlertStore::insert) writes a batch of up to
-//! [`DynamoStore::MAX_ALERT_BATCH`] (48) alerts, each with its mail row, in one transaction:
-//! two items per alert, two for the stream log and one for the counts, 99 in all. A larger
-//! batch cannot be atomic on DynamoDB: it is written as consecutive transactions of at most
-//! 100 items (an alert always with its mail rows, each part with the counts it adds), the
-//! last of which also appends every message of the batch to the stream log, and when one
-//! fails the parts already written are deleted again, and their counts taken back, before
-//! the error is returned. The batch then ends all or nothing and takes positions only when
-//! it is whole, but a reader may see part of its alerts meanwhile, and a crash between the
-//! parts leaves the first ones stored (and counted) without their messages. The store states
-//! both numbers as its [`StorageLimits`]: the group commit keeps its batches at
-//! `max_alert_batch` or fewer, so that each is atomic.
+//! [`AlertStore::insert`](alerta_core::ports::AlertStore::insert) groups alerts by
+//! fingerprint. It first reads, strongly consistent, the item of each fingerprint of the
+//! batch (in `AlertasOcurrencias`, partition `fingerprint#<fingerprint>`, naming its alert)
+//! and that alert, folds the batch into what it read, and writes in one transaction: a new
+//! group's alert and its fingerprint item, both with `attribute_not_exists`; a stored group's
+//! alert updated under the condition that its `version` is the one read; one occurrences item
+//! per write under the group's id; the mail rows of writes that open or reopen a group; two
+//! items for the stream log and one for the counts. When another writer opened one of the
+//! fingerprints or changed one of the groups in between, a condition fails, and the batch is
+//! read, planned and written again (for up to two minutes), so racing writers end with one group per
+//! fingerprint and lose no occurrence. A write that opens a group with a mail row takes four
+//! items, so a batch of up to [`DynamoStore::MAX_ALERT_BATCH`] (24) writes is one
+//! transaction. A larger batch cannot be atomic on DynamoDB: it is written as consecutive
+//! transactions of at most 100 items, the last of which also appends every message of the
+//! batch to the stream log and adds the counts, and when one fails the parts already written
+//! are taken back (new items deleted, updated alerts put back as they were read) before the
+//! error is returned. The batch then ends all or nothing and takes positions only when it is
+//! whole, but a reader may see part of it meanwhile, a crash between the parts leaves the
+//! first ones stored without their messages, and a writer that folds into one of its groups
+//! between the parts loses that fold when the batch is taken back. The store states both
+//! numbers as its [`StorageLimits`]: the group commit keeps its batches at `max_alert_batch`
+//! or fewer, so that each is atomic.
 //!
 //! # Counts
 //!
@@ -204,7 +214,7 @@
 //! inside the log rather than shorten it from its start.
 //!
 //! A segment item is held under DynamoDB's 400 KB per item: when a write's messages take more
-//! than about 380 KB (48 alerts of 4,000 characters outside the Latin alphabets can), they are
+//! than about 380 KB (24 alerts of 4,000 characters outside the Latin alphabets can), they are
 //! split over several segments of the same write, in order, each an item of the same
 //! transaction, and the batch is not refused. Such a write needs more items than a full group
 //! commit leaves room for, so an alert batch then goes as consecutive transactions as above.
@@ -259,8 +269,8 @@ use aws_sdk_dynamodb::Client;
 ///
 /// The defaults are the names of the original system (`Users`, `Tokens`, `Incidentes`,
 /// `IncidenteEventos`, `Departamentos`) plus `Adjuntos`, `Alertas`, `CorreoSaliente`,
-/// `Idempotencia`, `AsignacionesProcesadas`, `StreamLog`, `IntentosFallidos`, `Contadores`,
-/// `IncidentesDeAlertas` and `Silencios`, with no prefix.
+/// `AlertasOcurrencias`, `Idempotencia`, `AsignacionesProcesadas`, `StreamLog`,
+/// `IntentosFallidos`, `Contadores`, `IncidentesDeAlertas` and `Silencios`, with no prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DynamoTables {
     /// Put before every name, e.g. `staging-` or a fresh value per test.
@@ -279,6 +289,9 @@ pub struct DynamoTables {
     pub departments: String,
     /// Alerts (`Alertas`).
     pub alerts: String,
+    /// Each alert's occurrences, under its id, and the item that points from each fingerprint
+    /// to its alert (`AlertasOcurrencias`).
+    pub alert_occurrences: String,
     /// The mail outbox (`CorreoSaliente`).
     pub outbox: String,
     /// First results of writes made with an idempotency key (`Idempotencia`).
@@ -309,6 +322,7 @@ impl Default for DynamoTables {
             attachments: "Adjuntos".into(),
             departments: "Departamentos".into(),
             alerts: "Alertas".into(),
+            alert_occurrences: "AlertasOcurrencias".into(),
             outbox: "CorreoSaliente".into(),
             idempotency: "Idempotencia".into(),
             report_ledger: "AsignacionesProcesadas".into(),
@@ -340,6 +354,7 @@ impl DynamoTables {
             attachments: full(&self.attachments),
             departments: full(&self.departments),
             alerts: full(&self.alerts),
+            alert_occurrences: full(&self.alert_occurrences),
             outbox: full(&self.outbox),
             idempotency: full(&self.idempotency),
             report_ledger: full(&self.report_ledger),
@@ -362,6 +377,7 @@ struct Names {
     attachments: String,
     departments: String,
     alerts: String,
+    alert_occurrences: String,
     outbox: String,
     idempotency: String,
     report_ledger: String,
@@ -389,13 +405,14 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
-    /// The most alerts, each with its mail row, that
+    /// The most writes, each with its mail row, that
     /// [`AlertStore::insert`](alerta_core::ports::AlertStore::insert) stores in one
-    /// transaction beside the stream counter, one segment and the counts: two items per
-    /// alert, three more, within DynamoDB's 100. A group commit of at most this many is
-    /// atomic; the store states it as its
+    /// transaction beside the stream counter, one segment and the counts: at most four items
+    /// per write (a new group's alert, its fingerprint item, its occurrences and its mail
+    /// row; a fold takes two), three more, within DynamoDB's 100. A group commit of at most
+    /// this many is atomic; the store states it as its
     /// [`max_alert_batch`](alerta_core::ports::StorageLimits::max_alert_batch).
-    pub const MAX_ALERT_BATCH: usize = (transaction::MAX_ITEMS - WRITE_OVERHEAD) / 2;
+    pub const MAX_ALERT_BATCH: usize = (transaction::MAX_ITEMS - WRITE_OVERHEAD) / 4;
 
     /// The most items (the incident, its events, attachments and mail rows) that
     /// [`IncidentStore::commit`](alerta_core::ports::IncidentStore::commit) stores in one

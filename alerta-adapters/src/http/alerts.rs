@@ -2,7 +2,7 @@
 
 use alerta_core::domain::{
     Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertSource, Channel,
-    IncidentId, Note, Page, SearchText, Severity, Timestamp,
+    Fingerprint, IncidentId, Note, Occurrences, Page, SearchText, Severity, Timestamp,
 };
 use alerta_core::{AlertChangeRequest, AlertSender, Error};
 use axum::extract::State;
@@ -25,6 +25,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/events/stats", get(stats))
         .route("/events/{id}", get(one))
         .route("/events/{id}/history", get(history))
+        .route("/events/{id}/occurrences", get(occurrences))
         .route("/events/{id}/ack", post(acknowledge))
         .route("/events/{id}/resolve", post(resolve))
 }
@@ -35,6 +36,8 @@ struct AlertBody {
     source: Field<String>,
     severity: Field<String>,
     message: Field<String>,
+    fingerprint: Field<String>,
+    dedup_key: Field<String>,
 }
 
 /// `{ok: true, id}`
@@ -50,12 +53,18 @@ async fn report(
     idempotency: Idempotency,
     JsonBody(body): JsonBody<AlertBody>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let fingerprint = body.fingerprint.optional("fingerprint")?;
+    let dedup_key = body.dedup_key.optional("fingerprint")?;
     let draft = AlertDraft::parse(
         &body.source.required("source")?,
         &body.severity.required("severity")?,
         &body.message.required("message")?,
         Channel::Http,
-    )?;
+    )?
+    .with_fingerprint(Fingerprint::sent(
+        fingerprint.as_deref(),
+        dedup_key.as_deref(),
+    )?)?;
     let sender = match &caller {
         AlertCaller::User(user) => AlertSender::User(user),
         AlertCaller::IngestKey => AlertSender::Ingest,
@@ -181,6 +190,23 @@ async fn history(
         items,
         next_cursor: None,
     }))
+}
+
+/// When the occurrences of an alert's group arrived, newest first, a page at a time.
+async fn occurrences(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    QueryParams(page): QueryParams<PageParams>,
+) -> Result<Json<Page<Occurrences>>, ApiError> {
+    let id = path_id(&id, AlertId::parse, "alert")?;
+    let page = page.page()?;
+    Ok(Json(
+        state
+            .app
+            .alert_occurrences(&caller.user, &id, &page)
+            .await?,
+    ))
 }
 
 /// `{nota?, version?}`, as `POST /incidents/{id}/status` takes them; the body may be absent.

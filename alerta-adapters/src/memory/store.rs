@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -6,16 +6,16 @@ use alerta_core::domain::MailAbout;
 use alerta_core::domain::{AccessChange, PasswordHash, UserFilter};
 use alerta_core::domain::{
     Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Attachment, AttachmentId, Cursor,
-    Department, DepartmentName, Email, EventId, IdempotencyClaim, IdempotencyKey,
-    IdempotencyRecord, Incident, IncidentCounts, IncidentEvent, IncidentFilter, IncidentId, MailId,
-    MailState, OutboxMail, Page, PageRequest, Reservation, Session, Timestamp, TokenHash, UserId,
-    UserRecord,
+    Department, DepartmentName, Email, EventId, Fingerprint, Grouping, IdempotencyClaim,
+    IdempotencyKey, IdempotencyRecord, Incident, IncidentCounts, IncidentEvent, IncidentFilter,
+    IncidentId, MailId, MailState, Occurrences, OutboxMail, Page, PageRequest, Reservation,
+    Session, Timestamp, TokenHash, UserId, UserRecord,
 };
 use alerta_core::domain::{Appended, Position, StreamEntry, StreamHead, StreamMessage};
 use alerta_core::ports::{
     AlertStore, AlertTransition, AlertWrite, DepartmentStore, EventQuery, FailureWindow,
-    IdempotencyStore, IncidentChange, IncidentStore, LoginAttemptStore, LoginKey, MailOutbox,
-    ReportLedger, StorageBackend, StorageLimits, StreamLog, UserStore,
+    GroupedAlert, IdempotencyStore, IncidentChange, IncidentStore, Inserted, LoginAttemptStore,
+    LoginKey, MailOutbox, ReportLedger, StorageBackend, StorageLimits, StreamLog, UserStore,
 };
 use alerta_core::{ConflictKind, Error, Result};
 use async_trait::async_trait;
@@ -88,6 +88,12 @@ struct State {
     attachments: BTreeMap<AttachmentId, Attachment>,
     alerts: BTreeMap<AlertId, Alert>,
     alert_events: BTreeMap<EventId, AlertEvent>,
+    /// The group of each fingerprint.
+    fingerprints: HashMap<Fingerprint, AlertId>,
+    /// Each group's occurrences, by the id of the write that stored them.
+    occurrences: HashMap<AlertId, BTreeMap<AlertId, Occurrences>>,
+    /// The ids of every write of occurrences.
+    occurrence_ids: HashSet<AlertId>,
     users: HashMap<UserId, UserRecord>,
     user_emails: HashMap<Email, UserId>,
     sessions: HashMap<TokenHash, Session>,
@@ -391,12 +397,16 @@ impl IncidentStore for MemoryStore {
 
 #[async_trait]
 impl AlertStore for MemoryStore {
-    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<Appended> {
+    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<Inserted> {
         let mut state = self.lock();
-        let mut alert_ids = std::collections::HashSet::new();
-        let mut mail_ids = std::collections::HashSet::new();
+        let mut alert_ids = HashSet::new();
+        let mut mail_ids = HashSet::new();
         for write in &batch {
-            if state.alerts.contains_key(&write.alert.id) || !alert_ids.insert(&write.alert.id) {
+            let id = &write.alert.id;
+            if state.alerts.contains_key(id)
+                || state.occurrence_ids.contains(id)
+                || !alert_ids.insert(id)
+            {
                 return Err(Error::duplicate("alert"));
             }
             for mail in &write.mails {
@@ -405,14 +415,43 @@ impl AlertStore for MemoryStore {
                 }
             }
         }
-        let messages = batch.iter().map(AlertWrite::stream_message).collect();
+        // Nothing below can fail: the batch is applied whole, under the lock.
+        let mut groups = Vec::with_capacity(batch.len());
         for write in batch {
-            state.alerts.insert(write.alert.id.clone(), write.alert);
-            for mail in write.mails {
-                state.outbox.insert(mail.id.clone(), mail);
+            let fingerprint = write.alert.fingerprint();
+            let stored = state
+                .fingerprints
+                .get(&fingerprint)
+                .and_then(|id| state.alerts.get(id));
+            let (alert, grouping) = match stored {
+                Some(group) => group.recur(&write.alert),
+                None => (write.alert.clone(), Grouping::Opened),
+            };
+            if grouping.is_mailed() {
+                for mail in write.mails {
+                    state.outbox.insert(mail.id.clone(), mail);
+                }
             }
+            if let Grouping::Reopened(event) = &grouping {
+                state
+                    .alert_events
+                    .insert(event.event_id.clone(), event.clone());
+            }
+            state.occurrence_ids.insert(write.alert.id.clone());
+            state
+                .occurrences
+                .entry(alert.id.clone())
+                .or_default()
+                .insert(write.alert.id.clone(), Occurrences::of(&write.alert));
+            state.fingerprints.insert(fingerprint, alert.id.clone());
+            state.alerts.insert(alert.id.clone(), alert.clone());
+            groups.push(GroupedAlert { alert, grouping });
         }
-        Ok(state.log.append(messages))
+        let messages = groups.iter().map(GroupedAlert::stream_message).collect();
+        Ok(Inserted {
+            appended: state.log.append(messages),
+            groups,
+        })
     }
 
     async fn transition(&self, change: AlertTransition) -> Result<Appended> {
@@ -486,6 +525,21 @@ impl AlertStore for MemoryStore {
             counts.add(alert);
         }
         Ok(counts)
+    }
+
+    async fn occurrences(&self, id: &AlertId, page: &PageRequest) -> Result<Page<Occurrences>> {
+        let state = self.lock();
+        let Some(occurrences) = state.occurrences.get(id) else {
+            return Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        };
+        paginate(
+            occurrences.values().rev().cloned(),
+            page,
+            |o: &Occurrences| o.id.as_str(),
+        )
     }
 }
 

@@ -1,16 +1,18 @@
 //! Alerts of the hub.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use alerta_core::domain::{
     Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertMessage, AlertSource,
-    AlertState, AlertStatus, Channel, EventId, Note, Page, PageRequest, Severity, UserId,
+    AlertState, AlertStatus, Channel, EventId, Fingerprint, GroupState, Grouping, Note,
+    Occurrences, Page, PageRequest, Severity, UserId,
 };
-use alerta_core::ports::{AlertStore, AlertTransition, AlertWrite};
+use alerta_core::ports::{AlertStore, AlertTransition, AlertWrite, GroupedAlert, Inserted};
 use alerta_core::{Error, Result};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 use super::cursor::{self, List};
 use super::error::{self, db, unreadable};
@@ -20,7 +22,9 @@ use alerta_core::domain::Appended;
 macro_rules! alert_columns {
     () => {
         "id, source, severity, message, channel, created_at, status, version, \
-         COALESCE(updated_at, created_at) AS updated_at, silenced"
+         COALESCE(updated_at, created_at) AS updated_at, fingerprint, count, \
+         COALESCE(first_seen, created_at) AS first_seen, \
+         COALESCE(last_seen, created_at) AS last_seen, silenced"
     };
 }
 
@@ -33,28 +37,28 @@ fn search_text(alert: &Alert) -> String {
     )
 }
 
-/// The most rows one `INSERT` statement carries: 11 parameters each stay far below SQLite's
+/// The most rows one `INSERT` statement carries: 15 parameters each stay far below SQLite's
 /// limit of 32,766.
 const MAX_ROWS_PER_INSERT: usize = 512;
 
-/// A multi-row `INSERT` for a prefix of `remaining` rows, and how many rows it takes.
+/// A multi-row `INSERT` of `head` (`INSERT INTO t (a, b) VALUES `) with `columns` values a
+/// row, for a prefix of `remaining` rows, and how many rows it takes.
 ///
 /// Every statement is a round trip to the connection's worker thread, and one per row made
 /// those round trips (two thread switches each) the bulk of a large batch's cost. Row counts
 /// are powers of two, so that a handful of statements serve every batch size and each is
 /// prepared once per connection and then reused from its statement cache.
-fn insert_statement(remaining: usize) -> (usize, &'static str) {
-    static STATEMENTS: OnceLock<Vec<String>> = OnceLock::new();
-    let statements = STATEMENTS.get_or_init(|| {
+fn insert_statement(
+    statements: &'static OnceLock<Vec<String>>,
+    head: &str,
+    columns: usize,
+    remaining: usize,
+) -> (usize, &'static str) {
+    let statements = statements.get_or_init(|| {
+        let row = format!("({})", vec!["?"; columns].join(", "));
         std::iter::successors(Some(1), |&rows| Some(rows * 2))
             .take_while(|&rows| rows <= MAX_ROWS_PER_INSERT)
-            .map(|rows| {
-                let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows].join(", ");
-                format!(
-                    "INSERT INTO alerts (id, source, severity, message, channel, created_at, \
-                     search, status, version, updated_at, silenced) VALUES {values}"
-                )
-            })
+            .map(|rows| format!("{head}{}", vec![row.as_str(); rows].join(", ")))
             .collect()
     });
     // The largest power of two that fits: index = floor(log2(rows)).
@@ -63,26 +67,179 @@ fn insert_statement(remaining: usize) -> (usize, &'static str) {
     (1 << index, &statements[index])
 }
 
+/// The stored groups of the batch's fingerprints, by fingerprint: one statement whatever the
+/// batch's size, through the unique index on `fingerprint`.
+async fn read_groups(
+    tx: &mut Transaction<'static, Sqlite>,
+    batch: &[AlertWrite],
+) -> Result<HashMap<Fingerprint, Alert>> {
+    let fingerprints: Vec<Fingerprint> = batch.iter().map(|w| w.alert.fingerprint()).collect();
+    let list = serde_json::to_string(&fingerprints).map_err(error::unencodable)?;
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        alert_columns!(),
+        " FROM alerts WHERE fingerprint IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(list)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db)?;
+    rows.iter()
+        .map(|row| alert_from_row(row).map(|alert| (alert.fingerprint(), alert)))
+        .collect()
+}
+
+/// Stores groups opened by the batch, as the batch left them.
+async fn insert_alerts(tx: &mut Transaction<'static, Sqlite>, alerts: &[&Alert]) -> Result<()> {
+    static STATEMENTS: OnceLock<Vec<String>> = OnceLock::new();
+    let mut rest = alerts;
+    while !rest.is_empty() {
+        let (rows, sql) = insert_statement(
+            &STATEMENTS,
+            "INSERT INTO alerts (id, source, severity, message, channel, created_at, search, \
+             status, version, updated_at, fingerprint, count, first_seen, last_seen, silenced) \
+             VALUES ",
+            15,
+            rest.len(),
+        );
+        let (chunk, after) = rest.split_at(rows);
+        let mut query = sqlx::query(sql);
+        for alert in chunk {
+            query = query
+                .bind(alert.id.as_str())
+                .bind(alert.source.as_str())
+                .bind(alert.severity.as_str())
+                .bind(alert.message.as_str())
+                .bind(alert.channel.as_str())
+                .bind(millis(alert.created_at))
+                .bind(search_text(alert))
+                .bind(alert.status().as_str())
+                .bind(to_i64(alert.version()))
+                .bind(millis(alert.updated_at()))
+                .bind(alert.fingerprint().as_str().to_owned())
+                .bind(to_i64(alert.count()))
+                .bind(millis(alert.first_seen()))
+                .bind(millis(alert.last_seen()))
+                .bind(i64::from(alert.silenced()));
+        }
+        query
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| error::writing("alert", e))?;
+        rest = after;
+    }
+    Ok(())
+}
+
+/// Writes where a stored group stands after the batch folded into or reopened it.
+async fn update_group(tx: &mut Transaction<'static, Sqlite>, alert: &Alert) -> Result<()> {
+    sqlx::query(
+        "UPDATE alerts SET status = ?, version = ?, updated_at = ?, count = ?, last_seen = ?, \
+         silenced = ? WHERE id = ?",
+    )
+    .bind(alert.status().as_str())
+    .bind(to_i64(alert.version()))
+    .bind(millis(alert.updated_at()))
+    .bind(to_i64(alert.count()))
+    .bind(millis(alert.last_seen()))
+    .bind(i64::from(alert.silenced()))
+    .bind(alert.id.as_str())
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Keeps each write's occurrences with the group it went to.
+async fn insert_occurrences(
+    tx: &mut Transaction<'static, Sqlite>,
+    batch: &[AlertWrite],
+    results: &[GroupedAlert],
+) -> Result<()> {
+    static STATEMENTS: OnceLock<Vec<String>> = OnceLock::new();
+    let rows: Vec<(&AlertWrite, &GroupedAlert)> = batch.iter().zip(results).collect();
+    let mut rest = rows.as_slice();
+    while !rest.is_empty() {
+        let (count, sql) = insert_statement(
+            &STATEMENTS,
+            "INSERT INTO alert_occurrences (id, alert_id, at, count) VALUES ",
+            4,
+            rest.len(),
+        );
+        let (chunk, after) = rest.split_at(count);
+        let mut query = sqlx::query(sql);
+        for (write, result) in chunk {
+            query = query
+                .bind(write.alert.id.as_str())
+                .bind(result.alert.id.as_str())
+                .bind(millis(write.alert.created_at))
+                .bind(to_i64(write.alert.count()));
+        }
+        query
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| error::writing("alert", e))?;
+        rest = after;
+    }
+    Ok(())
+}
+
+/// Stores one entry of an alert's history.
+async fn insert_event(tx: &mut Transaction<'static, Sqlite>, event: &AlertEvent) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO alert_events (id, alert_id, from_status, to_status, actor, note, \
+         created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(event.event_id.as_str())
+    .bind(event.alert_id.as_str())
+    .bind(event.from.as_str())
+    .bind(event.to.as_str())
+    .bind(event.actor.as_str())
+    .bind(event.note.as_ref().map(|n| n.as_str()))
+    .bind(millis(event.created_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| error::writing("event", e))?;
+    Ok(())
+}
+
+fn occurrences_from_row(row: &SqliteRow) -> Result<Occurrences> {
+    let stored = |e: Error| unreadable(format!("alert occurrences: {e}"));
+    Ok(Occurrences {
+        id: AlertId::parse(&text(row, "id")?).map_err(stored)?,
+        at: timestamp(number(row, "at")?),
+        count: to_u64(number(row, "count")?, "count")?,
+    })
+}
+
 fn alert_from_row(row: &SqliteRow) -> Result<Alert> {
     let stored = |e: Error| unreadable(format!("alert: {e}"));
+    let id = AlertId::parse(&text(row, "id")?).map_err(stored)?;
     let draft = AlertDraft {
         source: AlertSource::parse(&text(row, "source")?).map_err(stored)?,
         severity: Severity::parse(&text(row, "severity")?).map_err(stored)?,
         message: AlertMessage::parse(&text(row, "message")?).map_err(stored)?,
         channel: Channel::parse(&text(row, "channel")?).map_err(stored)?,
+        fingerprint: Some(match column::<Option<String>>(row, "fingerprint")? {
+            Some(fingerprint) => Fingerprint::parse(&fingerprint).map_err(stored)?,
+            None => Fingerprint::legacy(&id),
+        }),
     };
     let state = AlertState {
         status: AlertStatus::parse(&text(row, "status")?).map_err(stored)?,
         version: to_u64(number(row, "version")?, "version")?,
         updated_at: timestamp(number(row, "updated_at")?),
     };
-    Ok(Alert::restore(
-        AlertId::parse(&text(row, "id")?).map_err(stored)?,
-        draft,
-        timestamp(number(row, "created_at")?),
-        state,
+    let group = GroupState {
+        count: to_u64(number(row, "count")?, "count")?,
+        first_seen: timestamp(number(row, "first_seen")?),
+        last_seen: timestamp(number(row, "last_seen")?),
+    };
+    Ok(
+        Alert::restore(id, draft, timestamp(number(row, "created_at")?), state)
+            .with_group(group)
+            .with_silenced(number(row, "silenced")? != 0),
     )
-    .with_silenced(number(row, "silenced")? != 0))
 }
 
 fn event_from_row(row: &SqliteRow) -> Result<AlertEvent> {
@@ -105,45 +262,68 @@ fn event_from_row(row: &SqliteRow) -> Result<AlertEvent> {
 
 #[async_trait]
 impl AlertStore for SqliteStore {
-    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<Appended> {
+    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<Inserted> {
         if batch.is_empty() {
-            return Ok(Appended::NOTHING);
+            return Ok(Inserted {
+                appended: Appended::NOTHING,
+                groups: Vec::new(),
+            });
         }
         // The whole batch is one transaction and so one fsync: the point of group commit.
+        // `BEGIN IMMEDIATE` makes it the only writer of the file, so the groups read here stay
+        // as read until it commits, across processes too; the unique index on `fingerprint`
+        // would refuse a second group all the same.
         let mut tx = self.begin_write().await?;
-        let mut rest = batch.as_slice();
-        while !rest.is_empty() {
-            let (rows, sql) = insert_statement(rest.len());
-            let (chunk, after) = rest.split_at(rows);
-            let mut query = sqlx::query(sql);
-            for write in chunk {
-                let alert = &write.alert;
-                query = query
-                    .bind(alert.id.as_str())
-                    .bind(alert.source.as_str())
-                    .bind(alert.severity.as_str())
-                    .bind(alert.message.as_str())
-                    .bind(alert.channel.as_str())
-                    .bind(millis(alert.created_at))
-                    .bind(search_text(alert))
-                    .bind(alert.status().as_str())
-                    .bind(to_i64(alert.version()))
-                    .bind(millis(alert.updated_at()))
-                    .bind(i64::from(alert.silenced()));
+        let mut groups = read_groups(&mut tx, &batch).await?;
+        let mut opened = HashSet::new();
+        // Fingerprints in the order the batch first touches them.
+        let mut touched = Vec::new();
+        let mut seen = HashSet::new();
+        let mut results = Vec::with_capacity(batch.len());
+        for write in &batch {
+            let fingerprint = write.alert.fingerprint();
+            let (alert, grouping) = match groups.get(&fingerprint) {
+                Some(group) => group.recur(&write.alert),
+                None => {
+                    opened.insert(write.alert.id.clone());
+                    (write.alert.clone(), Grouping::Opened)
+                }
+            };
+            if seen.insert(fingerprint.clone()) {
+                touched.push(fingerprint.clone());
             }
-            query
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| error::writing("alert", e))?;
-            rest = after;
+            groups.insert(fingerprint, alert.clone());
+            results.push(GroupedAlert { alert, grouping });
         }
-        for mail in batch.iter().flat_map(|write| &write.mails) {
-            outbox::insert_mail(&mut tx, mail).await?;
+        // Each touched group is written once, as the batch left it.
+        let (new, folded): (Vec<&Alert>, Vec<&Alert>) = touched
+            .iter()
+            .filter_map(|fingerprint| groups.get(fingerprint))
+            .partition(|alert| opened.contains(&alert.id));
+        insert_alerts(&mut tx, &new).await?;
+        for alert in folded {
+            update_group(&mut tx, alert).await?;
         }
-        let messages: Vec<_> = batch.iter().map(AlertWrite::stream_message).collect();
+        for result in &results {
+            if let Grouping::Reopened(event) = &result.grouping {
+                insert_event(&mut tx, event).await?;
+            }
+        }
+        insert_occurrences(&mut tx, &batch, &results).await?;
+        for (write, result) in batch.iter().zip(&results) {
+            if result.grouping.is_mailed() {
+                for mail in &write.mails {
+                    outbox::insert_mail(&mut tx, mail).await?;
+                }
+            }
+        }
+        let messages: Vec<_> = results.iter().map(GroupedAlert::stream_message).collect();
         let appended = stream::append(&mut tx, self.epoch, &messages).await?;
         tx.commit().await.map_err(db)?;
-        Ok(appended)
+        Ok(Inserted {
+            appended,
+            groups: results,
+        })
     }
 
     async fn transition(&self, change: AlertTransition) -> Result<Appended> {
@@ -164,20 +344,7 @@ impl AlertStore for SqliteStore {
         if updated.rows_affected() != 1 {
             return Err(Error::stale_version());
         }
-        sqlx::query(
-            "INSERT INTO alert_events (id, alert_id, from_status, to_status, actor, note, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(event.event_id.as_str())
-        .bind(event.alert_id.as_str())
-        .bind(event.from.as_str())
-        .bind(event.to.as_str())
-        .bind(event.actor.as_str())
-        .bind(event.note.as_ref().map(|n| n.as_str()))
-        .bind(millis(event.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| error::writing("event", e))?;
+        insert_event(&mut tx, event).await?;
         for mail in &change.mails {
             outbox::insert_mail(&mut tx, mail).await?;
         }
@@ -281,5 +448,20 @@ impl AlertStore for SqliteStore {
             *counts.by_channel.entry(text(row, "channel")?).or_default() += n;
         }
         Ok(counts)
+    }
+
+    async fn occurrences(&self, id: &AlertId, page: &PageRequest) -> Result<Page<Occurrences>> {
+        let mut query: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT id, at, count FROM alert_occurrences WHERE alert_id = ");
+        query.push_bind(id.as_str().to_owned());
+        cursor::fetch_page(
+            &self.pool,
+            query,
+            List::Occurrences,
+            page,
+            occurrences_from_row,
+            |o| o.id.as_str(),
+        )
+        .await
     }
 }

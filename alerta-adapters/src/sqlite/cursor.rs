@@ -15,6 +15,7 @@ pub(super) enum List {
     Alerts,
     Mails,
     Silences,
+    Occurrences,
 }
 
 impl List {
@@ -24,6 +25,7 @@ impl List {
             Self::Alerts => "a1",
             Self::Mails => "m1",
             Self::Silences => "s1",
+            Self::Occurrences => "o1",
         }
     }
 }

@@ -93,6 +93,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0007_alert_lifecycle.sql"),
     ),
     (
+        8,
+        "alert groups",
+        include_str!("../../migrations/0008_alert_groups.sql"),
+    ),
+    (
         9,
         "silences",
         include_str!("../../migrations/0009_silences.sql"),

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use alerta_core::domain::{AlertDraft, AlertId, Channel, Note};
+use alerta_core::domain::{AlertDraft, AlertId, Channel, Fingerprint, Note};
 use alerta_core::{AlertChangeRequest, Alerta, Result};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -20,7 +20,8 @@ pub(crate) enum Request {
     Unauthorized,
 }
 
-/// Every field a line may hold. An alert line has `source`, `severity` and `message`; a
+/// Every field a line may hold. An alert line has `source`, `severity` and `message`, and
+/// may have `fingerprint` (or its alias `dedup_key`); a
 /// resolve line has `"action": "resolve"`, `id` and optionally `nota` and `version`.
 #[derive(Deserialize)]
 struct Body<'a> {
@@ -32,6 +33,10 @@ struct Body<'a> {
     severity: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "text")]
     message: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    fingerprint: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    dedup_key: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "text")]
     id: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "text")]
@@ -82,7 +87,10 @@ impl Body<'_> {
         let source = required(self.source, "alert", "source")?;
         let severity = required(self.severity, "alert", "severity")?;
         let message = required(self.message, "alert", "message")?;
+        let fingerprint = Fingerprint::sent(self.fingerprint.as_deref(), self.dedup_key.as_deref())
+            .map_err(|e| e.public_message())?;
         AlertDraft::parse(&source, &severity, &message, Channel::Tcp)
+            .and_then(|draft| draft.with_fingerprint(fingerprint))
             .map_err(|e| e.public_message())
     }
 

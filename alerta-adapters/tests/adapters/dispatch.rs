@@ -58,9 +58,12 @@ impl World {
             .iter()
             .map(|to| self.fixtures.mail(to, &format!("to {to}"), now))
             .collect();
-        let alert = self
-            .fixtures
-            .alert("dispatch", Severity::Critical, Channel::Http, "carrier");
+        let alert = self.fixtures.alert(
+            "dispatch",
+            Severity::Critical,
+            Channel::Http,
+            &self.fixtures.id(),
+        );
         self.store
             .insert(vec![AlertWrite {
                 alert,

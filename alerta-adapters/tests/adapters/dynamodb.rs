@@ -157,6 +157,7 @@ fn table_names(store: &DynamoStore) -> Vec<String> {
         &t.attachments,
         &t.departments,
         &t.alerts,
+        &t.alert_occurrences,
         &t.outbox,
         &t.idempotency,
         &t.report_ledger,
@@ -513,7 +514,7 @@ async fn counts_are_one_item_each_that_bootstrap_makes_from_what_the_tables_hold
     incidents[0] = assign.incident;
     let alerts: Vec<AlertWrite> = (0..4)
         .map(|n| AlertWrite {
-            alert: f.alert("s", Severity::ALL[n % 2], Channel::Tcp, "m"),
+            alert: f.alert("s", Severity::ALL[n % 2], Channel::Tcp, &format!("m{n}")),
             mails: vec![],
         })
         .collect();
@@ -674,8 +675,10 @@ async fn one_transaction_writes_one_segment_holding_all_its_messages() {
     let f = Fixtures::new();
     assert_eq!(
         DynamoStore::MAX_ALERT_BATCH,
-        48,
-        "two items an alert, and the stream counter, one segment and the counts, within 100"
+        24,
+        "up to four items an alert that opens a group with mail (the alert, its fingerprint, \
+         its occurrences, its mail row), and the stream counter, one segment and the counts, \
+         within 100"
     );
     assert_eq!(storage.limits.max_alert_batch, DynamoStore::MAX_ALERT_BATCH);
     let full = DynamoStore::MAX_ALERT_BATCH as u64;
@@ -689,7 +692,12 @@ async fn one_transaction_writes_one_segment_holding_all_its_messages() {
             }
         })
         .collect();
-    let appended = storage.alerts.insert(batch).await.expect("a full group");
+    let appended = storage
+        .alerts
+        .insert(batch)
+        .await
+        .expect("a full group")
+        .appended;
     assert_eq!((appended.first, appended.count), (1, full));
     let items = segments(&client, &store).await;
     assert_eq!(items.len(), 1, "one segment for the whole transaction");
@@ -705,7 +713,7 @@ async fn one_transaction_writes_one_segment_holding_all_its_messages() {
 
     // A change without messages leaves the counter alone.
     assert_eq!(
-        storage.alerts.insert(Vec::new()).await.unwrap(),
+        storage.alerts.insert(Vec::new()).await.unwrap().appended,
         Appended::NOTHING
     );
     assert_eq!(storage.stream.head().await.unwrap().head, full);
@@ -721,10 +729,11 @@ async fn messages_larger_than_one_item_are_split_over_segments_of_one_write() {
     // 4,000 characters of four bytes each: some 16 KB per message, 800 KB in all, more than
     // one item holds.
     let long = "\u{1D11E}".repeat(4_000);
-    let full = DynamoStore::MAX_ALERT_BATCH as u64;
-    let batch: Vec<AlertWrite> = (0..DynamoStore::MAX_ALERT_BATCH)
-        .map(|_| AlertWrite {
-            alert: f.alert("s", Severity::Info, Channel::Http, &long),
+    // Two group commits' worth, written as two transactions, the messages with the last.
+    let full = 2 * DynamoStore::MAX_ALERT_BATCH as u64;
+    let batch: Vec<AlertWrite> = (0..2 * DynamoStore::MAX_ALERT_BATCH)
+        .map(|n| AlertWrite {
+            alert: f.alert(&format!("s{n}"), Severity::Info, Channel::Http, &long),
             mails: vec![],
         })
         .collect();
@@ -733,7 +742,8 @@ async fn messages_larger_than_one_item_are_split_over_segments_of_one_write() {
         .alerts
         .insert(batch)
         .await
-        .expect("a batch of long alerts");
+        .expect("a batch of long alerts")
+        .appended;
     assert_eq!((appended.first, appended.count), (1, full));
     let mut items = segments(&client, &store).await;
     assert!(items.len() > 1, "the messages do not fit in one item");
@@ -780,7 +790,8 @@ async fn messages_larger_than_one_item_are_split_over_segments_of_one_write() {
             mails: vec![],
         }])
         .await
-        .unwrap();
+        .unwrap()
+        .appended;
     assert_eq!(later.first, full + 1);
     let removed = storage
         .stream
@@ -845,7 +856,7 @@ async fn writers_that_lose_the_counter_race_try_again_until_each_is_stored_once(
                             })
                             .collect();
                         let messages = batch.iter().map(AlertWrite::stream_message).collect();
-                        let appended = storage.alerts.insert(batch).await.expect("insert");
+                        let appended = storage.alerts.insert(batch).await.expect("insert").appended;
                         mine.push(Written { appended, messages });
                     } else {
                         let change = f.update(

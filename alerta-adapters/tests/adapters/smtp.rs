@@ -633,7 +633,8 @@ impl Delivery {
                 &format!("sensor_{n:02}"),
                 Severity::Critical,
                 Channel::Tcp,
-                "caída",
+                // A message of its own, so that each alert is a group of its own and mailed.
+                &format!("caída {}", self.fixtures.id()),
             );
             let mail = OutboxMail::new(
                 MailId::parse(&self.fixtures.id()).unwrap(),
@@ -772,7 +773,7 @@ async fn mail_queued_while_the_server_was_away_arrives_once_within_30_s_of_its_r
             })
             .collect();
         let store = store.clone();
-        let alert = fixtures.alert("carrier", Severity::Critical, Channel::Tcp, "x");
+        let alert = fixtures.alert("carrier", Severity::Critical, Channel::Tcp, &fixtures.id());
         async move {
             store
                 .insert(vec![AlertWrite {

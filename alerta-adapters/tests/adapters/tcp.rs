@@ -52,7 +52,7 @@ impl CountingAlerts {
 
 #[async_trait]
 impl AlertStore for CountingAlerts {
-    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<alerta_core::domain::Appended> {
+    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<alerta_core::ports::Inserted> {
         self.inserts.fetch_add(1, Ordering::SeqCst);
         self.inserted
             .fetch_add(batch.len() as u64, Ordering::SeqCst);
@@ -89,6 +89,14 @@ impl AlertStore for CountingAlerts {
 
     async fn counts(&self) -> Result<AlertCounts> {
         self.inner.counts().await
+    }
+
+    async fn occurrences(
+        &self,
+        id: &AlertId,
+        page: &PageRequest,
+    ) -> Result<Page<alerta_core::domain::Occurrences>> {
+        self.inner.occurrences(id, page).await
     }
 }
 

@@ -943,9 +943,13 @@ async fn websocket_a_client_that_reads_slowly_through_a_long_burst_is_kept() {
     ready(&mut slow).await;
     // About 8 MB: far more than the buffers between the two ends hold.
     let pad = "x".repeat(3_900);
-    for _ in 0..40 {
+    for batch in 0..40 {
+        // Each alert a group of its own, so that each is a message.
         let drafts = (0..50)
-            .map(|_| AlertDraft::parse("s", "info", &pad, Channel::Tcp).unwrap())
+            .map(|n| {
+                let message = format!("{batch:02}{n:02}{pad}");
+                AlertDraft::parse("s", "info", &message, Channel::Tcp).unwrap()
+            })
             .collect();
         world.app.ingest_alerts(drafts).await.unwrap();
     }
@@ -991,8 +995,12 @@ async fn websocket_a_client_that_never_reads_is_closed_and_others_go_on() {
     let pad = "x".repeat(900);
     let mut sent = 0;
     while world.hub.stalled_disconnects() == 0 {
+        // Each alert a group of its own, so that each is a message.
         let drafts = (0..50)
-            .map(|_| AlertDraft::parse("s", "info", &pad, Channel::Tcp).unwrap())
+            .map(|n| {
+                let message = format!("{:08}{pad}", sent + n);
+                AlertDraft::parse("s", "info", &message, Channel::Tcp).unwrap()
+            })
             .collect();
         world.app.ingest_alerts(drafts).await.unwrap();
         sent += 50;

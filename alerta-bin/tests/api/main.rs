@@ -13,6 +13,7 @@ mod crash;
 mod dashboard;
 mod escalation;
 mod health;
+mod grouping;
 mod mail;
 mod metrics;
 mod open311;

@@ -152,7 +152,8 @@ pub(super) async fn batches_beyond_the_atomic_size_end_whole(store: &Storage) {
         .alerts
         .insert(batch.clone())
         .await
-        .expect("a big batch");
+        .expect("a big batch")
+        .appended;
     assert_eq!((appended.first, appended.count), (1, big as u64));
     assert_eq!(
         store.alerts.counts().await.expect("counts").total,

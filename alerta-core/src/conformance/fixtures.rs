@@ -201,6 +201,7 @@ impl Fixtures {
             severity,
             message: AlertMessage::parse(message).expect("a valid message"),
             channel,
+            fingerprint: None,
         };
         Alert::fire(AlertId::generate(&self.ids), draft, self.tick())
     }

@@ -24,6 +24,7 @@
 //! backend whose lists lag writes (`consistent_lists: false`) runs them on a stand-in that
 //! shows writes at once, as moto does for DynamoDB.
 
+mod alert_groups;
 mod alert_lifecycle;
 mod alerts;
 mod blobs;
@@ -121,6 +122,10 @@ pub async fn alert_store(new_storage: &impl NewStorage) {
     alert_lifecycle::racing_transitions_one_wins(&new_storage.fresh().await).await;
     mail_causes::a_transition_stores_its_mail_with_it(&new_storage.fresh().await).await;
     mail_causes::racing_transitions_store_one_mail(&new_storage.fresh().await).await;
+    alert_groups::occurrences_fold_into_their_group(&new_storage.fresh().await).await;
+    alert_groups::a_resolved_group_reopens(&new_storage.fresh().await).await;
+    alert_groups::racing_writers_open_one_group(&new_storage.fresh().await).await;
+    alert_groups::folds_race_acknowledgements(&new_storage.fresh().await).await;
 }
 
 /// The user, session and department store checks.

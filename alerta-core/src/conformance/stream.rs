@@ -53,7 +53,7 @@ pub(super) async fn an_empty_log_starts_at_one(store: &Storage) {
         })
         .collect();
     let messages: Vec<StreamMessage> = alerts.iter().map(AlertWrite::stream_message).collect();
-    let appended = store.alerts.insert(alerts).await.expect("insert");
+    let appended = store.alerts.insert(alerts).await.expect("insert").appended;
     assert_eq!(
         appended,
         Appended {
@@ -123,7 +123,7 @@ pub(super) async fn concurrent_writers_leave_no_hole(store: &Storage) {
                     let messages: Vec<StreamMessage> =
                         batch.iter().map(AlertWrite::stream_message).collect();
                     let duplicate = batch[0].clone();
-                    let appended = store.alerts.insert(batch).await.expect("insert");
+                    let appended = store.alerts.insert(batch).await.expect("insert").appended;
                     mine.push(Written { appended, messages });
                     // A refused write takes no position.
                     let again = store.alerts.insert(vec![duplicate]).await;
@@ -272,6 +272,7 @@ pub(super) async fn trimming_keeps_the_head_and_counting(store: &Storage) {
             mails: vec![],
         }])
         .await
-        .expect("insert");
+        .expect("insert")
+        .appended;
     assert_eq!(appended.first, 7, "positions go on from the head");
 }

@@ -1,6 +1,7 @@
 //! Domain types. Each one is checked when it is built, so holding one means it is valid.
 
 mod alert;
+mod alert_group;
 mod alert_history;
 mod attachment;
 mod blob;
@@ -22,7 +23,9 @@ mod visibility;
 mod wire_names;
 
 pub use self::time::Timestamp;
-pub use alert::{Alert, AlertDraft, AlertState, Channel, Severity};
+pub(crate) use alert::INGEST_ACTOR;
+pub use alert::{Alert, AlertDraft, AlertState, Channel, GroupState, Severity};
+pub use alert_group::{Fingerprint, Grouping, Occurrences};
 pub use alert_history::{AlertAction, AlertEvent, AlertStatus};
 pub use attachment::{Attachment, FileName, MediaType};
 pub use blob::{Blob, BlobKey};

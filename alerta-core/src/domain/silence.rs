@@ -57,7 +57,7 @@ impl<'a> MatchedFields<'a> {
             source: alert.source.as_str(),
             severity: alert.severity.as_str(),
             message: alert.message.as_str(),
-            fingerprint: None,
+            fingerprint: alert.fingerprint_ref().map(|f| f.as_str()),
         }
     }
 

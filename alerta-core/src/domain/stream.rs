@@ -40,6 +40,9 @@ pub enum StreamKind {
     /// `alert.resolved`
     #[serde(rename = "alert.resolved")]
     AlertResolved,
+    /// `alert.repeated`: more occurrences folded into a stored alert.
+    #[serde(rename = "alert.repeated")]
+    AlertRepeated,
 }
 
 /// Which subscribers a message is for, as a subscriber asks with `topics=`.
@@ -122,6 +125,18 @@ impl StreamMessage {
         Self {
             kind: StreamKind::Alert,
             at: alert.created_at,
+            data: serde_json::to_value(alert).unwrap_or_default(),
+            topic: Topic::Alerts,
+            audience: Audience::Everyone,
+        }
+    }
+
+    /// The message announcing that more occurrences folded into `alert` (`alert.repeated`),
+    /// carrying the alert with its new `count`, `last_seen` and `version`.
+    pub fn for_alert_repeated(alert: &Alert) -> Self {
+        Self {
+            kind: StreamKind::AlertRepeated,
+            at: alert.updated_at(),
             data: serde_json::to_value(alert).unwrap_or_default(),
             topic: Topic::Alerts,
             audience: Audience::Everyone,

@@ -4,24 +4,65 @@ use async_trait::async_trait;
 
 use crate::Result;
 use crate::domain::{
-    Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Appended, OutboxMail, Page, PageRequest,
-    StreamMessage,
+    Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Appended, Grouping, Occurrences,
+    OutboxMail, Page, PageRequest, StreamMessage,
 };
 
-/// One alert to store with the mail it causes.
+/// Occurrences of one fingerprint to store, with the mail they cause if they open or reopen
+/// its group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AlertWrite {
-    /// The alert.
+    /// The group the occurrences open when their fingerprint has none stored, as
+    /// [`Alert::open`](crate::domain::Alert::open) made it: its `count` is how many
+    /// occurrences this write brings, its `created_at` when they arrived, and its id also
+    /// names this write's [`Occurrences`] (and the history event of a reopening).
     pub alert: Alert,
-    /// Mail to send because of it (for `error` and `critical`).
+    /// Mail to send because of it (for `error` and `critical`), written only when the write
+    /// opens or reopens its group ([`Grouping::is_mailed`]), never when it folds.
     pub mails: Vec<OutboxMail>,
 }
 
 impl AlertWrite {
-    /// The stream message the alert appends to the log.
+    /// The stream message the write appends when it opens a new group (`alert`): what every
+    /// write of a fingerprint with no stored group appends. [`GroupedAlert::stream_message`]
+    /// is the message a stored write appended.
     pub fn stream_message(&self) -> StreamMessage {
         StreamMessage::for_alert(&self.alert)
     }
+}
+
+/// What one [`AlertWrite`] did: its group as stored after the step, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupedAlert {
+    /// The group as the write left it.
+    pub alert: Alert,
+    /// Whether the write opened, folded into or reopened it.
+    pub grouping: Grouping,
+}
+
+impl GroupedAlert {
+    /// The stream message the write appends to the log: `alert` for a new group,
+    /// `alert.repeated` for a fold, and for a reopening the lifecycle's message for a move
+    /// back to `firing` (`alert`).
+    pub fn stream_message(&self) -> StreamMessage {
+        match &self.grouping {
+            Grouping::Opened => StreamMessage::for_alert(&self.alert),
+            Grouping::Folded | Grouping::Unsilenced => {
+                StreamMessage::for_alert_repeated(&self.alert)
+            }
+            Grouping::Reopened(event) => StreamMessage::for_alert_event(&self.alert, event),
+        }
+    }
+}
+
+/// What [`AlertStore::insert`] stored: the positions its messages took, and per write, in
+/// batch order, what it did to its group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inserted {
+    /// The positions of the batch's messages, one per write.
+    pub appended: Appended,
+    /// One per write, in batch order.
+    pub groups: Vec<GroupedAlert>,
 }
 
 /// One change of a stored alert's status: the alert and its history event as
@@ -52,13 +93,21 @@ impl AlertTransition {
 /// # Contract
 ///
 /// - [`insert`](AlertStore::insert) stores a batch of up to the backend's
-///   [`max_alert_batch`](super::StorageLimits::max_alert_batch) alerts (alerts and their
-///   outbox rows) in one atomic step, and is durable when it returns: group commit relies on
-///   this. The step appends each alert's [stream message](AlertWrite::stream_message) to the
-///   [stream log](super::StreamLog), in batch order, under its contract, and `insert`
-///   returns the positions. A larger batch still ends all or nothing, with its messages at
-///   consecutive positions taken only when it is whole, but readers may see part of it
-///   while it is written (the backend's documentation says what else).
+///   [`max_alert_batch`](super::StorageLimits::max_alert_batch) writes in one atomic step,
+///   and is durable when it returns: group commit relies on this. Inside that step, each
+///   write, in batch order, finds the group of its alert's fingerprint: when none is stored
+///   it opens one (the write's alert, with its mail rows); when the group is firing or
+///   acknowledged it folds into it ([`Alert::recur`](crate::domain::Alert::recur): count,
+///   `last_seen`, version; no mail); when the group is resolved it reopens it (`firing`
+///   again, the history event `recur` made, the write's mail rows). Every write keeps its
+///   [`Occurrences`] with its group. A fingerprint has at most one group, whatever number
+///   of writers store it at once, on one instance or several: the second of two racing
+///   writes folds into the group the first opened. The step appends each write's
+///   [stream message](GroupedAlert::stream_message) to the [stream log](super::StreamLog),
+///   in batch order, under its contract, and `insert` returns the positions and the groups
+///   as stored. A larger batch still ends all or nothing, with its messages at consecutive
+///   positions taken only when it is whole, but readers may see part of it while it is
+///   written (the backend's documentation says what else).
 /// - Lists show every stored alert at once when the backend's
 ///   [`consistent_lists`](super::StorageLimits::consistent_lists) holds, a moment later
 ///   otherwise.
@@ -68,19 +117,24 @@ impl AlertTransition {
 ///   event, its mail rows and its [stream message](AlertTransition::stream_message) are
 ///   stored together, or none of them is, and `transition` returns the message's position. A transition whose
 ///   `expected_version` is not the stored version writes nothing: of any number of concurrent
-///   transitions made against the same version, at most one succeeds. Reads by id and
+///   transitions made against the same version, at most one succeeds; a fold or a reopening
+///   is a new version too, so a transition made before it is stale. Reads by id and
 ///   histories show every committed transition at once; lists show the new state under the
 ///   same rule as new alerts.
 /// - [`history`](AlertStore::history) is oldest first, empty for an alert never changed or
 ///   not stored.
-/// - [`search`](AlertStore::search) lists newest first; [`after`](AlertStore::after) lists
-///   oldest first, exactly the alerts with a greater id.
+/// - [`search`](AlertStore::search) lists groups (one alert per fingerprint) newest first by
+///   id, that is by when the group was opened; [`after`](AlertStore::after) lists oldest
+///   first, exactly the alerts with a greater id.
+/// - [`occurrences`](AlertStore::occurrences) lists a group's [`Occurrences`] newest first
+///   (by the id of the write that stored them), empty for an alert not stored.
 ///
 /// # Errors
 ///
 /// - `insert` MUST return [`Error::Conflict`](crate::Error::Conflict) of kind
-///   [`Duplicate`](crate::ConflictKind::Duplicate) when an id is already stored, and then
-///   store nothing of the batch.
+///   [`Duplicate`](crate::ConflictKind::Duplicate) when a write's alert id is already
+///   stored (as an alert or as the id of stored occurrences) or a mail row's id is, and
+///   then store nothing of the batch.
 /// - `transition` MUST return [`Error::Conflict`](crate::Error::Conflict) of kind
 ///   [`StaleVersion`](crate::ConflictKind::StaleVersion) when `expected_version` is not the
 ///   stored version or the alert is not stored, and of kind
@@ -90,9 +144,10 @@ impl AlertTransition {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait AlertStore: Send + Sync {
-    /// Stores a batch of alerts, their mail and their stream messages atomically; returns
-    /// the stream positions they took.
-    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<Appended>;
+    /// Stores a batch of occurrences into their groups, with their mail and their stream
+    /// messages, atomically; returns the stream positions they took and the groups as
+    /// stored.
+    async fn insert(&self, batch: Vec<AlertWrite>) -> Result<Inserted>;
 
     /// Stores one status change of one alert atomically; returns the stream position it took.
     async fn transition(&self, change: AlertTransition) -> Result<Appended>;
@@ -109,8 +164,11 @@ pub trait AlertStore: Send + Sync {
     /// Up to `limit` alerts with an id greater than `after` (all when `None`), oldest first.
     async fn after<'a>(&self, after: Option<&'a AlertId>, limit: usize) -> Result<Vec<Alert>>;
 
-    /// Counts over every alert.
+    /// Counts over every alert (group).
     async fn counts(&self) -> Result<AlertCounts>;
+
+    /// A page of the occurrences of the alert `id`, newest first.
+    async fn occurrences(&self, id: &AlertId, page: &PageRequest) -> Result<Page<Occurrences>>;
 }
 
 /// A shared alert store picked at run time.

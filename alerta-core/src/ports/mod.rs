@@ -18,7 +18,7 @@ mod users;
 
 use std::sync::Arc;
 
-pub use alerts::{AlertStore, AlertTransition, AlertWrite, DynAlertStore};
+pub use alerts::{AlertStore, AlertTransition, AlertWrite, DynAlertStore, GroupedAlert, Inserted};
 pub use idempotency::{DynIdempotencyStore, IdempotencyStore};
 pub use incidents::{DynIncidentStore, EventQuery, IncidentChange, IncidentStore};
 pub use limits::StorageLimits;

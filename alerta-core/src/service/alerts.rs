@@ -1,14 +1,17 @@
 //! Ingesting and reading alerts.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use super::incidents::RETRIES_WITHOUT_VERSION;
 use super::{Alerta, require_staff};
 use crate::domain::{
     Alert, AlertAction, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertStatus,
-    IdempotencyKey, MailAbout, MailCause, MailId, MailKind, MailState, Note, OutboxMail, Page,
-    PageRequest, StreamMessage, User, UserId,
+    Fingerprint, INGEST_ACTOR, IdempotencyKey, MailAbout, MailCause, MailId, MailKind, MailState,
+    Note, Occurrences, OutboxMail, Page, PageRequest, StreamMessage, User, UserId,
 };
 use crate::notifications;
-use crate::ports::{AlertTransition, AlertWrite};
+use crate::ports::{AlertTransition, AlertWrite, GroupedAlert};
 use crate::{ConflictKind, Error, Result};
 
 /// Who sent an alert: a logged-in user or a holder of an ingest key.
@@ -19,9 +22,6 @@ pub enum AlertSender<'a> {
     /// A holder of a configured ingest key, or an anonymous TCP client when no keys are set.
     Ingest,
 }
-
-/// The actor a source's own changes are recorded under.
-const INGEST_ACTOR: &str = "ingest";
 
 impl AlertSender<'_> {
     fn owner(&self) -> &str {
@@ -49,17 +49,37 @@ pub struct AlertChangeRequest {
 }
 
 impl Alerta {
-    /// Stores alerts in one atomic step, with the mail that `error` and `critical` ones cause,
-    /// then broadcasts them. Returns them in the order given.
+    /// Stores alerts in one atomic step into their groups (one per fingerprint), with the
+    /// mail that `error` and `critical` ones cause when they open or reopen a group, then
+    /// broadcasts what changed. Returns, for each draft in the order given, its group as
+    /// stored.
     ///
     /// This is the entry point of group commit: a transport collects concurrent alerts and
-    /// stores them with one call.
+    /// stores them with one call. Drafts of one fingerprint in one call fold together into
+    /// one write, so a batch touches each group once and sends one message per group.
     pub async fn ingest_alerts(&self, drafts: Vec<AlertDraft>) -> Result<Vec<Alert>> {
         let now = self.now();
         let recipients = &self.inner.settings.alert_recipients;
-        let mut writes = Vec::with_capacity(drafts.len());
+        // Which write each draft joins, and each write's first draft and occurrences.
+        let mut joins = Vec::with_capacity(drafts.len());
+        let mut firsts: Vec<(AlertDraft, u64)> = Vec::new();
+        let mut by_fingerprint: HashMap<Fingerprint, usize> = HashMap::new();
         for draft in drafts {
-            let alert = Alert::fire(AlertId::generate(self.ids()), draft, now);
+            match by_fingerprint.entry(draft.fingerprint()) {
+                Entry::Occupied(write) => {
+                    firsts[*write.get()].1 += 1;
+                    joins.push(*write.get());
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(firsts.len());
+                    joins.push(firsts.len());
+                    firsts.push((draft, 1));
+                }
+            }
+        }
+        let mut writes = Vec::with_capacity(firsts.len());
+        for (draft, occurrences) in firsts {
+            let alert = Alert::open(AlertId::generate(self.ids()), draft, now, occurrences);
             let alert = self.apply_silences(alert).await;
             let mails = if alert.severity.is_mailed() && !alert.silenced() && !recipients.is_empty()
             {
@@ -80,11 +100,17 @@ impl Alerta {
             };
             writes.push(AlertWrite { alert, mails });
         }
-        let alerts: Vec<Alert> = writes.iter().map(|w| w.alert.clone()).collect();
-        let messages: Vec<StreamMessage> = writes.iter().map(AlertWrite::stream_message).collect();
-        let appended = self.inner.storage.alerts.insert(writes).await?;
-        self.publish(appended, messages).await;
-        Ok(alerts)
+        let inserted = self.inner.storage.alerts.insert(writes).await?;
+        let messages: Vec<StreamMessage> = inserted
+            .groups
+            .iter()
+            .map(GroupedAlert::stream_message)
+            .collect();
+        self.publish(inserted.appended, messages).await;
+        Ok(joins
+            .into_iter()
+            .map(|write| inserted.groups[write].alert.clone())
+            .collect())
     }
 
     /// Stores one alert (`POST /events`), once per idempotency key.
@@ -126,6 +152,18 @@ impl Alerta {
     pub async fn alert_history(&self, _actor: &User, id: &AlertId) -> Result<Vec<AlertEvent>> {
         self.load_alert(id).await?;
         self.inner.storage.alerts.history(id).await
+    }
+
+    /// When the occurrences of an alert's group arrived, newest first
+    /// (`GET /events/{id}/occurrences`); any role.
+    pub async fn alert_occurrences(
+        &self,
+        _actor: &User,
+        id: &AlertId,
+        page: &PageRequest,
+    ) -> Result<Page<Occurrences>> {
+        self.load_alert(id).await?;
+        self.inner.storage.alerts.occurrences(id, page).await
     }
 
     /// Says someone is on the alert (`POST /events/{id}/ack`); staff and admin.

@@ -116,8 +116,11 @@ async fn alert_pages_and_idempotent_posts() {
     first.expect(201);
     again.expect(201);
     assert_eq!(first.body, again.body);
-    for _ in 0..4 {
-        t.post("/events", token, body.clone()).await.expect(201);
+    for n in 0..4 {
+        // Another message each time: the same one would fold into one group.
+        let other =
+            json!({"source": "script", "severity": "error", "message": format!("falló {n}")});
+        t.post("/events", token, other).await.expect(201);
     }
     let mut seen = Vec::new();
     let mut next = "/events?limit=2".to_owned();

@@ -178,6 +178,7 @@ fn table() -> Vec<Row> {
         row(Method::GET, "/events/stats", None, USERS),
         row(Method::GET, "/events/{alert}", None, USERS),
         row(Method::GET, "/events/{alert}/history", None, USERS),
+        row(Method::GET, "/events/{alert}/occurrences", None, USERS),
         row(Method::POST, "/events/{alert}/ack", Json("{}"), STAFF),
         row(
             Method::POST,
@@ -275,10 +276,11 @@ async fn fill(template: &str, t: &TestApp, cast: &Cast, caller: Option<&TestUser
         text = text.replace("{incident}", &incident);
     }
     if text.contains("{alert}") {
+        // A message of its own: the same one would fold into the alert an earlier row used.
         let draft = alerta_core::domain::AlertDraft::parse(
             "sensor_01",
             "warning",
-            "Temperatura alta",
+            &format!("Temperatura alta {}", unique()),
             alerta_core::domain::Channel::Http,
         )
         .unwrap();

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::{Mocks, one_position, unavailable, user};
 use crate::domain::{
-    AlertDraft, Channel, Email, Matchers, Page, Role, Silence, SilenceComment, SilenceDraft,
+    AlertDraft, Appended, Channel, Grouping, Email, Matchers, Page, Role, Silence, SilenceComment, SilenceDraft,
     SilenceId, Timestamp, UserId,
 };
-use crate::ports::{AlertWrite, ManualClock};
+use crate::ports::{AlertWrite, GroupedAlert, Inserted, ManualClock};
 use crate::{Error, Settings, SilenceRequest};
 
 const START: i64 = 1_800_000_000_000;
@@ -66,8 +66,22 @@ fn record_writes(mocks: &mut Mocks) -> Arc<Mutex<Vec<AlertWrite>>> {
     let written = Arc::new(Mutex::new(Vec::new()));
     let sink = written.clone();
     mocks.alerts.expect_insert().returning(move |batch| {
+        // Every write opens its own group: the mock keeps no groups.
+        let groups: Vec<GroupedAlert> = batch
+            .iter()
+            .map(|write| GroupedAlert {
+                alert: write.alert.clone(),
+                grouping: Grouping::Opened,
+            })
+            .collect();
         sink.lock().unwrap().extend(batch);
-        Ok(one_position())
+        Ok(Inserted {
+            appended: Appended {
+                count: groups.len() as u64,
+                ..one_position()
+            },
+            groups,
+        })
     });
     mocks.broadcaster.expect_publish().returning(|_| Ok(()));
     written
