@@ -342,7 +342,7 @@ impl DynamoStore {
             if !result.grouping.is_mailed() {
                 continue;
             }
-            for mail in &write.mails {
+            for mail in &write.mails_for(&result.alert.id) {
                 steps.push(Step {
                     item: transaction::put_new(&self.names.outbox, outbox::mail_item(mail), "id")?,
                     guard: Guard::Duplicate,

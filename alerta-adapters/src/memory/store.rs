@@ -428,7 +428,7 @@ impl AlertStore for MemoryStore {
                 None => (write.alert.clone(), Grouping::Opened),
             };
             if grouping.is_mailed() {
-                for mail in write.mails {
+                for mail in write.mails_for(&alert.id) {
                     state.outbox.insert(mail.id.clone(), mail);
                 }
             }

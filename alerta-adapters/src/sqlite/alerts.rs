@@ -312,7 +312,7 @@ impl AlertStore for SqliteStore {
         insert_occurrences(&mut tx, &batch, &results).await?;
         for (write, result) in batch.iter().zip(&results) {
             if result.grouping.is_mailed() {
-                for mail in &write.mails {
+                for mail in &write.mails_for(&result.alert.id) {
                     outbox::insert_mail(&mut tx, mail).await?;
                 }
             }

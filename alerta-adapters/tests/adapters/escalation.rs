@@ -76,9 +76,12 @@ impl World {
         )
     }
 
+    /// A new alert: each has its own message, so that none joins another's group.
     async fn fire(&self, severity: &str) -> AlertId {
-        let draft =
-            AlertDraft::parse("sensor_01", severity, "temperatura alta", Channel::Tcp).unwrap();
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let message = format!("temperatura alta {n}");
+        let draft = AlertDraft::parse("sensor_01", severity, &message, Channel::Tcp).unwrap();
         self.app.ingest_alerts(vec![draft]).await.unwrap()[0]
             .id
             .clone()

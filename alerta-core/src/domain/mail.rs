@@ -190,6 +190,25 @@ pub struct OutboxMail {
 }
 
 impl OutboxMail {
+    /// The same row made about the alert `to` instead of `from`: its cause, and every mention
+    /// of `from` in its subject and bodies. A write that joins a stored group only learns
+    /// the group's id when the store finds the group, after its mail was made.
+    pub fn moved_to_alert(mut self, from: &AlertId, to: &AlertId) -> Self {
+        if from == to {
+            return self;
+        }
+        if let Some(cause) = &mut self.cause
+            && cause.about == MailAbout::Alert(from.clone())
+        {
+            cause.about = MailAbout::Alert(to.clone());
+        }
+        let (old, new) = (from.as_str(), to.as_str());
+        self.message.subject = Subject::sanitize(&self.message.subject.as_str().replace(old, new));
+        self.message.text = self.message.text.replace(old, new);
+        self.message.html = self.message.html.replace(old, new);
+        self
+    }
+
     /// A pending row for `message`, written because of `cause`, due at once.
     pub fn new(id: MailId, cause: MailCause, message: MailMessage, now: Timestamp) -> Self {
         Self {

@@ -23,6 +23,15 @@ pub struct AlertWrite {
 }
 
 impl AlertWrite {
+    /// The write's mail rows, about `group`: the group the store found for the write (its
+    /// own alert's id when it opened one).
+    pub fn mails_for(&self, group: &AlertId) -> Vec<OutboxMail> {
+        self.mails
+            .iter()
+            .map(|mail| mail.clone().moved_to_alert(&self.alert.id, group))
+            .collect()
+    }
+
     /// The stream message the write appends when it opens a new group (`alert`): what every
     /// write of a fingerprint with no stored group appends. [`GroupedAlert::stream_message`]
     /// is the message a stored write appended.

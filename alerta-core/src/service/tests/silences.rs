@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::{Mocks, one_position, unavailable, user};
 use crate::domain::{
-    AlertDraft, Appended, Channel, Grouping, Email, Matchers, Page, Role, Silence, SilenceComment, SilenceDraft,
-    SilenceId, Timestamp, UserId,
+    AlertDraft, Appended, Channel, Email, Grouping, Matchers, Page, Role, Silence, SilenceComment,
+    SilenceDraft, SilenceId, Timestamp, UserId,
 };
 use crate::ports::{AlertWrite, GroupedAlert, Inserted, ManualClock};
 use crate::{Error, Settings, SilenceRequest};
