@@ -395,10 +395,11 @@ mod tests {
         let clock = Arc::new(ManualClock::new(start()));
         let (app, admin, _) = app(clock.clone()).await;
         let now = start().plus(10 * HOUR + Duration::from_secs(30 * 60)); // 20:30
+        // Each alert says something of its own, so that none joins another's group.
         let fire = |at: Timestamp, severity: &'static str| {
             clock.set(at);
-            let draft =
-                AlertDraft::parse("sensor-7", severity, "temperatura alta", Channel::Http).unwrap();
+            let message = format!("temperatura alta a las {}", at.unix_millis());
+            let draft = AlertDraft::parse("sensor-7", severity, &message, Channel::Http).unwrap();
             let app = app.clone();
             async move { app.ingest_alerts(vec![draft]).await.unwrap() }
         };
