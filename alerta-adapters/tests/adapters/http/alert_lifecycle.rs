@@ -63,7 +63,10 @@ async fn staff_acknowledge_then_resolve_and_everyone_sees_it() {
         Some(Value::Null),
         "a read also names the incident opened from the alert: none"
     );
-    assert_eq!(shown, resolved.body, "a read shows what the change returned");
+    assert_eq!(
+        shown, resolved.body,
+        "a read shows what the change returned"
+    );
     let listed = t.get("/events?source=ups_3", Some(&student.token)).await;
     listed.expect(200);
     assert_eq!(
