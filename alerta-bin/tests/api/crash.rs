@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, BinaryServer, eventually, start_binary};
+use crate::helpers::{BinaryServer, eventually, start_binary};
+use crate::mail::admin_token;
 use crate::stream::{next_message, subscribe};
 
 /// Kills, each after enough new acknowledgements that the writers are mid-stream.
@@ -82,19 +83,6 @@ async fn http_writer(base: String, token: String, name: String, acked: Arc<Ackno
             .to_owned();
         acked.incidents.lock().unwrap().push(id);
     }
-}
-
-async fn admin_token(client: &reqwest::Client, base: &str) -> String {
-    let body: Value = client
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["token"].as_str().expect("a token").to_owned()
 }
 
 /// Every alert message stored, paging through `GET /events`.

@@ -6,7 +6,7 @@ use crate::domain::{
     Urgency, User,
 };
 use crate::ports::IncidentChange;
-use crate::{ConflictKind, Error, Result};
+use crate::{Error, Result};
 
 /// What `POST /events/{id}/incident` may say; every field left out is derived from the alert.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -42,7 +42,8 @@ impl Alerta {
     ///
     /// [`Error::NotFound`] for an unknown alert, [`Error::Invalid`] for a field the caller gave
     /// that does not parse, [`Error::Conflict`] of kind
-    /// [`AlreadyLinked`](ConflictKind::AlreadyLinked) when the alert already has an incident.
+    /// [`AlreadyLinked`](crate::ConflictKind::AlreadyLinked) when the alert already has an
+    /// incident: the store decides it in the same atomic step that stores the incident.
     pub async fn open_incident_from_alert(
         &self,
         actor: &User,
@@ -60,9 +61,6 @@ impl Alerta {
                 .alert(id)
                 .await?
                 .ok_or(Error::NotFound("alert"))?;
-            if self.incident_for_alert(id).await?.is_some() {
-                return Err(already_linked());
-            }
             let draft = self.draft_from_alert(&alert, request)?;
             let (incident, event) =
                 Incident::open_from_alert(draft, id, &actor.id, self.now(), self.ids());
@@ -115,11 +113,4 @@ fn derived_description(alert: &Alert) -> Result<Description> {
     let text = format!("{}: {}", alert.source.as_str(), alert.message.as_str());
     let cut: String = text.chars().take(Description::MAX_CHARS).collect();
     Description::parse(&cut)
-}
-
-fn already_linked() -> Error {
-    Error::conflict(
-        ConflictKind::AlreadyLinked,
-        "an incident was already opened from this alert",
-    )
 }
