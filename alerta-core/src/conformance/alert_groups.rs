@@ -14,8 +14,8 @@ use crate::domain::{
 use crate::ports::{AlertWrite, GroupedAlert, Inserted, Storage};
 
 /// How many writers store the same fingerprint at once, and how many occurrences each.
-const WRITERS: usize = 16;
-const OCCURRENCES_EACH: usize = 50;
+const WRITERS: usize = 8;
+const OCCURRENCES_EACH: usize = 12;
 
 /// `count` occurrences of one alert of `source`, arriving now, with one mail row: what a
 /// group commit writes for them.
