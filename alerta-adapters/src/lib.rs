@@ -38,7 +38,7 @@ pub mod dynamodb;
 pub mod fs;
 #[cfg(feature = "http")]
 pub mod http;
-#[cfg(feature = "tcp")]
+#[cfg(any(feature = "tcp", feature = "http"))]
 pub mod ingest;
 #[cfg(feature = "metrics")]
 pub mod metrics;

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 
 use alerta_core::Alerta;
 use alerta_core::domain::{
-    AlertFilter, Incident, IncidentFilter, Limit, PageRequest, Severity, Status, Timestamp, User,
+    AlertFilter, DurationSummary, Incident, IncidentFilter, Limit, PageRequest, Severity, Status,
+    Timestamp, User,
 };
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -176,25 +177,16 @@ fn resolution_by_department(incidents: &[Incident]) -> Vec<Resolution> {
     }
     times
         .into_iter()
-        .map(|(departamento, mut millis)| {
-            millis.sort_unstable();
-            let n = millis.len();
-            let total: i64 = millis.iter().sum();
-            Resolution {
+        .filter_map(|(departamento, millis)| {
+            let summary = DurationSummary::of(millis)?;
+            Some(Resolution {
                 departamento,
-                resueltos: n,
-                media_s: total as f64 / n as f64 / 1000.0,
-                p90_s: percentile_90(&millis) as f64 / 1000.0,
-            }
+                resueltos: summary.count,
+                media_s: summary.mean_s,
+                p90_s: summary.p90_s,
+            })
         })
         .collect()
-}
-
-/// The 90th percentile of `sorted` (ascending, not empty) by nearest rank: the value at rank
-/// ⌈0.9 n⌉.
-fn percentile_90(sorted: &[i64]) -> i64 {
-    let rank = (sorted.len() * 9).div_ceil(10).max(1);
-    sorted[rank - 1]
 }
 
 /// Alerts of each of the last 24 hours by severity, oldest hour first. Walks the alert list
@@ -379,15 +371,6 @@ mod tests {
             today["por_estado"],
             json!({"pendiente": 1, "en_proceso": 0, "resuelto": 6})
         );
-    }
-
-    #[test]
-    fn the_percentile_is_the_nearest_rank() {
-        // Ten times of 1..=10 s: the 9th is the 90th percentile; eleven need the 10th.
-        let times = |n: i64| (1..=n).map(|s| s * 1000).collect::<Vec<_>>();
-        assert_eq!(percentile_90(&times(10)), 9000);
-        assert_eq!(percentile_90(&times(11)), 10_000);
-        assert_eq!(percentile_90(&times(1)), 1000);
     }
 
     #[tokio::test]

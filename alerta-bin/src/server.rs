@@ -173,8 +173,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let probed = app.clone();
     let hub_health = hub.clone();
     let mail_probe = Arc::new(crate::health::MailProbe::new(mailer.clone()));
+    // The group commit keeps each batch within what the storage stores atomically; TCP and
+    // `POST /events` share it.
+    let ingest = GroupCommit::spawn(app.clone(), GroupCommitConfig::default());
     let http = HttpConfig::default()
         .request_timeout(Duration::from_secs(config.request_timeout_s))
+        .group_commit(ingest.clone())
         .health_check(move || {
             let app = probed.clone();
             async move { crate::health::check(&app).await }
@@ -224,8 +228,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ));
         tracing::info!(every = ?every, "report job scheduled");
     }
-    // The group commit keeps each batch within what the storage stores atomically.
-    let ingest = GroupCommit::spawn(app.clone(), GroupCommitConfig::default());
     let scrape = metrics_route(&config, &hub, &ingest);
     routes = metrics::track_requests(routes);
     if let Some(token) = &config.metrics_token {

@@ -69,10 +69,21 @@ async fn report(
         AlertCaller::User(user) => AlertSender::User(user),
         AlertCaller::IngestKey => AlertSender::Ingest,
     };
-    let alert = state
-        .app
-        .report_alert(sender, draft, idempotency.key())
-        .await?;
+    let alert = match &state.group_commit {
+        Some(ingest) => {
+            let write = async { ingest.submit(draft).await?.await };
+            state
+                .app
+                .report_alert_with(sender, idempotency.key(), write)
+                .await?
+        }
+        None => {
+            state
+                .app
+                .report_alert(sender, draft, idempotency.key())
+                .await?
+        }
+    };
     Ok((
         StatusCode::CREATED,
         Json(Accepted {

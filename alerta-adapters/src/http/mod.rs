@@ -83,6 +83,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ingest::GroupCommit;
 use alerta_core::Alerta;
 use alerta_core::domain::{IdSource, UlidSource};
 use axum::Router;
@@ -106,6 +107,7 @@ pub struct HttpConfig {
     trust_forwarded_for: bool,
     health: Option<Arc<dyn HealthCheck>>,
     health_details: Option<Arc<dyn HealthDetails>>,
+    group_commit: Option<GroupCommit>,
 }
 
 impl HttpConfig {
@@ -148,6 +150,14 @@ impl HttpConfig {
         self.health_details = Some(Arc::new(details));
         self
     }
+
+    /// Stores `POST /events` through `ingest`, the group commit the other transports share,
+    /// instead of one transaction per request: concurrent requests then share commits, and
+    /// a fingerprint's occurrences from HTTP and TCP fold in the same batches.
+    pub fn group_commit(mut self, ingest: GroupCommit) -> Self {
+        self.group_commit = Some(ingest);
+        self
+    }
 }
 
 impl Default for HttpConfig {
@@ -158,6 +168,7 @@ impl Default for HttpConfig {
             trust_forwarded_for: false,
             health: None,
             health_details: None,
+            group_commit: None,
         }
     }
 }
@@ -169,6 +180,7 @@ impl fmt::Debug for HttpConfig {
             .field("json_body_limit", &self.json_body_limit)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("health_check", &self.health.is_some())
+            .field("group_commit", &self.group_commit.is_some())
             .finish()
     }
 }
@@ -181,6 +193,7 @@ pub(crate) struct AppState {
     pub(crate) trust_forwarded_for: bool,
     pub(crate) health: Option<Arc<dyn HealthCheck>>,
     pub(crate) health_details: Option<Arc<dyn HealthDetails>>,
+    pub(crate) group_commit: Option<GroupCommit>,
 }
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -198,6 +211,7 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
         trust_forwarded_for: config.trust_forwarded_for,
         health: config.health,
         health_details: config.health_details,
+        group_commit: config.group_commit,
     };
     let routes = Router::new()
         .merge(health::routes())

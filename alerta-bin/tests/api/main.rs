@@ -19,6 +19,7 @@ mod metrics;
 mod open311;
 mod process;
 mod reports;
+mod response_times;
 mod schedules;
 mod send_event;
 mod silences;

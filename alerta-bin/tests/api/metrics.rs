@@ -93,6 +93,16 @@ async fn requests_ingestion_and_stream_clients_are_counted() {
         assert!(reply.contains("\"ok\":true"), "{reply}");
     }
 
+    // Alerts over HTTP go through the same group commit.
+    let posts = (0..3).map(|n| {
+        let line = json!({"source": "metrics", "severity": "info", "message": format!("h{n}")});
+        let (app, admin) = (&app, &admin);
+        async move { app.post(admin, "/events", line).await.0 }
+    });
+    for status in futures_util::future::join_all(posts).await {
+        assert_eq!(status, 201);
+    }
+
     // Two stream clients.
     let ws = app.base.replacen("http://", "ws://", 1);
     let mut clients = Vec::new();
@@ -113,7 +123,7 @@ async fn requests_ingestion_and_stream_clients_are_counted() {
             let clients = value(&scraped, "alerta_stream_clients", &[]);
             let alerts = value(&scraped, "alerta_ingest_alerts_total", &[]);
             match (clients, alerts) {
-                (Some(2.0), Some(5.0)) => Ok(scraped),
+                (Some(2.0), Some(8.0)) => Ok(scraped),
                 other => Err(format!("{other:?}")),
             }
         },
@@ -124,10 +134,11 @@ async fn requests_ingestion_and_stream_clients_are_counted() {
     assert!(after - before >= 3.0, "{before} then {after}");
     assert_eq!(
         value(&scraped, "alerta_ingest_alerts_total", &[]),
-        Some(5.0)
+        Some(8.0),
+        "five alerts over TCP and three over HTTP"
     );
     assert!(value(&scraped, "alerta_ingest_commits_total", &[]).unwrap() >= 1.0);
-    assert!(value(&scraped, "alerta_stream_head", &[]).unwrap() >= 5.0);
+    assert!(value(&scraped, "alerta_stream_head", &[]).unwrap() >= 8.0);
     assert_eq!(
         value(&scraped, "alerta_stream_stalled_disconnects_total", &[]),
         Some(0.0)

@@ -12,6 +12,7 @@ mod incident;
 mod lifecycle;
 mod mail;
 mod page;
+mod response_times;
 mod session;
 mod silence;
 mod stats;
@@ -44,6 +45,7 @@ pub use page::{
     AlertFilter, Cursor, IncidentFilter, Limit, Page, PageRequest, UserFilter,
     contains_ignoring_case,
 };
+pub use response_times::{AlertResponseTimes, DurationSummary, FiringResponse, ResponseSummary};
 pub use session::{Session, SessionToken, TokenHash, hex_sha256};
 pub use silence::{
     MatchedFields, Matcher, MatcherName, MatcherParts, Matchers, Silence, SilenceDraft,

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::future::Future;
 
 use super::incidents::RETRIES_WITHOUT_VERSION;
 use super::{Alerta, require_staff};
@@ -120,11 +121,28 @@ impl Alerta {
         draft: AlertDraft,
         key: Option<&IdempotencyKey>,
     ) -> Result<Alert> {
-        self.idempotent(sender.owner(), key, "alert.create".into(), async {
+        let write = async {
             let mut stored = self.ingest_alerts(vec![draft]).await?;
             Ok(stored.remove(0))
-        })
-        .await
+        };
+        self.report_alert_with(sender, key, write).await
+    }
+
+    /// Stores one alert (`POST /events`) with `write`, once per idempotency key: `write` is
+    /// how the caller stores it, for example through the group commit its other transports
+    /// share (which ends in [`ingest_alerts`](Self::ingest_alerts)). It runs at most once
+    /// per key; a retry with the same key gets the alert the first request stored.
+    pub async fn report_alert_with<W>(
+        &self,
+        sender: AlertSender<'_>,
+        key: Option<&IdempotencyKey>,
+        write: W,
+    ) -> Result<Alert>
+    where
+        W: Future<Output = Result<Alert>>,
+    {
+        self.idempotent(sender.owner(), key, "alert.create".into(), write)
+            .await
     }
 
     /// A page of alerts, newest first (`GET /events`); any role.

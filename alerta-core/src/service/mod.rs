@@ -10,6 +10,7 @@ mod idempotency;
 mod incidents;
 mod outbox;
 mod reports;
+mod response_times;
 mod settings;
 mod silences;
 mod stream;
