@@ -226,5 +226,8 @@ async fn an_explicit_fingerprint_or_dedup_key_groups_alerts_over_http() {
         .map(|row| row["cause"]["kind"].clone())
         .collect();
     kinds.sort_by_key(|kind| kind.to_string());
-    assert_eq!(kinds, [json!("alert"), json!("alert"), json!("alert_resolved")]);
+    assert_eq!(
+        kinds,
+        [json!("alert"), json!("alert"), json!("alert_resolved")]
+    );
 }
