@@ -94,13 +94,15 @@ function alertRow(alert, streamId) {
     if (value instanceof Node) cell.appendChild(value); else cell.textContent = value;
     row.appendChild(cell);
   }
-  const cell = el("td", null, "inline actions");
-  cell.append(...actions(alert, {
+  const cell = el("td", null, "actions");
+  const buttons = el("div", null, "row-actions");
+  cell.appendChild(buttons);
+  buttons.append(...actions(alert, {
     onAck: () => act(alert, "ack"),
     onResolve: () => act(alert, "resolve"),
     onOpenIncident: () => openIncidentFrom(alert),
   }));
-  cell.appendChild(actionButton(t("alerts.details"), t("alerts.detailsOf", { source: alert.source }), "details",
+  buttons.appendChild(actionButton(t("alerts.details"), t("alerts.detailsOf", { source: alert.source }), "details",
     () => openAlert(alert.id).catch((error) => tableNotice(error.message, "error"))));
   row.appendChild(cell);
   return row;

@@ -4,7 +4,8 @@
 //! the alert's history; an incident opened from an alert is linked from its row and shows its
 //! deliveries; a student is offered no alert action.
 //!
-//! With `ALERTA_SCREENSHOT_DIR` set, the test saves the alerts table and an alert's page there.
+//! With `ALERTA_SCREENSHOT_DIR` set, the test saves the alerts table, an alert's page and an
+//! incident's deliveries there (the README's pictures).
 
 use fantoccini::Client;
 use serde_json::{Value, json};
@@ -173,6 +174,11 @@ async fn act_on_alerts(staff: Client, other: Client) {
     .await;
     both_show([&staff, &other], &api, &id, "the alert acknowledged").await;
     assert_eq!(alert_now(&api, &id).await["status"], "acknowledged");
+    script(
+        &staff,
+        "document.getElementById('alerts-view').scrollIntoView(); return null;",
+    )
+    .await;
     screenshot(&staff, "screen-alerts.png").await;
     assert_no_sideways_scroll(&other, "the alerts table").await;
 
@@ -315,6 +321,12 @@ async fn act_on_alerts(staff: Client, other: Client) {
         json!(1),
         "the department's report is listed"
     );
+    script(
+        &staff,
+        "document.getElementById('deliveries').scrollIntoView(); return null;",
+    )
+    .await;
+    screenshot(&staff, "screen-deliveries.png").await;
 
     for page in [&staff, &other] {
         assert_eq!(
