@@ -12,7 +12,7 @@ const MOST_ROWS = 200;
 const STATUSES = ["firing", "acknowledged", "resolved"];
 const SEVERITIES = ["info", "warning", "error", "critical"];
 
-const table = { filters: {}, cursor: null, next: null };
+const table = { filters: {}, cursor: null, next: null, reads: 0 };
 /** The incident opened from each alert shown, by alert id: the list does not carry it. */
 const incidents = new Map();
 /** The alert on the alert page, as read (its `version` is the one a change sends). */
@@ -94,6 +94,8 @@ function alertRow(alert, streamId) {
     if (value instanceof Node) cell.appendChild(value); else cell.textContent = value;
     row.appendChild(cell);
   }
+  row.querySelector(".first-seen").dataset.at = alert.first_seen;
+  row.querySelector(".last-seen").dataset.at = alert.last_seen;
   const cell = el("td", null, "actions");
   const buttons = el("div", null, "row-actions");
   cell.appendChild(buttons);
@@ -206,10 +208,13 @@ async function openIncidentFrom(alert, say = tableNotice) {
 export async function loadAlerts(cursor = null) {
   table.filters = readFilters();
   table.cursor = cursor;
+  const read = ++table.reads;
   const reply = await api("/events" + query({ ...table.filters, limit: PAGE, cursor }));
   // The list does not say which alerts have an incident; each alert does.
-  const read = await Promise.all(reply.items.map((alert) => api(path(alert.id)).catch(() => alert)));
-  for (const alert of read) if (alert.incident_id) incidents.set(alert.id, alert.incident_id);
+  const alerts = await Promise.all(reply.items.map((alert) => api(path(alert.id)).catch(() => alert)));
+  for (const alert of alerts) if (alert.incident_id) incidents.set(alert.id, alert.incident_id);
+  // Only the latest read draws: an older one answering late must not overwrite it.
+  if (read !== table.reads) return reply.stream;
   $("alerts-body").replaceChildren(...reply.items.map((alert) => alertRow(alert)));
   table.next = reply.next_cursor;
   $("alerts-next").disabled = !table.next;

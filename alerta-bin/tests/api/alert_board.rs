@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use crate::dashboard::{Driver, script};
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, start_binary};
 use crate::webapp::{
-    Admin, api_get, assert_no_sideways_scroll, click, log_in, register, screenshot, text_of,
-    type_into, wait_for,
+    Admin, api_get, assert_no_sideways_scroll, choose, click, log_in, register, screenshot,
+    text_of, type_into, wait_for,
 };
 
 const STAFF_EMAIL: &str = "rosa.vidal@campus.edu";
@@ -56,14 +56,20 @@ async fn fire(api: &Admin) -> String {
 }
 
 /// JavaScript for what the row of alert `id` shows: its status, its count, and whether its
-/// "last seen" is `last_seen` as the page writes times.
+/// "last seen" is `last_seen`, written as the page writes times.
 fn row_state(id: &str, last_seen: &str) -> String {
     format!(
         "(() => {{ const row = document.querySelector('#alerts-body tr[data-id=\"{id}\"]'); \
+         const seen = row && row.querySelector('.last-seen'); \
          return row && [row.dataset.status, row.querySelector('.count').textContent, \
-         row.querySelector('.last-seen').textContent === new Date('{last_seen}').toLocaleString()]; }})()"
+         seen.dataset.at === '{last_seen}' \
+           && seen.textContent === new Date('{last_seen}').toLocaleString()]; }})()"
     )
 }
+
+/// The ids of the alerts' rows, top first, and whether "next" and "first page" work.
+const ALERT_ROWS: &str = "[Array.from(document.querySelectorAll('#alerts-body tr'), (row) => row.dataset.id), \
+     !document.getElementById('alerts-next').disabled, !document.getElementById('alerts-first').disabled]";
 
 fn row_button(id: &str, class: &str) -> String {
     format!("#alerts-body tr[data-id='{id}'] button.{class}")
@@ -335,6 +341,92 @@ async fn act_on_alerts(staff: Client, other: Client) {
             "the page was never reloaded"
         );
     }
+
+    // The filters run on the server, and "next" follows the cursor.
+    let mut disks = Vec::new();
+    for n in 0..24 {
+        let (status, body) = api
+            .post(
+                "/events",
+                json!({ "source": "nas_1", "severity": "warning", "message": format!("Disco al {}%", 70 + n) }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        disks.push(body["id"].as_str().unwrap().to_owned());
+    }
+    disks.reverse();
+    click(&staff, "#incident-back").await;
+    choose(&staff, "#alert-filter-status", "firing").await;
+    choose(&staff, "#alert-filter-severity", "warning").await;
+    click(&staff, "#alert-filter-apply").await;
+    wait_for(
+        &staff,
+        "page 1 of the firing warnings",
+        ALERT_ROWS,
+        json!([&disks[..20], true, false]),
+    )
+    .await;
+    click(&staff, "#alerts-next").await;
+    wait_for(
+        &staff,
+        "page 2 of the firing warnings",
+        ALERT_ROWS,
+        json!([&disks[20..], false, true]),
+    )
+    .await;
+    type_into(&staff, "#alert-filter-q", "DISCO AL 7").await;
+    click(&staff, "#alert-filter-apply").await;
+    wait_for(
+        &staff,
+        "the search among them",
+        ALERT_ROWS,
+        json!([&disks[14..], false, false]),
+    )
+    .await;
+    choose(&staff, "#alert-filter-status", "resolved").await;
+    choose(&staff, "#alert-filter-severity", "").await;
+    type_into(&staff, "#alert-filter-q", "").await;
+    type_into(&staff, "#alert-filter-source", SOURCE).await;
+    click(&staff, "#alert-filter-apply").await;
+    wait_for(
+        &staff,
+        "the resolved alert of its source",
+        ALERT_ROWS,
+        json!([[id], false, false]),
+    )
+    .await;
+    choose(&staff, "#alert-filter-silenced", "true").await;
+    click(&staff, "#alert-filter-apply").await;
+    wait_for(
+        &staff,
+        "no silenced alert, said so",
+        &format!("[{ALERT_ROWS}, document.getElementById('alerts-empty').hidden]"),
+        json!([[[], false, false], false]),
+    )
+    .await;
+
+    choose(&staff, "#alert-filter-silenced", "").await;
+    click(&staff, "#alert-filter-apply").await;
+    wait_for(
+        &staff,
+        "the resolved alert again",
+        ALERT_ROWS,
+        json!([[id], false, false]),
+    )
+    .await;
+
+    // In English, the table's words change and the filters stay.
+    click(&staff, "#lang-en").await;
+    wait_for(
+        &staff,
+        "the table in English",
+        "[document.querySelector('#alerts th:nth-child(5)').textContent, \
+          document.querySelector('#alerts-body .alert-status')?.textContent, \
+          document.getElementById('alert-filter-status').value]",
+        json!(["Count", "resolved", "resolved"]),
+    )
+    .await;
+    click(&staff, "#lang-es").await;
 
     // A student is offered no alert action, and the server refuses one anyway.
     click(&other, "#logout").await;
