@@ -1,7 +1,8 @@
 //! The alerts table in headless Chromium, two browsers at once against a real `alerta serve`:
 //! staff acknowledge an alert and the other browser sees it live; repeated occurrences raise
-//! the count live; a stale version gets the conflict message; a resolution with a note shows in
-//! the alert's history; an incident opened from an alert is linked from its row and shows its
+//! the count live; a stale version gets the conflict message, from a row and from the alert's
+//! page; a resolution with a note shows in the alert's history; the filters and the cursor run
+//! on the server; an incident opened from an alert is linked from its row and shows its
 //! deliveries; a student is offered no alert action.
 //!
 //! With `ALERTA_SCREENSHOT_DIR` set, the test saves the alerts table, an alert's page and an
@@ -10,7 +11,7 @@
 use fantoccini::Client;
 use serde_json::{Value, json};
 
-use crate::dashboard::{Driver, script};
+use crate::dashboard::{Driver, script, wait_for_badge};
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, start_binary};
 use crate::webapp::{
     Admin, api_get, assert_no_sideways_scroll, choose, click, log_in, register, screenshot,
@@ -24,6 +25,8 @@ const DEPARTMENT_EMAIL: &str = "mantenimiento@campus.edu";
 const SOURCE: &str = "ups_3";
 const MESSAGE: &str = "Batería <b>baja</b> en el CPD";
 const NOTE: &str = "Batería cambiada";
+const STALE: &str = "Esta alerta cambió mientras la mirabas (otra persona la atendió o llegaron \
+                     más ocurrencias). Se ha recargado: revísala y vuelve a intentarlo.";
 
 #[tokio::test]
 async fn staff_act_on_alerts_and_every_browser_follows_live() {
@@ -116,6 +119,20 @@ async fn act_on_alerts(staff: Client, other: Client) {
     staff.goto(&server.base).await.unwrap();
     log_in(&staff, STAFF_EMAIL, STAFF_PASSWORD).await;
     other.goto(&server.base).await.unwrap();
+    // So that the test can hold this page off the stream later: while `holdStream` is set,
+    // the page's connections go to a port nobody listens on.
+    let closed_port = crate::helpers::free_port();
+    script(
+        &other,
+        &format!(
+            "const Real = WebSocket; window.sockets = []; window.holdStream = false; \
+             window.WebSocket = function (url, protocols) {{ \
+               const socket = new Real(window.holdStream ? 'ws://127.0.0.1:{closed_port}/ws' : url, protocols); \
+               window.sockets.push(socket); return socket; \
+             }}; return null;"
+        ),
+    )
+    .await;
     log_in(&other, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     // A reload would lose these, so seeing them at the end shows every change came live.
     for page in [&staff, &other] {
@@ -202,8 +219,14 @@ async fn act_on_alerts(staff: Client, other: Client) {
     )
     .await;
 
-    // Another occurrence arrives behind the open page: resolving with the version the page
-    // read gets the conflict, and the page reloads the alert and says why.
+    // Another occurrence arrives while the other browser is off the stream, and behind the
+    // staff's open alert page.
+    script(
+        &other,
+        "window.holdStream = true; window.sockets.forEach((socket) => socket.close()); return null;",
+    )
+    .await;
+    wait_for_badge(&other, "the other browser to be off the stream", false).await;
     fire(&api).await;
     wait_for(
         &staff,
@@ -212,16 +235,47 @@ async fn act_on_alerts(staff: Client, other: Client) {
         json!(true),
     )
     .await;
+
+    // The other browser's row still has the version before it: resolving from the row gets
+    // the conflict, and the row is read again and says why.
+    assert_eq!(
+        script(
+            &other,
+            &format!(
+                "return document.querySelector(\"#alerts-body tr[data-id='{id}']\").dataset.count;"
+            ),
+        )
+        .await,
+        json!("3"),
+        "the held page has not seen the fourth occurrence"
+    );
+    click(&other, &row_button(&id, "resolve")).await;
+    wait_for(
+        &other,
+        "the conflict message over the table",
+        "document.getElementById('alerts-notice').textContent",
+        json!(STALE),
+    )
+    .await;
+    both_show(
+        [&staff, &other],
+        &api,
+        &id,
+        "the row read again, four times, acknowledged",
+    )
+    .await;
+    script(&other, "window.holdStream = false; return null;").await;
+    wait_for_badge(&other, "the other browser back on the stream", true).await;
+
+    // Resolving from the open page with the version it read gets the conflict too, and the
+    // page reloads the alert and says why.
     type_into(&staff, "#alert-nota", NOTE).await;
     click(&staff, "#alert-resolve").await;
     wait_for(
         &staff,
         "the conflict message",
         "document.getElementById('alert-notice').textContent",
-        json!(
-            "Esta alerta cambió mientras la mirabas (otra persona la atendió o llegaron más \
-             ocurrencias). Se ha recargado: revísala y vuelve a intentarlo."
-        ),
+        json!(STALE),
     )
     .await;
     let reloaded = script(
