@@ -182,9 +182,17 @@ async function change(alert, action, nota, say) {
   }
 }
 
-function act(alert, action) {
+/** A row's button: one change at a time per row, so that a double click sends one request. */
+async function act(alert, action) {
+  const row = rowOf(alert.id);
+  if (!row || row.getAttribute("aria-busy") === "true") return;
+  row.setAttribute("aria-busy", "true");
   tableNotice("");
-  return change(alert, action, null, tableNotice);
+  try {
+    await change(alert, action, null, tableNotice);
+  } finally {
+    row.removeAttribute("aria-busy"); // a row drawn anew in the meantime was never busy
+  }
 }
 
 async function openIncidentFrom(alert, say = tableNotice) {
@@ -337,14 +345,22 @@ function closeAlert() {
   $("alerts-view").hidden = false;
 }
 
+let changing = false;
+
 async function changeShown(action) {
+  if (changing) return; // a double click sends one request
+  changing = true;
   alertNotice("");
   const nota = $("alert-nota").value.trim();
   const id = shown.id;
-  // A refused change reloads the page and keeps the note, so that it can be sent again.
-  if (await change(shown, action, nota, alertNotice)) {
-    $("alert-nota").value = "";
-    await openAlert(id);
+  try {
+    // A refused change reloads the page and keeps the note, so that it can be sent again.
+    if (await change(shown, action, nota, alertNotice)) {
+      $("alert-nota").value = "";
+      await openAlert(id);
+    }
+  } finally {
+    changing = false;
   }
 }
 
