@@ -204,6 +204,16 @@ async fn act_on_alerts(staff: Client, other: Client) {
     .await;
     screenshot(&staff, "screen-alerts.png").await;
     assert_no_sideways_scroll(&other, "the alerts table").await;
+    click(&other, &row_button(&id, "details")).await;
+    wait_for(
+        &other,
+        "the alert's page on the phone",
+        "document.getElementById('alert-facts').textContent.includes('sha256:')",
+        json!(true),
+    )
+    .await;
+    assert_no_sideways_scroll(&other, "the alert's page").await;
+    click(&other, "#alert-back").await;
 
     // The alert's page: its history and its occurrences.
     click(&staff, &row_button(&id, "details")).await;
