@@ -1,7 +1,8 @@
 //! The web app: static files embedded in the binary, plain ES modules with no build step.
 //!
-//! Students report incidents and follow their own; staff triage, change status, comment
-//! and watch the live alerts; admins also assign departments and manage accounts and the
+//! Students report incidents and follow their own; staff triage, change status, comment,
+//! read an incident's deliveries and act on the live alerts (acknowledge, resolve, open an
+//! incident); admins also assign departments and manage accounts and the
 //! department catalog; everyone can change their password. Every file is served from
 //! memory with a content security policy that allows scripts from this origin only.
 
@@ -30,6 +31,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/ui/chart.js", JS, include_str!("dashboard/chart.js")),
     ("/ui/student.js", JS, include_str!("dashboard/student.js")),
     ("/ui/staff.js", JS, include_str!("dashboard/staff.js")),
+    ("/ui/alerts.js", JS, include_str!("dashboard/alerts.js")),
     ("/ui/admin.js", JS, include_str!("dashboard/admin.js")),
     ("/ui/account.js", JS, include_str!("dashboard/account.js")),
 ];

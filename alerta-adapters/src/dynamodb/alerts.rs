@@ -537,6 +537,17 @@ impl DynamoStore {
             };
             expression = expression.with_filter(condition);
         }
+        if let Some(status) = filter.status {
+            let name = expression.name("status");
+            let value = expression.value("f_status", s(status.as_str()));
+            // Items written before the lifecycle have no status and read as firing.
+            let condition = if status == AlertStatus::Firing {
+                format!("({name} = {value} OR attribute_not_exists({name}))")
+            } else {
+                format!("{name} = {value}")
+            };
+            expression = expression.with_filter(condition);
+        }
         let since = filter.since.as_ref().map(|id| id.to_string());
         // Without a cursor the key condition starts after `since` itself; with one, the key
         // condition holds the cursor and the read stops at `since`.

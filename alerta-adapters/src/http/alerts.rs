@@ -1,8 +1,8 @@
 //! `/events`: the alert hub over HTTP.
 
 use alerta_core::domain::{
-    Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertSource, Channel,
-    Fingerprint, IncidentId, Note, Occurrences, Page, SearchText, Severity, Timestamp,
+    Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertSource, AlertStatus,
+    Channel, Fingerprint, IncidentId, Note, Occurrences, Page, SearchText, Severity, Timestamp,
 };
 use alerta_core::{AlertChangeRequest, AlertSender, Error};
 use axum::extract::State;
@@ -102,6 +102,7 @@ struct AlertQuery {
     channel: Option<String>,
     since: Option<String>,
     silenced: Option<String>,
+    status: Option<String>,
 }
 
 impl AlertQuery {
@@ -115,6 +116,9 @@ impl AlertQuery {
             channel: non_empty(&self.channel).map(Channel::parse).transpose()?,
             since: non_empty(&self.since).map(since).transpose()?,
             silenced: non_empty(&self.silenced).map(silenced).transpose()?,
+            status: non_empty(&self.status)
+                .map(AlertStatus::parse)
+                .transpose()?,
         })
     }
 }

@@ -405,6 +405,9 @@ impl AlertStore for SqliteStore {
                 .push(" AND silenced = ")
                 .push_bind(i64::from(silenced));
         }
+        if let Some(status) = filter.status {
+            query.push(" AND status = ").push_bind(status.as_str());
+        }
         cursor::push_search(&mut query, filter.text.as_ref());
         cursor::fetch_page(&self.pool, query, List::Alerts, page, alert_from_row, |a| {
             a.id.as_str()

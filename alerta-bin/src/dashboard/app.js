@@ -7,7 +7,7 @@ import { onLanguageChange, setLanguage, t, translate } from "./i18n.js";
 import { olderStreamId, startStream, stopStream } from "./stream.js";
 import { loadStudent, redrawStudent, setUpStudent, studentMessage } from "./student.js";
 import {
-  loadAlerts, loadBoard, loadDepartments, redrawStaff, reloadStaff, setUpStaff, staffMessage,
+  clearStaff, loadAlerts, loadBoard, loadDepartments, redrawStaff, reloadStaff, setUpStaff, staffMessage,
 } from "./staff.js";
 import { loadAdmin, redrawAdmin, setUpAdmin } from "./admin.js";
 import { setUpAccount } from "./account.js";
@@ -31,6 +31,7 @@ function showLogin() {
   $("login-form").hidden = false;
   $("register-form").hidden = true;
   $("who").textContent = "";
+  clearStaff();
   checkSetup();
 }
 

@@ -1,12 +1,15 @@
-// The staff's screens: the triage board (filters and cursor paging done by the server), the
-// incident page (history, attachments, status changes, comments, department assignment for
-// admins) and the live alerts table.
+// The staff's screens: the triage board (filters and cursor paging done by the server) and the
+// incident page (history, attachments, deliveries, status changes, comments, department
+// assignment for admins). The alerts are in alerts.js.
 
 import { api, attachmentBlob, query, session } from "./api.js";
 import { $, el, option, toast, when } from "./dom.js";
 import { t, word } from "./i18n.js";
 import { TYPES, URGENCIES, describeEvent, fillSelect } from "./student.js";
 import { loadChart, redrawChart, refreshChartSoon } from "./chart.js";
+import { alertMessage, clearAlerts, redrawAlerts, reloadAlerts, setUpAlerts } from "./alerts.js";
+
+export { loadAlerts } from "./alerts.js";
 
 const STATES = ["pendiente", "en_proceso", "resuelto"];
 /** The lifecycle's allowed moves (docs/API.md). */
@@ -74,30 +77,6 @@ export async function loadBoard(cursor = null) {
   return reply.stream;
 }
 
-function alertRow(alert, streamId) {
-  const row = el("tr", null, "sev-" + alert.severity);
-  row.dataset.id = alert.id;
-  if (streamId) row.dataset.stream = streamId;
-  const time = new Date(alert.created_at).toLocaleTimeString();
-  for (const value of [time, alert.severity, alert.source, alert.channel, alert.message]) row.appendChild(el("td", value));
-  return row;
-}
-
-function addAlert(alert, streamId) {
-  const body = $("alerts-body");
-  if (body.querySelector(`tr[data-id="${CSS.escape(alert.id)}"]`)) return;
-  body.prepend(alertRow(alert, streamId));
-  while (body.children.length > 200) body.lastElementChild.remove();
-}
-
-/** Loads the newest alerts; resolves to the stream id the list reflects. */
-export async function loadAlerts() {
-  const reply = await api("/events?limit=100");
-  $("alerts-body").replaceChildren();
-  for (const alert of reply.items.slice().reverse()) addAlert(alert);
-  return reply.stream;
-}
-
 function notice(text, kind = "info") {
   const box = $("incident-notice");
   box.textContent = text;
@@ -130,6 +109,38 @@ async function renderAttachments(incidentId) {
     item.appendChild(link);
     list.appendChild(item);
   }
+}
+
+/** When a mail row last moved: sent, given up on, or when it is tried next. */
+function deliveryTime(mail) {
+  if (mail.state === "sent" && mail.sent_at) return when(mail.sent_at);
+  if (mail.state === "pending" && mail.next_attempt_at) return t("deliveries.next", { when: when(mail.next_attempt_at) });
+  return when(mail.created_at);
+}
+
+async function renderDeliveries(incidentId) {
+  const log = await api(`/incidents/${encodeURIComponent(incidentId)}/deliveries`);
+  const rows = log.mails.map((mail) => {
+    const row = el("tr");
+    row.dataset.id = mail.id;
+    row.dataset.kind = mail.kind;
+    row.dataset.state = mail.state;
+    const state = mail.last_error ? `${word("delivery", mail.state)}: ${mail.last_error}` : word("delivery", mail.state);
+    for (const value of [word("mailKind", mail.kind), mail.to.join(", "), mail.subject, state, mail.attempts, deliveryTime(mail)]) {
+      row.appendChild(el("td", value));
+    }
+    return row;
+  });
+  $("deliveries-body").replaceChildren(...rows);
+  $("deliveries").hidden = rows.length === 0;
+  $("deliveries-empty").hidden = rows.length > 0 || log.reports.length > 0;
+  $("deliveries-reports").replaceChildren(...log.reports.map((report) => {
+    const item = el("li", t(report.written ? "deliveries.reportWritten" : "deliveries.reportPending", {
+      departamento: report.departamento, key: report.key,
+    }));
+    item.dataset.written = report.written;
+    return item;
+  }));
 }
 
 function renderIncident(incident, events) {
@@ -170,7 +181,7 @@ export async function openIncident(id) {
   $("board-view").hidden = true;
   $("incident-view").hidden = false;
   $("incident-title").focus();
-  await renderAttachments(id);
+  await Promise.all([renderAttachments(id), renderDeliveries(id)]);
 }
 
 async function reloadIncident() {
@@ -236,7 +247,7 @@ async function assignDepartment(event) {
 
 /** A stream message, for the staff's screens. */
 export function staffMessage(message) {
-  if (message.type === "alert") { addAlert(message.data, message.id); return; }
+  alertMessage(message);
   if (!message.type.startsWith("incident.")) return;
   const { incident } = message.data;
   if (message.type === "incident.created" || message.type === "incident.status_changed") refreshChartSoon();
@@ -255,7 +266,7 @@ export function staffMessage(message) {
 
 /** What a `reset` asks: read again everything the staff's screens show. */
 export async function reloadStaff() {
-  const streams = await Promise.all([loadBoard(board.cursor), loadAlerts()]);
+  const streams = await Promise.all([loadBoard(board.cursor), reloadAlerts()]);
   refreshChartSoon();
   if (open) await reloadIncident();
   return streams;
@@ -274,10 +285,21 @@ function fillFilters() {
 /** After a language switch: the words of the wire values change, so draw them again. */
 export function redrawStaff() {
   fillFilters();
+  redrawAlerts();
   if ($("staff-view").hidden) return;
   redrawChart();
   if (open) reloadIncident().catch(() => {});
   else loadBoard(board.cursor).catch(() => {});
+  reloadAlerts().catch(() => {});
+}
+
+/** Empties what a logged-out page must not keep. */
+export function clearStaff() {
+  open = null;
+  $("board-body").replaceChildren();
+  $("incident-view").hidden = true;
+  $("board-view").hidden = false;
+  clearAlerts();
 }
 
 /** Reads the departments, for the filter and the assignment form. */
@@ -289,6 +311,7 @@ export async function loadDepartments() {
 
 export function setUpStaff() {
   fillFilters();
+  setUpAlerts({ openIncident });
   $("filters").addEventListener("submit", (event) => { event.preventDefault(); loadBoard(null).catch((e) => toast(e.message)); });
   $("board-next").addEventListener("click", () => loadBoard(board.next).catch((e) => toast(e.message)));
   $("board-first").addEventListener("click", () => loadBoard(null).catch((e) => toast(e.message)));

@@ -134,7 +134,7 @@ async fn table_messages(page: &Client) -> Vec<String> {
     let rows = script(
         page,
         "return Array.from(document.querySelectorAll('#alerts-body tr'), \
-         (row) => row.cells[4].textContent);",
+         (row) => row.querySelector('.message').textContent);",
     )
     .await;
     serde_json::from_value(rows).unwrap()

@@ -7,6 +7,8 @@ mod aws;
 #[cfg(feature = "aws")]
 mod deployment;
 
+mod alert_board;
+mod board_scale;
 mod cli;
 mod connections;
 mod crash;

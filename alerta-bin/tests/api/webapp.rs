@@ -22,7 +22,7 @@ const COMMENT: &str = "Nota interna: el contratista llega el lunes";
 const DEPARTMENT: &str = "Mantenimiento";
 
 /// Waits until `expression` (JavaScript) evaluates to `expected` in the page.
-async fn wait_for(page: &Client, what: &str, expression: &str, expected: Value) {
+pub(crate) async fn wait_for(page: &Client, what: &str, expression: &str, expected: Value) {
     let source = format!("return {expression};");
     eventually(what, || async {
         let value = script(page, &source).await;
@@ -35,7 +35,7 @@ async fn wait_for(page: &Client, what: &str, expression: &str, expected: Value) 
     .await;
 }
 
-async fn text_of(page: &Client, css: &str) -> String {
+pub(crate) async fn text_of(page: &Client, css: &str) -> String {
     let element = page
         .wait()
         .at_most(DEADLINE)
@@ -45,7 +45,7 @@ async fn text_of(page: &Client, css: &str) -> String {
     element.text().await.unwrap()
 }
 
-async fn type_into(page: &Client, css: &str, text: &str) {
+pub(crate) async fn type_into(page: &Client, css: &str, text: &str) {
     let element = page
         .wait()
         .at_most(DEADLINE)
@@ -56,7 +56,7 @@ async fn type_into(page: &Client, css: &str, text: &str) {
     element.send_keys(text).await.unwrap();
 }
 
-async fn click(page: &Client, css: &str) {
+pub(crate) async fn click(page: &Client, css: &str) {
     page.wait()
         .at_most(DEADLINE)
         .for_element(Locator::Css(css))
@@ -67,7 +67,7 @@ async fn click(page: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
 }
 
-async fn choose(page: &Client, css: &str, value: &str) {
+pub(crate) async fn choose(page: &Client, css: &str, value: &str) {
     page.find(Locator::Css(css))
         .await
         .unwrap()
@@ -76,7 +76,7 @@ async fn choose(page: &Client, css: &str, value: &str) {
         .unwrap_or_else(|e| panic!("choosing {value} in {css}: {e}"));
 }
 
-async fn log_in(page: &Client, email: &str, password: &str) {
+pub(crate) async fn log_in(page: &Client, email: &str, password: &str) {
     wait_for(
         page,
         "the login form",
@@ -91,7 +91,7 @@ async fn log_in(page: &Client, email: &str, password: &str) {
 }
 
 /// The page is no wider than the window: nothing to scroll sideways.
-async fn assert_no_sideways_scroll(page: &Client, screen: &str) {
+pub(crate) async fn assert_no_sideways_scroll(page: &Client, screen: &str) {
     let widths = script(
         page,
         "return [window.innerWidth, document.documentElement.scrollWidth];",
@@ -105,7 +105,7 @@ async fn assert_no_sideways_scroll(page: &Client, screen: &str) {
     );
 }
 
-async fn screenshot(page: &Client, name: &str) {
+pub(crate) async fn screenshot(page: &Client, name: &str) {
     if let Ok(dir) = std::env::var("ALERTA_SCREENSHOT_DIR") {
         let png = page.screenshot().await.unwrap();
         std::fs::write(std::path::Path::new(&dir).join(name), png).unwrap();
@@ -113,14 +113,14 @@ async fn screenshot(page: &Client, name: &str) {
 }
 
 /// The API as a script would use it, to set the scene and to change things behind a page.
-struct Admin {
-    http: reqwest::Client,
-    base: String,
-    token: String,
+pub(crate) struct Admin {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) token: String,
 }
 
 impl Admin {
-    async fn log_in(server: &BinaryServer) -> Self {
+    pub(crate) async fn log_in(server: &BinaryServer) -> Self {
         let http = reqwest::Client::new();
         let login: Value = http
             .post(format!("{}/auth/login", server.base))
@@ -138,7 +138,7 @@ impl Admin {
         }
     }
 
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let reply = self
             .http
             .post(format!("{}{path}", self.base))
@@ -153,7 +153,7 @@ impl Admin {
 }
 
 /// Today's date (UTC) as the server sees it, from the `Date` header of a reply.
-async fn today(admin: &Admin) -> String {
+pub(crate) async fn today(admin: &Admin) -> String {
     let reply = admin
         .http
         .get(format!("{}/staff/stats/daily", admin.base))
@@ -574,7 +574,7 @@ async fn an_admin_manages_accounts_and_departments_from_the_pages() {
     }
 }
 
-async fn register(api: &Admin, email: &str, password: &str, name: &str) -> String {
+pub(crate) async fn register(api: &Admin, email: &str, password: &str, name: &str) -> String {
     let (status, body) = api
         .post(
             "/auth/register",
@@ -585,7 +585,7 @@ async fn register(api: &Admin, email: &str, password: &str, name: &str) -> Strin
     body["user"]["user_id"].as_str().unwrap().to_owned()
 }
 
-async fn api_get(api: &Admin, path: &str) -> Value {
+pub(crate) async fn api_get(api: &Admin, path: &str) -> Value {
     api.http
         .get(format!("{}{path}", api.base))
         .bearer_auth(&api.token)

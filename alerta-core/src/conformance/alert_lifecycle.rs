@@ -3,6 +3,7 @@
 
 use futures::future::join_all;
 
+use super::alerts::all_pages;
 use super::stream::read_all;
 use super::{Fixtures, conflict_kind};
 use crate::ConflictKind;
@@ -139,6 +140,56 @@ pub(super) async fn transitions_are_stored_with_history_and_messages(store: &Sto
     assert_eq!(
         store.alerts.after(None, 10).await.expect("after"),
         vec![resolved, other]
+    );
+}
+
+pub(super) async fn lists_filter_by_status(store: &Storage) {
+    let f = Fixtures::new();
+    let mut alerts = Vec::new();
+    for n in 0..9 {
+        let alert = stored(store, &f, &format!("sensor_{n:02}")).await;
+        let action = match n % 3 {
+            0 => None,
+            1 => Some(AlertAction::Acknowledge { note: None }),
+            _ => Some(AlertAction::Resolve { note: None }),
+        };
+        if let Some(action) = action {
+            store
+                .alerts
+                .transition(f.transition(&alert, action))
+                .await
+                .expect("transition");
+        }
+        alerts.push(read(store, &alert).await);
+    }
+    alerts.reverse();
+    for status in [
+        AlertStatus::Firing,
+        AlertStatus::Acknowledged,
+        AlertStatus::Resolved,
+    ] {
+        for severity in [None, Some(Severity::Critical), Some(Severity::Info)] {
+            let filter = AlertFilter {
+                status: Some(status),
+                severity,
+                ..AlertFilter::default()
+            };
+            let expected: Vec<Alert> = alerts
+                .iter()
+                .filter(|a| a.status() == status && severity.is_none_or(|s| s == a.severity))
+                .cloned()
+                .collect();
+            assert_eq!(
+                all_pages(store, &filter, 2).await,
+                expected,
+                "{status:?} and {severity:?}, newest first"
+            );
+        }
+    }
+    assert_eq!(
+        all_pages(store, &AlertFilter::default(), 2).await.len(),
+        9,
+        "without a status, every alert"
     );
 }
 

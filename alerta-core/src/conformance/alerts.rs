@@ -30,7 +30,8 @@ fn mailed_alerts(f: &Fixtures, prefix: &str, count: usize) -> Vec<AlertWrite> {
         .collect()
 }
 
-async fn all_pages(store: &Storage, filter: &AlertFilter, limit: usize) -> Vec<Alert> {
+/// Every page of `filter`'s results, `limit` at a time, checking that only the last is short.
+pub(super) async fn all_pages(store: &Storage, filter: &AlertFilter, limit: usize) -> Vec<Alert> {
     let mut request = PageRequest::first(limit).expect("limit");
     let mut out = Vec::new();
     loop {

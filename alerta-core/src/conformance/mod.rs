@@ -119,6 +119,7 @@ pub async fn alert_store(new_storage: &impl NewStorage) {
     alert_lifecycle::transitions_are_stored_with_history_and_messages(&new_storage.fresh().await)
         .await;
     alert_lifecycle::a_stale_or_unknown_transition_writes_nothing(&new_storage.fresh().await).await;
+    alert_lifecycle::lists_filter_by_status(&new_storage.fresh().await).await;
     alert_lifecycle::racing_transitions_one_wins(&new_storage.fresh().await).await;
     mail_causes::a_transition_stores_its_mail_with_it(&new_storage.fresh().await).await;
     mail_causes::racing_transitions_store_one_mail(&new_storage.fresh().await).await;

@@ -194,6 +194,8 @@ pub struct AlertFilter {
     pub since: Option<AlertId>,
     /// Only silenced alerts (`true`) or only the others (`false`).
     pub silenced: Option<bool>,
+    /// Only alerts in this status.
+    pub status: Option<super::AlertStatus>,
 }
 
 impl AlertFilter {
@@ -204,6 +206,7 @@ impl AlertFilter {
             && self.source.as_ref().is_none_or(|s| *s == alert.source)
             && self.since.as_ref().is_none_or(|s| alert.id > *s)
             && self.silenced.is_none_or(|s| s == alert.silenced())
+            && self.status.is_none_or(|s| s == alert.status())
             && self.text.as_ref().is_none_or(|q| {
                 contains_ignoring_case(alert.source.as_str(), q.as_str())
                     || contains_ignoring_case(alert.message.as_str(), q.as_str())

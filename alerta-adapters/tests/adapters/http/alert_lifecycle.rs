@@ -196,3 +196,60 @@ async fn a_repeated_idempotency_key_acknowledges_once() {
     let history = t.get(&format!("/events/{id}/history"), token).await;
     assert_eq!(history.items().len(), 1);
 }
+
+#[tokio::test]
+async fn lists_filter_by_status() {
+    let t = spawn_app().await;
+    let staff = t.user(Role::Staff).await;
+    let mut ids = Vec::new();
+    for source in ["ups_1", "ups_2", "ups_3"] {
+        let reply = t
+            .post(
+                "/events",
+                Some(&staff.token),
+                json!({"source": source, "severity": "critical", "message": "Batería baja"}),
+            )
+            .await;
+        reply.expect(201);
+        ids.push(reply.body["id"].as_str().unwrap().to_owned());
+    }
+    t.post(
+        &format!("/events/{}/ack", ids[0]),
+        Some(&staff.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/events/{}/resolve", ids[1]),
+        Some(&staff.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let listed = |query: &'static str| {
+        let t = &t;
+        let token = staff.token.clone();
+        async move {
+            let reply = t.get(&format!("/events?{query}"), Some(&token)).await;
+            reply.expect(200);
+            reply
+                .items()
+                .iter()
+                .map(|a| a["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed("status=acknowledged").await, [ids[0].clone()]);
+    assert_eq!(listed("status=resolved").await, [ids[1].clone()]);
+    assert_eq!(listed("status=firing").await, [ids[2].clone()]);
+    assert_eq!(
+        listed("status=firing&source=ups_1").await,
+        Vec::<String>::new(),
+        "with the other filters"
+    );
+    assert_eq!(listed("status=").await.len(), 3, "empty is no filter");
+    t.get("/events?status=open", Some(&staff.token))
+        .await
+        .expect_error(400, "invalid_status");
+}
