@@ -172,6 +172,13 @@ pub struct Config {
     /// How often the report job runs in-process, e.g. `15m`; unset or empty: never.
     #[serde(with = "duration_text::optional")]
     pub report_every: Option<Duration>,
+    /// How long sent, dead and cancelled mail rows are kept, e.g. `30d` (the default);
+    /// empty: for ever. Pending rows are never removed.
+    #[serde(with = "duration_text::optional")]
+    pub retain_mail: Option<Duration>,
+    /// How often retention runs, e.g. `1h` (the default).
+    #[serde(with = "duration_text")]
+    pub retain_every: Duration,
     /// Seconds a request may take before it is answered 503.
     pub request_timeout_s: u64,
     /// How long an HTTP client may take to send a request's head, which is also how long an
@@ -245,6 +252,8 @@ impl Default for Config {
             aws_force_path_style: false,
             departments: Vec::new(),
             report_every: None,
+            retain_mail: alerta_core::Retention::default().mail,
+            retain_every: Duration::from_secs(3600),
             request_timeout_s: 30,
             http_header_read_timeout: Duration::from_secs(10),
             http_max_connections_per_address: 1024,

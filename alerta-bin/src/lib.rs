@@ -11,6 +11,7 @@ pub mod health;
 pub mod mail;
 pub mod profile;
 pub mod reports;
+pub mod retention;
 pub mod server;
 
 pub use config::{Config, Overrides, Profile, Secret};

@@ -228,6 +228,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ));
         tracing::info!(every = ?every, "report job scheduled");
     }
+    let retention = alerta_core::Retention {
+        mail: config.retain_mail,
+        ..alerta_core::Retention::default()
+    };
+    tokio::spawn(crate::retention::schedule(
+        app.clone(),
+        retention,
+        config.retain_every,
+        stop.subscribe(),
+    ));
     let scrape = metrics_route(&config, &hub, &ingest);
     routes = metrics::track_requests(routes);
     if let Some(token) = &config.metrics_token {

@@ -39,6 +39,7 @@ pub use service::{AlertChangeRequest, AlertSender, IncidentFromAlert};
 // The draft is the domain's; it stays at the root, where the use cases that take it are.
 pub use domain::IncidentDraft;
 pub use service::{
-    Alerta, AlertaBuilder, LocationCheck, Login, LoginPolicy, Preview, ReportProgress, ReportRun,
-    ReportSummary, Settings, SilenceRequest, StatusChange, Upload,
+    Alerta, AlertaBuilder, LocationCheck, Login, LoginPolicy, MAX_RESPONSE_DAYS, Preview,
+    ReportProgress, ReportRun, ReportSummary, Retention, RetentionReport, Settings, SilenceRequest,
+    StatusChange, Upload,
 };

@@ -434,6 +434,49 @@ impl MailOutbox for DynamoStore {
             .collect::<Result<Vec<_>>>()?;
         Ok(cursor::page(List::Mails, mails, page, |m| m.id.as_str()))
     }
+
+    async fn remove_settled(&self, before: Timestamp, limit: usize) -> Result<usize> {
+        let mut removed = 0;
+        for state in MailState::SETTLED {
+            // Oldest first by id, which follows creation: the read ends at the first row
+            // made at or after `before`.
+            let by_state = PartitionQuery {
+                table: &self.names.outbox,
+                index: Some(BY_STATE),
+                partition_attribute: "state",
+                sort_attribute: "id",
+                start_after: None,
+                order: Order::Ascending,
+                filter: Expression::new(),
+                page_size: limit.saturating_sub(removed).clamp(1, 100),
+            };
+            let mut rows = Partition::new(&self.client, by_state, state.as_str().to_owned());
+            while removed < limit {
+                let Some(item) = rows.next().await? else {
+                    break;
+                };
+                let mail = mail_from_item(&item)?;
+                if mail.created_at >= before {
+                    break;
+                }
+                // Only while the row is still settled: one an operator requeued stays.
+                let result = self
+                    .client
+                    .delete_item()
+                    .table_name(&self.names.outbox)
+                    .key("id", s(mail.id.as_str()))
+                    .condition_expression("#state = :state")
+                    .expression_attribute_names("#state", "state")
+                    .expression_attribute_values(":state", s(state.as_str()))
+                    .send()
+                    .await;
+                if conditional("delete_item", result)?.is_some() {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
 }
 
 #[cfg(test)]

@@ -854,6 +854,21 @@ impl MailOutbox for MemoryStore {
             .cloned();
         paginate(matching, page, |m: &OutboxMail| m.id.as_str())
     }
+
+    async fn remove_settled(&self, before: Timestamp, limit: usize) -> Result<usize> {
+        let mut state = self.lock();
+        let mut aged: Vec<&OutboxMail> = state
+            .outbox
+            .values()
+            .filter(|m| m.state.is_settled() && m.created_at < before)
+            .collect();
+        aged.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        let doomed: Vec<MailId> = aged.iter().take(limit).map(|m| m.id.clone()).collect();
+        for id in &doomed {
+            state.outbox.remove(id);
+        }
+        Ok(doomed.len())
+    }
 }
 
 #[async_trait]

@@ -262,4 +262,19 @@ impl MailOutbox for SqliteStore {
         })
         .await
     }
+
+    async fn remove_settled(&self, before: Timestamp, limit: usize) -> Result<usize> {
+        // One statement: a row an operator requeues meanwhile is pending again and stays.
+        let done = sqlx::query(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox \
+             WHERE state IN ('sent', 'dead', 'cancelled') AND created_at < ? \
+             ORDER BY created_at, id LIMIT ?)",
+        )
+        .bind(millis(before))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
+    }
 }

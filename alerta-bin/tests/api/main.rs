@@ -22,6 +22,7 @@ mod open311;
 mod process;
 mod reports;
 mod response_times;
+mod retention;
 mod schedules;
 mod send_event;
 mod silences;

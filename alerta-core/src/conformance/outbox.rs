@@ -453,3 +453,96 @@ pub(super) async fn releases_racing_claims_never_hand_a_row_out_twice(store: &St
         }
     }
 }
+
+pub(super) async fn settled_rows_age_out_and_pending_ones_stay(store: &Storage) {
+    let f = Fixtures::new();
+    let old = f.tick();
+    let sent = f.mail("a@campus.edu", "sent", old);
+    let dead = f.mail("b@campus.edu", "dead", old);
+    let cancelled = f.mail("c@campus.edu", "cancelled", old);
+    let pending = f.mail("d@campus.edu", "pending", old);
+    let failing = f.mail("e@campus.edu", "will retry", old);
+    let cutoff = f.tick();
+    let recent = f.mail("f@campus.edu", "recent", f.tick());
+    put(
+        store,
+        &f,
+        vec![
+            sent.clone(),
+            dead.clone(),
+            cancelled.clone(),
+            pending.clone(),
+            failing.clone(),
+            recent.clone(),
+        ],
+    )
+    .await;
+    let now = f.tick();
+    let claimed = store.outbox.claim_due(now, LEASE, 10).await.expect("claim");
+    assert_eq!(claimed.len(), 6);
+    store.outbox.mark_sent(&sent.id, now).await.expect("sent");
+    store.outbox.mark_sent(&recent.id, now).await.expect("sent");
+    store
+        .outbox
+        .mark_failed(&dead.id, "550 no such user", None)
+        .await
+        .expect("dead");
+    store
+        .outbox
+        .mark_failed(&failing.id, "451 try later", Some(now))
+        .await
+        .expect("retried");
+    store
+        .outbox
+        .mark_cancelled(&cancelled.id, "acknowledged")
+        .await
+        .expect("cancelled");
+    store
+        .outbox
+        .mark_unreachable(&pending.id, "refused", now)
+        .await
+        .expect("waiting");
+
+    // In bounded batches: two, then the last one, then nothing.
+    let mut batches = Vec::new();
+    loop {
+        let removed = store
+            .outbox
+            .remove_settled(cutoff, 2)
+            .await
+            .expect("removed");
+        batches.push(removed);
+        if removed < 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        batches,
+        vec![2, 1],
+        "three settled rows were older than the cutoff"
+    );
+    for gone in [&sent, &dead, &cancelled] {
+        assert_eq!(
+            store.outbox.mail(&gone.id).await.expect("read"),
+            None,
+            "{} is gone",
+            gone.message.subject.as_str()
+        );
+    }
+    for kept in [&pending, &failing, &recent] {
+        assert!(
+            store.outbox.mail(&kept.id).await.expect("read").is_some(),
+            "{} stays",
+            kept.message.subject.as_str()
+        );
+    }
+    assert_eq!(
+        store
+            .outbox
+            .remove_settled(cutoff, 10)
+            .await
+            .expect("removed"),
+        0,
+        "nothing is left to remove"
+    );
+}

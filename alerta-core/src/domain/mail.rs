@@ -63,6 +63,17 @@ wire_names!(MailState, field "state", {
     Cancelled = "cancelled",
 });
 
+impl MailState {
+    /// The states a row ends in: sent, dead or cancelled. Retention removes only these.
+    pub const SETTLED: [MailState; 3] = [MailState::Sent, MailState::Dead, MailState::Cancelled];
+
+    /// Whether a row in this state is settled: it will not be sent unless an operator
+    /// requeues it.
+    pub fn is_settled(self) -> bool {
+        Self::SETTLED.contains(&self)
+    }
+}
+
 /// Which mail a row is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MailKind {

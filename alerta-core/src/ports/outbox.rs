@@ -35,6 +35,11 @@ use crate::domain::{MailAbout, MailId, MailState, OutboxMail, Page, PageRequest,
 ///   shows committed rows at once when the backend's
 ///   [`consistent_lists`](super::StorageLimits::consistent_lists) holds, a moment later
 ///   otherwise.
+/// - [`remove_settled`](MailOutbox::remove_settled) deletes up to `limit` rows that are
+///   [sent](MailState::Sent), [dead](MailState::Dead) or [cancelled](MailState::Cancelled)
+///   and were made (`created_at`) before `before`, oldest first, and returns how many it
+///   deleted: fewer than `limit` means none is left. It never deletes a pending row,
+///   whatever its age, so retention cannot lose mail that is still to go.
 ///
 /// # Errors
 ///
@@ -89,6 +94,9 @@ pub trait MailOutbox: Send + Sync {
     /// A page of rows, newest first, optionally in one state.
     async fn mails(&self, state: Option<MailState>, page: &PageRequest)
     -> Result<Page<OutboxMail>>;
+
+    /// Deletes up to `limit` settled rows made before `before`: retention.
+    async fn remove_settled(&self, before: Timestamp, limit: usize) -> Result<usize>;
 }
 
 /// A shared outbox picked at run time.

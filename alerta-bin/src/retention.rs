@@ -1,0 +1,42 @@
+//! The retention task: removes settled mail rows older than `ALERTA_RETAIN_MAIL`, every
+//! `ALERTA_RETAIN_EVERY`, in bounded batches. Several instances may run it at once: each
+//! removal is a conditional delete, so they only share the work.
+
+use std::time::Duration;
+
+use alerta_core::{Alerta, Retention};
+use tokio::sync::watch;
+
+/// Runs retention now and then every `every` until `stop` turns true.
+pub async fn schedule(
+    app: Alerta,
+    retention: Retention,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        match app.apply_retention(&retention).await {
+            Ok(report) => {
+                ::metrics::counter!("alerta_retention_removed_total", "kind" => "mail")
+                    .increment(report.mail_rows as u64);
+                if report.mail_rows > 0 {
+                    tracing::info!(
+                        mail_rows = report.mail_rows,
+                        more_left = report.more_left,
+                        "retention removed settled mail rows"
+                    );
+                }
+            }
+            Err(error) => {
+                ::metrics::counter!("alerta_retention_failures_total").increment(1);
+                tracing::warn!(%error, "retention run failed; the next run tries again");
+            }
+        }
+    }
+}
