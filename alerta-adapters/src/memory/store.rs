@@ -486,6 +486,15 @@ impl AlertStore for MemoryStore {
         Ok(self.lock().alerts.get(id).cloned())
     }
 
+    async fn group_of(&self, fingerprint: &Fingerprint) -> Result<Option<Alert>> {
+        let state = self.lock();
+        Ok(state
+            .fingerprints
+            .get(fingerprint)
+            .and_then(|id| state.alerts.get(id))
+            .cloned())
+    }
+
     async fn history(&self, id: &AlertId) -> Result<Vec<AlertEvent>> {
         let state = self.lock();
         Ok(state

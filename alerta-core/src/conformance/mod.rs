@@ -126,6 +126,7 @@ pub async fn alert_store(new_storage: &impl NewStorage) {
     alert_groups::a_resolved_group_reopens(&new_storage.fresh().await).await;
     alert_groups::racing_writers_open_one_group(&new_storage.fresh().await).await;
     alert_groups::folds_race_acknowledgements(&new_storage.fresh().await).await;
+    alert_groups::group_of_finds_a_fingerprints_group(&new_storage.fresh().await).await;
 }
 
 /// The user, session and department store checks.
