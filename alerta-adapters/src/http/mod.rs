@@ -75,6 +75,7 @@ mod listing;
 pub mod open311;
 mod outbox;
 mod query;
+mod receivers;
 mod silences;
 mod stats;
 mod users;
@@ -211,6 +212,7 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
         .merge(alert_incidents::routes())
         .merge(outbox::routes())
         .merge(silences::routes())
+        .merge(receivers::routes())
         .fallback(error::not_found)
         .with_state(state);
 

@@ -18,6 +18,7 @@ mod mail;
 mod metrics;
 mod open311;
 mod process;
+mod receivers;
 mod reports;
 mod schedules;
 mod send_event;

@@ -471,7 +471,10 @@ pub(super) async fn group_of_finds_a_fingerprints_group(store: &Storage) {
     insert(store, vec![plain.clone()]).await;
     assert_eq!(found(plain.alert.fingerprint()).await, plain.alert);
     let unknown = Fingerprint::parse("rack-8/ups").expect("fingerprint");
-    assert_eq!(store.alerts.group_of(&unknown).await.expect("group_of"), None);
+    assert_eq!(
+        store.alerts.group_of(&unknown).await.expect("group_of"),
+        None
+    );
 
     // Transitions show at once; a reopening keeps the group.
     let resolve = f.transition(&folded.groups[0].alert, AlertAction::Resolve { note: None });

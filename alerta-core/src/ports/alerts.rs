@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use crate::Result;
 use crate::domain::{
-    Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Appended, Fingerprint, Grouping, Occurrences,
-    OutboxMail, Page, PageRequest, StreamMessage,
+    Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Appended, Fingerprint, Grouping,
+    Occurrences, OutboxMail, Page, PageRequest, StreamMessage,
 };
 
 /// Occurrences of one fingerprint to store, with the mail they cause if they open or reopen

@@ -31,7 +31,7 @@ impl AlertSender<'_> {
         }
     }
 
-    fn actor(&self) -> UserId {
+    pub(super) fn actor(&self) -> UserId {
         match self {
             Self::User(user) => user.id.clone(),
             Self::Ingest => UserId::parse(INGEST_ACTOR).expect("a valid user id"),
@@ -223,7 +223,7 @@ impl Alerta {
     /// Without an expected version, a change that lost a race with another is recorded again
     /// on the new state (where the lifecycle may now refuse it); with one, the race is the
     /// caller's to see (a stale version).
-    async fn record_alert(
+    pub(super) async fn record_alert(
         &self,
         id: &AlertId,
         actor: &UserId,

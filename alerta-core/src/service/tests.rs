@@ -785,4 +785,5 @@ async fn a_right_password_logs_in_even_when_its_failures_cannot_be_cleared() {
 }
 
 mod alerts;
+mod receivers;
 mod silences;
