@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use alerta_adapters::fs::FsBlobStore;
 use alerta_adapters::sqlite::SqliteStore;
-use alerta_core::domain::{Department, DepartmentName, Email, NewUser, Role, TypeCatalog};
+use alerta_core::domain::{
+    AckLinks, Department, DepartmentName, Email, LinkSecret, NewUser, Role, TypeCatalog,
+};
 use alerta_core::ports::{DynBlobStore, DynBroadcaster, Storage};
 use alerta_core::{Alerta, Settings};
 use anyhow::{Context, bail};
@@ -44,9 +46,61 @@ fn build(
     blobs: Arc<DynBlobStore>,
     broadcaster: Arc<DynBroadcaster>,
 ) -> anyhow::Result<Alerta> {
+    let mut settings = settings(config)?;
+    settings.ack_links = ack_links(config)?;
     Ok(Alerta::builder(storage, blobs, broadcaster)
-        .settings(settings(config)?)
+        .settings(settings)
         .build())
+}
+
+/// How alert mails link to their acknowledgement: signed with the configured secret, or on
+/// the local profile with the one kept in the data directory (made by the first start).
+fn ack_links(config: &Config) -> anyhow::Result<Option<AckLinks>> {
+    if config.ack_link_ttl > config.idempotency_ttl {
+        bail!(
+            "ack_link_ttl ({:?}) must not be longer than idempotency_ttl ({:?}), which is how \
+             long a used link is remembered",
+            config.ack_link_ttl,
+            config.idempotency_ttl
+        );
+    }
+    let secret = match (&config.link_secret, config.profile) {
+        (Some(secret), _) => LinkSecret::parse(secret.expose()).context("link_secret")?,
+        (None, Profile::Local) => kept_link_secret(&config.data_dir.join("link-secret"))?,
+        (None, Profile::Aws) => {
+            tracing::warn!(
+                "ALERTA_LINK_SECRET is not set: alert mails carry no acknowledgement link"
+            );
+            return Ok(None);
+        }
+    };
+    let base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.http_addr));
+    Ok(Some(AckLinks::new(secret, &base, config.ack_link_ttl)))
+}
+
+/// The secret in `path`, made there first if there is none: whichever process makes the file
+/// first, every process on the data directory reads the same secret.
+fn kept_link_secret(path: &std::path::Path) -> anyhow::Result<LinkSecret> {
+    if !path.exists() {
+        // Written whole under a name of its own, then linked into place: the link fails when
+        // another process placed its file first, and nobody ever reads half a secret.
+        let draft = path.with_extension(format!("{}.new", std::process::id()));
+        std::fs::write(&draft, LinkSecret::generate_text())
+            .with_context(|| format!("writing {}", draft.display()))?;
+        let placed = std::fs::hard_link(&draft, path);
+        let _ = std::fs::remove_file(&draft);
+        match placed {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+        }
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    LinkSecret::parse(text.trim()).with_context(|| format!("the link secret in {}", path.display()))
 }
 
 /// Opens the backends of `config.profile` and builds the application on them. What the

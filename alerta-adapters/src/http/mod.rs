@@ -60,6 +60,7 @@
 //! - Unknown paths are 404 `not_found`, wrong methods 405 `method_not_allowed`.
 
 mod accounts;
+mod ack_links;
 mod alert_incidents;
 mod alerts;
 mod attachments;
@@ -213,6 +214,7 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
         .merge(outbox::routes())
         .merge(silences::routes())
         .merge(receivers::routes())
+        .merge(ack_links::routes())
         .fallback(error::not_found)
         .with_state(state);
 

@@ -7,6 +7,7 @@ mod aws;
 #[cfg(feature = "aws")]
 mod deployment;
 
+mod ack_link;
 mod cli;
 mod connections;
 mod crash;

@@ -1,6 +1,7 @@
 //! The use cases of the wire contract, with their role checks.
 
 mod accounts;
+mod ack_links;
 mod alert_incidents;
 mod alerts;
 mod auth;
@@ -18,6 +19,7 @@ mod throttle;
 
 use std::sync::Arc;
 
+pub use ack_links::{AckByLink, AckLinkState};
 pub use alert_incidents::IncidentFromAlert;
 pub use alerts::{AlertChangeRequest, AlertSender};
 pub use auth::Login;
