@@ -146,3 +146,22 @@ async fn a_changed_link_is_refused_and_changes_nothing() {
         "the secret is kept for the next start"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_many_uses_at_once_exactly_one_acknowledges() {
+    let app = spawn_app_with(|config| config.alert_emails = vec!["ops@campus.edu".into()]).await;
+    let token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let id = fire(&app, &token, "ups_5").await;
+    let link = link_in_mail(&app, "ups_5").await;
+    let uses = (0..16).map(|_| page(&app, reqwest::Method::POST, &link));
+    let mut statuses: Vec<u16> = futures_util::future::join_all(uses)
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses[0], 200);
+    assert!(statuses[1..].iter().all(|s| *s == 410), "{statuses:?}");
+    let (_, history) = app.get(&token, &format!("/events/{id}/history")).await;
+    assert_eq!(history["items"].as_array().unwrap().len(), 1, "{history}");
+}
