@@ -132,8 +132,8 @@ pub struct Config {
     /// start with it (default: `http://` and the HTTP address the server is bound to).
     pub public_url: Option<String>,
     /// The key that signs the acknowledgement links of alert mails (at least 32 bytes; every
-    /// instance of a deployment needs the same). Unset: the local profile makes one and keeps
-    /// it in `<data_dir>/link-secret`; the aws profile sends no links.
+    /// instance of a deployment needs the same). Unset: the first instance to start makes one
+    /// and keeps it in the store, where every other instance reads it.
     pub link_secret: Option<Secret>,
     /// How long an acknowledgement link works, e.g. `24h`; at most `idempotency_ttl`, which
     /// is how long a used link is remembered.

@@ -40,22 +40,22 @@ pub fn settings(config: &Config) -> anyhow::Result<Settings> {
     })
 }
 
-fn build(
+async fn build(
     config: &Config,
     storage: Storage,
     blobs: Arc<DynBlobStore>,
     broadcaster: Arc<DynBroadcaster>,
 ) -> anyhow::Result<Alerta> {
     let mut settings = settings(config)?;
-    settings.ack_links = ack_links(config)?;
+    settings.ack_links = Some(ack_links(config, &storage).await?);
     Ok(Alerta::builder(storage, blobs, broadcaster)
         .settings(settings)
         .build())
 }
 
-/// How alert mails link to their acknowledgement: signed with the configured secret, or on
-/// the local profile with the one kept in the data directory (made by the first start).
-fn ack_links(config: &Config) -> anyhow::Result<Option<AckLinks>> {
+/// How alert mails link to their acknowledgement: signed with the configured secret, or with
+/// the one kept in the store, which the first instance to start makes.
+async fn ack_links(config: &Config, storage: &Storage) -> anyhow::Result<AckLinks> {
     if config.ack_link_ttl > config.idempotency_ttl {
         bail!(
             "ack_link_ttl ({:?}) must not be longer than idempotency_ttl ({:?}), which is how \
@@ -64,44 +64,26 @@ fn ack_links(config: &Config) -> anyhow::Result<Option<AckLinks>> {
             config.idempotency_ttl
         );
     }
-    let secret = match (&config.link_secret, config.profile) {
-        (Some(secret), _) => LinkSecret::parse(secret.expose()).context("link_secret")?,
-        (None, Profile::Local) => kept_link_secret(&config.data_dir.join("link-secret"))?,
-        (None, Profile::Aws) => {
-            tracing::warn!(
-                "ALERTA_LINK_SECRET is not set: alert mails carry no acknowledgement link"
-            );
-            return Ok(None);
+    let secret = match &config.link_secret {
+        Some(secret) => LinkSecret::parse(secret.expose()).context("link_secret")?,
+        None => {
+            let kept = storage
+                .settings
+                .setting_or_insert(LINK_SECRET, &LinkSecret::generate_text())
+                .await
+                .context("reading the link secret from the store")?;
+            LinkSecret::parse(&kept).context("the link secret in the store")?
         }
     };
     let base = config
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", config.http_addr));
-    Ok(Some(AckLinks::new(secret, &base, config.ack_link_ttl)))
+    Ok(AckLinks::new(secret, &base, config.ack_link_ttl))
 }
 
-/// The secret in `path`, made there first if there is none: whichever process makes the file
-/// first, every process on the data directory reads the same secret.
-fn kept_link_secret(path: &std::path::Path) -> anyhow::Result<LinkSecret> {
-    if !path.exists() {
-        // Written whole under a name of its own, then linked into place: the link fails when
-        // another process placed its file first, and nobody ever reads half a secret.
-        let draft = path.with_extension(format!("{}.new", std::process::id()));
-        std::fs::write(&draft, LinkSecret::generate_text())
-            .with_context(|| format!("writing {}", draft.display()))?;
-        let placed = std::fs::hard_link(&draft, path);
-        let _ = std::fs::remove_file(&draft);
-        match placed {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
-        }
-    }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    LinkSecret::parse(text.trim()).with_context(|| format!("the link secret in {}", path.display()))
-}
+/// The name of the link secret among the store's settings.
+const LINK_SECRET: &str = "link_secret";
 
 /// Opens the backends of `config.profile` and builds the application on them. What the
 /// storage backend can do in one call travels with it, in `storage().limits`.
@@ -128,7 +110,7 @@ pub async fn open(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::
                     "blob files rewritten as their bytes with a sidecar"
                 );
             }
-            build(config, Storage::from_backend(store), blobs, broadcaster)
+            build(config, Storage::from_backend(store), blobs, broadcaster).await
         }
         Profile::Aws => open_aws(config, broadcaster).await,
     }
@@ -143,6 +125,7 @@ async fn open_aws(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::
         Arc::new(blobs),
         broadcaster,
     )
+    .await
 }
 
 #[cfg(not(feature = "aws"))]

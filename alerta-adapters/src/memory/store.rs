@@ -26,6 +26,7 @@ use async_trait::async_trait;
 pub struct MemoryStore {
     state: Mutex<State>,
     pub(super) silences: super::silences::Silences,
+    pub(super) settings: Mutex<HashMap<String, String>>,
 }
 
 impl Default for MemoryStore {
@@ -39,6 +40,7 @@ impl Default for MemoryStore {
                 ..State::default()
             }),
             silences: super::silences::Silences::default(),
+            settings: Mutex::default(),
         }
     }
 }

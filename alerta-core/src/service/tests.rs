@@ -13,7 +13,8 @@ use crate::domain::{
 use crate::ports::{
     IncidentChange, MockAlertStore, MockBlobStore, MockBroadcaster, MockDepartmentStore,
     MockIdempotencyStore, MockIncidentStore, MockLoginAttemptStore, MockMailOutbox,
-    MockReportLedger, MockSilenceStore, MockStreamLog, MockUserStore, StorageLimits,
+    MockReportLedger, MockSettingStore, MockSilenceStore, MockStreamLog, MockUserStore,
+    StorageLimits,
 };
 
 #[derive(Default)]
@@ -30,6 +31,7 @@ struct Mocks {
     login_attempts: MockLoginAttemptStore,
     report_ledger: MockReportLedger,
     silences: MockSilenceStore,
+    settings: MockSettingStore,
 }
 
 impl Mocks {
@@ -49,6 +51,7 @@ impl Mocks {
             login_attempts: Arc::new(self.login_attempts),
             report_ledger: Arc::new(self.report_ledger),
             silences: Arc::new(self.silences),
+            settings: Arc::new(self.settings),
             limits: StorageLimits::UNBOUNDED,
         };
         Alerta::builder(storage, Arc::new(self.blobs), Arc::new(self.broadcaster))
