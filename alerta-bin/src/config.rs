@@ -128,6 +128,17 @@ pub struct Config {
     /// Levels of escalation, in the configuration file only; when given they replace
     /// `escalate_after`, `escalate_every`, `escalate_limit` and `escalation_emails`.
     pub escalation_levels: Vec<EscalationLevelConfig>,
+    /// The URL people reach this server at, e.g. `https://alerta.campus.edu`: links in mail
+    /// start with it (default: `http://` and the HTTP address the server is bound to).
+    pub public_url: Option<String>,
+    /// The key that signs the acknowledgement links of alert mails (at least 32 bytes; every
+    /// instance of a deployment needs the same). Unset: the first instance to start makes one
+    /// and keeps it in the store, where every other instance reads it.
+    pub link_secret: Option<Secret>,
+    /// How long an acknowledgement link works, e.g. `24h`; at most `idempotency_ttl`, which
+    /// is how long a used link is remembered.
+    #[serde(with = "duration_text")]
+    pub ack_link_ttl: Duration,
     /// Keys that may ingest alerts without a login (comma-separated in the environment).
     #[serde(deserialize_with = "secret_list")]
     pub ingest_keys: Vec<Secret>,
@@ -235,6 +246,9 @@ impl Default for Config {
             escalate_severities: vec!["critical".into()],
             escalation_emails: Vec::new(),
             escalation_levels: Vec::new(),
+            public_url: None,
+            link_secret: None,
+            ack_link_ttl: Duration::from_secs(24 * 3600),
             ingest_keys: Vec::new(),
             open311_keys: Vec::new(),
             metrics_token: None,

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use alerta_adapters::fs::FsBlobStore;
 use alerta_adapters::sqlite::SqliteStore;
-use alerta_core::domain::{Department, DepartmentName, Email, NewUser, Role, TypeCatalog};
+use alerta_core::domain::{
+    AckLinks, Department, DepartmentName, Email, LinkSecret, NewUser, Role, TypeCatalog,
+};
 use alerta_core::ports::{DynBlobStore, DynBroadcaster, Storage};
 use alerta_core::{Alerta, Settings};
 use anyhow::{Context, bail};
@@ -38,16 +40,50 @@ pub fn settings(config: &Config) -> anyhow::Result<Settings> {
     })
 }
 
-fn build(
+async fn build(
     config: &Config,
     storage: Storage,
     blobs: Arc<DynBlobStore>,
     broadcaster: Arc<DynBroadcaster>,
 ) -> anyhow::Result<Alerta> {
+    let mut settings = settings(config)?;
+    settings.ack_links = Some(ack_links(config, &storage).await?);
     Ok(Alerta::builder(storage, blobs, broadcaster)
-        .settings(settings(config)?)
+        .settings(settings)
         .build())
 }
+
+/// How alert mails link to their acknowledgement: signed with the configured secret, or with
+/// the one kept in the store, which the first instance to start makes.
+async fn ack_links(config: &Config, storage: &Storage) -> anyhow::Result<AckLinks> {
+    if config.ack_link_ttl > config.idempotency_ttl {
+        bail!(
+            "ack_link_ttl ({:?}) must not be longer than idempotency_ttl ({:?}), which is how \
+             long a used link is remembered",
+            config.ack_link_ttl,
+            config.idempotency_ttl
+        );
+    }
+    let secret = match &config.link_secret {
+        Some(secret) => LinkSecret::parse(secret.expose()).context("link_secret")?,
+        None => {
+            let kept = storage
+                .settings
+                .setting_or_insert(LINK_SECRET, &LinkSecret::generate_text())
+                .await
+                .context("reading the link secret from the store")?;
+            LinkSecret::parse(&kept).context("the link secret in the store")?
+        }
+    };
+    let base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.http_addr));
+    Ok(AckLinks::new(secret, &base, config.ack_link_ttl))
+}
+
+/// The name of the link secret among the store's settings.
+const LINK_SECRET: &str = "link_secret";
 
 /// Opens the backends of `config.profile` and builds the application on them. What the
 /// storage backend can do in one call travels with it, in `storage().limits`.
@@ -74,7 +110,7 @@ pub async fn open(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::
                     "blob files rewritten as their bytes with a sidecar"
                 );
             }
-            build(config, Storage::from_backend(store), blobs, broadcaster)
+            build(config, Storage::from_backend(store), blobs, broadcaster).await
         }
         Profile::Aws => open_aws(config, broadcaster).await,
     }
@@ -89,6 +125,7 @@ async fn open_aws(config: &Config, broadcaster: Arc<DynBroadcaster>) -> anyhow::
         Arc::new(blobs),
         broadcaster,
     )
+    .await
 }
 
 #[cfg(not(feature = "aws"))]

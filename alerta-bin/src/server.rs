@@ -159,6 +159,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             config.tcp_addr
         );
     }
+    // Bound first, so that links in mail can name the address when no public URL is set.
+    let http_listener = TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("binding the HTTP address {}", config.http_addr))?;
+    let http_addr = http_listener.local_addr()?;
+    let mut config = config;
+    if config.public_url.is_none() {
+        config.public_url = Some(format!("http://{http_addr}"));
+    }
     let hub = Hub::new(HubConfig::default());
     let mail_wake = Arc::new(tokio::sync::Notify::new());
     let broadcaster = crate::mail::WakingBroadcaster::new(Arc::new(hub.clone()), mail_wake.clone());
@@ -200,10 +209,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         routes = routes.nest("/open311/v2", open311::routes(app.clone(), open311));
     }
 
-    let http_listener = TcpListener::bind(config.http_addr)
-        .await
-        .with_context(|| format!("binding the HTTP address {}", config.http_addr))?;
-    let http_addr = http_listener.local_addr()?;
     let tcp_listener = TcpListener::bind(config.tcp_addr)
         .await
         .with_context(|| format!("binding the TCP address {}", config.tcp_addr))?;

@@ -35,7 +35,10 @@ mod service;
 pub mod conformance;
 
 pub use error::{BoxError, ConflictKind, Error, Result, SharedError};
-pub use service::{AlertChangeRequest, AlertSender, IncidentFromAlert};
+pub use service::{
+    AckByLink, AckLinkState, AlertChangeRequest, AlertSender, IncidentFromAlert, IngestPass,
+    Received, ReceivedSummary,
+};
 // The draft is the domain's; it stays at the root, where the use cases that take it are.
 pub use domain::IncidentDraft;
 pub use service::{

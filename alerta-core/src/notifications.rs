@@ -54,8 +54,23 @@ fn text_rows(title: &str, rows: &[(&str, String)]) -> String {
     text
 }
 
-/// The mail for an `error` or `critical` alert: subject `[CRITICAL] Alerta: <source>`.
-pub fn alert_mail(alert: &Alert, to: Vec<Email>) -> MailMessage {
+/// The acknowledgement link of a mail, as its last lines and as an HTML paragraph.
+fn ack_link_parts(link: Option<&str>) -> (String, String) {
+    match link {
+        Some(link) => (
+            format!("\nAcknowledge (one use; the page asks to confirm): {link}\n"),
+            format!(
+                "<p><a href=\"{}\">Acknowledge this alert</a> (one use; the page asks to confirm)</p>",
+                escape_html(link)
+            ),
+        ),
+        None => (String::new(), String::new()),
+    }
+}
+
+/// The mail for an `error` or `critical` alert: subject `[CRITICAL] Alerta: <source>`, with
+/// `ack_link`, when given, to acknowledge it from the mail.
+pub fn alert_mail(alert: &Alert, to: Vec<Email>, ack_link: Option<&str>) -> MailMessage {
     let title = format!(
         "[{}] Alerta: {}",
         alert.severity.as_str().to_uppercase(),
@@ -69,17 +84,20 @@ pub fn alert_mail(alert: &Alert, to: Vec<Email>) -> MailMessage {
         ("id", alert.id.to_string()),
         ("created_at", alert.created_at.to_string()),
     ];
+    let (link_text, link_html) = ack_link_parts(ack_link);
     MailMessage {
         to,
         subject: Subject::sanitize(&title),
-        text: text_rows(&title, &rows),
-        html: page(&title, &rows, ""),
+        text: text_rows(&title, &rows) + &link_text,
+        html: page(&title, &rows, &link_html),
     }
 }
 
 /// A reminder of an alert nobody has acknowledged:
 /// `[CRITICAL] Alerta: <source> (reminder 2, not acknowledged for 20 min)`.
-pub fn reminder_mail(alert: &Alert, reminder: &Reminder) -> MailMessage {
+///
+/// With `ack_link`, when given, to acknowledge it from the mail.
+pub fn reminder_mail(alert: &Alert, reminder: &Reminder, ack_link: Option<&str>) -> MailMessage {
     let waited = reminder.unacknowledged_for.as_secs();
     let waited = if waited.is_multiple_of(60) {
         format!("{} min", waited / 60)
@@ -102,11 +120,12 @@ pub fn reminder_mail(alert: &Alert, reminder: &Reminder) -> MailMessage {
         ("escalation_level", reminder.level.to_string()),
         ("reminder", reminder.number.to_string()),
     ];
+    let (link_text, link_html) = ack_link_parts(ack_link);
     MailMessage {
         to: reminder.to.clone(),
         subject: Subject::sanitize(&title),
-        text: text_rows(&title, &rows),
-        html: page(&title, &rows, ""),
+        text: text_rows(&title, &rows) + &link_text,
+        html: page(&title, &rows, &link_html),
     }
 }
 
@@ -252,7 +271,7 @@ mod tests {
             draft,
             Timestamp::from_unix_millis(0),
         );
-        let mail = alert_mail(&alert, vec![Email::parse("ops@x.org").unwrap()]);
+        let mail = alert_mail(&alert, vec![Email::parse("ops@x.org").unwrap()], None);
         assert_eq!(mail.subject.as_str(), "[CRITICAL] Alerta: sensor_01");
         assert!(mail.html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!mail.html.contains("<script>"));

@@ -692,6 +692,21 @@ impl AlertStore for DynamoStore {
         item.as_ref().map(alert_from_item).transpose()
     }
 
+    async fn group_of(&self, fingerprint: &Fingerprint) -> Result<Option<Alert>> {
+        if let Some((group, _)) = self.stored_group(fingerprint).await? {
+            return Ok(Some(group));
+        }
+        // An alert stored before grouping has no fingerprint item: its id is in the
+        // fingerprint.
+        match fingerprint.legacy_alert() {
+            Some(id) => Ok(self
+                .alert(&id)
+                .await?
+                .filter(|alert| alert.fingerprint() == *fingerprint)),
+            None => Ok(None),
+        }
+    }
+
     async fn history(&self, id: &AlertId) -> Result<Vec<AlertEvent>> {
         let item = self
             .get(&self.names.alerts, key(&[("id", id.as_str())]))

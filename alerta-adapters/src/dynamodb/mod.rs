@@ -38,7 +38,7 @@
 //! | `AsignacionesProcesadas` | `event_id` | |
 //! | `StreamLog` | `pk`, `sk` | |
 //! | `IntentosFallidos` | `clave` | (TTL on `expires_at`) |
-//! | `Contadores` | `nombre` | |
+//! | `Contadores` | `nombre` | (also the named settings: `ajuste#<name>`, `valor`) |
 //! | `Silencios` | `id` | |
 //!
 //! Items keep the wire names of the original system (`tipo`, `descripcion`, `ubicacion`,
@@ -254,6 +254,7 @@ mod logins;
 mod outbox;
 mod query;
 mod reports;
+mod settings;
 mod silences;
 mod stream;
 mod transaction;

@@ -45,6 +45,18 @@ impl FromRequestParts<AppState> for AlertCaller {
     }
 }
 
+/// The bearer token of a request, if it sent one, for routes that hand it to the core as it
+/// is (an ingest key).
+pub(crate) struct Bearer(pub(crate) Option<String>);
+
+impl FromRequestParts<AppState> for Bearer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self(bearer_token(parts)))
+    }
+}
+
 /// The token of an `Authorization: Bearer <token>` header, if there is one.
 fn bearer_token(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;

@@ -182,7 +182,13 @@ pub(super) async fn shape_errors(request: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if (status.is_client_error() || status.is_server_error()) && !is_json {
+    // Pages made for a person (the acknowledgement link's) keep their HTML.
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json && !is_page {
         let (code, message) = generic(status);
         let correlation_id = status
             .is_server_error()

@@ -60,6 +60,7 @@
 //! - Unknown paths are 404 `not_found`, wrong methods 405 `method_not_allowed`.
 
 mod accounts;
+mod ack_links;
 mod alert_incidents;
 mod alerts;
 mod attachments;
@@ -75,6 +76,7 @@ mod listing;
 pub mod open311;
 mod outbox;
 mod query;
+mod receivers;
 mod silences;
 mod stats;
 mod users;
@@ -225,6 +227,8 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
         .merge(alert_incidents::routes())
         .merge(outbox::routes())
         .merge(silences::routes())
+        .merge(receivers::routes())
+        .merge(ack_links::routes())
         .fallback(error::not_found)
         .with_state(state);
 

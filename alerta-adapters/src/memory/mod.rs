@@ -6,6 +6,7 @@
 
 mod blobs;
 mod delivery;
+mod settings;
 mod silences;
 mod store;
 

@@ -26,6 +26,7 @@ use async_trait::async_trait;
 pub struct MemoryStore {
     state: Mutex<State>,
     pub(super) silences: super::silences::Silences,
+    pub(super) settings: Mutex<HashMap<String, String>>,
 }
 
 impl Default for MemoryStore {
@@ -39,6 +40,7 @@ impl Default for MemoryStore {
                 ..State::default()
             }),
             silences: super::silences::Silences::default(),
+            settings: Mutex::default(),
         }
     }
 }
@@ -484,6 +486,15 @@ impl AlertStore for MemoryStore {
 
     async fn alert(&self, id: &AlertId) -> Result<Option<Alert>> {
         Ok(self.lock().alerts.get(id).cloned())
+    }
+
+    async fn group_of(&self, fingerprint: &Fingerprint) -> Result<Option<Alert>> {
+        let state = self.lock();
+        Ok(state
+            .fingerprints
+            .get(fingerprint)
+            .and_then(|id| state.alerts.get(id))
+            .cloned())
     }
 
     async fn history(&self, id: &AlertId) -> Result<Vec<AlertEvent>> {

@@ -366,6 +366,30 @@ impl AlertStore for SqliteStore {
         row.as_ref().map(alert_from_row).transpose()
     }
 
+    async fn group_of(&self, fingerprint: &Fingerprint) -> Result<Option<Alert>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            alert_columns!(),
+            " FROM alerts WHERE fingerprint = ?"
+        ))
+        .bind(fingerprint.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        if let Some(row) = row {
+            return alert_from_row(&row).map(Some);
+        }
+        // An alert stored before grouping has no fingerprint column: its id is in the
+        // fingerprint.
+        match fingerprint.legacy_alert() {
+            Some(id) => Ok(self
+                .alert(&id)
+                .await?
+                .filter(|alert| alert.fingerprint() == *fingerprint)),
+            None => Ok(None),
+        }
+    }
+
     async fn history(&self, id: &AlertId) -> Result<Vec<AlertEvent>> {
         let rows = sqlx::query(
             "SELECT id, alert_id, from_status, to_status, actor, note, created_at \

@@ -34,6 +34,7 @@ mod incidents;
 mod logins;
 mod outbox;
 mod reports;
+mod settings;
 mod silences;
 mod stream;
 #[cfg(test)]
@@ -116,6 +117,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "incidents opened from alerts",
         include_str!("../../migrations/0012_incident_from_alert.sql"),
+    ),
+    (
+        14,
+        "settings",
+        include_str!("../../migrations/0014_settings.sql"),
     ),
 ];
 

@@ -21,6 +21,11 @@ async fn memory_alert_store_conforms() {
 }
 
 #[tokio::test]
+async fn memory_setting_store_conforms() {
+    conformance::setting_store(&fresh).await;
+}
+
+#[tokio::test]
 async fn memory_silence_store_conforms() {
     conformance::silence_store(&fresh).await;
 }

@@ -309,7 +309,7 @@ fn row(f: &Fixtures, message: MailMessage) -> OutboxMail {
 
 fn critical_alert(f: &Fixtures, message: &str, to: &str) -> OutboxMail {
     let alert = f.alert("sensor_01", Severity::Critical, Channel::Tcp, message);
-    row(f, alert_mail(&alert, vec![email(to)]))
+    row(f, alert_mail(&alert, vec![email(to)], None))
 }
 
 /// Checks what every kind of mail shares, and returns the received message of `mail`.
@@ -639,7 +639,7 @@ impl Delivery {
             let mail = OutboxMail::new(
                 MailId::parse(&self.fixtures.id()).unwrap(),
                 MailCause::alert(MailKind::Alert, &alert.id),
-                alert_mail(&alert, vec![email(to)]),
+                alert_mail(&alert, vec![email(to)], None),
                 now,
             );
             self.store
@@ -767,7 +767,7 @@ async fn mail_queued_while_the_server_was_away_arrives_once_within_30_s_of_its_r
                 OutboxMail::new(
                     MailId::parse(&fixtures.id()).unwrap(),
                     MailCause::alert(MailKind::Alert, &alert.id),
-                    alert_mail(&alert, vec![email("ops@campus.edu")]),
+                    alert_mail(&alert, vec![email("ops@campus.edu")], None),
                     clock.now(),
                 )
             })

@@ -75,6 +75,13 @@ impl AlertStore for CountingAlerts {
         self.inner.alert(id).await
     }
 
+    async fn group_of(
+        &self,
+        fingerprint: &alerta_core::domain::Fingerprint,
+    ) -> Result<Option<Alert>> {
+        self.inner.group_of(fingerprint).await
+    }
+
     async fn history(&self, id: &AlertId) -> Result<Vec<alerta_core::domain::AlertEvent>> {
         self.inner.history(id).await
     }

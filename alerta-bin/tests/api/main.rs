@@ -7,6 +7,7 @@ mod aws;
 #[cfg(feature = "aws")]
 mod deployment;
 
+mod ack_link;
 mod alert_board;
 mod board_scale;
 mod cli;
@@ -20,6 +21,7 @@ mod mail;
 mod metrics;
 mod open311;
 mod process;
+mod receivers;
 mod reports;
 mod response_times;
 mod retention;

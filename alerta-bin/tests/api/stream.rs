@@ -12,7 +12,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, spawn_app};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The bound on any single wait.
 const WAIT: Duration = Duration::from_secs(60);

@@ -9,7 +9,7 @@ use super::{Fixtures, conflict_kind};
 use crate::ConflictKind;
 use crate::domain::{
     Alert, AlertAction, AlertDraft, AlertFilter, AlertId, AlertMessage, AlertSource, AlertStatus,
-    Channel, Grouping, Limit, PageRequest, Severity, StreamKind,
+    Channel, Fingerprint, Grouping, Limit, PageRequest, Severity, StreamKind,
 };
 use crate::ports::{AlertWrite, GroupedAlert, Inserted, Storage};
 
@@ -434,5 +434,80 @@ pub(super) async fn folds_race_acknowledgements(store: &Storage) {
             .expect("history")
             .len(),
         1
+    );
+}
+
+/// [`AlertStore::group_of`](crate::ports::AlertStore::group_of) finds the group every write
+/// of a fingerprint joins, as stored now, through folds, transitions and a reopening, for a
+/// sender's fingerprint and for the default one; and, while writers race to open a
+/// fingerprint, it only ever shows the one group they all end in.
+pub(super) async fn group_of_finds_a_fingerprints_group(store: &Storage) {
+    let f = Fixtures::new();
+    let given = Fingerprint::parse("rack-7/ups").expect("fingerprint");
+    assert_eq!(
+        store.alerts.group_of(&given).await.expect("group_of"),
+        None,
+        "no group before the first write"
+    );
+    let first = occurrences(&f, "ups_3", 1, Some(given.as_str()));
+    insert(store, vec![first.clone()]).await;
+    let found = |fingerprint: Fingerprint| async move {
+        store
+            .alerts
+            .group_of(&fingerprint)
+            .await
+            .expect("group_of")
+            .expect("a group")
+    };
+    assert_eq!(found(given.clone()).await, first.alert);
+
+    // A write of another source with the same fingerprint folds into it.
+    let folded = insert(store, vec![occurrences(&f, "ups_4", 2, Some("rack-7/ups"))]).await;
+    assert_eq!(found(given.clone()).await, folded.groups[0].alert);
+    assert_eq!(found(given.clone()).await.count(), 3);
+
+    // A default fingerprint, and one nobody sent.
+    let plain = occurrences(&f, "ups_5", 1, None);
+    insert(store, vec![plain.clone()]).await;
+    assert_eq!(found(plain.alert.fingerprint()).await, plain.alert);
+    let unknown = Fingerprint::parse("rack-8/ups").expect("fingerprint");
+    assert_eq!(
+        store.alerts.group_of(&unknown).await.expect("group_of"),
+        None
+    );
+
+    // Transitions show at once; a reopening keeps the group.
+    let resolve = f.transition(&folded.groups[0].alert, AlertAction::Resolve { note: None });
+    store.alerts.transition(resolve).await.expect("resolve");
+    let resolved = found(given.clone()).await;
+    assert_eq!(
+        (&resolved.id, resolved.status()),
+        (&first.alert.id, AlertStatus::Resolved)
+    );
+    insert(store, vec![occurrences(&f, "ups_3", 1, Some("rack-7/ups"))]).await;
+    let reopened = found(given.clone()).await;
+    assert_eq!(
+        (&reopened.id, reopened.status(), reopened.count()),
+        (&first.alert.id, AlertStatus::Firing, 4)
+    );
+    assert_eq!(reopened, read(store, &first.alert.id).await);
+
+    // Readers racing the writers that open a fingerprint see nothing or the one group.
+    let racing = Fingerprint::parse("racing").expect("fingerprint");
+    let writers = (0..WRITERS).map(|_| async {
+        let mut seen = Vec::new();
+        for _ in 0..OCCURRENCES_EACH {
+            insert(store, vec![occurrences(&f, "flapping", 1, Some("racing"))]).await;
+            seen.push(store.alerts.group_of(&racing).await.expect("group_of"));
+        }
+        seen
+    });
+    let seen: Vec<Option<Alert>> = join_all(writers).await.into_iter().flatten().collect();
+    let group = found(racing.clone()).await;
+    assert_eq!(group.count(), (WRITERS * OCCURRENCES_EACH) as u64);
+    assert!(
+        seen.iter()
+            .all(|g| g.as_ref().is_some_and(|g| g.id == group.id)),
+        "after its own write, every writer finds the one group"
     );
 }

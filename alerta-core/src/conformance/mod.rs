@@ -35,6 +35,7 @@ mod logins;
 mod mail_causes;
 mod outbox;
 mod reports;
+mod settings;
 mod silences;
 mod stream;
 mod users;
@@ -73,6 +74,7 @@ pub async fn storage(new_storage: impl NewStorage) {
     login_attempt_store(&new_storage).await;
     report_ledger(&new_storage).await;
     silence_store(&new_storage).await;
+    setting_store(&new_storage).await;
 }
 
 /// The silence store checks: round trips, duplicates, the state filter and paging, expiry,
@@ -84,6 +86,12 @@ pub async fn silence_store(new_storage: &impl NewStorage) {
     silences::racing_expiries_and_creates(&new_storage.fresh().await).await;
     silences::racing_inserts_of_one_id_one_wins(&new_storage.fresh().await).await;
     silences::alerts_keep_their_silenced_flag(&new_storage.fresh().await).await;
+}
+
+/// The setting store checks: the first value stays, also under racing writers.
+pub async fn setting_store(new_storage: &impl NewStorage) {
+    settings::the_first_value_stays(&new_storage.fresh().await).await;
+    settings::racing_writers_all_get_the_first_value(&new_storage.fresh().await).await;
 }
 
 /// The stream log checks: positions from 1, gap-free under concurrent writers, in commit
@@ -127,6 +135,7 @@ pub async fn alert_store(new_storage: &impl NewStorage) {
     alert_groups::a_resolved_group_reopens(&new_storage.fresh().await).await;
     alert_groups::racing_writers_open_one_group(&new_storage.fresh().await).await;
     alert_groups::folds_race_acknowledgements(&new_storage.fresh().await).await;
+    alert_groups::group_of_finds_a_fingerprints_group(&new_storage.fresh().await).await;
 }
 
 /// The user, session and department store checks.

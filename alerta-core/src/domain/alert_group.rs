@@ -69,6 +69,14 @@ impl Fingerprint {
         Self(format!("legacy:{id}"))
     }
 
+    /// The alert a [`legacy`](Self::legacy) fingerprint names, for a store that keeps no
+    /// fingerprint for alerts stored before grouping; `None` for any other fingerprint.
+    pub fn legacy_alert(&self) -> Option<AlertId> {
+        self.0
+            .strip_prefix("legacy:")
+            .and_then(|id| AlertId::parse(id).ok())
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0

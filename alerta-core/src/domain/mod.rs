@@ -1,5 +1,6 @@
 //! Domain types. Each one is checked when it is built, so holding one means it is valid.
 
+mod ack_link;
 mod alert;
 mod alert_group;
 mod alert_history;
@@ -24,6 +25,7 @@ mod visibility;
 mod wire_names;
 
 pub use self::time::Timestamp;
+pub use ack_link::{AckLinks, AckToken, AckTokenRefusal, LinkSecret};
 pub(crate) use alert::INGEST_ACTOR;
 pub use alert::{Alert, AlertDraft, AlertState, Channel, GroupState, Severity};
 pub use alert_group::{Fingerprint, Grouping, Occurrences};

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use crate::Result;
 use crate::domain::{
-    Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Appended, Grouping, Occurrences,
-    OutboxMail, Page, PageRequest, StreamMessage,
+    Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Appended, Fingerprint, Grouping,
+    Occurrences, OutboxMail, Page, PageRequest, StreamMessage,
 };
 
 /// Occurrences of one fingerprint to store, with the mail they cause if they open or reopen
@@ -137,6 +137,11 @@ impl AlertTransition {
 ///   first, exactly the alerts with a greater id.
 /// - [`occurrences`](AlertStore::occurrences) lists a group's [`Occurrences`] newest first
 ///   (by the id of the write that stored them), empty for an alert not stored.
+/// - [`group_of`](AlertStore::group_of) returns the group a fingerprint's next occurrence
+///   would join or reopen: the one `insert` finds for it, whatever its status, as stored now
+///   (every committed fold and transition shows at once, as for reads by id), and `None`
+///   when no write of the fingerprint was ever stored. An alert stored before grouping is
+///   the group of its [`legacy`](crate::domain::Fingerprint::legacy) fingerprint.
 ///
 /// # Errors
 ///
@@ -178,6 +183,9 @@ pub trait AlertStore: Send + Sync {
 
     /// A page of the occurrences of the alert `id`, newest first.
     async fn occurrences(&self, id: &AlertId, page: &PageRequest) -> Result<Page<Occurrences>>;
+
+    /// The group of `fingerprint`, if one is stored.
+    async fn group_of(&self, fingerprint: &Fingerprint) -> Result<Option<Alert>>;
 }
 
 /// A shared alert store picked at run time.

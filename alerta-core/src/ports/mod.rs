@@ -12,6 +12,7 @@ mod logins;
 mod misc;
 mod outbox;
 mod reports;
+mod settings;
 mod silences;
 mod stream;
 mod users;
@@ -28,6 +29,7 @@ pub use misc::{
 };
 pub use outbox::{DynMailOutbox, DynMailer, MailOutbox, Mailer, SendError};
 pub use reports::{DynReportLedger, ReportLedger};
+pub use settings::{DynSettingStore, SettingStore};
 pub use silences::{DynSilenceStore, SilenceStore};
 pub use stream::{Broker, BrokerListener, DynBroker, DynStreamLog, StreamLog};
 pub use users::{DepartmentStore, DynDepartmentStore, DynUserStore, UserStore};
@@ -46,6 +48,8 @@ pub use misc::{MockBlobStore, MockBroadcaster};
 pub use outbox::{MockMailOutbox, MockMailer};
 #[cfg(any(test, feature = "mocks"))]
 pub use reports::MockReportLedger;
+#[cfg(any(test, feature = "mocks"))]
+pub use settings::MockSettingStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use silences::MockSilenceStore;
 #[cfg(any(test, feature = "mocks"))]
@@ -77,6 +81,8 @@ pub struct Storage {
     pub report_ledger: Arc<DynReportLedger>,
     /// Silences.
     pub silences: Arc<DynSilenceStore>,
+    /// Named values shared by every instance, such as the link secret.
+    pub settings: Arc<DynSettingStore>,
     /// What the backend can do in one call.
     pub limits: StorageLimits,
 }
@@ -99,6 +105,7 @@ pub trait StorageBackend:
     + LoginAttemptStore
     + ReportLedger
     + SilenceStore
+    + SettingStore
 {
     /// What the backend can do in one call.
     fn limits(&self) -> StorageLimits;
@@ -118,7 +125,8 @@ impl Storage {
             stream: backend.clone(),
             login_attempts: backend.clone(),
             report_ledger: backend.clone(),
-            silences: backend,
+            silences: backend.clone(),
+            settings: backend,
         }
     }
 }

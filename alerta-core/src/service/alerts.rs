@@ -32,7 +32,7 @@ impl AlertSender<'_> {
         }
     }
 
-    fn actor(&self) -> UserId {
+    pub(super) fn actor(&self) -> UserId {
         match self {
             Self::User(user) => user.id.clone(),
             Self::Ingest => UserId::parse(INGEST_ACTOR).expect("a valid user id"),
@@ -84,7 +84,10 @@ impl Alerta {
             let alert = self.apply_silences(alert).await;
             let mails = if alert.severity.is_mailed() && !alert.silenced() && !recipients.is_empty()
             {
-                let message = notifications::alert_mail(&alert, recipients.clone());
+                let acked = self.ack_target(&alert).await?;
+                let link = self.ack_link(&acked, now);
+                let message =
+                    notifications::alert_mail(&alert, recipients.clone(), link.as_deref());
                 let cause = MailCause::alert(MailKind::Alert, &alert.id);
                 let mut mails = vec![OutboxMail::new(
                     MailId::generate(self.ids()),
@@ -94,7 +97,7 @@ impl Alerta {
                 )];
                 // Reminders follow only an alert that is mailed: one that is not (silenced,
                 // say) gets none.
-                mails.extend(self.reminder_rows(&alert));
+                mails.extend(self.reminder_rows(&alert, &acked));
                 mails
             } else {
                 vec![]
@@ -241,7 +244,7 @@ impl Alerta {
     /// Without an expected version, a change that lost a race with another is recorded again
     /// on the new state (where the lifecycle may now refuse it); with one, the race is the
     /// caller's to see (a stale version).
-    async fn record_alert(
+    pub(super) async fn record_alert(
         &self,
         id: &AlertId,
         actor: &UserId,
@@ -278,10 +281,39 @@ impl Alerta {
         }
     }
 
+    /// The alert a mail about the occurrences `alert` acknowledges: their fingerprint's
+    /// group when one is stored (a write that reopens or unsilences a group mails about that
+    /// group), else the group the write opens. Read only when links are made.
+    ///
+    /// A group opened and resolved by other writers between this read and the write leaves
+    /// the link naming the write's own id, which the store then renames: such a link is
+    /// refused as invalid, never acknowledging anything else.
+    async fn ack_target(&self, alert: &Alert) -> Result<AlertId> {
+        if self.inner.settings.ack_links.is_none() {
+            return Ok(alert.id.clone());
+        }
+        let stored = self
+            .inner
+            .storage
+            .alerts
+            .group_of(&alert.fingerprint())
+            .await?;
+        Ok(stored.map_or_else(|| alert.id.clone(), |group| group.id))
+    }
+
+    /// The acknowledgement link of `alert` for a mail sent at `at`, when links are made.
+    fn ack_link(&self, alert: &AlertId, at: crate::domain::Timestamp) -> Option<String> {
+        self.inner
+            .settings
+            .ack_links
+            .as_ref()
+            .map(|links| links.link(alert, at))
+    }
+
     /// The reminder rows of a new mailed alert under the escalation policy: each due at its
     /// time and sent only while the alert still fires (see
     /// [`MailCause::only_while_firing`]). None for a severity that does not escalate.
-    fn reminder_rows(&self, alert: &Alert) -> Vec<OutboxMail> {
+    fn reminder_rows(&self, alert: &Alert, acked: &AlertId) -> Vec<OutboxMail> {
         let settings = &self.inner.settings;
         if !settings.escalation.escalates(alert.severity) {
             return Vec::new();
@@ -291,7 +323,8 @@ impl Alerta {
             .schedule(alert.created_at, &settings.alert_recipients)
             .iter()
             .map(|reminder| {
-                let message = notifications::reminder_mail(alert, reminder);
+                let link = self.ack_link(acked, reminder.due);
+                let message = notifications::reminder_mail(alert, reminder, link.as_deref());
                 let cause = MailCause::alert(MailKind::Reminder, &alert.id);
                 OutboxMail::new(
                     MailId::generate(self.ids()),

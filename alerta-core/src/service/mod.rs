@@ -1,6 +1,7 @@
 //! The use cases of the wire contract, with their role checks.
 
 mod accounts;
+mod ack_links;
 mod alert_incidents;
 mod alerts;
 mod auth;
@@ -9,6 +10,7 @@ mod deliveries;
 mod idempotency;
 mod incidents;
 mod outbox;
+mod receivers;
 mod reports;
 mod response_times;
 mod retention;
@@ -19,10 +21,12 @@ mod throttle;
 
 use std::sync::Arc;
 
+pub use ack_links::{AckByLink, AckLinkState};
 pub use alert_incidents::IncidentFromAlert;
 pub use alerts::{AlertChangeRequest, AlertSender};
 pub use auth::Login;
 pub use incidents::{LocationCheck, Preview, StatusChange, Upload};
+pub use receivers::{IngestPass, Received, ReceivedSummary};
 pub use reports::{ReportProgress, ReportRun, ReportSummary};
 pub use response_times::MAX_RESPONSE_DAYS;
 pub use retention::{Retention, RetentionReport};

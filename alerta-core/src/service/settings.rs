@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::LoginPolicy;
-use crate::domain::{Email, MediaType, TypeCatalog};
+use crate::domain::{AckLinks, Email, MediaType, TypeCatalog};
 use crate::escalation::EscalationPolicy;
 
 /// Settings of the use cases. `Settings::default()` follows the wire contract's defaults.
@@ -26,6 +26,9 @@ pub struct Settings {
     /// Which mailed alerts are mailed again while nobody acknowledges them, when and to whom
     /// (off by default).
     pub escalation: EscalationPolicy,
+    /// How alert mails carry a link that acknowledges the alert; `None`: they carry none
+    /// (the default), and `/events/ack/{token}` refuses every token.
+    pub ack_links: Option<AckLinks>,
     /// Keys that may ingest alerts without a login.
     pub ingest_keys: Vec<String>,
     /// How failed logins are limited, per account and per client address.
@@ -72,6 +75,7 @@ impl Default for Settings {
             session_ttl: Duration::from_secs(12 * 3600),
             alert_recipients: Vec::new(),
             escalation: EscalationPolicy::off(),
+            ack_links: None,
             ingest_keys: Vec::new(),
             login: LoginPolicy::default(),
             stream_retention: Duration::from_secs(7 * 24 * 3600),
@@ -93,6 +97,7 @@ impl fmt::Debug for Settings {
             .field("session_ttl", &self.session_ttl)
             .field("alert_recipients", &self.alert_recipients)
             .field("escalation", &self.escalation)
+            .field("ack_links", &self.ack_links)
             .field(
                 "ingest_keys",
                 &format_args!("[{} hidden]", self.ingest_keys.len()),

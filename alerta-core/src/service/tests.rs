@@ -13,7 +13,8 @@ use crate::domain::{
 use crate::ports::{
     IncidentChange, MockAlertStore, MockBlobStore, MockBroadcaster, MockDepartmentStore,
     MockIdempotencyStore, MockIncidentStore, MockLoginAttemptStore, MockMailOutbox,
-    MockReportLedger, MockSilenceStore, MockStreamLog, MockUserStore, StorageLimits,
+    MockReportLedger, MockSettingStore, MockSilenceStore, MockStreamLog, MockUserStore,
+    StorageLimits,
 };
 
 #[derive(Default)]
@@ -30,6 +31,7 @@ struct Mocks {
     login_attempts: MockLoginAttemptStore,
     report_ledger: MockReportLedger,
     silences: MockSilenceStore,
+    settings: MockSettingStore,
 }
 
 impl Mocks {
@@ -49,6 +51,7 @@ impl Mocks {
             login_attempts: Arc::new(self.login_attempts),
             report_ledger: Arc::new(self.report_ledger),
             silences: Arc::new(self.silences),
+            settings: Arc::new(self.settings),
             limits: StorageLimits::UNBOUNDED,
         };
         Alerta::builder(storage, Arc::new(self.blobs), Arc::new(self.broadcaster))
@@ -784,7 +787,9 @@ async fn a_right_password_logs_in_even_when_its_failures_cannot_be_cleared() {
     assert_eq!(login.user.email.as_str(), "u1@campus.edu");
 }
 
+mod ack_links;
 mod alerts;
+mod receivers;
 mod response_times;
 mod retention;
 mod silences;
