@@ -81,6 +81,7 @@ enum FsError {
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
     move |source| {
+        crate::backend_errors::record("fs");
         Error::unavailable(
             "blob store",
             FsError::Io {

@@ -22,6 +22,13 @@
 //! [`status_code`] needs no feature either: the HTTP status of each core error, shared by the
 //! `http` router and the `websocket` upgrade.
 
+#[cfg(any(
+    feature = "sqlite",
+    feature = "dynamodb",
+    feature = "s3",
+    feature = "fs"
+))]
+mod backend_errors;
 pub mod memory;
 pub mod status_code;
 

@@ -84,6 +84,7 @@ enum S3Error {
 }
 
 fn unavailable(error: S3Error) -> Error {
+    crate::backend_errors::record("s3");
     Error::unavailable("s3", error)
 }
 

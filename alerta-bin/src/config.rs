@@ -190,6 +190,10 @@ pub struct Config {
     /// How often retention runs, e.g. `1h` (the default).
     #[serde(with = "duration_text")]
     pub retain_every: Duration,
+    /// How often the outbox backlog gauges are read from the store while `/metrics` is
+    /// served, e.g. `15s` (the default).
+    #[serde(with = "duration_text")]
+    pub metrics_backlog_every: Duration,
     /// Seconds a request may take before it is answered 503.
     pub request_timeout_s: u64,
     /// How long an HTTP client may take to send a request's head, which is also how long an
@@ -268,6 +272,7 @@ impl Default for Config {
             report_every: None,
             retain_mail: alerta_core::Retention::default().mail,
             retain_every: Duration::from_secs(3600),
+            metrics_backlog_every: Duration::from_secs(15),
             request_timeout_s: 30,
             http_header_read_timeout: Duration::from_secs(10),
             http_max_connections_per_address: 1024,

@@ -1,6 +1,7 @@
 //! The `alerta` binary as a library: configuration, profiles and the server, so that tests
 //! and other programs can start exactly what the binary starts.
 
+pub mod backlog;
 pub mod broker;
 pub mod cli;
 pub mod config;

@@ -82,7 +82,13 @@ pub async fn schedule(app: Alerta, every: Duration, mut stop: watch::Receiver<bo
             holder: holder(),
             lease: LEASE,
         };
-        match app.run_reports(&run, &mut |_| {}).await {
+        let started = std::time::Instant::now();
+        let result = app.run_reports(&run, &mut |_| {}).await;
+        let outcome = if result.is_ok() { "ok" } else { "failed" };
+        ::metrics::counter!("alerta_report_runs_total", "outcome" => outcome).increment(1);
+        ::metrics::histogram!("alerta_report_run_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
+        match result {
             Ok(summary) => tracing::info!(summary = %describe(&summary), "report run finished"),
             Err(error) => {
                 tracing::error!(%error, "report run failed; the next run finishes its work")

@@ -245,6 +245,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     ));
     let scrape = metrics_route(&config, &hub, &ingest);
     routes = metrics::track_requests(routes);
+    if config.metrics_token.is_some() || config.metrics_addr.is_some() {
+        tokio::spawn(crate::backlog::sample(
+            app.clone(),
+            config.metrics_backlog_every,
+            stop.subscribe(),
+        ));
+    }
     if let Some(token) = &config.metrics_token {
         routes = routes.merge(scrape.clone().token(token.expose()).routes());
     }

@@ -25,6 +25,7 @@ pub(super) enum DynamoError {
 }
 
 pub(super) fn unavailable(error: DynamoError) -> Error {
+    crate::backend_errors::record("dynamodb");
     Error::unavailable("dynamodb", error)
 }
 

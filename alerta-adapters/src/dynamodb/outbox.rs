@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use alerta_core::domain::{
-    Email, MailAbout, MailCause, MailId, MailKind, MailMessage, MailState, OutboxMail, Page,
-    PageRequest, Subject, Timestamp,
+    Email, MailAbout, MailCause, MailId, MailKind, MailMessage, MailState, OutboxBacklog,
+    OutboxMail, Page, PageRequest, Subject, Timestamp,
 };
 use alerta_core::ports::MailOutbox;
 use alerta_core::{Error, Result};
@@ -476,6 +476,35 @@ impl MailOutbox for DynamoStore {
             }
         }
         Ok(removed)
+    }
+
+    async fn backlog(&self) -> Result<OutboxBacklog> {
+        let mut backlog = OutboxBacklog::default();
+        for state in [MailState::Pending, MailState::Dead] {
+            // Oldest first by id, which follows creation: the first pending row is the oldest.
+            let by_state = PartitionQuery {
+                table: &self.names.outbox,
+                index: Some(BY_STATE),
+                partition_attribute: "state",
+                sort_attribute: "id",
+                start_after: None,
+                order: Order::Ascending,
+                filter: Expression::new(),
+                page_size: 1000,
+            };
+            let mut rows = Partition::new(&self.client, by_state, state.as_str().to_owned());
+            while let Some(item) = rows.next().await? {
+                if state == MailState::Pending {
+                    backlog.pending += 1;
+                    if backlog.oldest_pending.is_none() {
+                        backlog.oldest_pending = Some(mail_from_item(&item)?.created_at);
+                    }
+                } else {
+                    backlog.dead += 1;
+                }
+            }
+        }
+        Ok(backlog)
     }
 }
 

@@ -2,7 +2,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use alerta_core::domain::MailAbout;
 use alerta_core::domain::{AccessChange, PasswordHash, UserFilter};
 use alerta_core::domain::{
     Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Attachment, AttachmentId, Cursor,
@@ -12,6 +11,7 @@ use alerta_core::domain::{
     Session, Timestamp, TokenHash, UserId, UserRecord,
 };
 use alerta_core::domain::{Appended, Position, StreamEntry, StreamHead, StreamMessage};
+use alerta_core::domain::{MailAbout, OutboxBacklog};
 use alerta_core::ports::{
     AlertStore, AlertTransition, AlertWrite, DepartmentStore, EventQuery, FailureWindow,
     GroupedAlert, IdempotencyStore, IncidentChange, IncidentStore, Inserted, LoginAttemptStore,
@@ -879,6 +879,26 @@ impl MailOutbox for MemoryStore {
             state.outbox.remove(id);
         }
         Ok(doomed.len())
+    }
+
+    async fn backlog(&self) -> Result<OutboxBacklog> {
+        let state = self.lock();
+        let mut backlog = OutboxBacklog::default();
+        for mail in state.outbox.values() {
+            match mail.state {
+                MailState::Pending => {
+                    backlog.pending += 1;
+                    backlog.oldest_pending = Some(
+                        backlog
+                            .oldest_pending
+                            .map_or(mail.created_at, |t| t.min(mail.created_at)),
+                    );
+                }
+                MailState::Dead => backlog.dead += 1,
+                _ => {}
+            }
+        }
+        Ok(backlog)
     }
 }
 

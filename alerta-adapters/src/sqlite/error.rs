@@ -17,6 +17,7 @@ enum SqliteError {
 }
 
 fn unavailable(error: SqliteError) -> Error {
+    crate::backend_errors::record("sqlite");
     Error::unavailable("sqlite", error)
 }
 

@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use alerta_core::domain::{
-    MailAbout, MailCause, MailId, MailKind, MailMessage, MailState, OutboxMail, Page, PageRequest,
-    Timestamp,
+    MailAbout, MailCause, MailId, MailKind, MailMessage, MailState, OutboxBacklog, OutboxMail,
+    Page, PageRequest, Timestamp,
 };
 use alerta_core::ports::MailOutbox;
 use alerta_core::{Error, Result};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::cursor::{self, List};
 use super::error::{self, db, unreadable};
@@ -190,6 +190,25 @@ impl MailOutbox for SqliteStore {
         .await
         .map_err(db)?;
         Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
+    }
+
+    async fn backlog(&self) -> Result<OutboxBacklog> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FILTER (WHERE state = 'pending') AS pending, \
+             COUNT(*) FILTER (WHERE state = 'dead') AS dead, \
+             MIN(CASE WHEN state = 'pending' THEN created_at END) AS oldest \
+             FROM outbox WHERE state IN ('pending', 'dead')",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        let count = |name| -> Result<u64> { Ok(u64::try_from(number(&row, name)?).unwrap_or(0)) };
+        let oldest: Option<i64> = row.try_get("oldest").map_err(db)?;
+        Ok(OutboxBacklog {
+            pending: count("pending")?,
+            dead: count("dead")?,
+            oldest_pending: oldest.map(timestamp),
+        })
     }
 
     async fn requeue(&self, id: &MailId, now: Timestamp) -> Result<()> {

@@ -189,3 +189,50 @@ async fn a_metrics_address_serves_without_a_token_and_the_api_does_not() {
         "without a token the API address does not serve it"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_backlog_and_report_runs_are_reported() {
+    let app = spawn_app_with(|config| {
+        config.metrics_token = Some(Secret::new(TOKEN));
+        config.alert_emails = vec!["ops@campus.edu".into()];
+        // Three reminders an hour away: pending rows that stay pending.
+        config.escalate_after = Some(Duration::from_secs(3600));
+        config.metrics_backlog_every = Duration::from_millis(200);
+        config.report_every = Some(Duration::from_millis(500));
+    })
+    .await;
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let alert = json!({"source": "ups_9", "severity": "critical", "message": "sin red"});
+    let (status, body) = app.post(&admin, "/events", alert).await;
+    assert_eq!(status, 201, "{body}");
+    let url = app.url("/metrics");
+    let scraped = eventually(
+        "the three pending reminders and a report run to be reported",
+        Duration::from_secs(20),
+        Duration::from_millis(50),
+        || async {
+            let scraped = scrape(&app, &url, Some(TOKEN)).await;
+            // Other tests' servers set the same gauges: wait for this one's figures.
+            let pending = value(&scraped, "alerta_outbox_rows", &[("state", "pending")]);
+            let runs = value(&scraped, "alerta_report_runs_total", &[("outcome", "ok")]);
+            match (pending, runs) {
+                (Some(3.0), Some(runs)) if runs >= 1.0 => Ok(scraped),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        value(&scraped, "alerta_outbox_rows", &[("state", "dead")]),
+        Some(0.0)
+    );
+    let oldest = value(&scraped, "alerta_outbox_oldest_pending_seconds", &[]).unwrap();
+    assert!((0.0..60.0).contains(&oldest), "{oldest}");
+    assert!(
+        scraped
+            .samples
+            .iter()
+            .any(|s| s.metric.starts_with("alerta_report_run_duration_seconds")),
+        "report runs are timed"
+    );
+}

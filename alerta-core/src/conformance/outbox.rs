@@ -546,3 +546,57 @@ pub(super) async fn settled_rows_age_out_and_pending_ones_stay(store: &Storage) 
         "nothing is left to remove"
     );
 }
+
+pub(super) async fn backlog_counts_pending_and_dead_rows(store: &Storage) {
+    assert_eq!(
+        store.outbox.backlog().await.expect("backlog"),
+        crate::domain::OutboxBacklog::default(),
+        "an empty outbox has no backlog"
+    );
+    let f = Fixtures::new();
+    let first = f.tick();
+    let oldest = f.mail("a@campus.edu", "oldest", first);
+    let waiting = f.mail("b@campus.edu", "waiting", f.tick());
+    let dead = f.mail("c@campus.edu", "dead", f.tick());
+    let sent = f.mail("d@campus.edu", "sent", f.tick());
+    let later = f.mail(
+        "e@campus.edu",
+        "later",
+        f.tick().plus(Duration::from_secs(3600)),
+    );
+    put(
+        store,
+        &f,
+        vec![
+            oldest.clone(),
+            waiting.clone(),
+            dead.clone(),
+            sent.clone(),
+            later.clone(),
+        ],
+    )
+    .await;
+    let now = f.tick();
+    store.outbox.claim_due(now, LEASE, 10).await.expect("claim");
+    store.outbox.mark_sent(&sent.id, now).await.expect("sent");
+    store
+        .outbox
+        .mark_failed(&dead.id, "550 no such user", None)
+        .await
+        .expect("dead");
+    store
+        .outbox
+        .mark_unreachable(&waiting.id, "refused", now)
+        .await
+        .expect("waiting");
+    let backlog = store.outbox.backlog().await.expect("backlog");
+    assert_eq!(
+        backlog,
+        crate::domain::OutboxBacklog {
+            // The leased oldest row, the one waiting for the server, and the one not due yet.
+            pending: 3,
+            dead: 1,
+            oldest_pending: Some(first),
+        }
+    );
+}

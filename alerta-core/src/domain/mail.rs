@@ -63,6 +63,17 @@ wire_names!(MailState, field "state", {
     Cancelled = "cancelled",
 });
 
+/// How much mail waits in an outbox (`/metrics`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutboxBacklog {
+    /// Rows still to be sent, waiting for the server included.
+    pub pending: u64,
+    /// Rows given up on, until an operator requeues them or retention removes them.
+    pub dead: u64,
+    /// When the oldest pending row was made, if any is.
+    pub oldest_pending: Option<Timestamp>,
+}
+
 impl MailState {
     /// The states a row ends in: sent, dead or cancelled. Retention removes only these.
     pub const SETTLED: [MailState; 3] = [MailState::Sent, MailState::Dead, MailState::Cancelled];

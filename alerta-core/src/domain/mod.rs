@@ -42,7 +42,9 @@ pub use incident::{
     IncidentEvent, IncidentParts, IncidentType, TypeCatalog,
 };
 pub use lifecycle::{Status, Urgency};
-pub use mail::{MailAbout, MailCause, MailKind, MailMessage, MailState, OutboxMail, Subject};
+pub use mail::{
+    MailAbout, MailCause, MailKind, MailMessage, MailState, OutboxBacklog, OutboxMail, Subject,
+};
 pub use page::{
     AlertFilter, Cursor, IncidentFilter, Limit, Page, PageRequest, UserFilter,
     contains_ignoring_case,

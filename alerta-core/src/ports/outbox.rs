@@ -5,7 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::Result;
-use crate::domain::{MailAbout, MailId, MailState, OutboxMail, Page, PageRequest, Timestamp};
+use crate::domain::{
+    MailAbout, MailId, MailState, OutboxBacklog, OutboxMail, Page, PageRequest, Timestamp,
+};
 
 /// Mail waiting to be sent. Rows are written only inside the atomic changes of the incident
 /// and alert stores; this port is how a dispatcher works through them.
@@ -40,6 +42,9 @@ use crate::domain::{MailAbout, MailId, MailState, OutboxMail, Page, PageRequest,
 ///   and were made (`created_at`) before `before`, oldest first, and returns how many it
 ///   deleted: fewer than `limit` means none is left. It never deletes a pending row,
 ///   whatever its age, so retention cannot lose mail that is still to go.
+/// - [`backlog`](MailOutbox::backlog) counts the pending and the dead rows and gives the
+///   `created_at` of the oldest pending row, as committed when it reads (on backends whose
+///   lists lag, a moment earlier).
 ///
 /// # Errors
 ///
@@ -97,6 +102,9 @@ pub trait MailOutbox: Send + Sync {
 
     /// Deletes up to `limit` settled rows made before `before`: retention.
     async fn remove_settled(&self, before: Timestamp, limit: usize) -> Result<usize>;
+
+    /// How much mail waits: for operators and `/metrics`.
+    async fn backlog(&self) -> Result<OutboxBacklog>;
 }
 
 /// A shared outbox picked at run time.

@@ -1,10 +1,16 @@
 //! Operators' view of the mail outbox.
 
 use super::{Alerta, require_admin};
-use crate::domain::{MailId, MailState, OutboxMail, Page, PageRequest, User};
+use crate::domain::{MailId, MailState, OutboxBacklog, OutboxMail, Page, PageRequest, User};
 use crate::{ConflictKind, Error, Result};
 
 impl Alerta {
+    /// How much mail waits in the outbox, for `/metrics`: figures of the whole deployment,
+    /// since every instance shares the outbox.
+    pub async fn outbox_backlog(&self) -> Result<OutboxBacklog> {
+        self.inner.storage.outbox.backlog().await
+    }
+
     /// A page of outbox rows, newest first, optionally in one state (`GET /admin/outbox`);
     /// admin only.
     pub async fn outbox(
