@@ -301,6 +301,25 @@ impl MailOutbox for DynamoStore {
         self.update_mail(id, update).await
     }
 
+    async fn mark_all_sent(&self, ids: &[MailId], now: Timestamp) -> Result<()> {
+        use futures_util::stream::{self, StreamExt};
+        // Each row is its own item: the updates go out together instead of one after another.
+        let results: Vec<Result<()>> = stream::iter(ids)
+            .map(|id| self.mark_sent(id, now))
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        let mut unknown = None;
+        for result in results {
+            match result {
+                Ok(()) => {}
+                Err(error @ Error::NotFound(_)) => unknown = Some(error),
+                Err(error) => return Err(error),
+            }
+        }
+        unknown.map_or(Ok(()), Err)
+    }
+
     async fn mark_failed(
         &self,
         id: &MailId,
