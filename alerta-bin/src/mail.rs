@@ -56,6 +56,8 @@ pub fn mailer(config: &Config) -> anyhow::Result<Arc<DynMailer>> {
             let options = SmtpOptions {
                 from,
                 ca_file: config.smtp_ca_file.clone(),
+                // One open connection for each mail the dispatcher sends at once.
+                max_connections: config.mail_concurrency,
                 ..SmtpOptions::default()
             };
             let mailer = SmtpMailer::from_url(url.expose(), options).context("smtp_url")?;
@@ -74,11 +76,19 @@ pub fn mailer(config: &Config) -> anyhow::Result<Arc<DynMailer>> {
     }
 }
 
+/// How many rows a pass claims for each mail sent at once: claiming is a durable write, and
+/// a batch this deep keeps every connection busy between two claims.
+const BATCH_PER_SEND: usize = 8;
+
 /// The retry policy the configuration asks for.
 pub fn retry_policy(config: &Config) -> RetryPolicy {
     RetryPolicy {
         base_delay: config.mail_retry_base,
         concurrency: config.mail_concurrency,
+        batch_size: config
+            .mail_concurrency
+            .saturating_mul(BATCH_PER_SEND)
+            .max(RetryPolicy::default().batch_size),
         unreachable_retry: config.mail_unreachable_retry,
         ..RetryPolicy::default()
     }

@@ -302,13 +302,12 @@ impl MailOutbox for DynamoStore {
     }
 
     async fn mark_all_sent(&self, ids: &[MailId], now: Timestamp) -> Result<()> {
-        use futures_util::stream::{self, StreamExt};
         // Each row is its own item: the updates go out together instead of one after another.
-        let results: Vec<Result<()>> = stream::iter(ids)
-            .map(|id| self.mark_sent(id, now))
-            .buffer_unordered(16)
-            .collect()
-            .await;
+        let mut results = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(16) {
+            let updates: Vec<_> = chunk.iter().map(|id| self.mark_sent(id, now)).collect();
+            results.extend(futures_util::future::join_all(updates).await);
+        }
         let mut unknown = None;
         for result in results {
             match result {
