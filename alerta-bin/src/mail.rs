@@ -15,8 +15,9 @@ use tokio::sync::{Notify, watch};
 
 use crate::config::Config;
 
-/// How long the dispatcher waits when the outbox is empty and nothing was committed here:
-/// the delay of mail committed by another instance.
+/// How long the dispatcher waits when nothing woke it: the bound on the delay of rows that
+/// became due with no commit (a retry, a reminder) and of mail committed elsewhere whose
+/// stream message this instance did not see.
 const IDLE: Duration = Duration::from_millis(500);
 
 /// Passes every committed batch on, and wakes the mail dispatcher: mail is only written in
@@ -39,6 +40,26 @@ impl Broadcaster for WakingBroadcaster {
         // Woken first: a failed publish does not undo the commit, or its mail.
         self.wake.notify_one();
         self.inner.publish(batch).await
+    }
+}
+
+/// Wakes the dispatcher whenever the stream's head moves, until `stop` turns true. The head
+/// moves for commits of other instances too (at once with a broker, within the hub's poll of
+/// the log without one), so mail another instance committed goes out from here as quickly
+/// as from there, whichever dispatcher claims it first.
+pub async fn wake_on_stream(
+    mut head: watch::Receiver<u64>,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            changed = head.changed() => match changed {
+                Ok(()) => wake.notify_one(),
+                Err(_) => return,
+            },
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
     }
 }
 
@@ -146,4 +167,23 @@ mod tests {
             .expect("woken by the commit");
         assert_eq!(recorded.batches().len(), 1);
     }
+
+    #[tokio::test]
+    async fn a_moving_stream_head_wakes_the_dispatcher_until_stopped() {
+        let (head, changes) = watch::channel(0u64);
+        let (stop, stopping) = watch::channel(false);
+        let wake = Arc::new(Notify::new());
+        let task = tokio::spawn(wake_on_stream(changes, wake.clone(), stopping));
+        // Another instance's commit reaches this hub's tail as a new head.
+        head.send_replace(7);
+        tokio::time::timeout(Duration::from_secs(5), wake.notified())
+            .await
+            .expect("woken by the head moving");
+        stop.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("stops when told")
+            .expect("no panic");
+    }
 }
+
