@@ -186,4 +186,3 @@ mod tests {
             .expect("no panic");
     }
 }
-

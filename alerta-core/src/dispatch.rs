@@ -714,7 +714,10 @@ mod tests {
             .expect_claim_due()
             .returning(move |_, _, _| Ok(vec![mail.clone()]));
         outbox.expect_mark_cancelled().never();
-        outbox.expect_mark_all_sent().times(1).returning(|_, _| Ok(()));
+        outbox
+            .expect_mark_all_sent()
+            .times(1)
+            .returning(|_, _| Ok(()));
         outbox.expect_release_unreachable().returning(|_| Ok(0));
         let mut alerts = MockAlertStore::new();
         alerts

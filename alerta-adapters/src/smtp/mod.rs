@@ -38,7 +38,7 @@ use lettre::{AsyncSmtpTransport, Tokio1Executor};
 pub use eml::EmlFileMailer;
 
 use endpoint::{Endpoint, TlsMode};
-use pool::{ConnectionPool, Server};
+use pool::{ConnectionPool, Failure, Server};
 
 /// Settings of an [`SmtpMailer`] that do not belong in its URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -199,28 +199,33 @@ fn tls_parameters(host: &str, ca_file: Option<&Path>) -> Result<TlsParameters> {
 /// out. A TLS handshake that fails is reported by lettre as a connection error too, but its
 /// cause is not one of these, and it stays a temporary failure of its own.
 fn server_away(error: &lettre::transport::smtp::Error) -> bool {
-    use std::io::ErrorKind;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = source {
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            return matches!(
-                io.kind(),
-                ErrorKind::ConnectionRefused
-                    | ErrorKind::ConnectionReset
-                    | ErrorKind::ConnectionAborted
-                    | ErrorKind::NotConnected
-                    | ErrorKind::BrokenPipe
-                    | ErrorKind::TimedOut
-                    | ErrorKind::UnexpectedEof
-                    | ErrorKind::HostUnreachable
-                    | ErrorKind::NetworkUnreachable
-                    | ErrorKind::NetworkDown
-                    | ErrorKind::AddrNotAvailable
-            );
+            return network_failure(io);
         }
         source = cause.source();
     }
     false
+}
+
+/// Whether an I/O error means the server could not be reached or stopped answering.
+fn network_failure(io: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        io.kind(),
+        ErrorKind::ConnectionRefused
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::NotConnected
+            | ErrorKind::BrokenPipe
+            | ErrorKind::TimedOut
+            | ErrorKind::UnexpectedEof
+            | ErrorKind::HostUnreachable
+            | ErrorKind::NetworkUnreachable
+            | ErrorKind::NetworkDown
+            | ErrorKind::AddrNotAvailable
+    )
 }
 
 /// Replies that refuse the session (authentication, encryption), not this message.
@@ -246,7 +251,14 @@ impl Mailer for SmtpMailer {
         let send = self.connections.send(message.envelope(), &bytes);
         match tokio::time::timeout(self.send_timeout, send).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(classify(&error)),
+            Ok(Err(Failure::Smtp(error))) => Err(classify(&error)),
+            Ok(Err(Failure::Connect(error))) if network_failure(&error) => Err(
+                SendError::Unreachable(format!("{}: {error}", self.endpoint.redacted())),
+            ),
+            Ok(Err(Failure::Connect(error))) => Err(SendError::Temporary(format!(
+                "{}: {error}",
+                self.endpoint.redacted()
+            ))),
             Err(_elapsed) => Err(SendError::Unreachable(format!(
                 "no complete answer from {} within {:?}",
                 self.endpoint.redacted(),

@@ -6,6 +6,7 @@
 //! pool hands every dropped connection back, and one dropped mid-conversation would answer
 //! the next message's commands with the replies meant for the last one.
 
+use std::io;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls};
 use lettre::transport::smtp::extension::ClientId;
+use tokio::net::TcpStream;
 
 /// How long a connection may sit unused before it is closed rather than reused: well under
 /// the five minutes after which servers commonly drop a silent client.
@@ -26,6 +28,18 @@ pub(super) struct Server {
     pub connect_timeout: Duration,
     pub tls: Tls,
     pub credentials: Option<Credentials>,
+}
+
+/// Why a send failed: the connection could not be opened, or the SMTP conversation failed.
+pub(super) enum Failure {
+    Connect(io::Error),
+    Smtp(SmtpError),
+}
+
+impl From<SmtpError> for Failure {
+    fn from(error: SmtpError) -> Self {
+        Self::Smtp(error)
+    }
 }
 
 /// Up to `max_idle` open connections to one server, each used by one send at a time.
@@ -48,7 +62,7 @@ impl ConnectionPool {
     }
 
     /// Sends one message over an open connection, or a new one when none is free.
-    pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), SmtpError> {
+    pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), Failure> {
         let mut connection = match self.reusable().await {
             Some(connection) => connection,
             None => self.connect().await?,
@@ -60,20 +74,36 @@ impl ConnectionPool {
     }
 
     /// A new connection, with TLS and login as configured.
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpError> {
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
         let server = &self.server;
-        let wrapper = match &server.tls {
-            Tls::Wrapper(parameters) => Some(parameters.clone()),
-            _ => None,
+        let mut connection = if let Tls::Wrapper(parameters) = &server.tls {
+            // TLS from the first byte needs lettre's own connect, which leaves Nagle's
+            // algorithm on.
+            AsyncSmtpConnection::connect_tokio1(
+                (server.host.as_str(), server.port),
+                Some(server.connect_timeout),
+                &self.hello,
+                Some(parameters.clone()),
+                None,
+            )
+            .await?
+        } else {
+            let address = (server.host.as_str(), server.port);
+            let tcp = tokio::time::timeout(server.connect_timeout, TcpStream::connect(address))
+                .await
+                .map_err(|_| {
+                    Failure::Connect(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("no connection within {:?}", server.connect_timeout),
+                    ))
+                })?
+                .map_err(Failure::Connect)?;
+            // A message's body and its final dot go out as separate writes; with Nagle's
+            // algorithm the second waits for the server's delayed acknowledgement of the
+            // first, about 40 ms on every message.
+            tcp.set_nodelay(true).map_err(Failure::Connect)?;
+            AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello).await?
         };
-        let mut connection = AsyncSmtpConnection::connect_tokio1(
-            (server.host.as_str(), server.port),
-            Some(server.connect_timeout),
-            &self.hello,
-            wrapper,
-            None,
-        )
-        .await?;
         if let Tls::Required(parameters) = &server.tls {
             connection.starttls(parameters.clone(), &self.hello).await?;
         }

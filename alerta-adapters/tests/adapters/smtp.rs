@@ -1082,7 +1082,10 @@ async fn a_connection_the_server_closed_while_idle_is_replaced_and_nothing_is_lo
     let report = d.dispatcher.run_once().await.unwrap();
     assert_eq!((report.sent, report.retried), (1, 0), "{report:?}");
     let got: Vec<String> = sink.received().iter().map(Received::message_id).collect();
-    assert_eq!(got, vec![first[0].message_id.clone(), second[0].message_id.clone()]);
+    assert_eq!(
+        got,
+        vec![first[0].message_id.clone(), second[0].message_id.clone()]
+    );
 }
 
 /// Two processes sharing one SQLite file, each with its own pool, dispatcher and
@@ -1148,7 +1151,10 @@ async fn two_dispatchers_on_one_sqlite_file_send_each_row_once() {
     let (a, b) = (dispatcher(first.clone()), dispatcher(second.clone()));
     let (a, b) = tokio::join!(drain(&a), drain(&b));
     assert_eq!(a.sent + b.sent, 60, "{a:?} {b:?}");
-    assert!(a.claimed > 0 && b.claimed > 0, "both took part: {a:?} {b:?}");
+    assert!(
+        a.claimed > 0 && b.claimed > 0,
+        "both took part: {a:?} {b:?}"
+    );
 
     let got: Vec<String> = sink.received().iter().map(Received::message_id).collect();
     let unique: HashSet<&String> = got.iter().collect();
