@@ -59,6 +59,8 @@ class Spool:
             "tls": session.ssl is not None
             or server.transport.get_extra_info("ssl_object") is not None,
             "authenticated": bool(session.authenticated),
+            # Which connection carried it: the client's address and port.
+            "peer": list(session.peer),
             "login": login_of(session.auth_data),
             "content_type": message.get_content_type(),
             "headers": [[name, str(value)] for name, value in message.items()],

@@ -104,7 +104,8 @@ pub struct Config {
     /// such mail goes as soon as one send succeeds again.
     #[serde(with = "duration_text")]
     pub mail_unreachable_retry: Duration,
-    /// How many mails the dispatcher sends at once, each over a connection of its own.
+    /// How many mails the dispatcher sends at once, over as many SMTP connections kept open
+    /// between messages; a pass claims eight times as many rows.
     pub mail_concurrency: usize,
     /// Who gets `error` and `critical` alerts (comma-separated in the environment).
     #[serde(deserialize_with = "list")]

@@ -15,8 +15,9 @@ use tokio::sync::{Notify, watch};
 
 use crate::config::Config;
 
-/// How long the dispatcher waits when the outbox is empty and nothing was committed here:
-/// the delay of mail committed by another instance.
+/// How long the dispatcher waits when nothing woke it: the bound on the delay of rows that
+/// became due with no commit (a retry, a reminder) and of mail committed elsewhere whose
+/// stream message this instance did not see.
 const IDLE: Duration = Duration::from_millis(500);
 
 /// Passes every committed batch on, and wakes the mail dispatcher: mail is only written in
@@ -42,6 +43,26 @@ impl Broadcaster for WakingBroadcaster {
     }
 }
 
+/// Wakes the dispatcher whenever the stream's head moves, until `stop` turns true. The head
+/// moves for commits of other instances too (at once with a broker, within the hub's poll of
+/// the log without one), so mail another instance committed goes out from here as quickly
+/// as from there, whichever dispatcher claims it first.
+pub async fn wake_on_stream(
+    mut head: watch::Receiver<u64>,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            changed = head.changed() => match changed {
+                Ok(()) => wake.notify_one(),
+                Err(_) => return,
+            },
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
 /// The mailer the configuration asks for: SMTP when `smtp_url` is set, otherwise `.eml` files
 /// under `<data_dir>/mail`.
 pub fn mailer(config: &Config) -> anyhow::Result<Arc<DynMailer>> {
@@ -56,6 +77,8 @@ pub fn mailer(config: &Config) -> anyhow::Result<Arc<DynMailer>> {
             let options = SmtpOptions {
                 from,
                 ca_file: config.smtp_ca_file.clone(),
+                // One open connection for each mail the dispatcher sends at once.
+                max_connections: config.mail_concurrency,
                 ..SmtpOptions::default()
             };
             let mailer = SmtpMailer::from_url(url.expose(), options).context("smtp_url")?;
@@ -74,11 +97,19 @@ pub fn mailer(config: &Config) -> anyhow::Result<Arc<DynMailer>> {
     }
 }
 
+/// How many rows a pass claims for each mail sent at once: claiming is a durable write, and
+/// a batch this deep keeps every connection busy between two claims.
+const BATCH_PER_SEND: usize = 8;
+
 /// The retry policy the configuration asks for.
 pub fn retry_policy(config: &Config) -> RetryPolicy {
     RetryPolicy {
         base_delay: config.mail_retry_base,
         concurrency: config.mail_concurrency,
+        batch_size: config
+            .mail_concurrency
+            .saturating_mul(BATCH_PER_SEND)
+            .max(RetryPolicy::default().batch_size),
         unreachable_retry: config.mail_unreachable_retry,
         ..RetryPolicy::default()
     }
@@ -135,5 +166,23 @@ mod tests {
             .await
             .expect("woken by the commit");
         assert_eq!(recorded.batches().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_moving_stream_head_wakes_the_dispatcher_until_stopped() {
+        let (head, changes) = watch::channel(0u64);
+        let (stop, stopping) = watch::channel(false);
+        let wake = Arc::new(Notify::new());
+        let task = tokio::spawn(wake_on_stream(changes, wake.clone(), stopping));
+        // Another instance's commit reaches this hub's tail as a new head.
+        head.send_replace(7);
+        tokio::time::timeout(Duration::from_secs(5), wake.notified())
+            .await
+            .expect("woken by the head moving");
+        stop.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("stops when told")
+            .expect("no panic");
     }
 }

@@ -217,6 +217,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 
     let (stop, _) = watch::channel(false);
     tokio::spawn(trim_stream(app.clone(), stop.subscribe()));
+    if let Some(head) = hub.head_changes() {
+        tokio::spawn(crate::mail::wake_on_stream(
+            head,
+            mail_wake.clone(),
+            stop.subscribe(),
+        ));
+    }
     tokio::spawn(crate::mail::dispatch(
         app.storage().outbox.clone(),
         app.storage().alerts.clone(),

@@ -28,12 +28,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use futures::channel::oneshot;
 use futures::stream::{self, StreamExt};
 
-use crate::Result;
 use crate::domain::AlertStatus;
-use crate::domain::{OutboxMail, Timestamp};
+use crate::domain::{MailId, OutboxMail, Timestamp};
 use crate::ports::{Clock, DynAlertStore, DynMailOutbox, DynMailer, SendError};
+use crate::{Error, Result};
 
 /// How the dispatcher leases, batches and retries.
 ///
@@ -53,10 +54,14 @@ pub struct RetryPolicy {
     /// send is only started while at least half the lease remains, so the mailer's own
     /// timeout should stay under half of it.
     pub lease: Duration,
-    /// How many rows one pass claims (default 20, at least 1).
+    /// How many rows one pass claims (default 20, at least 1). Claiming is one durable
+    /// write, so a batch several times [`concurrency`](Self::concurrency) keeps every
+    /// connection busy between claims.
     pub batch_size: usize,
     /// How many rows of a pass are sent at once (default 1, at least 1): with more, a pass
-    /// keeps that many conversations with the mail server open together.
+    /// keeps that many conversations with the mail server open together. The deliveries
+    /// that end while the outbox records earlier ones are recorded together, in one
+    /// [`mark_all_sent`](crate::ports::MailOutbox::mark_all_sent).
     pub concurrency: usize,
     /// The delay after the first failed attempt (default 30 s).
     pub base_delay: Duration,
@@ -287,7 +292,9 @@ impl Dispatcher {
         }
         match self.mailer.send(&mail).await {
             Ok(()) => {
-                self.outbox.mark_sent(&mail.id, self.clock.now()).await?;
+                pass.sent
+                    .record(&*self.outbox, &*self.clock, mail.id.clone())
+                    .await?;
                 tracing::info!(mail = %mail.id, attempts = mail.attempts.saturating_add(1), "mail sent");
                 let woken = self.release_waiting_rows().await?;
                 Ok(Outcome::Sent { woken })
@@ -442,6 +449,49 @@ struct Pass {
     outbox_failed: AtomicBool,
     /// The server could not be reached, and why.
     unreachable: std::sync::Mutex<Option<String>>,
+    /// Deliveries waiting to be recorded.
+    sent: SentMarks,
+}
+
+/// Records the deliveries of a pass in as few outbox writes as keep up with them: while one
+/// write is under way, the sends that end meanwhile queue their rows, and the next write
+/// takes them all. Each delivery is still recorded before its send's outcome is reported,
+/// within the row's lease, as a write of its own would be.
+#[derive(Default)]
+struct SentMarks {
+    queued: std::sync::Mutex<Vec<(MailId, oneshot::Sender<Result<()>>)>>,
+    writing: futures::lock::Mutex<()>,
+}
+
+impl SentMarks {
+    /// Records that `id` was delivered, together with whatever else is queued.
+    async fn record(&self, outbox: &DynMailOutbox, clock: &dyn Clock, id: MailId) -> Result<()> {
+        let (done, outcome) = oneshot::channel();
+        self.queue().push((id, done));
+        {
+            let _writer = self.writing.lock().await;
+            // Empty when an earlier writer took this row along.
+            let queued = std::mem::take(&mut *self.queue());
+            if !queued.is_empty() {
+                let (ids, waiting): (Vec<MailId>, Vec<_>) = queued.into_iter().unzip();
+                let result = outbox.mark_all_sent(&ids, clock.now()).await;
+                for done in waiting {
+                    // A waiter gone with its pass needs no answer.
+                    let _ = done.send(result.clone());
+                }
+            }
+        }
+        outcome.await.unwrap_or_else(|_| {
+            Err(Error::unavailable(
+                "mail outbox",
+                "the write recording a delivery was cut short",
+            ))
+        })
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<(MailId, oneshot::Sender<Result<()>>)>> {
+        self.queued.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl Pass {
@@ -574,7 +624,7 @@ mod tests {
             .expect_claim_due()
             .returning(|_, _, _| Ok(vec![row("M1", 0), row("M2", 0)]));
         outbox
-            .expect_mark_sent()
+            .expect_mark_all_sent()
             .times(1)
             .returning(|_, _| Err(unavailable()));
         let sent = Arc::new(Mutex::new(Vec::new()));
@@ -640,7 +690,7 @@ mod tests {
             .withf(|id, reason| id.as_str() == "M1" && reason.contains("acknowledged"))
             .times(1)
             .returning(|_, _| Ok(()));
-        outbox.expect_mark_sent().never();
+        outbox.expect_mark_all_sent().never();
         let mut alerts = MockAlertStore::new();
         alerts
             .expect_alert()
@@ -664,7 +714,10 @@ mod tests {
             .expect_claim_due()
             .returning(move |_, _, _| Ok(vec![mail.clone()]));
         outbox.expect_mark_cancelled().never();
-        outbox.expect_mark_sent().times(1).returning(|_, _| Ok(()));
+        outbox
+            .expect_mark_all_sent()
+            .times(1)
+            .returning(|_, _| Ok(()));
         outbox.expect_release_unreachable().returning(|_| Ok(0));
         let mut alerts = MockAlertStore::new();
         alerts
@@ -687,12 +740,69 @@ mod tests {
             .expect_claim_due()
             .returning(move |_, _, _| Ok(vec![mail.clone()]));
         outbox.expect_mark_cancelled().never();
-        outbox.expect_mark_sent().never();
+        outbox.expect_mark_all_sent().never();
         let mut alerts = MockAlertStore::new();
         alerts.expect_alert().returning(|_| Err(unavailable()));
         let mut mailer = MockMailer::new();
         mailer.expect_send().never();
         let result = dispatcher_with(outbox, alerts, mailer).run_once().await;
         assert!(matches!(result, Err(Error::Unavailable { .. })));
+    }
+
+    #[tokio::test]
+    async fn one_failed_send_of_a_concurrent_batch_retries_only_that_row() {
+        let mut outbox = MockMailOutbox::new();
+        outbox.expect_claim_due().times(1).returning(|_, _, _| {
+            Ok(["M1", "M2", "M3", "M4", "M5", "M6"]
+                .iter()
+                .map(|id| row(id, 0))
+                .collect())
+        });
+        let marked = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&marked);
+        outbox.expect_mark_all_sent().returning(move |ids, _| {
+            seen.lock().unwrap().extend(ids.iter().cloned());
+            Ok(())
+        });
+        outbox.expect_mark_sent().never();
+        outbox
+            .expect_mark_failed()
+            .withf(|id, error, retry_at| {
+                id.as_str() == "M3" && error.contains("451 try later") && retry_at.is_some()
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        outbox.expect_mark_unreachable().never();
+        outbox.expect_release_unreachable().returning(|_| Ok(0));
+        let mut mailer = MockMailer::new();
+        mailer.expect_send().times(6).returning(|mail| {
+            if mail.id.as_str() == "M3" {
+                Err(SendError::Temporary("451 try later".into()))
+            } else {
+                Ok(())
+            }
+        });
+        let dispatcher = Dispatcher::new(
+            Arc::new(outbox),
+            Arc::new(MockAlertStore::new()),
+            Arc::new(mailer),
+            Arc::new(ManualClock::new(T0)),
+            RetryPolicy {
+                concurrency: 4,
+                ..RetryPolicy::default()
+            },
+        );
+        let report = dispatcher.run_once().await.unwrap();
+        assert_eq!(
+            (report.claimed, report.sent, report.retried, report.dead),
+            (6, 5, 1, 0)
+        );
+        let mut marked = marked.lock().unwrap().clone();
+        marked.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        let expected: Vec<MailId> = ["M1", "M2", "M4", "M5", "M6"]
+            .iter()
+            .map(|id| MailId::parse(id).unwrap())
+            .collect();
+        assert_eq!(marked, expected, "every other row is marked sent, once");
     }
 }

@@ -301,6 +301,24 @@ impl MailOutbox for DynamoStore {
         self.update_mail(id, update).await
     }
 
+    async fn mark_all_sent(&self, ids: &[MailId], now: Timestamp) -> Result<()> {
+        // Each row is its own item: the updates go out together instead of one after another.
+        let mut results = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(16) {
+            let updates: Vec<_> = chunk.iter().map(|id| self.mark_sent(id, now)).collect();
+            results.extend(futures_util::future::join_all(updates).await);
+        }
+        let mut unknown = None;
+        for result in results {
+            match result {
+                Ok(()) => {}
+                Err(error @ Error::NotFound(_)) => unknown = Some(error),
+                Err(error) => return Err(error),
+            }
+        }
+        unknown.map_or(Ok(()), Err)
+    }
+
     async fn mark_failed(
         &self,
         id: &MailId,

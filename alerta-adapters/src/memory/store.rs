@@ -769,6 +769,26 @@ impl MailOutbox for MemoryStore {
         Ok(())
     }
 
+    async fn mark_all_sent(&self, ids: &[MailId], now: Timestamp) -> Result<()> {
+        let mut state = self.lock();
+        let mut unknown = false;
+        for id in ids {
+            let Some(mail) = state.outbox.get_mut(id) else {
+                unknown = true;
+                continue;
+            };
+            mail.state = MailState::Sent;
+            mail.attempts += 1;
+            mail.lease_until = None;
+            mail.sent_at = Some(now);
+            state.waiting_for_server.remove(id);
+        }
+        if unknown {
+            return Err(Error::NotFound("mail"));
+        }
+        Ok(())
+    }
+
     async fn mark_failed(
         &self,
         id: &MailId,

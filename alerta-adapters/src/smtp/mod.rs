@@ -20,6 +20,7 @@
 mod eml;
 mod endpoint;
 mod message;
+mod pool;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -32,11 +33,12 @@ use async_trait::async_trait;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, Tokio1Executor};
 
 pub use eml::EmlFileMailer;
 
 use endpoint::{Endpoint, TlsMode};
+use pool::{ConnectionPool, Failure, Server};
 
 /// Settings of an [`SmtpMailer`] that do not belong in its URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +55,10 @@ pub struct SmtpOptions {
     /// own CA (a test server, an internal relay). The server's certificate is still
     /// verified, name included. Unused with `tls=none`.
     pub ca_file: Option<PathBuf>,
+    /// How many connections stay open between messages (default 1, at least 1): as many as
+    /// messages sent at once, so that a burst of mail does not open a connection per
+    /// message.
+    pub max_connections: usize,
 }
 
 impl Default for SmtpOptions {
@@ -62,11 +68,12 @@ impl Default for SmtpOptions {
             connect_timeout: Duration::from_secs(10),
             send_timeout: Duration::from_secs(60),
             ca_file: None,
+            max_connections: 1,
         }
     }
 }
 
-/// Sends outbox mail to an SMTP server, one connection per message.
+/// Sends outbox mail to an SMTP server, over connections kept open between messages.
 ///
 /// Failures map onto [`SendError`]: a connection refused, reset or timed out, and a server
 /// that does not finish the conversation within the send timeout, are
@@ -76,11 +83,12 @@ impl Default for SmtpOptions {
 /// authentication or encryption required or refused), which are temporary because fixing
 /// the configuration is what makes them pass.
 ///
-/// There is no connection pool: a pooled connection cut short by the send timeout could be
-/// handed back mid-conversation, and alert mail is rare enough that a fresh connection per
-/// message costs nothing that matters.
+/// Up to [`SmtpOptions::max_connections`] connections stay open between messages. Each
+/// carries one message at a time; one whose conversation failed or was cut short by the send
+/// timeout is closed, never reused, and one that sat idle for a minute is closed too.
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    connections: ConnectionPool,
     endpoint: Endpoint,
     from: Mailbox,
     send_timeout: Duration,
@@ -133,12 +141,23 @@ impl SmtpMailer {
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(endpoint.host.clone())
                 .port(endpoint.port)
                 .timeout(Some(options.connect_timeout))
-                .tls(tls);
-        if let Some(login) = &endpoint.login {
-            builder =
-                builder.credentials(Credentials::new(login.user.clone(), login.password.clone()));
+                .tls(tls.clone());
+        let credentials = endpoint
+            .login
+            .as_ref()
+            .map(|login| Credentials::new(login.user.clone(), login.password.clone()));
+        if let Some(credentials) = &credentials {
+            builder = builder.credentials(credentials.clone());
         }
+        let server = Server {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            connect_timeout: options.connect_timeout,
+            tls,
+            credentials,
+        };
         Ok(Self {
+            connections: ConnectionPool::new(server, options.max_connections),
             transport: builder.build(),
             endpoint,
             from,
@@ -180,28 +199,33 @@ fn tls_parameters(host: &str, ca_file: Option<&Path>) -> Result<TlsParameters> {
 /// out. A TLS handshake that fails is reported by lettre as a connection error too, but its
 /// cause is not one of these, and it stays a temporary failure of its own.
 fn server_away(error: &lettre::transport::smtp::Error) -> bool {
-    use std::io::ErrorKind;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = source {
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            return matches!(
-                io.kind(),
-                ErrorKind::ConnectionRefused
-                    | ErrorKind::ConnectionReset
-                    | ErrorKind::ConnectionAborted
-                    | ErrorKind::NotConnected
-                    | ErrorKind::BrokenPipe
-                    | ErrorKind::TimedOut
-                    | ErrorKind::UnexpectedEof
-                    | ErrorKind::HostUnreachable
-                    | ErrorKind::NetworkUnreachable
-                    | ErrorKind::NetworkDown
-                    | ErrorKind::AddrNotAvailable
-            );
+            return network_failure(io);
         }
         source = cause.source();
     }
     false
+}
+
+/// Whether an I/O error means the server could not be reached or stopped answering.
+fn network_failure(io: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        io.kind(),
+        ErrorKind::ConnectionRefused
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::NotConnected
+            | ErrorKind::BrokenPipe
+            | ErrorKind::TimedOut
+            | ErrorKind::UnexpectedEof
+            | ErrorKind::HostUnreachable
+            | ErrorKind::NetworkUnreachable
+            | ErrorKind::NetworkDown
+            | ErrorKind::AddrNotAvailable
+    )
 }
 
 /// Replies that refuse the session (authentication, encryption), not this message.
@@ -223,9 +247,18 @@ fn classify(error: &lettre::transport::smtp::Error) -> SendError {
 impl Mailer for SmtpMailer {
     async fn send(&self, mail: &OutboxMail) -> Result<(), SendError> {
         let message = message::build(mail, &self.from)?;
-        match tokio::time::timeout(self.send_timeout, self.transport.send(message)).await {
-            Ok(Ok(_reply)) => Ok(()),
-            Ok(Err(error)) => Err(classify(&error)),
+        let bytes = message.formatted();
+        let send = self.connections.send(message.envelope(), &bytes);
+        match tokio::time::timeout(self.send_timeout, send).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(Failure::Smtp(error))) => Err(classify(&error)),
+            Ok(Err(Failure::Connect(error))) if network_failure(&error) => Err(
+                SendError::Unreachable(format!("{}: {error}", self.endpoint.redacted())),
+            ),
+            Ok(Err(Failure::Connect(error))) => Err(SendError::Temporary(format!(
+                "{}: {error}",
+                self.endpoint.redacted()
+            ))),
             Err(_elapsed) => Err(SendError::Unreachable(format!(
                 "no complete answer from {} within {:?}",
                 self.endpoint.redacted(),

@@ -143,6 +143,32 @@ impl MailOutbox for SqliteStore {
         found(done.rows_affected())
     }
 
+    async fn mark_all_sent(&self, ids: &[MailId], now: Timestamp) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // One transaction, so many deliveries cost one durable write rather than one each.
+        let mut tx = self.begin_write().await?;
+        let mut marked = 0;
+        for id in ids {
+            marked += sqlx::query(
+                "UPDATE outbox SET state = 'sent', attempts = attempts + 1, lease_until = NULL, \
+                 waiting_for_server = 0, sent_at = ? WHERE id = ?",
+            )
+            .bind(millis(now))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        }
+        tx.commit().await.map_err(db)?;
+        if marked < ids.len() as u64 {
+            return Err(Error::NotFound("mail"));
+        }
+        Ok(())
+    }
+
     async fn mark_failed(
         &self,
         id: &MailId,

@@ -258,6 +258,13 @@ impl Hub {
         self.running().map_or(0, |r| r.tail.head())
     }
 
+    /// Sees the head move after every commit that reaches the log, this process's or,
+    /// through the broker or the poll of the log, another's: for tasks that act on new
+    /// commits. `None` before the hub started.
+    pub fn head_changes(&self) -> Option<watch::Receiver<u64>> {
+        self.running().map(|r| r.tail.watch())
+    }
+
     /// Whether the broker answers: `None` without one.
     pub async fn broker_healthy(&self) -> Option<bool> {
         let (broker, _) = self.running()?.broker.as_ref()?;

@@ -236,6 +236,11 @@ impl Received {
         self.header("Message-ID")
     }
 
+    /// The client port of the connection that carried it.
+    fn peer_port(&self) -> u64 {
+        self.record["peer"][1].as_u64().expect("the peer's port")
+    }
+
     /// The content types of the MIME parts, in order.
     fn part_types(&self) -> Vec<String> {
         self.record["parts"]
@@ -288,6 +293,7 @@ fn options() -> SmtpOptions {
         connect_timeout: Duration::from_secs(5),
         send_timeout: Duration::from_secs(20),
         ca_file: None,
+        max_connections: 1,
     }
 }
 
@@ -983,4 +989,179 @@ async fn a_mail_whose_stored_message_id_could_break_headers_is_dead_not_sent() {
         Err(SendError::Permanent(_))
     ));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Many mails at once
+
+/// Runs passes until one finds nothing due, and returns what they did together.
+async fn drain(dispatcher: &Dispatcher) -> DispatchReport {
+    let mut total = DispatchReport::default();
+    loop {
+        let report = dispatcher.run_once().await.expect("a pass");
+        if report.claimed == 0 {
+            return total;
+        }
+        total.claimed += report.claimed;
+        total.sent += report.sent;
+        total.retried += report.retried;
+        total.dead += report.dead;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_mails_sent_at_once_arrive_once_each_over_a_few_open_connections() {
+    let spool = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let sink = Sink::start(port, spool.path(), &SinkConfig::default());
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(T0));
+    let mailer = mailer(
+        &format!("smtp://127.0.0.1:{port}?tls=none"),
+        SmtpOptions {
+            max_connections: 6,
+            ..options()
+        },
+    );
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(mailer),
+        clock.clone(),
+        RetryPolicy {
+            concurrency: 6,
+            batch_size: 25,
+            ..RetryPolicy::default()
+        },
+    );
+    let d = Delivery {
+        store,
+        clock,
+        dispatcher,
+        fixtures: Fixtures::new(),
+    };
+    let recipients: Vec<String> = (0..80).map(|i| format!("ops{i}@campus.edu")).collect();
+    let recipients: Vec<&str> = recipients.iter().map(String::as_str).collect();
+    let rows = d.alerts_to(&recipients).await;
+
+    let report = drain(&d.dispatcher).await;
+    assert_eq!((report.claimed, report.sent), (80, 80), "{report:?}");
+
+    let received = sink.received();
+    let got: Vec<String> = received.iter().map(Received::message_id).collect();
+    let want: HashSet<String> = rows.iter().map(|m| m.message_id.clone()).collect();
+    assert_eq!(got.len(), rows.len(), "one message per row");
+    assert_eq!(got.into_iter().collect::<HashSet<_>>(), want);
+    let connections: HashSet<u64> = received.iter().map(Received::peer_port).collect();
+    assert!(
+        connections.len() <= 6,
+        "80 mails over at most 6 connections, not one each: {}",
+        connections.len()
+    );
+    for row in &rows {
+        let stored = d.row(&row.id).await;
+        assert_eq!(
+            (stored.state, stored.attempts, stored.lease_until),
+            (MailState::Sent, 1, None)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_the_server_closed_while_idle_is_replaced_and_nothing_is_lost() {
+    let spool = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let sink = Sink::start(port, spool.path(), &SinkConfig::default());
+    let d = Delivery::new(port, RetryPolicy::default());
+    let first = d.alerts_to(&["ops1@campus.edu"]).await;
+    assert_eq!(d.dispatcher.run_once().await.unwrap().sent, 1);
+    // The pooled connection dies with the server; the next send must not fail on it.
+    drop(sink);
+    let sink = Sink::start(port, spool.path(), &SinkConfig::default());
+    let second = d.alerts_to(&["ops2@campus.edu"]).await;
+    let report = d.dispatcher.run_once().await.unwrap();
+    assert_eq!((report.sent, report.retried), (1, 0), "{report:?}");
+    let got: Vec<String> = sink.received().iter().map(Received::message_id).collect();
+    assert_eq!(
+        got,
+        vec![first[0].message_id.clone(), second[0].message_id.clone()]
+    );
+}
+
+/// Two processes sharing one SQLite file, each with its own pool, dispatcher and
+/// connections, race to empty the outbox: every row reaches the server once.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_dispatchers_on_one_sqlite_file_send_each_row_once() {
+    use alerta_adapters::sqlite::SqliteStore;
+
+    let spool = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let sink = Sink::start(port, spool.path(), &SinkConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerta.db");
+    let first = Arc::new(SqliteStore::open(&path).await.expect("open"));
+    let second = Arc::new(SqliteStore::open(&path).await.expect("open again"));
+
+    let f = Fixtures::new();
+    let now = SystemClock.now();
+    let mut rows = Vec::new();
+    for n in 0..60 {
+        let alert = f.alert(
+            &format!("sensor_{n:02}"),
+            Severity::Critical,
+            Channel::Tcp,
+            &format!("caída {}", f.id()),
+        );
+        let mail = OutboxMail::new(
+            MailId::parse(&f.id()).unwrap(),
+            MailCause::alert(MailKind::Alert, &alert.id),
+            alert_mail(&alert, vec![email(&format!("ops{n}@campus.edu"))]),
+            now,
+        );
+        rows.push(mail.clone());
+        first
+            .insert(vec![AlertWrite {
+                alert,
+                mails: vec![mail],
+            }])
+            .await
+            .expect("insert");
+    }
+
+    let dispatcher = |store: Arc<SqliteStore>| {
+        Dispatcher::new(
+            store.clone(),
+            store,
+            Arc::new(mailer(
+                &format!("smtp://127.0.0.1:{port}?tls=none"),
+                SmtpOptions {
+                    max_connections: 4,
+                    ..options()
+                },
+            )),
+            Arc::new(SystemClock),
+            RetryPolicy {
+                concurrency: 4,
+                batch_size: 8,
+                ..RetryPolicy::default()
+            },
+        )
+    };
+    let (a, b) = (dispatcher(first.clone()), dispatcher(second.clone()));
+    let (a, b) = tokio::join!(drain(&a), drain(&b));
+    assert_eq!(a.sent + b.sent, 60, "{a:?} {b:?}");
+    assert!(
+        a.claimed > 0 && b.claimed > 0,
+        "both took part: {a:?} {b:?}"
+    );
+
+    let got: Vec<String> = sink.received().iter().map(Received::message_id).collect();
+    let unique: HashSet<&String> = got.iter().collect();
+    assert_eq!(got.len(), 60, "each row once");
+    assert_eq!(unique.len(), 60);
+    for row in &rows {
+        let stored = second.mail(&row.id).await.unwrap().expect("the row");
+        assert_eq!((stored.state, stored.attempts), (MailState::Sent, 1));
+    }
 }

@@ -162,6 +162,7 @@ pub async fn mail_outbox(new_storage: &impl NewStorage) {
     outbox::releases_racing_claims_never_hand_a_row_out_twice(&new_storage.fresh().await).await;
     outbox::settled_rows_age_out_and_pending_ones_stay(&new_storage.fresh().await).await;
     outbox::backlog_counts_pending_and_dead_rows(&new_storage.fresh().await).await;
+    outbox::many_rows_are_marked_sent_in_one_call(&new_storage.fresh().await).await;
     mail_causes::rows_of_one_incident_or_alert_are_listed_apart(&new_storage.fresh().await).await;
     mail_causes::a_cancelled_row_is_settled_and_never_claimed(&new_storage.fresh().await).await;
 }

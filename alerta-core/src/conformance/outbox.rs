@@ -600,3 +600,79 @@ pub(super) async fn backlog_counts_pending_and_dead_rows(store: &Storage) {
         }
     );
 }
+
+pub(super) async fn many_rows_are_marked_sent_in_one_call(store: &Storage) {
+    let f = Fixtures::new();
+    let now = f.tick();
+    let mails: Vec<OutboxMail> = (0..5)
+        .map(|i| f.mail(&format!("r{i}@campus.edu"), "together", now))
+        .collect();
+    put(store, &f, mails.clone()).await;
+    assert_eq!(
+        store
+            .outbox
+            .claim_due(now, LEASE, 10)
+            .await
+            .expect("claim")
+            .len(),
+        5
+    );
+    store.outbox.mark_all_sent(&[], now).await.expect("nothing");
+
+    let sent_at = now.plus(Duration::from_secs(2));
+    store
+        .outbox
+        .mark_all_sent(&ids(&mails[..3]), sent_at)
+        .await
+        .expect("sent");
+    for (i, mail) in mails.iter().enumerate() {
+        let row = store
+            .outbox
+            .mail(&mail.id)
+            .await
+            .expect("get")
+            .expect("exists");
+        if i < 3 {
+            assert_eq!(
+                (row.state, row.attempts, row.sent_at, row.lease_until),
+                (MailState::Sent, 1, Some(sent_at), None),
+                "row {i} is marked like mark_sent marks it"
+            );
+        } else {
+            assert_eq!(
+                (row.state, row.attempts, row.lease_until),
+                (MailState::Pending, 0, Some(now.plus(LEASE))),
+                "row {i} was not named and keeps its lease"
+            );
+        }
+    }
+
+    let unknown = MailId::parse("missing").expect("id");
+    let rest = vec![mails[3].id.clone(), unknown, mails[4].id.clone()];
+    assert!(matches!(
+        store.outbox.mark_all_sent(&rest, sent_at).await,
+        Err(Error::NotFound(_))
+    ));
+    for mail in &mails[3..] {
+        let row = store
+            .outbox
+            .mail(&mail.id)
+            .await
+            .expect("get")
+            .expect("exists");
+        assert_eq!(
+            (row.state, row.attempts),
+            (MailState::Sent, 1),
+            "a known id is marked even beside an unknown one"
+        );
+    }
+    assert!(
+        store
+            .outbox
+            .claim_due(now.plus(Duration::from_secs(86_400)), LEASE, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "no sent row is claimed again"
+    );
+}

@@ -20,6 +20,10 @@ use crate::domain::{
 ///   claims never return the same row while its lease runs.
 /// - [`mark_sent`](MailOutbox::mark_sent) and [`mark_failed`](MailOutbox::mark_failed) clear
 ///   the lease and count the attempt.
+/// - [`mark_all_sent`](MailOutbox::mark_all_sent) leaves every row as
+///   [`mark_sent`](MailOutbox::mark_sent) of each id would, including every known id when
+///   another is unknown. A backend that can write them in one durable step should, since a
+///   dispatcher sending many rows at once would otherwise wait for one such write per row.
 /// - [`mark_unreachable`](MailOutbox::mark_unreachable) clears the lease, does not count an
 ///   attempt (the message never reached a server) and marks the row as waiting for the
 ///   server; any other mark, and [`requeue`](MailOutbox::requeue), clears that mark.
@@ -64,6 +68,25 @@ pub trait MailOutbox: Send + Sync {
 
     /// Records a delivery.
     async fn mark_sent(&self, id: &MailId, now: Timestamp) -> Result<()>;
+
+    /// Records the deliveries of several rows, whose ids are distinct. The default marks
+    /// them one after the other.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) when an id is unknown, after every known
+    /// one is marked.
+    async fn mark_all_sent(&self, ids: &[MailId], now: Timestamp) -> Result<()> {
+        let mut unknown = None;
+        for id in ids {
+            match self.mark_sent(id, now).await {
+                Ok(()) => {}
+                Err(error @ crate::Error::NotFound(_)) => unknown = Some(error),
+                Err(error) => return Err(error),
+            }
+        }
+        unknown.map_or(Ok(()), Err)
+    }
 
     /// Records a failed attempt: the row is tried again at `retry_at`, or becomes
     /// [`MailState::Dead`] when `retry_at` is `None`.
