@@ -73,6 +73,7 @@ mod json;
 mod listener;
 mod listing;
 pub mod open311;
+mod openapi;
 mod outbox;
 mod query;
 mod silences;
@@ -97,6 +98,7 @@ use tower_http::trace::TraceLayer;
 
 pub use health::{HealthCheck, HealthDetails};
 pub use listener::{ListenerConfig, serve};
+pub use openapi::api_doc;
 
 /// How the router behaves, apart from the use cases themselves.
 #[derive(Clone)]
@@ -106,6 +108,7 @@ pub struct HttpConfig {
     trust_forwarded_for: bool,
     health: Option<Arc<dyn HealthCheck>>,
     health_details: Option<Arc<dyn HealthDetails>>,
+    openapi: Option<utoipa::openapi::OpenApi>,
 }
 
 impl HttpConfig {
@@ -148,6 +151,16 @@ impl HttpConfig {
         self.health_details = Some(Arc::new(details));
         self
     }
+
+    /// Adds the operations of routes served beside this router (merged in by the embedding)
+    /// to the document of `GET /openapi.json`.
+    pub fn openapi(mut self, more: utoipa::openapi::OpenApi) -> Self {
+        match &mut self.openapi {
+            Some(doc) => doc.merge(more),
+            None => self.openapi = Some(more),
+        }
+        self
+    }
 }
 
 impl Default for HttpConfig {
@@ -158,6 +171,7 @@ impl Default for HttpConfig {
             trust_forwarded_for: false,
             health: None,
             health_details: None,
+            openapi: None,
         }
     }
 }
@@ -181,6 +195,8 @@ pub(crate) struct AppState {
     pub(crate) trust_forwarded_for: bool,
     pub(crate) health: Option<Arc<dyn HealthCheck>>,
     pub(crate) health_details: Option<Arc<dyn HealthDetails>>,
+    /// The document of `GET /openapi.json`, made once.
+    pub(crate) openapi: axum::body::Bytes,
 }
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -198,6 +214,7 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
         trust_forwarded_for: config.trust_forwarded_for,
         health: config.health,
         health_details: config.health_details,
+        openapi: openapi::finish(document(config.openapi)),
     };
     let routes = Router::new()
         .merge(health::routes())
@@ -211,6 +228,7 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
         .merge(alert_incidents::routes())
         .merge(outbox::routes())
         .merge(silences::routes())
+        .merge(openapi::routes())
         .fallback(error::not_found)
         .with_state(state);
 
@@ -228,6 +246,15 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
         .timeout(config.request_timeout)
         .layer(DefaultBodyLimit::max(config.json_body_limit));
     routes.layer(layers)
+}
+
+/// The document of [`router`]'s routes, with `more` merged in.
+fn document(more: Option<utoipa::openapi::OpenApi>) -> utoipa::openapi::OpenApi {
+    let mut doc = api_doc();
+    if let Some(more) = more {
+        doc.merge(more);
+    }
+    doc
 }
 
 /// Request ids that sort by arrival time, like every other id of the system.

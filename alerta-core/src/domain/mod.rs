@@ -12,6 +12,7 @@ mod incident;
 mod lifecycle;
 mod mail;
 mod page;
+mod schema;
 mod session;
 mod silence;
 mod stats;

@@ -12,6 +12,7 @@ mod generated_bodies;
 mod helpers;
 mod idempotency;
 mod incidents;
+mod openapi;
 mod outbox;
 mod plumbing;
 mod roles;
