@@ -173,7 +173,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let probed = app.clone();
     let hub_health = hub.clone();
     let mail_probe = Arc::new(crate::health::MailProbe::new(mailer.clone()));
+    let open311 = open311_config(&app, &config).await?;
     let http = HttpConfig::default()
+        .openapi(crate::openapi::document(
+            open311.is_some(),
+            config.metrics_token.is_some(),
+        ))
         .request_timeout(Duration::from_secs(config.request_timeout_s))
         .health_check(move || {
             let app = probed.clone();
@@ -192,7 +197,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .merge(websocket::routes(hub.clone(), app.clone(), ws))
         .merge(crate::dashboard::routes())
         .merge(crate::daily_stats::routes(app.clone()));
-    if let Some(open311) = open311_config(&app, &config).await? {
+    if let Some(open311) = open311 {
         routes = routes.nest("/open311/v2", open311::routes(app.clone(), open311));
     }
 

@@ -23,14 +23,14 @@ use super::AppState;
 #[derive(ToSchema)]
 #[schema(as = Error)]
 #[allow(dead_code)] // Describes `error::ErrorBody`, which borrows its fields.
-pub(super) struct ErrorReply {
+pub struct ErrorReply {
     error: ErrorDetail,
 }
 
 /// What went wrong.
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub(super) struct ErrorDetail {
+struct ErrorDetail {
     /// What went wrong, in `snake_case`: `invalid_<field>`, `incident_not_found`, ...
     #[schema(pattern = "^[a-z0-9_]+$")]
     code: String,

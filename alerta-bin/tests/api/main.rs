@@ -17,6 +17,7 @@ mod health;
 mod mail;
 mod metrics;
 mod open311;
+mod openapi;
 mod process;
 mod reports;
 mod schedules;

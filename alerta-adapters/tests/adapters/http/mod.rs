@@ -13,6 +13,7 @@ mod helpers;
 mod idempotency;
 mod incidents;
 mod openapi;
+pub mod openapi_schemas;
 mod outbox;
 mod plumbing;
 mod roles;
