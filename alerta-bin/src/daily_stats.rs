@@ -22,6 +22,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
 /// How many days the chart covers, today included.
 const DAYS: usize = 30;
@@ -38,6 +39,11 @@ pub fn routes(app: Alerta) -> Router {
         .with_state(app)
 }
 
+/// The document of [`routes`].
+#[derive(OpenApi)]
+#[openapi(paths(daily), components(schemas(Day, Hour)))]
+pub struct Api;
+
 /// The contract's error shape. A backend failure keeps its cause in the log, not on the wire.
 fn failure(error: &alerta_core::Error) -> Response {
     let status = alerta_adapters::status_code::of(error);
@@ -52,6 +58,16 @@ fn failure(error: &alerta_core::Error) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// The numbers behind the web app's charts: the last 30 days, per department, the last 24 hours.
+#[utoipa::path(get, path = "/staff/stats/daily", tag = "stats",
+    summary = "Daily statistics",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "30 days, the departments' resolution times, 24 hours of alerts.", body = Summary),
+        (status = 401, description = "No token or a bad one.", body = alerta_adapters::http::ErrorReply),
+        (status = 403, description = "Not staff or admin.", body = alerta_adapters::http::ErrorReply),
+        (status = 503, description = "The store is unavailable.", body = alerta_adapters::http::ErrorReply),
+    ))]
 async fn daily(State(app): State<Alerta>, headers: HeaderMap) -> Response {
     let token = headers
         .get(header::AUTHORIZATION)
@@ -73,15 +89,41 @@ async fn daily(State(app): State<Alerta>, headers: HeaderMap) -> Response {
 }
 
 /// The whole reply.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Summary {
+    /// Exactly 30 days, oldest first, the last one today.
+    #[schema(value_type = Vec<Day>, min_items = 30, max_items = 30)]
     dias: Vec<Value>,
+    /// One per department with resolved incidents, by name.
     resolucion: Vec<Resolution>,
+    /// Exactly 24 hours, oldest first, the last one the current hour.
+    #[schema(value_type = Vec<Hour>, min_items = 24, max_items = 24)]
     alertas_por_hora: Vec<Value>,
 }
 
+/// One day of `dias`: the incidents reported that day by the state they are in now.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Describes the JSON `count_by_day` writes.
+struct Day {
+    /// A UTC date.
+    #[schema(format = Date)]
+    fecha: String,
+    /// `pendiente`, `en_proceso` and `resuelto`, always all three.
+    por_estado: BTreeMap<String, u64>,
+}
+
+/// One hour of `alertas_por_hora`: the alerts made in it by severity.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Describes the JSON `alerts_by_hour` writes.
+struct Hour {
+    /// The hour's start.
+    hora: Timestamp,
+    /// `info`, `warning`, `error` and `critical`, always all four.
+    por_severidad: BTreeMap<String, u64>,
+}
+
 /// How long one department's incidents took to be resolved.
-#[derive(Debug, PartialEq, Serialize)]
+#[derive(Debug, PartialEq, Serialize, ToSchema)]
 struct Resolution {
     departamento: String,
     resueltos: usize,

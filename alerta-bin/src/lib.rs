@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod escalation;
 pub mod health;
 pub mod mail;
+pub mod openapi;
 pub mod profile;
 pub mod reports;
 pub mod retention;

@@ -185,7 +185,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // The group commit keeps each batch within what the storage stores atomically; TCP and
     // `POST /events` share it.
     let ingest = GroupCommit::spawn(app.clone(), GroupCommitConfig::default());
+    let open311 = open311_config(&app, &config).await?;
     let http = HttpConfig::default()
+        .openapi(crate::openapi::document(
+            open311.is_some(),
+            config.metrics_token.is_some(),
+        ))
         .request_timeout(Duration::from_secs(config.request_timeout_s))
         .group_commit(ingest.clone())
         .health_check(move || {
@@ -205,7 +210,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .merge(websocket::routes(hub.clone(), app.clone(), ws))
         .merge(crate::dashboard::routes())
         .merge(crate::daily_stats::routes(app.clone()));
-    if let Some(open311) = open311_config(&app, &config).await? {
+    if let Some(open311) = open311 {
         routes = routes.nest("/open311/v2", open311::routes(app.clone(), open311));
     }
 

@@ -7,11 +7,13 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::json::{Field, JsonBody};
+use super::openapi::ErrorReply;
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -24,18 +26,37 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/setup", get(setup))
 }
 
+#[derive(OpenApi)]
+#[openapi(paths(list, change_role, disable, enable, change_password, setup))]
+pub(super) struct Api;
+
 /// `{user}`, with `disabled`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AccountReply {
     user: Account,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// Text in `nombre` or `email`, ignoring case.
     q: Option<String>,
+    /// Only accounts of this role.
+    #[param(value_type = Option<Role>)]
     rol: Option<String>,
 }
 
+/// Every account, by email; admins only.
+#[utoipa::path(get, path = "/admin/users", tag = "accounts",
+    summary = "List accounts",
+    security(("session" = [])),
+    params(ListParams, PageParams),
+    responses(
+        (status = 200, description = "A page of accounts.", body = Page<Account>),
+        (status = 400, description = "A bad filter (`invalid_rol`, `invalid_limit`, ...).", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not an admin.", body = ErrorReply),
+    ))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -56,13 +77,28 @@ fn user_id(text: &str) -> Result<UserId, alerta_core::Error> {
     path_id(text, UserId::parse, "user")
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
+#[derive(Default, Deserialize, ToSchema)]
 struct RoleBody {
     #[serde(rename = "rol")]
+    #[schema(value_type = Role, required = true)]
+    #[serde(default)]
     role: Field<String>,
 }
 
+/// Changes an account's role; admins only.
+#[utoipa::path(post, path = "/admin/users/{id}/role", tag = "accounts",
+    summary = "Change a role",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The account's `user_id`.")),
+    request_body = inline(RoleBody),
+    responses(
+        (status = 200, description = "The account.", body = AccountReply),
+        (status = 400, description = "An unknown role (`invalid_rol`).", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not an admin.", body = ErrorReply),
+        (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
+        (status = 409, description = "It would leave no enabled admin (`last_admin`).", body = ErrorReply),
+    ))]
 async fn change_role(
     State(state): State<AppState>,
     caller: Caller,
@@ -75,6 +111,18 @@ async fn change_role(
     Ok(Json(AccountReply { user }))
 }
 
+/// Disables an account and ends its sessions; admins only.
+#[utoipa::path(post, path = "/admin/users/{id}/disable", tag = "accounts",
+    summary = "Disable an account",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The account's `user_id`.")),
+    responses(
+        (status = 200, description = "The account.", body = AccountReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not an admin.", body = ErrorReply),
+        (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
+        (status = 409, description = "It would leave no enabled admin (`last_admin`).", body = ErrorReply),
+    ))]
 async fn disable(
     State(state): State<AppState>,
     caller: Caller,
@@ -84,6 +132,17 @@ async fn disable(
     Ok(Json(AccountReply { user }))
 }
 
+/// Enables an account again; admins only.
+#[utoipa::path(post, path = "/admin/users/{id}/enable", tag = "accounts",
+    summary = "Enable an account",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The account's `user_id`.")),
+    responses(
+        (status = 200, description = "The account.", body = AccountReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not an admin.", body = ErrorReply),
+        (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
+    ))]
 async fn enable(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,13 +152,27 @@ async fn enable(
     Ok(Json(AccountReply { user }))
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
+#[derive(Default, Deserialize, ToSchema)]
 struct PasswordBody {
+    #[schema(value_type = String, required = true)]
+    #[serde(default)]
     current_password: Field<String>,
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 128)]
+    #[serde(default)]
     new_password: Field<String>,
 }
 
+/// Changes the caller's password; their other sessions end.
+#[utoipa::path(post, path = "/auth/password", tag = "auth",
+    summary = "Change my password",
+    security(("session" = [])),
+    request_body = inline(PasswordBody),
+    responses(
+        (status = 204, description = "Changed."),
+        (status = 400, description = "`invalid_current_password` or `invalid_new_password`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 429, description = "The account is locked after failed logins.", body = ErrorReply),
+    ))]
 async fn change_password(
     State(state): State<AppState>,
     caller: Caller,
@@ -121,13 +194,19 @@ async fn change_password(
 }
 
 /// `{admin_exists}`
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Setup {
     admin_exists: bool,
 }
 
 /// Open to anyone: the login page asks it to know whether to say how to make the first
 /// admin. It tells no more than that an admin exists.
+#[utoipa::path(get, path = "/setup", tag = "auth",
+    summary = "Whether an admin exists",
+    responses(
+        (status = 200, description = "Whether an enabled admin exists.", body = Setup),
+        (status = 503, description = "The store is unavailable.", body = ErrorReply),
+    ))]
 async fn setup(State(state): State<AppState>) -> Result<Json<Setup>, ApiError> {
     Ok(Json(Setup {
         admin_exists: state.app.admin_exists().await?,

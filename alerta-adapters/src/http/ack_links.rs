@@ -15,6 +15,10 @@ use super::AppState;
 use super::error::ApiError;
 use super::query::PathParams;
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(show, acknowledge))]
+pub(super) struct Api;
+
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/events/ack/{token}", get(show).post(acknowledge))
 }
@@ -79,6 +83,15 @@ fn invalid() -> Response {
 }
 
 /// `GET`: what the link would do, with a button that does it.
+#[utoipa::path(get, path = "/events/ack/{token}", tag = "alerts",
+    summary = "Show an acknowledgement link's page",
+    description = "An HTML page naming the alert, with a button that posts the link. Changes nothing.",
+    params(("token" = String, Path, description = "The signed token from the alert mail.")),
+    responses(
+        (status = 200, description = "The page.", content_type = "text/html", body = String),
+        (status = 400, description = "A changed or incomplete link (an HTML page).", content_type = "text/html", body = String),
+        (status = 410, description = "A used or expired link (an HTML page).", content_type = "text/html", body = String),
+    ))]
 async fn show(
     State(state): State<AppState>,
     PathParams(token): PathParams<String>,
@@ -99,6 +112,15 @@ async fn show(
 }
 
 /// `POST`: acknowledges, once.
+#[utoipa::path(post, path = "/events/ack/{token}", tag = "alerts",
+    summary = "Acknowledge an alert from its mail",
+    description = "Acknowledges the alert the link names, once; an HTML page says what happened.",
+    params(("token" = String, Path, description = "The signed token from the alert mail.")),
+    responses(
+        (status = 200, description = "Acknowledged, or no longer firing (an HTML page).", content_type = "text/html", body = String),
+        (status = 400, description = "A changed or incomplete link (an HTML page).", content_type = "text/html", body = String),
+        (status = 410, description = "A used or expired link (an HTML page).", content_type = "text/html", body = String),
+    ))]
 async fn acknowledge(
     State(state): State<AppState>,
     PathParams(token): PathParams<String>,

@@ -1,35 +1,48 @@
 //! `POST /events/{id}/incident`: an incident opened from an alert.
 
 use alerta_core::IncidentFromAlert;
-use alerta_core::domain::{AlertId, Incident};
+use alerta_core::domain::{AlertId, Description, Incident, IncidentType, Location, Urgency};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::{OpenApi, ToSchema};
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, OptionalJson};
+use super::openapi::ErrorReply;
 use super::query::{PathParams, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/events/{id}/incident", post(open))
 }
 
+#[derive(OpenApi)]
+#[openapi(paths(open))]
+pub(super) struct Api;
+
 /// `{tipo?, descripcion?, ubicacion?, urgencia?}`; the body may be absent.
-#[derive(Default, Deserialize)]
-#[serde(default)]
+#[derive(Default, Deserialize, ToSchema)]
 struct OpenBody {
     #[serde(rename = "tipo")]
+    #[schema(value_type = Option<IncidentType>)]
+    #[serde(default)]
     kind: Field<String>,
     #[serde(rename = "descripcion")]
+    #[schema(value_type = Option<Description>)]
+    #[serde(default)]
     description: Field<String>,
     #[serde(rename = "ubicacion")]
+    #[schema(value_type = Option<Location>)]
+    #[serde(default)]
     location: Field<String>,
     #[serde(rename = "urgencia")]
+    #[schema(value_type = Option<Urgency>)]
+    #[serde(default)]
     urgency: Field<String>,
 }
 
@@ -48,6 +61,23 @@ impl OpenBody {
     }
 }
 
+/// Opens an incident from an alert; fields left out come from the alert.
+#[utoipa::path(post, path = "/events/{id}/incident", tag = "alerts",
+    summary = "Open an incident from an alert",
+    security(("session" = [])),
+    params(
+        ("id" = String, Path, description = "The alert's `id`."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write."),
+    ),
+    request_body(content = inline(OpenBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
+    responses(
+        (status = 201, description = "The incident, with `alert_id`.", body = Incident),
+        (status = 400, description = "A bad field (`invalid_tipo`, ...).", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
+        (status = 409, description = "The alert already has an incident (`already_linked`), or a reused idempotency key.", body = ErrorReply),
+    ))]
 async fn open(
     State(state): State<AppState>,
     caller: Caller,

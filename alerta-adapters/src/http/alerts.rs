@@ -1,8 +1,9 @@
 //! `/events`: the alert hub over HTTP.
 
 use alerta_core::domain::{
-    Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertSource, AlertStatus,
-    Channel, Fingerprint, IncidentId, Note, Occurrences, Page, SearchText, Severity, Timestamp,
+    Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertMessage, AlertSource,
+    AlertStatus, Channel, Fingerprint, IncidentId, Note, Occurrences, Page, SearchText, Severity,
+    Timestamp,
 };
 use alerta_core::{AlertChangeRequest, AlertSender, Error};
 use axum::extract::State;
@@ -10,6 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::AppState;
 use super::auth::{AlertCaller, Caller};
@@ -17,6 +19,7 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody, OptionalJson};
 use super::listing::{Listed, listed};
+use super::openapi::ErrorReply;
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -30,23 +33,50 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/events/{id}/resolve", post(resolve))
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
+#[derive(OpenApi)]
+#[openapi(paths(report, search, stats, one, history, occurrences, acknowledge, resolve))]
+pub(super) struct Api;
+
+#[derive(Default, Deserialize, ToSchema)]
 struct AlertBody {
+    #[schema(value_type = AlertSource, required = true)]
+    #[serde(default)]
     source: Field<String>,
+    #[schema(value_type = Severity, required = true)]
+    #[serde(default)]
     severity: Field<String>,
+    #[schema(value_type = AlertMessage, required = true)]
+    #[serde(default)]
     message: Field<String>,
+    /// Groups occurrences; without one, a hash of source, severity and message.
+    #[schema(value_type = Option<Fingerprint>)]
+    #[serde(default)]
     fingerprint: Field<String>,
+    /// An alias of `fingerprint`; both at once must be equal.
+    #[schema(value_type = Option<Fingerprint>)]
+    #[serde(default)]
     dedup_key: Field<String>,
 }
 
 /// `{ok: true, id}`
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Accepted {
     ok: bool,
     id: AlertId,
 }
 
+/// Sends an alert occurrence; it opens a group or folds into its fingerprint's.
+#[utoipa::path(post, path = "/events", tag = "alerts",
+    summary = "Send an alert",
+    security(("session" = []), ("ingest_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    request_body = inline(AlertBody),
+    responses(
+        (status = 201, description = "The id of the alert (group) the occurrence went to.", body = Accepted),
+        (status = 400, description = "A bad field (`invalid_source`, `invalid_fingerprint`, ...).", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
+    ))]
 async fn report(
     State(state): State<AppState>,
     caller: AlertCaller,
@@ -94,14 +124,23 @@ async fn report(
 }
 
 /// The filters of `GET /events`.
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AlertQuery {
+    /// Text in the source or message.
     q: Option<String>,
+    #[param(value_type = Option<Severity>)]
     severity: Option<String>,
     source: Option<String>,
+    #[param(value_type = Option<Channel>)]
     channel: Option<String>,
+    /// Alerts after this alert id, or made at or after this RFC 3339 time.
     since: Option<String>,
+    /// Only silenced (`true`) or unsilenced (`false`) alerts.
+    #[param(value_type = Option<bool>)]
     silenced: Option<String>,
+    /// Only groups in this status.
+    #[param(value_type = Option<AlertStatus>)]
     status: Option<String>,
 }
 
@@ -156,6 +195,16 @@ fn ulid_floor(time: Timestamp) -> String {
     text
 }
 
+/// Alert groups, newest first.
+#[utoipa::path(get, path = "/events", tag = "alerts",
+    summary = "List alerts",
+    security(("session" = [])),
+    params(AlertQuery, PageParams),
+    responses(
+        (status = 200, description = "A page of alerts and the stream head.", body = Listed<Alert>),
+        (status = 400, description = "A bad filter (`invalid_severity`, `invalid_since`, ...).", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+    ))]
 async fn search(
     State(state): State<AppState>,
     caller: Caller,
@@ -168,6 +217,14 @@ async fn search(
     Ok(Json(listed(&state, list).await?))
 }
 
+/// Alert groups by severity and by channel.
+#[utoipa::path(get, path = "/events/stats", tag = "alerts",
+    summary = "Alert counts",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The counts.", body = AlertCounts),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+    ))]
 async fn stats(
     State(state): State<AppState>,
     caller: Caller,
@@ -176,13 +233,23 @@ async fn stats(
 }
 
 /// An alert with the incident opened from it, if any.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AlertWithIncident {
     #[serde(flatten)]
     alert: Alert,
     incident_id: Option<IncidentId>,
 }
 
+/// One alert, with the incident opened from it.
+#[utoipa::path(get, path = "/events/{id}", tag = "alerts",
+    summary = "One alert",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The alert's `id`.")),
+    responses(
+        (status = 200, description = "The alert and its `incident_id` (or `null`).", body = AlertWithIncident),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
+    ))]
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
@@ -194,6 +261,16 @@ async fn one(
     Ok(Json(AlertWithIncident { alert, incident_id }))
 }
 
+/// The alert's status changes, oldest first, whole.
+#[utoipa::path(get, path = "/events/{id}/history", tag = "alerts",
+    summary = "Alert history",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The alert's `id`.")),
+    responses(
+        (status = 200, description = "Its history; `next_cursor` is `null`.", body = Page<AlertEvent>),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
+    ))]
 async fn history(
     State(state): State<AppState>,
     caller: Caller,
@@ -208,6 +285,16 @@ async fn history(
 }
 
 /// When the occurrences of an alert's group arrived, newest first, a page at a time.
+#[utoipa::path(get, path = "/events/{id}/occurrences", tag = "alerts",
+    summary = "Occurrences",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The alert's `id`."), PageParams),
+    responses(
+        (status = 200, description = "A page of `{at, count}`.", body = Page<Occurrences>),
+        (status = 400, description = "A bad `limit`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
+    ))]
 async fn occurrences(
     State(state): State<AppState>,
     caller: Caller,
@@ -225,11 +312,15 @@ async fn occurrences(
 }
 
 /// `{nota?, version?}`, as `POST /incidents/{id}/status` takes them; the body may be absent.
-#[derive(Default, Deserialize)]
-#[serde(default)]
+#[derive(Default, Deserialize, ToSchema)]
 struct ChangeBody {
     #[serde(rename = "nota")]
+    #[schema(value_type = Option<Note>)]
+    #[serde(default)]
     note: Field<String>,
+    /// The `version` read; a stale one is 409 `stale_version`.
+    #[schema(value_type = Option<u64>)]
+    #[serde(default)]
     version: Field<u64>,
 }
 
@@ -249,6 +340,20 @@ impl ChangeBody {
     }
 }
 
+/// Acknowledges a firing alert.
+#[utoipa::path(post, path = "/events/{id}/ack", tag = "alerts",
+    summary = "Acknowledge",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The alert's `id`."), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    request_body(content = inline(ChangeBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
+    responses(
+        (status = 200, description = "The alert.", body = Alert),
+        (status = 400, description = "A bad `nota` or `version`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
+        (status = 409, description = "`invalid_transition`, `stale_version` or a reused idempotency key.", body = ErrorReply),
+    ))]
 async fn acknowledge(
     State(state): State<AppState>,
     caller: Caller,
@@ -266,6 +371,20 @@ async fn acknowledge(
     ))
 }
 
+/// Resolves an alert.
+#[utoipa::path(post, path = "/events/{id}/resolve", tag = "alerts",
+    summary = "Resolve",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The alert's `id`."), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    request_body(content = inline(ChangeBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
+    responses(
+        (status = 200, description = "The alert.", body = Alert),
+        (status = 400, description = "A bad `nota` or `version`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
+        (status = 409, description = "`invalid_transition`, `stale_version` or a reused idempotency key.", body = ErrorReply),
+    ))]
 async fn resolve(
     State(state): State<AppState>,
     caller: Caller,

@@ -9,12 +9,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::read_body;
+use super::openapi::ErrorReply;
 use super::query::{PathParams, QueryParams, non_empty, path_id};
 
 /// The body limit of the upload route: a little over the attachment limit, so that a file
@@ -36,11 +38,41 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
         .route("/incidents/{id}/attachments/{attachment_id}", get(download))
 }
 
-#[derive(Default, Deserialize)]
+#[derive(OpenApi)]
+#[openapi(paths(upload, list, download))]
+pub(super) struct Api;
+
+#[derive(Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UploadQuery {
+    /// The file's name; only its last path component is kept.
+    #[param(required = true, value_type = String)]
     filename: Option<String>,
 }
 
+/// Attaches a file to an incident; the type is checked against the bytes.
+#[utoipa::path(post, path = "/incidents/{id}/attachments", tag = "attachments",
+    summary = "Upload an attachment",
+    security(("session" = [])),
+    params(
+        ("id" = String, Path, description = "The `incident_id`."),
+        UploadQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write."),
+    ),
+    request_body(description = "The raw bytes, with their `Content-Type`.", content(
+        (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"),
+        (Vec<u8> = "image/gif"), (Vec<u8> = "application/pdf"), (Vec<u8> = "text/plain"),
+    )),
+    responses(
+        (status = 201, description = "The attachment.", body = Attachment),
+        (status = 400, description = "No or a bad `filename`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
+        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
+        (status = 413, description = "Over the size limit (`too_large`).", body = ErrorReply),
+        (status = 415, description = "A type that is not allowed, or bytes of another type.", body = ErrorReply),
+    ))]
 async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -72,6 +104,17 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(attachment)))
 }
 
+/// The incident's attachments, whole.
+#[utoipa::path(get, path = "/incidents/{id}/attachments", tag = "attachments",
+    summary = "List attachments",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The `incident_id`.")),
+    responses(
+        (status = 200, description = "Its attachments; `next_cursor` is `null`.", body = Page<Attachment>),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
+        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+    ))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -85,6 +128,23 @@ async fn list(
     }))
 }
 
+/// The attachment's bytes, with their content type, inline.
+#[utoipa::path(get, path = "/incidents/{id}/attachments/{attachment_id}", tag = "attachments",
+    summary = "Download an attachment",
+    security(("session" = [])),
+    params(
+        ("id" = String, Path, description = "The `incident_id`."),
+        ("attachment_id" = String, Path, description = "The `attachment_id`."),
+    ),
+    responses(
+        (status = 200, description = "The bytes.", content(
+            (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"),
+            (Vec<u8> = "image/gif"), (Vec<u8> = "application/pdf"), (Vec<u8> = "text/plain"),
+        )),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
+        (status = 404, description = "No such incident or attachment (`incident_not_found`, `attachment_not_found`).", body = ErrorReply),
+    ))]
 async fn download(
     State(state): State<AppState>,
     caller: Caller,

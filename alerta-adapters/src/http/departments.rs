@@ -7,12 +7,14 @@ use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
+use super::openapi::ErrorReply;
 use super::query::{PageParams, PathParams, QueryParams, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -22,12 +24,24 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/departments/{nombre}/incidents", get(incidents))
 }
 
+#[derive(OpenApi)]
+#[openapi(paths(list, create, update, incidents))]
+pub(super) struct Api;
+
 /// `{items}`: the catalog is small and read whole, so it has no cursor.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct DepartmentList {
     items: Vec<Department>,
 }
 
+/// The department catalog, whole.
+#[utoipa::path(get, path = "/departments", tag = "departments",
+    summary = "List departments",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Every department.", body = DepartmentList),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+    ))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -36,14 +50,30 @@ async fn list(
     Ok(Json(DepartmentList { items }))
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
+#[derive(Default, Deserialize, ToSchema)]
 struct DepartmentBody {
     #[serde(rename = "nombre")]
+    #[schema(value_type = DepartmentName, required = true)]
+    #[serde(default)]
     name: Field<String>,
+    #[schema(value_type = String, required = true)]
+    #[serde(default)]
     email: Field<String>,
 }
 
+/// Adds a department; admins only.
+#[utoipa::path(post, path = "/departments", tag = "departments",
+    summary = "Create a department",
+    security(("session" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    request_body = inline(DepartmentBody),
+    responses(
+        (status = 201, description = "The department.", body = Department),
+        (status = 400, description = "A bad `nombre` or `email`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not an admin.", body = ErrorReply),
+        (status = 409, description = "The name is taken (`duplicate`), or a reused idempotency key.", body = ErrorReply),
+    ))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -64,12 +94,26 @@ async fn create(
     Ok((StatusCode::CREATED, Json(department)))
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
+#[derive(Default, Deserialize, ToSchema)]
 struct ContactBody {
+    #[schema(value_type = String, required = true)]
+    #[serde(default)]
     email: Field<String>,
 }
 
+/// Changes a department's contact address; the name stays.
+#[utoipa::path(put, path = "/departments/{nombre}", tag = "departments",
+    summary = "Change a department's address",
+    security(("session" = [])),
+    params(("nombre" = String, Path, description = "The department's name.")),
+    request_body = inline(ContactBody),
+    responses(
+        (status = 200, description = "The department.", body = Department),
+        (status = 400, description = "A bad `email`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not an admin.", body = ErrorReply),
+        (status = 404, description = "No such department (`department_not_found`).", body = ErrorReply),
+    ))]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -85,6 +129,18 @@ async fn update(
     Ok(Json(department))
 }
 
+/// The incidents assigned to a department.
+#[utoipa::path(get, path = "/departments/{nombre}/incidents", tag = "departments",
+    summary = "A department's incidents",
+    security(("session" = [])),
+    params(("nombre" = String, Path, description = "The department's name."), PageParams),
+    responses(
+        (status = 200, description = "A page of incidents.", body = Page<Incident>),
+        (status = 400, description = "A bad `limit`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        (status = 404, description = "No such department (`department_not_found`).", body = ErrorReply),
+    ))]
 async fn incidents(
     State(state): State<AppState>,
     caller: Caller,

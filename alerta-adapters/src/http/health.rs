@@ -7,9 +7,11 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
 use super::AppState;
 use super::error::ApiError;
+use super::openapi::ErrorReply;
 
 /// What `GET /health` checks: typically that every backend answers.
 ///
@@ -52,6 +54,43 @@ where
     }
 }
 
+#[derive(OpenApi)]
+#[openapi(paths(health, ready))]
+pub(super) struct Api;
+
+/// `{status, ...}`: what `GET /health` answers while healthy.
+#[derive(ToSchema)]
+#[schema(as = Health)]
+#[allow(dead_code)] // Describes the JSON `health` builds.
+struct HealthReply {
+    /// `ok`.
+    #[schema(pattern = "^ok$")]
+    status: String,
+    /// The stream's head, when the embedding reports it.
+    stream: Option<StreamHead>,
+    /// `ok` or `unreachable`, when the embedding sends mail over SMTP.
+    #[schema(pattern = "^(ok|unreachable)$")]
+    mail: Option<String>,
+    /// `ok` or `unreachable`, when instances share a broker.
+    #[schema(pattern = "^(ok|unreachable)$")]
+    broker: Option<String>,
+}
+
+/// `{head}`
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct StreamHead {
+    /// The stream id of the log's head.
+    head: String,
+}
+
+/// `{ready: true}`
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Ready {
+    ready: bool,
+}
+
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
@@ -60,6 +99,12 @@ pub(super) fn routes() -> Router<AppState> {
 
 /// For load balancers: the health check alone, without the details, so that it stays cheap
 /// to poll often.
+#[utoipa::path(get, path = "/ready", tag = "meta",
+    summary = "Readiness",
+    responses(
+        (status = 200, description = "The store and blob store answer.", body = Ready),
+        (status = 503, description = "What failed (`store is unavailable`, ...).", body = ErrorReply),
+    ))]
 async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     if let Some(check) = &state.health {
         check.check().await?;
@@ -67,6 +112,13 @@ async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({"ready": true})))
 }
 
+/// The store and blob store are probed; the mail server and broker are only reported.
+#[utoipa::path(get, path = "/health", tag = "meta",
+    summary = "Health",
+    responses(
+        (status = 200, description = "Healthy, with what is worth reporting.", body = HealthReply),
+        (status = 503, description = "What failed (`store is unavailable`, ...).", body = ErrorReply),
+    ))]
 async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     if let Some(check) = &state.health {
         check.check().await?;

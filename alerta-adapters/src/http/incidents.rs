@@ -1,8 +1,9 @@
 //! `/incidents` and the changes of one incident (status, comments, department, history).
 
 use alerta_core::domain::{
-    CommentText, DepartmentName, Incident, IncidentDeliveries, IncidentEvent, IncidentFilter,
-    IncidentId, IncidentView, Location, Note, Page, SearchText, Status, Urgency,
+    CommentText, DepartmentName, Description, Incident, IncidentDeliveries, IncidentEvent,
+    IncidentFilter, IncidentId, IncidentType, IncidentView, Location, Note, Page, SearchText,
+    Status, Urgency,
 };
 use alerta_core::{IncidentDraft, LocationCheck, Preview, StatusChange};
 use axum::extract::State;
@@ -10,6 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::AppState;
 use super::auth::Caller;
@@ -17,6 +19,7 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
 use super::listing::{Listed, listed};
+use super::openapi::ErrorReply;
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -33,16 +36,39 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/incidents/{id}/deliveries", get(deliveries))
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
+#[derive(OpenApi)]
+#[openapi(paths(
+    report,
+    list,
+    preview,
+    validate_location,
+    mine,
+    one,
+    change_status,
+    comment,
+    assign_department,
+    history,
+    deliveries
+))]
+pub(super) struct Api;
+
+#[derive(Default, Deserialize, ToSchema)]
 struct DraftBody {
     #[serde(rename = "tipo")]
+    #[schema(value_type = IncidentType, required = true)]
+    #[serde(default)]
     kind: Field<String>,
     #[serde(rename = "descripcion")]
+    #[schema(value_type = Description, required = true)]
+    #[serde(default)]
     description: Field<String>,
     #[serde(rename = "ubicacion")]
+    #[schema(value_type = Location, required = true)]
+    #[serde(default)]
     location: Field<String>,
     #[serde(rename = "urgencia")]
+    #[schema(value_type = Urgency, required = true)]
+    #[serde(default)]
     urgency: Field<String>,
 }
 
@@ -57,6 +83,18 @@ impl DraftBody {
     }
 }
 
+/// Reports an incident, `estado` = `pendiente`.
+#[utoipa::path(post, path = "/incidents", tag = "incidents",
+    summary = "Report an incident",
+    security(("session" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    request_body = inline(DraftBody),
+    responses(
+        (status = 201, description = "The incident.", body = Incident),
+        (status = 400, description = "A bad field (`invalid_tipo`, `invalid_descripcion`, ...).", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
+    ))]
 async fn report(
     State(state): State<AppState>,
     caller: Caller,
@@ -71,6 +109,16 @@ async fn report(
     Ok((StatusCode::CREATED, Json(incident)))
 }
 
+/// The incident as it would be stored, and what looks wrong; nothing is stored.
+#[utoipa::path(post, path = "/incidents/preview", tag = "incidents",
+    summary = "Preview a report",
+    security(("session" = [])),
+    request_body = inline(DraftBody),
+    responses(
+        (status = 200, description = "The incident it would be, and warnings.", body = Preview),
+        (status = 400, description = "A bad field.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+    ))]
 async fn preview(
     State(state): State<AppState>,
     caller: Caller,
@@ -80,13 +128,24 @@ async fn preview(
     Ok(Json(state.app.preview_incident(&caller.user, draft)))
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
+#[derive(Default, Deserialize, ToSchema)]
 struct LocationBody {
     #[serde(rename = "ubicacion")]
+    #[schema(value_type = Location, required = true)]
+    #[serde(default)]
     location: Field<String>,
 }
 
+/// Checks a location against the configured campus locations.
+#[utoipa::path(post, path = "/incidents/validate-location", tag = "incidents",
+    summary = "Check a location",
+    security(("session" = [])),
+    request_body = inline(LocationBody),
+    responses(
+        (status = 200, description = "Whether it is known, and suggestions.", body = LocationCheck),
+        (status = 400, description = "A bad `ubicacion`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+    ))]
 async fn validate_location(
     State(state): State<AppState>,
     _caller: Caller,
@@ -97,16 +156,22 @@ async fn validate_location(
 }
 
 /// The filters of `GET /incidents`.
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct IncidentQuery {
     #[serde(rename = "estado")]
+    #[param(value_type = Option<Status>)]
     status: Option<String>,
     #[serde(rename = "tipo")]
+    #[param(value_type = Option<IncidentType>)]
     kind: Option<String>,
     #[serde(rename = "urgencia")]
+    #[param(value_type = Option<Urgency>)]
     urgency: Option<String>,
     #[serde(rename = "departamento")]
+    #[param(value_type = Option<DepartmentName>)]
     department: Option<String>,
+    /// Text search in the description and location.
     q: Option<String>,
 }
 
@@ -127,6 +192,16 @@ impl IncidentQuery {
     }
 }
 
+/// Incidents, newest first; a student sees others' without the reporter.
+#[utoipa::path(get, path = "/incidents", tag = "incidents",
+    summary = "List incidents",
+    security(("session" = [])),
+    params(IncidentQuery, PageParams),
+    responses(
+        (status = 200, description = "A page of incidents and the stream head.", body = Listed<IncidentView>),
+        (status = 400, description = "A bad filter (`invalid_estado`, `invalid_limit`, ...).", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+    ))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -139,6 +214,16 @@ async fn list(
     Ok(Json(listed(&state, list).await?))
 }
 
+/// The caller's own incidents, newest first.
+#[utoipa::path(get, path = "/incidents/mine", tag = "incidents",
+    summary = "My incidents",
+    security(("session" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of incidents and the stream head.", body = Listed<Incident>),
+        (status = 400, description = "A bad `limit`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+    ))]
 async fn mine(
     State(state): State<AppState>,
     caller: Caller,
@@ -149,6 +234,16 @@ async fn mine(
     Ok(Json(listed(&state, list).await?))
 }
 
+/// One incident; a student sees another person's without the reporter.
+#[utoipa::path(get, path = "/incidents/{id}", tag = "incidents",
+    summary = "One incident",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The `incident_id`.")),
+    responses(
+        (status = 200, description = "The incident.", body = IncidentView),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+    ))]
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
@@ -158,16 +253,35 @@ async fn one(
     Ok(Json(state.app.incident(&caller.user, &id).await?))
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
+#[derive(Default, Deserialize, ToSchema)]
 struct StatusBody {
     #[serde(rename = "estado")]
+    #[schema(value_type = Status, required = true)]
+    #[serde(default)]
     status: Field<String>,
     #[serde(rename = "nota")]
+    #[schema(value_type = Option<Note>)]
+    #[serde(default)]
     note: Field<String>,
+    #[schema(value_type = Option<u64>)]
+    #[serde(default)]
     version: Field<u64>,
 }
 
+/// Moves an incident to another `estado`.
+#[utoipa::path(post, path = "/incidents/{id}/status", tag = "incidents",
+    summary = "Change the status",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The `incident_id`."), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    request_body = inline(StatusBody),
+    responses(
+        (status = 200, description = "The incident.", body = Incident),
+        (status = 400, description = "A bad field (`invalid_estado`, ...).", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        (status = 409, description = "A move the lifecycle forbids (`invalid_transition`), a stale `version` (`stale_version`) or a reused idempotency key.", body = ErrorReply),
+    ))]
 async fn change_status(
     State(state): State<AppState>,
     caller: Caller,
@@ -197,13 +311,28 @@ async fn change_status(
     ))
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
+#[derive(Default, Deserialize, ToSchema)]
 struct CommentBody {
     #[serde(rename = "texto")]
+    #[schema(value_type = CommentText, required = true)]
+    #[serde(default)]
     text: Field<String>,
 }
 
+/// Comments on an incident.
+#[utoipa::path(post, path = "/incidents/{id}/comments", tag = "incidents",
+    summary = "Comment",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The `incident_id`."), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    request_body = inline(CommentBody),
+    responses(
+        (status = 201, description = "The history event.", body = IncidentEvent),
+        (status = 400, description = "A bad `texto`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
+    ))]
 async fn comment(
     State(state): State<AppState>,
     caller: Caller,
@@ -220,13 +349,28 @@ async fn comment(
     Ok((StatusCode::CREATED, Json(event)))
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
+#[derive(Default, Deserialize, ToSchema)]
 struct DepartmentBody {
     #[serde(rename = "departamento")]
+    #[schema(value_type = DepartmentName, required = true)]
+    #[serde(default)]
     department: Field<String>,
 }
 
+/// Assigns the incident to a department; admins only.
+#[utoipa::path(post, path = "/incidents/{id}/department", tag = "incidents",
+    summary = "Assign a department",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The `incident_id`."), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    request_body = inline(DepartmentBody),
+    responses(
+        (status = 200, description = "The incident.", body = Incident),
+        (status = 400, description = "A bad `departamento`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not an admin.", body = ErrorReply),
+        (status = 404, description = "No such incident (`incident_not_found`) or department (`department_not_found`).", body = ErrorReply),
+        (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
+    ))]
 async fn assign_department(
     State(state): State<AppState>,
     caller: Caller,
@@ -245,6 +389,16 @@ async fn assign_department(
 }
 
 /// Every mail the incident caused and its reports; staff and admin.
+#[utoipa::path(get, path = "/incidents/{id}/deliveries", tag = "incidents",
+    summary = "Delivery log",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The `incident_id`.")),
+    responses(
+        (status = 200, description = "Its mails and reports, oldest first.", body = IncidentDeliveries),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+    ))]
 async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
@@ -256,6 +410,17 @@ async fn deliveries(
     ))
 }
 
+/// The incident's history, oldest first, whole.
+#[utoipa::path(get, path = "/incidents/{id}/events", tag = "incidents",
+    summary = "History",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The `incident_id`.")),
+    responses(
+        (status = 200, description = "Its events; `next_cursor` is `null`.", body = Page<IncidentEvent>),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+    ))]
 async fn history(
     State(state): State<AppState>,
     caller: Caller,

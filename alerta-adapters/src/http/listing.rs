@@ -9,10 +9,12 @@ use super::error::ApiError;
 /// `{items, next_cursor, stream}`: `stream` is the stream id of the log's head, read before
 /// the list was, so a client that subscribes with `since=<stream>` misses nothing that
 /// happened after the list was read (and may see a change the list already shows).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct Listed<T> {
     #[serde(flatten)]
     page: Page<T>,
+    /// The stream id (`<epoch>:<position>`) of the log's head, read before the list.
+    #[schema(pattern = "^[0-9]+:[0-9]+$")]
     stream: String,
 }
 

@@ -29,6 +29,28 @@
 //!   provides it (or from `X-Forwarded-For`, see [`HttpConfig::trust_forwarded_for`]);
 //!   without either, failed logins are counted per account only.
 //!
+//! # The OpenAPI document
+//!
+//! `GET /openapi.json` serves an OpenAPI 3.1 document of the router's routes, made once when
+//! the router is built ([`api_doc`], plus whatever [`HttpConfig::openapi`] adds). A route
+//! joins it in three steps, all in the module that serves it:
+//!
+//! 1. `#[utoipa::path(post, path = "/things/{id}", tag = "things", security(("session" =
+//!    [])), params(...), request_body = inline(ThingBody), responses((status = 201, body =
+//!    Thing), (status = 404, body = ErrorReply), ...))]` on the handler: every status it
+//!    answers, errors with `ErrorReply` (the error shape); `("session" = []), ("ingest_key" =
+//!    [])` where an ingest key is accepted too; none for open routes.
+//! 2. The handler's name in the module's `#[derive(OpenApi)] #[openapi(paths(...))] struct
+//!    Api` (a new module adds its `Api::openapi` to `openapi::MODULES`).
+//! 3. `#[derive(ToSchema)]` on its body and reply types (wire types of `alerta-core` have it
+//!    with the core's `openapi` feature); a `Field<T>` of a body says its type with
+//!    `#[schema(value_type = T, required = true)]`, and `#[serde(default)]` sits on each field
+//!    rather than on the struct (a container default would need the body to serialize).
+//!
+//! The tests in `tests/adapters/http/openapi.rs` read every `.route(...)` of these modules
+//! and name any route missing from the document, probe every documented operation, and check
+//! real replies against the schemas.
+//!
 //! # Errors on the wire
 //!
 //! Every error reply is `{"error": {"code", "message"}}` with the status of
@@ -74,6 +96,8 @@ mod json;
 mod listener;
 mod listing;
 pub mod open311;
+mod open311_doc;
+mod openapi;
 mod outbox;
 mod query;
 mod receivers;
@@ -100,6 +124,7 @@ use tower_http::trace::TraceLayer;
 
 pub use health::{HealthCheck, HealthDetails};
 pub use listener::{ListenerConfig, serve};
+pub use openapi::{ErrorReply, api_doc};
 
 /// How the router behaves, apart from the use cases themselves.
 #[derive(Clone)]
@@ -110,6 +135,7 @@ pub struct HttpConfig {
     health: Option<Arc<dyn HealthCheck>>,
     health_details: Option<Arc<dyn HealthDetails>>,
     group_commit: Option<GroupCommit>,
+    openapi: Option<utoipa::openapi::OpenApi>,
 }
 
 impl HttpConfig {
@@ -160,6 +186,16 @@ impl HttpConfig {
         self.group_commit = Some(ingest);
         self
     }
+
+    /// Adds the operations of routes served beside this router (merged in by the embedding)
+    /// to the document of `GET /openapi.json`.
+    pub fn openapi(mut self, more: utoipa::openapi::OpenApi) -> Self {
+        match &mut self.openapi {
+            Some(doc) => doc.merge(more),
+            None => self.openapi = Some(more),
+        }
+        self
+    }
 }
 
 impl Default for HttpConfig {
@@ -171,6 +207,7 @@ impl Default for HttpConfig {
             health: None,
             health_details: None,
             group_commit: None,
+            openapi: None,
         }
     }
 }
@@ -196,6 +233,8 @@ pub(crate) struct AppState {
     pub(crate) health: Option<Arc<dyn HealthCheck>>,
     pub(crate) health_details: Option<Arc<dyn HealthDetails>>,
     pub(crate) group_commit: Option<GroupCommit>,
+    /// The document of `GET /openapi.json`, made once.
+    pub(crate) openapi: axum::body::Bytes,
 }
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -203,8 +242,8 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The REST API of the wire contract over `app`, with its state applied.
 ///
 /// Every route of `API.md` except `GET /ws` and `GET /` (see the module docs for how to add
-/// them), plus `GET /health`, `GET /admin/outbox` and `POST /admin/outbox/{id}/retry`.
-/// `/silences` is among the routes of `API.md`.
+/// them), plus `GET /health`, `GET /admin/outbox`, `POST /admin/outbox/{id}/retry` and
+/// `GET /openapi.json`. `/silences` is among the routes of `API.md`.
 pub fn router(app: Alerta, config: HttpConfig) -> Router {
     let attachment_limit = attachments::body_limit(app.settings().attachment_max_bytes);
     let state = AppState {
@@ -214,6 +253,7 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
         health: config.health,
         health_details: config.health_details,
         group_commit: config.group_commit,
+        openapi: openapi::finish(document(config.openapi)),
     };
     let routes = Router::new()
         .merge(health::routes())
@@ -229,6 +269,7 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
         .merge(silences::routes())
         .merge(receivers::routes())
         .merge(ack_links::routes())
+        .merge(openapi::routes())
         .fallback(error::not_found)
         .with_state(state);
 
@@ -246,6 +287,15 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
         .timeout(config.request_timeout)
         .layer(DefaultBodyLimit::max(config.json_body_limit));
     routes.layer(layers)
+}
+
+/// The document of [`router`]'s routes, with `more` merged in.
+fn document(more: Option<utoipa::openapi::OpenApi>) -> utoipa::openapi::OpenApi {
+    let mut doc = api_doc();
+    if let Some(more) = more {
+        doc.merge(more);
+    }
+    doc
 }
 
 /// Request ids that sort by arrival time, like every other id of the system.

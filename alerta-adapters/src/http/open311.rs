@@ -37,6 +37,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+pub use super::open311_doc::api_doc;
+
 /// How the Open311 facade answers.
 #[derive(Clone, Debug)]
 pub struct Open311Config {

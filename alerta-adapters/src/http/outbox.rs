@@ -5,10 +5,12 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
+use super::openapi::ErrorReply;
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -17,11 +19,29 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/outbox/{id}/retry", post(retry))
 }
 
-#[derive(Default, Deserialize)]
+#[derive(OpenApi)]
+#[openapi(paths(list, retry))]
+pub(super) struct Api;
+
+#[derive(Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct OutboxQuery {
+    /// Only rows in this state.
+    #[param(value_type = Option<MailState>)]
     state: Option<String>,
 }
 
+/// The mail outbox, newest first; admins only.
+#[utoipa::path(get, path = "/admin/outbox", tag = "outbox",
+    summary = "List the outbox",
+    security(("session" = [])),
+    params(OutboxQuery, PageParams),
+    responses(
+        (status = 200, description = "A page of outbox rows.", body = Page<OutboxMail>),
+        (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not an admin.", body = ErrorReply),
+    ))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -36,6 +56,17 @@ async fn list(
 }
 
 /// Puts a row back to pending, due now; sent mail is refused.
+#[utoipa::path(post, path = "/admin/outbox/{id}/retry", tag = "outbox",
+    summary = "Retry a mail",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The row's `id`.")),
+    responses(
+        (status = 200, description = "The row, pending again.", body = OutboxMail),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not an admin.", body = ErrorReply),
+        (status = 404, description = "No such row (`mail_not_found`).", body = ErrorReply),
+        (status = 409, description = "The mail was sent (`already_sent`).", body = ErrorReply),
+    ))]
 async fn retry(
     State(state): State<AppState>,
     caller: Caller,

@@ -20,6 +20,11 @@ use super::AppState;
 use super::auth::Bearer;
 use super::error::ApiError;
 use super::json::JsonBody;
+use super::openapi::ErrorReply;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(alertmanager, pagerduty))]
+pub(super) struct Api;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -110,6 +115,16 @@ impl AlertmanagerAlert {
 
 /// `POST /integrations/alertmanager`: every alert of the notification, in order; nothing
 /// when one of them is refused.
+#[utoipa::path(post, path = "/integrations/alertmanager", tag = "integrations",
+    summary = "Receive an Alertmanager webhook notification",
+    description = "Alertmanager's webhook payload, version 4; `Authorization: Bearer <ingest key>`.",
+    security(("ingest_key" = [])),
+    request_body(content = serde_json::Value, description = "Alertmanager's webhook payload (`version` \"4\", `alerts[]`)."),
+    responses(
+        (status = 200, description = "What the notification did.", body = ReceivedSummary),
+        (status = 400, description = "A bad payload or alert; nothing was stored.", body = ErrorReply),
+        (status = 401, description = "No ingest key or a wrong one.", body = ErrorReply),
+    ))]
 async fn alertmanager(
     State(state): State<AppState>,
     Bearer(key): Bearer,
@@ -256,6 +271,16 @@ fn event_of(event: &Value) -> Result<(Received, Fingerprint), InvalidEvent> {
 
 /// `POST /integrations/pagerduty`: one Events API v2 event, with its `routing_key` as the
 /// ingest key. Answers 202 with the event's dedup key, as the Events API does.
+/// `POST /integrations/pagerduty`: one PagerDuty Events API v2 event.
+#[utoipa::path(post, path = "/integrations/pagerduty", tag = "integrations",
+    summary = "Receive a PagerDuty Events API v2 event",
+    description = "`routing_key` is an ingest key; `event_action` is `trigger`, `acknowledge` or `resolve`. Replies as PagerDuty does.",
+    request_body(content = serde_json::Value, description = "A PagerDuty Events API v2 event."),
+    responses(
+        (status = 202, description = "`{status: \"success\", message, dedup_key}`.", body = serde_json::Value),
+        (status = 400, description = "`{status: \"invalid event\", message, errors}`.", body = serde_json::Value),
+        (status = 401, description = "An unknown routing key.", body = serde_json::Value),
+    ))]
 async fn pagerduty(State(state): State<AppState>, body: Bytes) -> Response {
     let event: Value = match serde_json::from_slice(&body) {
         Ok(event @ Value::Object(_)) => event,

@@ -3,19 +3,21 @@
 use alerta_core::Error;
 use alerta_core::SilenceRequest;
 use alerta_core::domain::{
-    Matchers, Page, SilenceComment, SilenceId, SilenceState, SilenceView, Timestamp,
+    MatcherParts, Matchers, Page, SilenceComment, SilenceId, SilenceState, SilenceView, Timestamp,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody, JsonKind};
+use super::openapi::ErrorReply;
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -23,6 +25,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/silences", get(list).post(create))
         .route("/silences/{id}", delete(expire))
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(create, list, expire))]
+pub(super) struct Api;
 
 /// One matcher as sent: `{name, value, is_regex}`, `is_regex` false when left out.
 #[derive(Deserialize)]
@@ -43,12 +49,21 @@ impl JsonKind for MatcherList {
     const NAME: &'static str = "a list of {name, value, is_regex}";
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
+#[derive(Default, Deserialize, ToSchema)]
 struct SilenceBody {
+    /// 1 to 16; all must match.
+    #[schema(value_type = Vec<MatcherParts>, required = true, min_items = 1, max_items = 16)]
+    #[serde(default)]
     matchers: Field<MatcherList>,
+    /// Now when left out.
+    #[schema(value_type = Option<Timestamp>)]
+    #[serde(default)]
     starts_at: Field<String>,
+    #[schema(value_type = Timestamp, required = true)]
+    #[serde(default)]
     ends_at: Field<String>,
+    #[schema(value_type = SilenceComment, required = true)]
+    #[serde(default)]
     comment: Field<String>,
 }
 
@@ -83,6 +98,19 @@ impl SilenceBody {
     }
 }
 
+/// Silences matching alerts from `starts_at` to `ends_at`; admins only.
+#[utoipa::path(post, path = "/silences", tag = "silences",
+    summary = "Create a silence",
+    security(("session" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    request_body = inline(SilenceBody),
+    responses(
+        (status = 201, description = "The silence.", body = SilenceView),
+        (status = 400, description = "A bad field (`invalid_matchers`, `invalid_ends_at`, ...).", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not an admin.", body = ErrorReply),
+        (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
+    ))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -97,11 +125,25 @@ async fn create(
     Ok((StatusCode::CREATED, Json(silence)))
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SilenceQuery {
+    /// Only silences in this state now.
+    #[param(value_type = Option<SilenceState>)]
     state: Option<String>,
 }
 
+/// Silences, newest first; staff and admins.
+#[utoipa::path(get, path = "/silences", tag = "silences",
+    summary = "List silences",
+    security(("session" = [])),
+    params(SilenceQuery, PageParams),
+    responses(
+        (status = 200, description = "A page of silences.", body = Page<SilenceView>),
+        (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+    ))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -121,6 +163,16 @@ async fn list(
 }
 
 /// Expires the silence now; it stays listed, as `expired`.
+#[utoipa::path(delete, path = "/silences/{id}", tag = "silences",
+    summary = "Expire a silence",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The silence's `id`.")),
+    responses(
+        (status = 200, description = "The silence, `expired`.", body = SilenceView),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not an admin.", body = ErrorReply),
+        (status = 404, description = "No such silence (`silence_not_found`).", body = ErrorReply),
+    ))]
 async fn expire(
     State(state): State<AppState>,
     caller: Caller,

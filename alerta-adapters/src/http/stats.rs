@@ -5,10 +5,12 @@ use alerta_core::domain::{AlertResponseTimes, BasicStats, StaffStats};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use utoipa::OpenApi;
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
+use super::openapi::ErrorReply;
 use super::query::QueryParams;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -18,6 +20,18 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/staff/stats/alerts", get(alert_response_times))
 }
 
+#[derive(OpenApi)]
+#[openapi(paths(stats, staff_stats, alert_response_times))]
+pub(super) struct Api;
+
+/// Incidents by `estado`, for every role.
+#[utoipa::path(get, path = "/stats", tag = "stats",
+    summary = "Incident counts",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The counts.", body = BasicStats),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+    ))]
 async fn stats(
     State(state): State<AppState>,
     caller: Caller,
@@ -25,6 +39,15 @@ async fn stats(
     Ok(Json(state.app.stats(&caller.user).await?))
 }
 
+/// Incidents by status, type, urgency and department, and the mean resolution time.
+#[utoipa::path(get, path = "/staff/stats", tag = "stats",
+    summary = "Staff statistics",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The counts.", body = StaffStats),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+    ))]
 async fn staff_stats(
     State(state): State<AppState>,
     caller: Caller,
@@ -32,11 +55,26 @@ async fn staff_stats(
     Ok(Json(state.app.staff_stats(&caller.user).await?))
 }
 
-/// The window of `GET /staff/stats/alerts`, in days (30 unless given).
-#[derive(serde::Deserialize)]
+/// The window of `GET /staff/stats/alerts`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Window {
+    /// Days back from now, 1 to 90 (30 when left out).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 90)]
     dias: Option<String>,
 }
+
+/// MTTA and MTTR of the alert groups opened in the window, by severity and by source.
+#[utoipa::path(get, path = "/staff/stats/alerts", tag = "stats",
+    summary = "Alert response times",
+    security(("session" = [])),
+    params(Window),
+    responses(
+        (status = 200, description = "The response times.", body = AlertResponseTimes),
+        (status = 400, description = "`invalid_dias`.", body = ErrorReply),
+        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        (status = 403, description = "A student.", body = ErrorReply),
+    ))]
 
 async fn alert_response_times(
     State(state): State<AppState>,

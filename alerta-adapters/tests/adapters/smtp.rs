@@ -1116,7 +1116,7 @@ async fn two_dispatchers_on_one_sqlite_file_send_each_row_once() {
         let mail = OutboxMail::new(
             MailId::parse(&f.id()).unwrap(),
             MailCause::alert(MailKind::Alert, &alert.id),
-            alert_mail(&alert, vec![email(&format!("ops{n}@campus.edu"))]),
+            alert_mail(&alert, vec![email(&format!("ops{n}@campus.edu"))], None),
             now,
         );
         rows.push(mail.clone());

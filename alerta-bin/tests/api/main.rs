@@ -20,6 +20,7 @@ mod health;
 mod mail;
 mod metrics;
 mod open311;
+mod openapi;
 mod process;
 mod receivers;
 mod reports;

@@ -65,6 +65,7 @@ wire_names!(Channel, field "channel", {
 /// trusts the JSON as `restore` trusts a store; a reply stored before alerts had a lifecycle
 /// reads as firing, version 1, and one stored before they were grouped as a group of one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     /// The alert's id; also its stream id.
     pub id: AlertId,

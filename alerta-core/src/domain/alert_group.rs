@@ -106,6 +106,7 @@ impl std::fmt::Display for Fingerprint {
 /// commit stores is stamped with the commit's time, so the occurrences of one group in one
 /// commit share one entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Occurrences {
     /// The id of the write that stored them; entries sort by it.
     #[serde(skip)]
@@ -149,6 +150,13 @@ impl Grouping {
         !matches!(self, Self::Folded)
     }
 }
+
+super::schema::string_schema!(
+    Fingerprint,
+    "`fingerprint`: 1 to 200 characters, or `sha256:` and a hex digest when the sender gave none.",
+    min 1,
+    max 200
+);
 
 #[cfg(test)]
 mod tests {

@@ -81,6 +81,7 @@ impl AlertAction {
 /// One entry of an alert's history: `{event_id, alert_id, from, to, actor, nota,
 /// created_at}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertEvent {
     /// The event's id.
     pub event_id: EventId,

@@ -92,6 +92,7 @@ impl FileName {
 /// What the API shows of a stored attachment:
 /// `{attachment_id, filename, content_type, size, sha256}` plus where and when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attachment {
     /// The attachment's id.
     pub attachment_id: AttachmentId,
@@ -115,6 +116,13 @@ impl Attachment {
         super::BlobKey::attachment(&self.incident_id, &self.attachment_id)
     }
 }
+
+super::schema::string_schema!(
+    FileName,
+    "`filename`: the uploaded name's last component, 1 to 255 characters.",
+    min 1,
+    max 255
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ use super::{
 
 /// One mail an incident caused, as `GET /incidents/{id}/deliveries` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
     /// The outbox row's id.
     pub id: MailId,
@@ -51,6 +52,7 @@ impl From<OutboxMail> for Delivery {
 
 /// The report the report job writes for one assignment of an incident.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportDelivery {
     /// The `asignacion` event it answers.
     pub event_id: EventId,
@@ -65,6 +67,7 @@ pub struct ReportDelivery {
 
 /// Everything an incident caused to be delivered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IncidentDeliveries {
     /// The incident.
     pub incident_id: IncidentId,

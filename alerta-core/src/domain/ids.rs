@@ -90,6 +90,12 @@ macro_rules! id_type {
                 f.write_str(&self.0)
             }
         }
+
+        super::schema::string_schema!(
+            $name,
+            concat!("`", $field, "`: an opaque id that sorts by creation time."),
+            pattern "^[A-Za-z0-9_-]{1,64}$"
+        );
     };
 }
 

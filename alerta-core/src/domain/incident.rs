@@ -142,6 +142,7 @@ impl fmt::Display for DepartmentName {
 
 /// A department incidents can be assigned to: `{nombre, email}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Department {
     /// The department's name.
     #[serde(rename = "nombre")]
@@ -172,6 +173,7 @@ pub struct IncidentDraft {
 /// report read back) trusts the JSON as `restore` trusts a store, and leaves `resolved_at`
 /// out, since the wire shape does not carry it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Incident {
     #[serde(rename = "incident_id")]
     id: IncidentId,
@@ -476,6 +478,7 @@ impl Incident {
 /// One entry of an incident's history: `{event_id, incident_id, tipo_evento, actor, detalle,
 /// created_at}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IncidentEvent {
     /// The event's id; also its stream id.
     pub event_id: EventId,
@@ -492,6 +495,7 @@ pub struct IncidentEvent {
 
 /// The kind of an event and its details.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "tipo_evento", content = "detalle")]
 pub enum Change {
     /// The incident was reported (`creado`).
@@ -593,6 +597,17 @@ impl EventKind {
         .ok_or_else(|| Error::invalid("tipo_evento", "unknown event type"))
     }
 }
+
+super::schema::string_schema!(
+    IncidentType,
+    "`tipo`: one of the configured incident types (by default `infraestructura`, `seguridad`, `limpieza`, `tecnologia`, `salud`, `otro`)."
+);
+super::schema::string_schema!(
+    DepartmentName,
+    "`departamento`: a department's name, 1 to 100 letters, digits, spaces, `-` or `_`.",
+    min 1,
+    max 100
+);
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ use crate::{ConflictKind, Error};
 
 /// Where an incident stands (`estado`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Status {
     /// Reported, nobody working on it yet (`pendiente`).
     #[serde(rename = "pendiente")]
@@ -76,6 +77,7 @@ impl fmt::Display for Status {
 
 /// How urgent an incident is (`urgencia`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Urgency {
     /// Can wait (`baja`).
     #[serde(rename = "baja")]

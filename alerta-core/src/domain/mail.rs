@@ -31,6 +31,7 @@ impl Subject {
 
 /// A message to send: recipients, subject, a plain-text body and the same as HTML.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MailMessage {
     /// Recipients.
     pub to: Vec<Email>,
@@ -113,6 +114,7 @@ wire_names!(MailKind, field "kind", {
 
 /// What a mail is about: `{"incident": id}` or `{"alert": id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MailAbout {
     /// An incident.
@@ -149,6 +151,7 @@ impl MailAbout {
 
 /// Why a row was written: which mail it is and what it is about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MailCause {
     /// Which mail.
     pub kind: MailKind,
@@ -185,6 +188,7 @@ impl MailCause {
 
 /// One row of the mail outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutboxMail {
     /// The row's id.
     pub id: MailId,
@@ -264,3 +268,5 @@ impl OutboxMail {
         self.cause.as_ref().map(|c| c.kind)
     }
 }
+
+super::schema::string_schema!(Subject, "A mail's subject line.");

@@ -14,6 +14,7 @@ mod lifecycle;
 mod mail;
 mod page;
 mod response_times;
+mod schema;
 mod session;
 mod silence;
 mod stats;

@@ -85,6 +85,7 @@ impl PageRequest {
 
 /// A page of a list: `{items, next_cursor}`; `next_cursor` is `null` on the last page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// The items.
     pub items: Vec<T>,
@@ -218,3 +219,8 @@ impl AlertFilter {
 pub fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
     haystack.to_lowercase().contains(&needle.to_lowercase())
 }
+
+super::schema::string_schema!(
+    Cursor,
+    "An opaque position in a list: send it back as `cursor=` for the next page."
+);

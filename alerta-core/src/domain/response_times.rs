@@ -72,6 +72,7 @@ impl FiringResponse {
 
 /// Mean and 90th percentile of some durations.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DurationSummary {
     /// How many durations.
     #[serde(rename = "cuantas")]
@@ -105,6 +106,7 @@ impl DurationSummary {
 
 /// How the firings that share a severity or a source were answered.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResponseSummary {
     /// The severity or source they share.
     #[serde(rename = "clave")]
@@ -123,6 +125,7 @@ pub struct ResponseSummary {
 /// MTTA and MTTR of the alert groups opened in a window, by severity and by source
 /// (`GET /staff/stats/alerts`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertResponseTimes {
     /// The start of the window: groups opened since then are counted.
     #[serde(rename = "desde")]

@@ -88,6 +88,7 @@ pub struct Matcher {
 
 /// A matcher as the wire and the stores write it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MatcherParts {
     /// The field.
     pub name: MatcherName,
@@ -335,8 +336,10 @@ impl SilenceDraft {
 /// Its window is never empty (`ends_at` after `starts_at`), and only
 /// [`expire`](Self::expire) changes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Silence {
     id: SilenceId,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<MatcherParts>, min_items = 1, max_items = 16))]
     matchers: Matchers,
     starts_at: Timestamp,
     ends_at: Timestamp,
@@ -477,6 +480,7 @@ impl Silence {
 
 /// A silence with its state at the time it was read: the wire form of `GET /silences`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SilenceView {
     /// The silence.
     #[serde(flatten)]

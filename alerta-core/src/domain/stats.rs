@@ -85,6 +85,7 @@ impl IncidentCounts {
 
 /// `GET /stats`: `{total, por_estado}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BasicStats {
     /// How many incidents there are.
     pub total: u64,
@@ -95,6 +96,7 @@ pub struct BasicStats {
 
 /// `GET /staff/stats`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffStats {
     /// How many incidents there are.
     pub total: u64,
@@ -180,6 +182,7 @@ pub struct AssignmentReport {
 
 /// `GET /events/stats`: `{total, by_severity, by_channel}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertCounts {
     /// How many alerts there are.
     pub total: u64,

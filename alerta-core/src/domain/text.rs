@@ -75,6 +75,13 @@ macro_rules! text_type {
                 f.write_str(&self.0)
             }
         }
+
+        super::schema::string_schema!(
+            $name,
+            concat!("`", $field, "`: ", $min, " to ", $max, " characters, trimmed."),
+            min $min,
+            max $max
+        );
     };
 }
 

@@ -72,6 +72,12 @@ impl fmt::Display for Timestamp {
     }
 }
 
+super::schema::string_schema!(
+    Timestamp,
+    "An RFC 3339 time in UTC with milliseconds, as `2026-11-22T10:15:30.123Z`.",
+    format SchemaFormat::KnownFormat(KnownFormat::DateTime)
+);
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.to_rfc3339())

@@ -173,6 +173,7 @@ impl fmt::Debug for PasswordHash {
 
 /// A user as the API shows it: `{user_id, email, nombre, rol, created_at}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// The user's id.
     #[serde(rename = "user_id")]
@@ -209,6 +210,7 @@ impl UserRecord {
 
 /// An account as admins see it: the user and whether it is disabled (`GET /admin/users`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     /// The user.
     #[serde(flatten)]
@@ -277,6 +279,12 @@ impl NewUser {
         })
     }
 }
+
+super::schema::string_schema!(
+    Email,
+    "An email address, lower-cased.",
+    format SchemaFormat::KnownFormat(KnownFormat::Email)
+);
 
 #[cfg(test)]
 mod tests {

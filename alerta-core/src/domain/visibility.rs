@@ -84,6 +84,42 @@ impl Serialize for IncidentView {
     }
 }
 
+/// An incident's schema, with `reportado_por` that may be `null` (a student reading
+/// someone else's incident).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for IncidentView {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+        use utoipa::openapi::{Ref, RefOr};
+
+        let mut schema = <Incident as utoipa::PartialSchema>::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            let reporter = OneOfBuilder::new()
+                .item(ObjectBuilder::new().schema_type(Type::Null))
+                .item(Ref::from_schema_name("UserId"))
+                .description(Some(
+                    "Who reported it; `null` when a student reads another person's incident.",
+                ));
+            object
+                .properties
+                .insert("reportado_por".to_owned(), reporter.into());
+        }
+        schema
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for IncidentView {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <Incident as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 /// The wire shape of `incident` with `reportado_por` set to `null`.
 pub fn redacted_incident(incident: &Incident) -> serde_json::Value {
     let mut value = serde_json::to_value(incident).unwrap_or_default();

@@ -83,6 +83,8 @@ macro_rules! wire_names {
                 deserializer.deserialize_str(WireName)
             }
         }
+
+        $crate::domain::schema::names_schema!($name, concat!("`", $field, "`: one of its wire names."), $name::NAMES);
     };
 }
 

@@ -15,9 +15,11 @@ use crate::{ConflictKind, Error, Result};
 
 /// A successful login: `{token, expires_at, user}`.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Login {
     /// The bearer token, shown this once.
     #[serde(serialize_with = "expose_token")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub token: SessionToken,
     /// When the token stops working.
     pub expires_at: Timestamp,

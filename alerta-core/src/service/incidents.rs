@@ -39,6 +39,7 @@ pub struct Upload {
 
 /// `POST /incidents/preview`: the incident as it would be stored, and what looks wrong.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Preview {
     /// The incident as it would be stored (nothing is).
     pub incident: Incident,
@@ -48,6 +49,7 @@ pub struct Preview {
 
 /// `POST /incidents/validate-location`: `{valid, ubicacion, suggestions}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LocationCheck {
     /// Whether the location is a known campus location.
     pub valid: bool,

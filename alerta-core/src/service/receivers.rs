@@ -36,6 +36,7 @@ pub enum Received {
 
 /// What a delivery of [`Received`] alerts did: `{stored, acknowledged, resolved, ignored}`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceivedSummary {
     /// Occurrences stored.
     pub stored: usize,

@@ -12,6 +12,8 @@ mod generated_bodies;
 mod helpers;
 mod idempotency;
 mod incidents;
+mod openapi;
+pub mod openapi_schemas;
 mod outbox;
 mod plumbing;
 mod roles;
