@@ -329,9 +329,8 @@ async fn send_alerts(
     };
     let started = tokio::time::Instant::now();
     for seq in 0..count {
-        if rate > 0 {
-            let due = started + Duration::from_micros(seq * 1_000_000 / rate);
-            tokio::time::sleep_until(due).await;
+        if let Some(offset) = (seq * 1_000_000).checked_div(rate) {
+            tokio::time::sleep_until(started + Duration::from_micros(offset)).await;
         } else {
             while seq.saturating_sub(answered.load(Ordering::Acquire)) >= 256 {
                 tokio::time::sleep(Duration::from_millis(1)).await;
