@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alerta_adapters::smtp::{EmlFileMailer, SmtpMailer, SmtpOptions};
-use alerta_core::dispatch::{Dispatcher, RetryPolicy};
+use alerta_core::dispatch::{DispatchTotals, Dispatcher, RetryPolicy};
 use alerta_core::domain::Email;
 use alerta_core::domain::StreamBatch;
 use alerta_core::ports::{
@@ -118,16 +118,18 @@ pub fn retry_policy(config: &Config) -> RetryPolicy {
 /// Delivers the outbox until `stop` turns true, passing again as soon as `wake` is notified
 /// (a commit) or after [`IDLE`]. Rows whose send is cut short by the stop are claimed again
 /// once their lease ends, by this process after a restart or by another one. Reminders are
-/// checked against `alerts` before they go.
+/// checked against `alerts` before they go. What each pass did is added to `totals`.
 pub async fn dispatch(
     outbox: Arc<DynMailOutbox>,
     alerts: Arc<DynAlertStore>,
     mailer: Arc<DynMailer>,
     policy: RetryPolicy,
     wake: Arc<Notify>,
+    totals: Arc<DispatchTotals>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let dispatcher = Dispatcher::new(outbox, alerts, mailer, Arc::new(SystemClock), policy);
+    let dispatcher = Dispatcher::new(outbox, alerts, mailer, Arc::new(SystemClock), policy)
+        .counting_into(totals);
     let idle_or_woken = |idle| {
         let wake = wake.clone();
         async move {

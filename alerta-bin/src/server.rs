@@ -12,6 +12,7 @@ use alerta_adapters::metrics::{self, Metrics, MetricsRoute};
 use alerta_adapters::tcp::{self, TcpConfig};
 use alerta_adapters::websocket::{self, Hub, HubConfig, WsConfig};
 use alerta_core::Alerta;
+use alerta_core::dispatch::DispatchTotals;
 use alerta_core::domain::{NewUser, Role, SessionToken};
 use anyhow::{Context, bail};
 use tokio::net::TcpListener;
@@ -92,7 +93,12 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
 }
 
 /// `GET /metrics` with the figures read from this process's components at each scrape.
-fn metrics_route(config: &Config, hub: &Hub, ingest: &GroupCommit) -> MetricsRoute {
+fn metrics_route(
+    config: &Config,
+    hub: &Hub,
+    ingest: &GroupCommit,
+    mail: Arc<DispatchTotals>,
+) -> MetricsRoute {
     let instance = config
         .instance
         .clone()
@@ -106,6 +112,11 @@ fn metrics_route(config: &Config, hub: &Hub, ingest: &GroupCommit) -> MetricsRou
         ::metrics::gauge!("alerta_stream_head").set(hub.head() as f64);
         ::metrics::counter!("alerta_stream_stalled_disconnects_total")
             .absolute(hub.stalled_disconnects());
+        ::metrics::counter!("alerta_mail_total", "outcome" => "sent").absolute(mail.sent());
+        ::metrics::counter!("alerta_mail_total", "outcome" => "retried").absolute(mail.retried());
+        ::metrics::counter!("alerta_mail_total", "outcome" => "dead").absolute(mail.dead());
+        ::metrics::counter!("alerta_mail_total", "outcome" => "cancelled")
+            .absolute(mail.cancelled());
     })
 }
 
@@ -229,12 +240,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             stop.subscribe(),
         ));
     }
+    let mail_totals = Arc::new(DispatchTotals::default());
     tokio::spawn(crate::mail::dispatch(
         app.storage().outbox.clone(),
         app.storage().alerts.clone(),
         mailer,
         retry,
         mail_wake,
+        mail_totals.clone(),
         stop.subscribe(),
     ));
     if let Some(every) = config.report_every {
@@ -255,7 +268,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         config.retain_every,
         stop.subscribe(),
     ));
-    let scrape = metrics_route(&config, &hub, &ingest);
+    let scrape = metrics_route(&config, &hub, &ingest, mail_totals);
     routes = metrics::track_requests(routes);
     if config.metrics_token.is_some() || config.metrics_addr.is_some() {
         tokio::spawn(crate::backlog::sample(

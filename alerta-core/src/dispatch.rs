@@ -25,7 +25,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::channel::oneshot;
@@ -149,6 +149,48 @@ pub struct DispatchReport {
     pub cancelled: usize,
 }
 
+/// What every pass of a [`Dispatcher`] did since it started, added up: for `/metrics`.
+/// Share one with [`Dispatcher::counting_into`] and read it from anywhere.
+#[derive(Debug, Default)]
+pub struct DispatchTotals {
+    sent: AtomicU64,
+    retried: AtomicU64,
+    dead: AtomicU64,
+    cancelled: AtomicU64,
+}
+
+impl DispatchTotals {
+    fn add(&self, report: &DispatchReport) {
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        self.sent.fetch_add(count(report.sent), Ordering::Relaxed);
+        self.retried
+            .fetch_add(count(report.retried), Ordering::Relaxed);
+        self.dead.fetch_add(count(report.dead), Ordering::Relaxed);
+        self.cancelled
+            .fetch_add(count(report.cancelled), Ordering::Relaxed);
+    }
+
+    /// Rows delivered.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Failed attempts to be tried again later.
+    pub fn retried(&self) -> u64 {
+        self.retried.load(Ordering::Relaxed)
+    }
+
+    /// Rows given up on.
+    pub fn dead(&self) -> u64 {
+        self.dead.load(Ordering::Relaxed)
+    }
+
+    /// Rows settled unsent because they were no longer wanted.
+    pub fn cancelled(&self) -> u64 {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+}
+
 /// Works through the mail outbox: each due row is claimed with a lease (so two dispatchers
 /// never send the same row), sent, and marked sent, retried later or dead.
 ///
@@ -169,6 +211,7 @@ pub struct Dispatcher {
     /// Whether rows may be waiting for the server. True at start, since a previous run may
     /// have left some.
     server_was_unreachable: AtomicBool,
+    totals: Arc<DispatchTotals>,
 }
 
 impl fmt::Debug for Dispatcher {
@@ -196,7 +239,14 @@ impl Dispatcher {
             clock,
             policy: policy.normalized(),
             server_was_unreachable: AtomicBool::new(true),
+            totals: Arc::default(),
         }
+    }
+
+    /// This dispatcher adding what each pass did to `totals`.
+    pub fn counting_into(mut self, totals: Arc<DispatchTotals>) -> Self {
+        self.totals = totals;
+        self
     }
 
     /// The policy in use.
@@ -245,6 +295,8 @@ impl Dispatcher {
                 }
             }
         }
+        // Rows settled before an error count too: they were sent or marked.
+        self.totals.add(&report);
         match first_error {
             Some(error) => Err(error),
             None => Ok(report),

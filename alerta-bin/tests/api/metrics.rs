@@ -207,7 +207,7 @@ async fn the_outbox_backlog_and_report_runs_are_reported() {
     assert_eq!(status, 201, "{body}");
     let url = app.url("/metrics");
     let scraped = eventually(
-        "the three pending reminders and a report run to be reported",
+        "the three pending reminders, the sent mail and a report run to be reported",
         Duration::from_secs(20),
         Duration::from_millis(50),
         || async {
@@ -215,8 +215,10 @@ async fn the_outbox_backlog_and_report_runs_are_reported() {
             // Other tests' servers set the same gauges: wait for this one's figures.
             let pending = value(&scraped, "alerta_outbox_rows", &[("state", "pending")]);
             let runs = value(&scraped, "alerta_report_runs_total", &[("outcome", "ok")]);
-            match (pending, runs) {
-                (Some(3.0), Some(runs)) if runs >= 1.0 => Ok(scraped),
+            // The alert's own mail goes at once (to files, in tests).
+            let sent = value(&scraped, "alerta_mail_total", &[("outcome", "sent")]);
+            match (pending, runs, sent) {
+                (Some(3.0), Some(runs), Some(1.0)) if runs >= 1.0 => Ok(scraped),
                 other => Err(format!("{other:?}")),
             }
         },
@@ -224,6 +226,10 @@ async fn the_outbox_backlog_and_report_runs_are_reported() {
     .await;
     assert_eq!(
         value(&scraped, "alerta_outbox_rows", &[("state", "dead")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&scraped, "alerta_mail_total", &[("outcome", "dead")]),
         Some(0.0)
     );
     let oldest = value(&scraped, "alerta_outbox_oldest_pending_seconds", &[]).unwrap();
