@@ -11,25 +11,22 @@ use alerta_core::Alerta;
 use tokio::sync::watch;
 
 /// Samples the backlog now and then every `every` until `stop` turns true.
-pub async fn sample(app: Alerta, every: Duration, mut stop: watch::Receiver<bool>) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = stop.wait_for(|stop| *stop) => return,
+pub async fn sample(app: Alerta, every: Duration, stop: watch::Receiver<bool>) {
+    let now = tokio::time::Instant::now();
+    crate::periodic::every(now, every, stop, || read(&app)).await;
+}
+
+async fn read(app: &Alerta) {
+    match app.outbox_backlog().await {
+        Ok(backlog) => {
+            ::metrics::gauge!("alerta_outbox_rows", "state" => "pending")
+                .set(backlog.pending as f64);
+            ::metrics::gauge!("alerta_outbox_rows", "state" => "dead").set(backlog.dead as f64);
+            let age = backlog
+                .oldest_pending
+                .map_or(Duration::ZERO, |oldest| app.clock().now().since(oldest));
+            ::metrics::gauge!("alerta_outbox_oldest_pending_seconds").set(age.as_secs_f64());
         }
-        match app.outbox_backlog().await {
-            Ok(backlog) => {
-                ::metrics::gauge!("alerta_outbox_rows", "state" => "pending")
-                    .set(backlog.pending as f64);
-                ::metrics::gauge!("alerta_outbox_rows", "state" => "dead").set(backlog.dead as f64);
-                let age = backlog
-                    .oldest_pending
-                    .map_or(Duration::ZERO, |oldest| app.clock().now().since(oldest));
-                ::metrics::gauge!("alerta_outbox_oldest_pending_seconds").set(age.as_secs_f64());
-            }
-            Err(error) => tracing::warn!(%error, "reading the outbox backlog"),
-        }
+        Err(error) => tracing::warn!(%error, "reading the outbox backlog"),
     }
 }

@@ -11,6 +11,7 @@ pub mod escalation;
 pub mod health;
 pub mod mail;
 pub mod openapi;
+pub mod periodic;
 pub mod profile;
 pub mod reports;
 pub mod retention;

@@ -70,29 +70,26 @@ pub async fn run_once(app: &Alerta) -> anyhow::Result<ReportSummary> {
 
 /// Runs the job every `every` until `stop` turns true. A failed run is logged; the next one
 /// finishes its work.
-pub async fn schedule(app: Alerta, every: Duration, mut stop: watch::Receiver<bool>) {
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = stop.wait_for(|stop| *stop) => return,
-        }
-        let run = ReportRun {
-            holder: holder(),
-            lease: LEASE,
-        };
-        let started = std::time::Instant::now();
-        let result = app.run_reports(&run, &mut |_| {}).await;
-        let outcome = if result.is_ok() { "ok" } else { "failed" };
-        ::metrics::counter!("alerta_report_runs_total", "outcome" => outcome).increment(1);
-        ::metrics::histogram!("alerta_report_run_duration_seconds")
-            .record(started.elapsed().as_secs_f64());
-        match result {
-            Ok(summary) => tracing::info!(summary = %describe(&summary), "report run finished"),
-            Err(error) => {
-                tracing::error!(%error, "report run failed; the next run finishes its work")
-            }
+pub async fn schedule(app: Alerta, every: Duration, stop: watch::Receiver<bool>) {
+    let first = tokio::time::Instant::now() + every;
+    crate::periodic::every(first, every, stop, || scheduled_run(&app)).await;
+}
+
+async fn scheduled_run(app: &Alerta) {
+    let run = ReportRun {
+        holder: holder(),
+        lease: LEASE,
+    };
+    let started = std::time::Instant::now();
+    let result = app.run_reports(&run, &mut |_| {}).await;
+    let outcome = if result.is_ok() { "ok" } else { "failed" };
+    ::metrics::counter!("alerta_report_runs_total", "outcome" => outcome).increment(1);
+    ::metrics::histogram!("alerta_report_run_duration_seconds")
+        .record(started.elapsed().as_secs_f64());
+    match result {
+        Ok(summary) => tracing::info!(summary = %describe(&summary), "report run finished"),
+        Err(error) => {
+            tracing::error!(%error, "report run failed; the next run finishes its work")
         }
     }
 }

@@ -12,31 +12,28 @@ pub async fn schedule(
     app: Alerta,
     retention: Retention,
     every: Duration,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = stop.wait_for(|stop| *stop) => return,
+    let now = tokio::time::Instant::now();
+    crate::periodic::every(now, every, stop, || run(&app, &retention)).await;
+}
+
+async fn run(app: &Alerta, retention: &Retention) {
+    match app.apply_retention(retention).await {
+        Ok(report) => {
+            ::metrics::counter!("alerta_retention_removed_total", "kind" => "mail")
+                .increment(report.mail_rows as u64);
+            if report.mail_rows > 0 {
+                tracing::info!(
+                    mail_rows = report.mail_rows,
+                    more_left = report.more_left,
+                    "retention removed settled mail rows"
+                );
+            }
         }
-        match app.apply_retention(&retention).await {
-            Ok(report) => {
-                ::metrics::counter!("alerta_retention_removed_total", "kind" => "mail")
-                    .increment(report.mail_rows as u64);
-                if report.mail_rows > 0 {
-                    tracing::info!(
-                        mail_rows = report.mail_rows,
-                        more_left = report.more_left,
-                        "retention removed settled mail rows"
-                    );
-                }
-            }
-            Err(error) => {
-                ::metrics::counter!("alerta_retention_failures_total").increment(1);
-                tracing::warn!(%error, "retention run failed; the next run tries again");
-            }
+        Err(error) => {
+            ::metrics::counter!("alerta_retention_failures_total").increment(1);
+            tracing::warn!(%error, "retention run failed; the next run tries again");
         }
     }
 }

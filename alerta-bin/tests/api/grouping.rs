@@ -29,7 +29,8 @@ async fn all_occurrences(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
     }
 }
 
-async fn outbox(app: &TestApp, token: &str) -> Vec<Value> {
+/// Every outbox row, newest first (up to 500).
+pub(crate) async fn outbox(app: &TestApp, token: &str) -> Vec<Value> {
     let (status, page) = app.get(token, "/admin/outbox?limit=500").await;
     assert_eq!(status, 200, "{page}");
     page["items"].as_array().unwrap().clone()

@@ -4,13 +4,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, eventually, spawn_app_with};
-
-async fn outbox(app: &TestApp, token: &str) -> Vec<Value> {
-    let (status, page) = app.get(token, "/admin/outbox?limit=500").await;
-    assert_eq!(status, 200, "{page}");
-    page["items"].as_array().unwrap().clone()
-}
+use crate::grouping::outbox;
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, eventually, spawn_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sent_mail_rows_age_out_and_pending_reminders_stay() {
