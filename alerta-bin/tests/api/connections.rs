@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::helpers::{BinaryServer, start_binary_with};
+use crate::helpers::{BinaryServer, descriptors, resident_kib, start_binary_with};
 
 /// Connects to `to` from the loopback address `from` (any of 127.0.0.0/8 works on Linux).
 async fn connect_from(from: [u8; 4], to: SocketAddr) -> TcpStream {
@@ -144,24 +144,6 @@ async fn silent_and_half_sent_connections_are_closed_within_the_configured_time(
         kept_said.starts_with("HTTP/1.1 200"),
         "the request was served, then the idle connection closed: {kept_said}"
     );
-}
-
-/// Open descriptors of a process.
-fn descriptors(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .expect("the server's descriptors")
-        .count()
-}
-
-/// Resident memory of a process, in KiB.
-fn resident_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
-        .expect("VmRSS")
 }
 
 #[tokio::test]

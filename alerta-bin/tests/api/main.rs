@@ -7,6 +7,7 @@ mod aws;
 #[cfg(feature = "aws")]
 mod deployment;
 
+mod abuse;
 mod ack_link;
 mod alert_board;
 mod board_scale;
