@@ -15,6 +15,9 @@ use crate::notifications;
 use crate::ports::{AlertTransition, AlertWrite, GroupedAlert};
 use crate::{ConflictKind, Error, Result};
 
+/// How many of a batch's group reads for acknowledgement links run at once.
+const ACK_TARGET_READS: usize = 16;
+
 /// Who sent an alert: a logged-in user or a holder of an ingest key.
 #[derive(Clone, Debug)]
 pub enum AlertSender<'a> {
@@ -78,29 +81,42 @@ impl Alerta {
                 }
             }
         }
-        let mut writes = Vec::with_capacity(firsts.len());
+        let mut alerts = Vec::with_capacity(firsts.len());
         for (draft, occurrences) in firsts {
             let alert = Alert::open(AlertId::generate(self.ids()), draft, now, occurrences);
-            let alert = self.apply_silences(alert).await;
-            let mails = if alert.severity.is_mailed() && !alert.silenced() && !recipients.is_empty()
-            {
-                let acked = self.ack_target(&alert).await?;
-                let link = self.ack_link(&acked, now);
-                let message =
-                    notifications::alert_mail(&alert, recipients.clone(), link.as_deref());
-                let cause = MailCause::alert(MailKind::Alert, &alert.id);
-                let mut mails = vec![OutboxMail::new(
-                    MailId::generate(self.ids()),
-                    cause,
-                    message,
-                    now,
-                )];
-                // Reminders follow only an alert that is mailed: one that is not (silenced,
-                // say) gets none.
-                mails.extend(self.reminder_rows(&alert, &acked));
-                mails
-            } else {
-                vec![]
+            alerts.push(self.apply_silences(alert).await);
+        }
+        // Each mailed write's link names the group it will join, read from the store; the
+        // reads of a batch run side by side, so a burst of mailed alerts costs a few reads'
+        // time rather than one per alert.
+        let mut targets: Vec<Option<AlertId>> = Vec::with_capacity(alerts.len());
+        for chunk in alerts.chunks(ACK_TARGET_READS) {
+            let mut reads = Vec::with_capacity(chunk.len());
+            for alert in chunk {
+                reads.push(self.mailed_ack_target(alert));
+            }
+            targets.extend(futures::future::try_join_all(reads).await?);
+        }
+        let mut writes = Vec::with_capacity(alerts.len());
+        for (alert, acked) in alerts.into_iter().zip(targets) {
+            let mails = match acked {
+                Some(acked) => {
+                    let link = self.ack_link(&acked, now);
+                    let message =
+                        notifications::alert_mail(&alert, recipients.clone(), link.as_deref());
+                    let cause = MailCause::alert(MailKind::Alert, &alert.id);
+                    let mut mails = vec![OutboxMail::new(
+                        MailId::generate(self.ids()),
+                        cause,
+                        message,
+                        now,
+                    )];
+                    // Reminders follow only an alert that is mailed: one that is not
+                    // (silenced, say) gets none.
+                    mails.extend(self.reminder_rows(&alert, &acked));
+                    mails
+                }
+                None => vec![],
             };
             writes.push(AlertWrite { alert, mails });
         }
@@ -299,6 +315,18 @@ impl Alerta {
             .group_of(&alert.fingerprint())
             .await?;
         Ok(stored.map_or_else(|| alert.id.clone(), |group| group.id))
+    }
+
+    /// For a new write that is mailed, the alert its mail acknowledges (see
+    /// [`ack_target`](Self::ack_target)); `None` for one that is not mailed.
+    async fn mailed_ack_target(&self, alert: &Alert) -> Result<Option<AlertId>> {
+        let mailed = alert.severity.is_mailed()
+            && !alert.silenced()
+            && !self.inner.settings.alert_recipients.is_empty();
+        if !mailed {
+            return Ok(None);
+        }
+        self.ack_target(alert).await.map(Some)
     }
 
     /// The acknowledgement link of `alert` for a mail sent at `at`, when links are made.

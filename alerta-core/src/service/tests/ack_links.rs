@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
+use super::silences::record_writes;
 use super::{Mocks, unavailable};
 use crate::domain::{
-    AckLinks, Alert, AlertDraft, AlertId, AlertState, AlertStatus, Channel, LinkSecret,
-    Reservation, Timestamp,
+    AckLinks, Alert, AlertDraft, AlertId, AlertState, AlertStatus, Channel, Email, LinkSecret,
+    MailKind, Page, Reservation, Timestamp,
 };
-use crate::ports::{Clock, SystemClock};
+use crate::ports::{AlertWrite, Clock, SystemClock};
 use crate::{AckByLink, AckLinkState, Settings};
 
 fn links() -> AckLinks {
@@ -137,4 +138,71 @@ async fn bad_tokens_and_links_that_are_off_touch_no_port() {
         off.acknowledge_by_link(&token()).await.unwrap(),
         AckByLink::Invalid
     );
+}
+
+/// The alert the acknowledgement link in `write`'s alert mail names.
+fn linked_alert(write: &AlertWrite) -> AlertId {
+    let mail = write
+        .mails
+        .iter()
+        .find(|mail| mail.kind() == Some(MailKind::Alert))
+        .expect("an alert mail");
+    let token = mail
+        .message
+        .text
+        .split("/events/ack/")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a link in the mail");
+    links().check(token, SystemClock.now()).unwrap().alert
+}
+
+#[tokio::test]
+async fn each_mailed_alert_of_a_batch_links_to_the_group_it_joins() {
+    let mut mocks = Mocks::default();
+    let stored = alert(AlertStatus::Resolved);
+    let fingerprint = stored.fingerprint();
+    // One read per mailed write; none for the one that is not mailed.
+    mocks
+        .alerts
+        .expect_group_of()
+        .times(2)
+        .returning(move |asked| Ok((*asked == fingerprint).then(|| stored.clone())));
+    mocks.silences.expect_silences().returning(|_, _| {
+        Ok(Page {
+            items: vec![],
+            next_cursor: None,
+        })
+    });
+    let written = record_writes(&mut mocks);
+    let app = mocks
+        .builder()
+        .settings(Settings {
+            ack_links: Some(links()),
+            alert_recipients: vec![Email::parse("ops@campus.edu").unwrap()],
+            ..Settings::default()
+        })
+        .build();
+    let draft = |source, severity, message| {
+        AlertDraft::parse(source, severity, message, Channel::Tcp).unwrap()
+    };
+    app.ingest_alerts(vec![
+        draft("ups_3", "critical", "Batería baja"),
+        draft("ups_4", "critical", "Batería baja"),
+        draft("ups_5", "info", "Batería cargada"),
+    ])
+    .await
+    .unwrap();
+    let writes = written.lock().unwrap();
+    assert_eq!(
+        linked_alert(&writes[0]),
+        AlertId::parse("A1").unwrap(),
+        "a write that reopens a stored group links to that group"
+    );
+    assert_eq!(
+        linked_alert(&writes[1]),
+        writes[1].alert.id,
+        "a write that opens a group links to it"
+    );
+    assert!(writes[2].mails.is_empty());
 }

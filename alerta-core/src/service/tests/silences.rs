@@ -62,7 +62,7 @@ fn settings() -> Settings {
 }
 
 /// Records each alert batch's writes.
-fn record_writes(mocks: &mut Mocks) -> Arc<Mutex<Vec<AlertWrite>>> {
+pub(super) fn record_writes(mocks: &mut Mocks) -> Arc<Mutex<Vec<AlertWrite>>> {
     let written = Arc::new(Mutex::new(Vec::new()));
     let sink = written.clone();
     mocks.alerts.expect_insert().returning(move |batch| {
