@@ -116,32 +116,34 @@ where
     ending.disconnect
 }
 
-/// Where the cursor starts, and the `reset` message to send first, if any.
+/// The epoch of the log the cursor starts in, where it starts, and the `reset` message to
+/// send first, if any.
 async fn starting_point(
     hub: &Hub,
     since: Option<Since>,
-) -> Result<(Position, Option<Utf8Bytes>), Ending> {
+) -> Result<(u64, Position, Option<Utf8Bytes>), Ending> {
     let (Some(tail), Some(log)) = (hub.tail(), hub.log()) else {
         return Err(Ending::shutdown());
     };
     let epoch = tail.epoch();
+    let start = |(position, first)| Ok((epoch, position, first));
     let id = match since {
-        None => return Ok((tail.head(), None)),
-        Some(Since::Unknown) => return Ok(reset(epoch, tail.head(), "unknown_id")),
+        None => return start((tail.head(), None)),
+        Some(Since::Unknown) => return start(reset(epoch, tail.head(), "unknown_id")),
         Some(Since::Id(id)) => id,
     };
     if id.epoch != epoch {
-        return Ok(reset(epoch, tail.head(), "other_epoch"));
+        return start(reset(epoch, tail.head(), "other_epoch"));
     }
     // The log, not this process's tail, says what exists: another instance may be ahead.
     let head = log.head().await.map_err(|e| Ending::log_failed(&e))?;
     if id.position > head.head {
-        return Ok(reset(epoch, head.head, "ahead_of_head"));
+        return start(reset(epoch, head.head, "ahead_of_head"));
     }
     if id.position + 1 < head.oldest {
-        return Ok(reset(epoch, head.head, "expired"));
+        return start(reset(epoch, head.head, "expired"));
     }
-    Ok((id.position, None))
+    start((id.position, None))
 }
 
 /// The `reset` message: the client's position is not in the log, so it reloads what it shows
@@ -183,7 +185,7 @@ where
     };
     // Watched before the starting point is chosen, so a move in between wakes the loop.
     let mut head = tail.watch();
-    let (mut cursor, first) = match starting_point(hub, subscription.since).await {
+    let (mut epoch, mut cursor, first) = match starting_point(hub, subscription.since).await {
         Ok(start) => start,
         Err(ending) => return ending,
     };
@@ -202,15 +204,22 @@ where
     session_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         // Everything up to the head, in as few writes as the batch size allows.
-        while cursor < tail.head() {
-            let (frames, through) = match tail.after(cursor, config.max_batch, mask) {
+        while cursor < tail.head() || tail.epoch() != epoch {
+            let (frames, through) = match tail.after(epoch, cursor, config.max_batch, mask) {
                 Slice::Frames { frames, through } => (frames, through),
-                Slice::Behind => match from_log(hub, cursor, mask).await {
+                Slice::OtherEpoch { epoch: new, head } => {
+                    epoch = new;
+                    match reset(new, head, "other_epoch") {
+                        (head, Some(frame)) => (vec![frame], head),
+                        (head, None) => (Vec::new(), head),
+                    }
+                }
+                Slice::Behind => match from_log(hub, epoch, cursor, mask).await {
                     Ok(Some(read)) => read,
                     Ok(None) => {
                         // Retention took what the cursor needed while it was behind.
                         let head = tail.head();
-                        match reset(tail.epoch(), head, "expired") {
+                        match reset(epoch, head, "expired") {
                             (head, Some(frame)) => (vec![frame], head),
                             (head, None) => (Vec::new(), head),
                         }
@@ -271,21 +280,26 @@ where
     }
 }
 
-/// The next page of the log after `cursor`, encoded and filtered for `mask`, with the last
-/// position read; `None` when the log no longer holds the position after the cursor.
+/// The next page of the log of `epoch` after `cursor`, encoded and filtered for `mask`, with
+/// the last position read; `None` when the log no longer holds the position after the
+/// cursor. Nothing, and the cursor where it was, when the log was made anew meanwhile: the
+/// tail then says so.
 async fn from_log(
     hub: &Hub,
+    epoch: u64,
     cursor: Position,
     mask: u8,
 ) -> Result<Option<(Vec<Utf8Bytes>, Position)>, Ending> {
     let (Some(tail), Some(log)) = (hub.tail(), hub.log()) else {
         return Err(Ending::shutdown());
     };
-    let epoch = tail.epoch();
     let entries = log
         .read(cursor, hub.config().replay_page)
         .await
         .map_err(|e| Ending::log_failed(&e))?;
+    if tail.epoch() != epoch {
+        return Ok(Some((Vec::new(), cursor)));
+    }
     let Some(first) = entries.first() else {
         return Ok(None);
     };

@@ -33,6 +33,11 @@ pub struct HubConfig {
     /// default, 1 ms at least): the bound on how late a message committed elsewhere, or
     /// whose publish never happened, reaches clients.
     pub poll_interval: Duration,
+    /// How often the hub reads the log's epoch even when nothing says it changed (5 s by
+    /// default, 1 ms at least): the bound on how long clients keep a log that was made anew
+    /// (its tables recreated) before they get `reset`. A message of another epoch from the
+    /// broker makes it look at once.
+    pub epoch_check: Duration,
     /// How often the server pings each client (30 s by default, 1 ms at least).
     pub ping_interval: Duration,
     /// How long a client may stay silent, pongs included, before it is disconnected (75 s
@@ -74,6 +79,7 @@ impl HubConfig {
         self.max_batch = self.max_batch.max(1);
         self.replay_page = self.replay_page.max(1);
         self.poll_interval = self.poll_interval.max(Duration::from_millis(1));
+        self.epoch_check = self.epoch_check.max(Duration::from_millis(1));
         self.ping_interval = self.ping_interval.max(Duration::from_millis(1));
         self.session_check = self.session_check.max(Duration::from_millis(1));
         self
@@ -102,6 +108,7 @@ impl Default for HubConfig {
             tail_capacity: 8192,
             max_batch: 512,
             poll_interval: Duration::from_millis(250),
+            epoch_check: Duration::from_secs(5),
             ping_interval: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(75),
             stall_timeout: Duration::from_secs(10),
@@ -209,6 +216,7 @@ impl Hub {
             poll_interval: config.poll_interval,
             page: config.replay_page,
             max_pending: config.tail_capacity,
+            epoch_check: config.epoch_check,
         };
         let inbox = tail::start(
             tail.clone(),

@@ -49,6 +49,9 @@ pub(crate) enum Slice {
     },
     /// The entries after the cursor left memory: read them from the log.
     Behind,
+    /// The log was made anew since the cursor's epoch: the cursor means nothing in it. The
+    /// new log's epoch and the tail's head in it.
+    OtherEpoch { epoch: u64, head: Position },
 }
 
 struct Buffer {
@@ -122,9 +125,16 @@ impl Tail {
         }
     }
 
-    /// Up to `max` entries after `cursor`, keeping those `mask` accepts.
-    pub(crate) fn after(&self, cursor: Position, max: usize, mask: u8) -> Slice {
+    /// Up to `max` entries after `cursor`, a position of the log of `epoch`, keeping those
+    /// `mask` accepts.
+    pub(crate) fn after(&self, epoch: u64, cursor: Position, max: usize, mask: u8) -> Slice {
         let buffer = self.read();
+        if buffer.epoch != epoch {
+            return Slice::OtherEpoch {
+                epoch: buffer.epoch,
+                head: buffer.head,
+            };
+        }
         let Some(first) = buffer.entries.front().map(|e| e.position) else {
             return if cursor < buffer.head {
                 Slice::Behind
@@ -201,6 +211,9 @@ pub(crate) struct FollowerConfig {
     pub(crate) page: usize,
     /// The most early messages held while waiting for the ones before them.
     pub(crate) max_pending: usize,
+    /// How often the log's epoch is read, in case the log was made anew (its tables
+    /// recreated) while this process follows it.
+    pub(crate) epoch_check: Duration,
 }
 
 /// Reads the log's head, starts the tail there, and spawns the follower; returns its inbox.
@@ -221,6 +234,7 @@ pub(crate) async fn start(
         epoch: head.epoch,
         pending: BTreeMap::new(),
         missed: missed.clone(),
+        other_epoch_seen: false,
     };
     tokio::spawn(follower.run(receiver, stop));
     Ok(Inbox { sender, missed })
@@ -234,12 +248,19 @@ struct Follower {
     /// Messages that arrived before some position in front of them, by position.
     pending: BTreeMap<Position, StreamEntry>,
     missed: Arc<AtomicBool>,
+    /// A batch of another epoch arrived: the log may have been made anew.
+    other_epoch_seen: bool,
 }
 
 impl Follower {
     async fn run(mut self, mut inbox: mpsc::Receiver<Hint>, mut stop: watch::Receiver<bool>) {
         let mut poll = tokio::time::interval(self.config.poll_interval);
         poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut epoch_check = tokio::time::interval_at(
+            tokio::time::Instant::now() + self.config.epoch_check,
+            self.config.epoch_check,
+        );
+        epoch_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             let mut read_log = tokio::select! {
                 biased;
@@ -251,11 +272,18 @@ impl Follower {
                 // Nothing is trusted to arrive: a request can be dropped between its commit
                 // and its publish, and other processes write too.
                 _ = poll.tick() => true,
+                _ = epoch_check.tick() => {
+                    self.other_epoch_seen = true;
+                    false
+                }
             };
             while let Ok(hint) = inbox.try_recv() {
                 read_log |= self.take(hint);
             }
             read_log |= self.missed.swap(false, Ordering::AcqRel);
+            if std::mem::take(&mut self.other_epoch_seen) {
+                read_log |= self.check_epoch().await;
+            }
             self.apply_pending();
             // A later position is committed, so the ones before it are readable.
             read_log |= !self.pending.is_empty();
@@ -269,7 +297,10 @@ impl Follower {
     fn take(&mut self, hint: Hint) -> bool {
         match hint {
             Hint::Resync => true,
-            Hint::Batch(batch) if batch.epoch != self.epoch => true,
+            Hint::Batch(batch) if batch.epoch != self.epoch => {
+                self.other_epoch_seen = true;
+                true
+            }
             Hint::Batch(batch) => {
                 let head = self.tail.head();
                 for entry in batch.entries().filter(|e| e.position > head) {
@@ -278,6 +309,29 @@ impl Follower {
                     }
                     self.pending.insert(entry.position, entry);
                 }
+                false
+            }
+        }
+    }
+
+    /// Reads the log's epoch; when the log was made anew, starts the tail at its head, which
+    /// sends every connection a `reset`. `true` when it did.
+    async fn check_epoch(&mut self) -> bool {
+        match self.log.head().await {
+            Ok(head) if head.epoch != self.epoch => {
+                tracing::warn!(
+                    old = self.epoch,
+                    new = head.epoch,
+                    "the stream log was made anew; clients start again from its head"
+                );
+                self.epoch = head.epoch;
+                self.pending.clear();
+                self.tail.reset(head);
+                true
+            }
+            Ok(_) => false,
+            Err(error) => {
+                tracing::warn!(%error, "reading the stream log's epoch failed");
                 false
             }
         }
