@@ -72,8 +72,8 @@ pub struct RetryPolicy {
     /// The longest wait before a row whose server could not be reached is tried again
     /// (default 15 s, at least 1 s).
     pub unreachable_retry: Duration,
-    /// How old a row may get while its server stays unreachable before it is given up on
-    /// (default 24 h).
+    /// How long after it was due a row may wait while its server stays unreachable before
+    /// it is given up on (default 24 h).
     pub unreachable_give_up: Duration,
 }
 
@@ -436,7 +436,8 @@ impl Dispatcher {
     /// on once it is older than the policy allows.
     async fn wait_for_server(&self, mail: &OutboxMail, error: &str) -> Result<Outcome> {
         let now = self.clock.now();
-        let age = now.since(mail.created_at);
+        // From when it was due: a reminder made with its alert is not old when it first goes.
+        let age = now.since(mail.due_at);
         if age >= self.policy.unreachable_give_up {
             let error = format!(
                 "gave up after the server was unreachable for {} s: {error}",
@@ -727,6 +728,51 @@ mod tests {
             updated_at: T0,
         };
         (mail, Alert::restore(alert_id, draft, T0, state))
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_gives_up_a_day_after_a_row_was_due_not_written() {
+        let hours = |h: u64| Duration::from_secs(h * 3600);
+        let ago =
+            |d: Duration| Timestamp::from_unix_millis(T0.unix_millis() - d.as_millis() as i64);
+        // Written with its alert 30 h ago, first due a minute ago: it has not waited long.
+        let (reminder, alert) = reminder("M1", AlertStatus::Firing);
+        let mut reminder = reminder;
+        reminder.created_at = ago(hours(30));
+        let reminder = reminder.due_at(ago(Duration::from_secs(60)));
+        // Due when written, 25 h ago: past the policy's day.
+        let mut stale = row("M2", 0);
+        stale.created_at = ago(hours(25));
+        let stale = stale.due_at(ago(hours(25)));
+        let mut outbox = MockMailOutbox::new();
+        outbox
+            .expect_claim_due()
+            .returning(move |_, _, _| Ok(vec![reminder.clone(), stale.clone()]));
+        outbox
+            .expect_mark_unreachable()
+            .withf(|id, _, _| id.as_str() == "M1")
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        outbox
+            .expect_mark_failed()
+            .withf(|id, error, _| {
+                id.as_str() == "M2" && error.contains("gave up after the server was unreachable")
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let mut alerts = MockAlertStore::new();
+        alerts
+            .expect_alert()
+            .returning(move |_| Ok(Some(alert.clone())));
+        let mut mailer = MockMailer::new();
+        mailer
+            .expect_send()
+            .returning(|_| Err(SendError::Unreachable("connection refused".into())));
+        let report = dispatcher_with(outbox, alerts, mailer)
+            .run_once()
+            .await
+            .unwrap();
+        assert_eq!((report.retried, report.dead), (1, 1));
     }
 
     #[tokio::test]

@@ -63,6 +63,7 @@ pub(super) fn mail_item(mail: &OutboxMail) -> Item {
         .set_opt("lease_until", mail.lease_until.map(|t| n(t.unix_millis())))
         .set_opt("last_error", mail.last_error.as_deref().map(s))
         .set("created_at", time(mail.created_at))
+        .set("due_at", time(mail.due_at))
         .set_opt("sent_at", mail.sent_at.map(time))
         .set_opt("kind", mail.kind().map(|k| s(k.as_str())))
         .set_opt("about", mail.about().map(|a| s(a.key())))
@@ -101,8 +102,17 @@ fn mail_from_item(item: &Item) -> Result<OutboxMail> {
         lease_until: r.opt_millis("lease_until")?,
         last_error: r.opt_string("last_error")?.map(str::to_owned),
         created_at: r.time("created_at")?,
+        due_at: first_due(&r)?,
         sent_at: r.opt_time("sent_at")?,
     })
+}
+
+/// When a row was first due; rows written before rows recorded it were due when written.
+fn first_due(r: &Reader<'_>) -> Result<Timestamp> {
+    match r.opt_time("due_at")? {
+        Some(due) => Ok(due),
+        None => r.time("created_at"),
+    }
 }
 
 /// One conditional update of a row, by id.
@@ -499,7 +509,6 @@ impl MailOutbox for DynamoStore {
     async fn backlog(&self) -> Result<OutboxBacklog> {
         let mut backlog = OutboxBacklog::default();
         for state in [MailState::Pending, MailState::Dead] {
-            // Oldest first by id, which follows creation: the first pending row is the oldest.
             let by_state = PartitionQuery {
                 table: &self.names.outbox,
                 index: Some(BY_STATE),
@@ -514,9 +523,9 @@ impl MailOutbox for DynamoStore {
             while let Some(item) = rows.next().await? {
                 if state == MailState::Pending {
                     backlog.pending += 1;
-                    if backlog.oldest_pending.is_none() {
-                        backlog.oldest_pending = Some(mail_from_item(&item)?.created_at);
-                    }
+                    let due = first_due(&Reader::new(&item, "mail"))?;
+                    backlog.oldest_pending =
+                        Some(backlog.oldest_pending.map_or(due, |o| o.min(due)));
                 } else {
                     backlog.dead += 1;
                 }

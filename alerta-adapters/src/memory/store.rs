@@ -911,7 +911,7 @@ impl MailOutbox for MemoryStore {
                     backlog.oldest_pending = Some(
                         backlog
                             .oldest_pending
-                            .map_or(mail.created_at, |t| t.min(mail.created_at)),
+                            .map_or(mail.due_at, |t| t.min(mail.due_at)),
                     );
                 }
                 MailState::Dead => backlog.dead += 1,

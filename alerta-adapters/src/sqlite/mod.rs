@@ -123,6 +123,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "settings",
         include_str!("../../migrations/0014_settings.sql"),
     ),
+    (
+        17,
+        "when each mail row was first due",
+        include_str!("../../migrations/0017_outbox_due.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

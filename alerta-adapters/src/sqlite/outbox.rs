@@ -19,7 +19,7 @@ use super::{SqliteStore, column, millis, number, text, timestamp};
 macro_rules! mail_columns {
     () => {
         "id, message_id, message, state, attempts, next_attempt_at, lease_until, last_error, \
-         created_at, sent_at, kind, about"
+         created_at, due_at, sent_at, kind, about"
     };
 }
 
@@ -28,8 +28,8 @@ pub(super) async fn insert_mail(conn: &mut SqliteConnection, mail: &OutboxMail) 
     let message = serde_json::to_string(&mail.message).map_err(error::unencodable)?;
     sqlx::query(
         "INSERT INTO outbox (id, message_id, message, state, attempts, next_attempt_at, \
-         lease_until, last_error, created_at, sent_at, kind, about) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         lease_until, last_error, created_at, due_at, sent_at, kind, about) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(mail.id.as_str())
     .bind(mail.message_id.as_str())
@@ -40,6 +40,7 @@ pub(super) async fn insert_mail(conn: &mut SqliteConnection, mail: &OutboxMail) 
     .bind(mail.lease_until.map(millis))
     .bind(mail.last_error.as_deref())
     .bind(millis(mail.created_at))
+    .bind(millis(mail.due_at))
     .bind(mail.sent_at.map(millis))
     .bind(mail.kind().map(MailKind::as_str))
     .bind(mail.about().map(MailAbout::key))
@@ -62,6 +63,7 @@ fn mail_from_row(row: &SqliteRow) -> Result<OutboxMail> {
         }),
         _ => None,
     };
+    let created_at = timestamp(number(row, "created_at")?);
     Ok(OutboxMail {
         id: MailId::parse(&text(row, "id")?).map_err(stored)?,
         message_id: text(row, "message_id")?,
@@ -73,7 +75,9 @@ fn mail_from_row(row: &SqliteRow) -> Result<OutboxMail> {
         next_attempt_at: timestamp(number(row, "next_attempt_at")?),
         lease_until: column::<Option<i64>>(row, "lease_until")?.map(timestamp),
         last_error: column(row, "last_error")?,
-        created_at: timestamp(number(row, "created_at")?),
+        created_at,
+        // Every row has one since the column was added; none is read without it.
+        due_at: column::<Option<i64>>(row, "due_at")?.map_or(created_at, timestamp),
         sent_at: column::<Option<i64>>(row, "sent_at")?.map(timestamp),
     })
 }
@@ -222,7 +226,7 @@ impl MailOutbox for SqliteStore {
         let row = sqlx::query(
             "SELECT COUNT(*) FILTER (WHERE state = 'pending') AS pending, \
              COUNT(*) FILTER (WHERE state = 'dead') AS dead, \
-             MIN(CASE WHEN state = 'pending' THEN created_at END) AS oldest \
+             MIN(CASE WHEN state = 'pending' THEN due_at END) AS oldest \
              FROM outbox WHERE state IN ('pending', 'dead')",
         )
         .fetch_one(&self.pool)

@@ -564,10 +564,19 @@ pub(super) async fn backlog_counts_pending_and_dead_rows(store: &Storage) {
         "later",
         f.tick().plus(Duration::from_secs(3600)),
     );
+    // Written before all of them, with its alert, but due only in an hour: not the oldest.
+    let reminder = f
+        .mail(
+            "r@campus.edu",
+            "reminder",
+            Timestamp::from_unix_millis(first.unix_millis() - 60_000),
+        )
+        .due_at(first.plus(Duration::from_secs(3600)));
     put(
         store,
         &f,
         vec![
+            reminder.clone(),
             oldest.clone(),
             waiting.clone(),
             dead.clone(),
@@ -593,12 +602,23 @@ pub(super) async fn backlog_counts_pending_and_dead_rows(store: &Storage) {
     assert_eq!(
         backlog,
         crate::domain::OutboxBacklog {
-            // The leased oldest row, the one waiting for the server, and the one not due yet.
-            pending: 3,
+            // The leased oldest row, the one waiting for the server, and the two not due yet.
+            pending: 4,
             dead: 1,
             oldest_pending: Some(first),
         }
     );
+    let stored = store
+        .outbox
+        .mail(&reminder.id)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(
+        stored.due_at, reminder.due_at,
+        "a row keeps when it was due"
+    );
+    assert_eq!(stored.created_at, reminder.created_at);
 }
 
 pub(super) async fn many_rows_are_marked_sent_in_one_call(store: &Storage) {

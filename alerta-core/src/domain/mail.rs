@@ -71,7 +71,8 @@ pub struct OutboxBacklog {
     pub pending: u64,
     /// Rows given up on, until an operator requeues them or retention removes them.
     pub dead: u64,
-    /// When the oldest pending row was made, if any is.
+    /// The earliest time a pending row was due, if any row is pending (for a row not due
+    /// yet, a time still to come).
     pub oldest_pending: Option<Timestamp>,
 }
 
@@ -211,6 +212,9 @@ pub struct OutboxMail {
     pub last_error: Option<String>,
     /// When the row was written.
     pub created_at: Timestamp,
+    /// When it was first due: when it was written, or later for a row made ahead of its
+    /// time, such as a reminder. How long mail has waited counts from here.
+    pub due_at: Timestamp,
     /// When it was sent.
     pub sent_at: Option<Timestamp>,
 }
@@ -248,6 +252,7 @@ impl OutboxMail {
             lease_until: None,
             last_error: None,
             created_at: now,
+            due_at: now,
             sent_at: None,
         }
     }
@@ -255,6 +260,7 @@ impl OutboxMail {
     /// The same row, due at `at` instead of at once.
     pub fn due_at(mut self, at: Timestamp) -> Self {
         self.next_attempt_at = at;
+        self.due_at = at;
         self
     }
 

@@ -47,7 +47,7 @@ use crate::domain::{
 ///   deleted: fewer than `limit` means none is left. It never deletes a pending row,
 ///   whatever its age, so retention cannot lose mail that is still to go.
 /// - [`backlog`](MailOutbox::backlog) counts the pending and the dead rows and gives the
-///   `created_at` of the oldest pending row, as committed when it reads (on backends whose
+///   earliest `due_at` of the pending rows, as committed when it reads (on backends whose
 ///   lists lag, a moment earlier).
 ///
 /// # Errors
