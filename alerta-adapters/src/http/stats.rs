@@ -1,4 +1,5 @@
-//! `GET /stats`, `GET /staff/stats` and `GET /staff/stats/alerts`.
+//! `GET /stats`, `GET /staff/stats` and `GET /staff/stats/alerts` (`GET /staff/stats/daily`
+//! is in [`daily_stats`](super::daily_stats)).
 
 use alerta_core::Error;
 use alerta_core::domain::{AlertResponseTimes, BasicStats, StaffStats};
