@@ -17,6 +17,7 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::read_body;
 use super::openapi::ErrorReply;
+use super::openapi_parts::{IdempotencyKeyHeader, IncidentPath, NoSession};
 use super::query::{PathParams, QueryParams, non_empty, path_id};
 
 /// The body limit of the upload route: a little over the attachment limit, so that a file
@@ -54,11 +55,7 @@ struct UploadQuery {
 #[utoipa::path(post, path = "/incidents/{id}/attachments", tag = "attachments",
     summary = "Upload an attachment",
     security(("session" = [])),
-    params(
-        ("id" = String, Path, description = "The `incident_id`."),
-        UploadQuery,
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write."),
-    ),
+    params(IncidentPath, UploadQuery, IdempotencyKeyHeader),
     request_body(description = "The raw bytes, with their `Content-Type`.", content(
         (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"),
         (Vec<u8> = "image/gif"), (Vec<u8> = "application/pdf"), (Vec<u8> = "text/plain"),
@@ -66,7 +63,7 @@ struct UploadQuery {
     responses(
         (status = 201, description = "The attachment.", body = Attachment),
         (status = 400, description = "No or a bad `filename`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
         (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
         (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
@@ -108,10 +105,10 @@ async fn upload(
 #[utoipa::path(get, path = "/incidents/{id}/attachments", tag = "attachments",
     summary = "List attachments",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The `incident_id`.")),
+    params(IncidentPath),
     responses(
         (status = 200, description = "Its attachments; `next_cursor` is `null`.", body = Page<Attachment>),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
         (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
     ))]
@@ -133,7 +130,7 @@ async fn list(
     summary = "Download an attachment",
     security(("session" = [])),
     params(
-        ("id" = String, Path, description = "The `incident_id`."),
+        IncidentPath,
         ("attachment_id" = String, Path, description = "The `attachment_id`."),
     ),
     responses(
@@ -141,7 +138,7 @@ async fn list(
             (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"),
             (Vec<u8> = "image/gif"), (Vec<u8> = "application/pdf"), (Vec<u8> = "text/plain"),
         )),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
         (status = 404, description = "No such incident or attachment (`incident_not_found`, `attachment_not_found`).", body = ErrorReply),
     ))]

@@ -10,6 +10,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorReply;
+use super::openapi_parts::NoSession;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/staff/stats/daily", get(daily_stats))
@@ -25,7 +26,7 @@ pub(super) struct Api;
     security(("session" = [])),
     responses(
         (status = 200, description = "30 days, the departments' resolution times, 24 hours of alerts.", body = DailyStats),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not staff or admin.", body = ErrorReply),
         (status = 503, description = "The store is unavailable.", body = ErrorReply),
     ))]

@@ -20,6 +20,7 @@ use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
 use super::listing::{Listed, listed};
 use super::openapi::ErrorReply;
+use super::openapi_parts::{IdempotencyKeyHeader, IncidentPath, NoSession, StaffOnIncident};
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -87,12 +88,12 @@ impl DraftBody {
 #[utoipa::path(post, path = "/incidents", tag = "incidents",
     summary = "Report an incident",
     security(("session" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    params(IdempotencyKeyHeader),
     request_body = inline(DraftBody),
     responses(
         (status = 201, description = "The incident.", body = Incident),
         (status = 400, description = "A bad field (`invalid_tipo`, `invalid_descripcion`, ...).", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
     ))]
 async fn report(
@@ -117,7 +118,7 @@ async fn report(
     responses(
         (status = 200, description = "The incident it would be, and warnings.", body = Preview),
         (status = 400, description = "A bad field.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
     ))]
 async fn preview(
     State(state): State<AppState>,
@@ -144,7 +145,7 @@ struct LocationBody {
     responses(
         (status = 200, description = "Whether it is known, and suggestions.", body = LocationCheck),
         (status = 400, description = "A bad `ubicacion`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
     ))]
 async fn validate_location(
     State(state): State<AppState>,
@@ -200,7 +201,7 @@ impl IncidentQuery {
     responses(
         (status = 200, description = "A page of incidents and the stream head.", body = Listed<IncidentView>),
         (status = 400, description = "A bad filter (`invalid_estado`, `invalid_limit`, ...).", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -222,7 +223,7 @@ async fn list(
     responses(
         (status = 200, description = "A page of incidents and the stream head.", body = Listed<Incident>),
         (status = 400, description = "A bad `limit`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
     ))]
 async fn mine(
     State(state): State<AppState>,
@@ -238,10 +239,10 @@ async fn mine(
 #[utoipa::path(get, path = "/incidents/{id}", tag = "incidents",
     summary = "One incident",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The `incident_id`.")),
+    params(IncidentPath),
     responses(
         (status = 200, description = "The incident.", body = IncidentView),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
     ))]
 async fn one(
@@ -272,14 +273,12 @@ struct StatusBody {
 #[utoipa::path(post, path = "/incidents/{id}/status", tag = "incidents",
     summary = "Change the status",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The `incident_id`."), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    params(IncidentPath, IdempotencyKeyHeader),
     request_body = inline(StatusBody),
     responses(
         (status = 200, description = "The incident.", body = Incident),
         (status = 400, description = "A bad field (`invalid_estado`, ...).", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
-        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        StaffOnIncident,
         (status = 409, description = "A move the lifecycle forbids (`invalid_transition`), a stale `version` (`stale_version`) or a reused idempotency key.", body = ErrorReply),
     ))]
 async fn change_status(
@@ -323,14 +322,12 @@ struct CommentBody {
 #[utoipa::path(post, path = "/incidents/{id}/comments", tag = "incidents",
     summary = "Comment",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The `incident_id`."), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    params(IncidentPath, IdempotencyKeyHeader),
     request_body = inline(CommentBody),
     responses(
         (status = 201, description = "The history event.", body = IncidentEvent),
         (status = 400, description = "A bad `texto`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
-        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        StaffOnIncident,
         (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
     ))]
 async fn comment(
@@ -361,12 +358,12 @@ struct DepartmentBody {
 #[utoipa::path(post, path = "/incidents/{id}/department", tag = "incidents",
     summary = "Assign a department",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The `incident_id`."), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    params(IncidentPath, IdempotencyKeyHeader),
     request_body = inline(DepartmentBody),
     responses(
         (status = 200, description = "The incident.", body = Incident),
         (status = 400, description = "A bad `departamento`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not an admin.", body = ErrorReply),
         (status = 404, description = "No such incident (`incident_not_found`) or department (`department_not_found`).", body = ErrorReply),
         (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
@@ -392,12 +389,10 @@ async fn assign_department(
 #[utoipa::path(get, path = "/incidents/{id}/deliveries", tag = "incidents",
     summary = "Delivery log",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The `incident_id`.")),
+    params(IncidentPath),
     responses(
         (status = 200, description = "Its mails and reports, oldest first.", body = IncidentDeliveries),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
-        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        StaffOnIncident,
     ))]
 async fn deliveries(
     State(state): State<AppState>,
@@ -414,12 +409,10 @@ async fn deliveries(
 #[utoipa::path(get, path = "/incidents/{id}/events", tag = "incidents",
     summary = "History",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The `incident_id`.")),
+    params(IncidentPath),
     responses(
         (status = 200, description = "Its events; `next_cursor` is `null`.", body = Page<IncidentEvent>),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
-        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        StaffOnIncident,
     ))]
 async fn history(
     State(state): State<AppState>,

@@ -99,6 +99,7 @@ mod listing;
 pub mod open311;
 mod open311_doc;
 mod openapi;
+mod openapi_parts;
 mod outbox;
 mod query;
 mod receivers;
