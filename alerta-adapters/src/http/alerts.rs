@@ -18,9 +18,9 @@ use super::auth::{AlertCaller, Caller};
 use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody, OptionalJson};
-use super::listing::{Listed, listed};
+use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{AlertPath, IdempotencyKeyHeader, NoSession};
+use super::openapi_parts::{AlertNotFound, AlertPath, IdempotencyKeyHeader, NoSession};
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -249,7 +249,7 @@ struct AlertWithIncident {
     responses(
         (status = 200, description = "The alert and its `incident_id` (or `null`).", body = AlertWithIncident),
         NoSession,
-        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
+        AlertNotFound,
     ))]
 async fn one(
     State(state): State<AppState>,
@@ -270,7 +270,7 @@ async fn one(
     responses(
         (status = 200, description = "Its history; `next_cursor` is `null`.", body = Page<AlertEvent>),
         NoSession,
-        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
+        AlertNotFound,
     ))]
 async fn history(
     State(state): State<AppState>,
@@ -278,11 +278,7 @@ async fn history(
     PathParams(id): PathParams<String>,
 ) -> Result<Json<Page<AlertEvent>>, ApiError> {
     let id = path_id(&id, AlertId::parse, "alert")?;
-    let items = state.app.alert_history(&caller.user, &id).await?;
-    Ok(Json(Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(whole(state.app.alert_history(&caller.user, &id).await?))
 }
 
 /// When the occurrences of an alert's group arrived, newest first, a page at a time.
@@ -294,7 +290,7 @@ async fn history(
         (status = 200, description = "A page of `{at, count}`.", body = Page<Occurrences>),
         (status = 400, description = "A bad `limit`.", body = ErrorReply),
         NoSession,
-        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
+        AlertNotFound,
     ))]
 async fn occurrences(
     State(state): State<AppState>,
@@ -327,15 +323,8 @@ struct ChangeBody {
 
 impl ChangeBody {
     fn request(self) -> Result<AlertChangeRequest, Error> {
-        // A blank note is what a form with an empty note field sends: no note, not a bad one.
-        let note = self
-            .note
-            .optional("nota")?
-            .filter(|n| !n.trim().is_empty())
-            .map(|n| Note::parse(&n))
-            .transpose()?;
         Ok(AlertChangeRequest {
-            note,
+            note: self.note.note()?,
             expected_version: self.version.optional("version")?,
         })
     }

@@ -16,8 +16,9 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::read_body;
+use super::listing::whole;
 use super::openapi::ErrorReply;
-use super::openapi_parts::{IdempotencyKeyHeader, IncidentPath, NoSession};
+use super::openapi_parts::{IdempotencyKeyHeader, IncidentNotFound, IncidentPath, NoSession};
 use super::query::{PathParams, QueryParams, non_empty, path_id};
 
 /// The body limit of the upload route: a little over the attachment limit, so that a file
@@ -65,7 +66,7 @@ struct UploadQuery {
         (status = 400, description = "No or a bad `filename`.", body = ErrorReply),
         NoSession,
         (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
-        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        IncidentNotFound,
         (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
         (status = 413, description = "Over the size limit (`too_large`).", body = ErrorReply),
         (status = 415, description = "A type that is not allowed, or bytes of another type.", body = ErrorReply),
@@ -110,7 +111,7 @@ async fn upload(
         (status = 200, description = "Its attachments; `next_cursor` is `null`.", body = Page<Attachment>),
         NoSession,
         (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
-        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        IncidentNotFound,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -118,11 +119,7 @@ async fn list(
     PathParams(id): PathParams<String>,
 ) -> Result<Json<Page<Attachment>>, ApiError> {
     let id = path_id(&id, IncidentId::parse, "incident")?;
-    let items = state.app.attachments(&caller.user, &id).await?;
-    Ok(Json(Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(whole(state.app.attachments(&caller.user, &id).await?))
 }
 
 /// The attachment's bytes, with their content type, inline.

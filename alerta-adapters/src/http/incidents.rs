@@ -18,9 +18,11 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
-use super::listing::{Listed, listed};
+use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{IdempotencyKeyHeader, IncidentPath, NoSession, StaffOnIncident};
+use super::openapi_parts::{
+    IdempotencyKeyHeader, IncidentNotFound, IncidentPath, NoSession, StaffOnIncident,
+};
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -243,7 +245,7 @@ async fn mine(
     responses(
         (status = 200, description = "The incident.", body = IncidentView),
         NoSession,
-        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        IncidentNotFound,
     ))]
 async fn one(
     State(state): State<AppState>,
@@ -290,16 +292,9 @@ async fn change_status(
 ) -> Result<Json<Incident>, ApiError> {
     let id = path_id(&id, IncidentId::parse, "incident")?;
     let to = Status::parse(&body.status.required("estado")?)?;
-    // A blank note is what a form with an empty note field sends: no note, not a bad one.
-    let note = body
-        .note
-        .optional("nota")?
-        .filter(|n| !n.trim().is_empty())
-        .map(|n| Note::parse(&n))
-        .transpose()?;
     let request = StatusChange {
         to,
-        note,
+        note: body.note.note()?,
         expected_version: body.version.optional("version")?,
     };
     Ok(Json(
@@ -420,9 +415,5 @@ async fn history(
     PathParams(id): PathParams<String>,
 ) -> Result<Json<Page<IncidentEvent>>, ApiError> {
     let id = path_id(&id, IncidentId::parse, "incident")?;
-    let items = state.app.history(&caller.user, &id).await?;
-    Ok(Json(Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(whole(state.app.history(&caller.user, &id).await?))
 }

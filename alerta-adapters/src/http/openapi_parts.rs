@@ -69,3 +69,19 @@ pub(super) enum StaffOnAlert {
     #[response(status = 404)]
     NotFound(ErrorReply),
 }
+
+/// The reply of a route about one incident that is not there.
+#[derive(IntoResponses)]
+pub(super) enum IncidentNotFound {
+    /// No such incident (`incident_not_found`).
+    #[response(status = 404)]
+    NotFound(ErrorReply),
+}
+
+/// The reply of a route about one alert that is not there.
+#[derive(IntoResponses)]
+pub(super) enum AlertNotFound {
+    /// No such alert (`alert_not_found`).
+    #[response(status = 404)]
+    NotFound(ErrorReply),
+}
