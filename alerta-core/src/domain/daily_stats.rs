@@ -125,7 +125,8 @@ impl DailyTally {
             return false;
         }
         if let Some(day) = self.by_day.get_mut(&created) {
-            *day.entry(incident.status().as_str().to_owned()).or_default() += 1;
+            *day.entry(incident.status().as_str().to_owned())
+                .or_default() += 1;
         }
         if let (Status::Resolved, Some(department), Some(resolved)) = (
             incident.status(),
@@ -353,7 +354,12 @@ mod tests {
     #[test]
     fn the_reply_keeps_its_wire_names() {
         let mut tally = DailyTally::new(at(START));
-        tally.add_incident(&incident(START - HOUR, Status::Resolved, Some("TI"), Some(START)));
+        tally.add_incident(&incident(
+            START - HOUR,
+            Status::Resolved,
+            Some("TI"),
+            Some(START),
+        ));
         tally.add_alert(&alert(START, "error"));
         let json = serde_json::to_value(tally.finish()).unwrap();
         assert_eq!(json["dias"][29]["fecha"], "2026-11-30");
@@ -362,7 +368,10 @@ mod tests {
             json["resolucion"],
             serde_json::json!([{"departamento": "TI", "resueltos": 1, "media_s": 3600.0, "p90_s": 3600.0}])
         );
-        assert_eq!(json["alertas_por_hora"][23]["hora"], "2026-11-30T10:00:00.000Z");
+        assert_eq!(
+            json["alertas_por_hora"][23]["hora"],
+            "2026-11-30T10:00:00.000Z"
+        );
         assert_eq!(json["alertas_por_hora"][23]["por_severidad"]["error"], 1);
     }
 }

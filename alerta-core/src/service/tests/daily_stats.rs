@@ -90,7 +90,10 @@ async fn students_are_refused_before_any_read_and_staff_and_admins_are_served() 
 async fn the_walk_follows_the_pages_and_stops_at_the_first_item_older_than_the_window() {
     let mut mocks = Mocks::default();
     let mut incident_pages = vec![
-        page(vec![incident("I4", NOW), incident("I3", NOW - DAY)], Some("c1")),
+        page(
+            vec![incident("I4", NOW), incident("I3", NOW - DAY)],
+            Some("c1"),
+        ),
         // I1 would be in the window again: the store lists newest first, so the walk has
         // stopped at I2 and never reads the page after it.
         page(
@@ -104,7 +107,11 @@ async fn the_walk_follows_the_pages_and_stops_at_the_first_item_older_than_the_w
         .expect_incidents()
         .times(2)
         .returning(move |_, request| {
-            let expected = if request.cursor.is_none() { None } else { Some("c1") };
+            let expected = if request.cursor.is_none() {
+                None
+            } else {
+                Some("c1")
+            };
             assert_eq!(request.cursor.as_ref().map(Cursor::as_str), expected);
             Ok(incident_pages.next().unwrap())
         });
@@ -122,7 +129,11 @@ async fn the_walk_follows_the_pages_and_stops_at_the_first_item_older_than_the_w
         .daily_stats(&user(Role::Staff))
         .await
         .expect("served");
-    let pending: Vec<u64> = stats.days.iter().map(|d| d.by_status["pendiente"]).collect();
+    let pending: Vec<u64> = stats
+        .days
+        .iter()
+        .map(|d| d.by_status["pendiente"])
+        .collect();
     assert_eq!(pending[28..], [1, 1]);
     assert_eq!(pending.iter().sum::<u64>(), 2);
     let errors: Vec<u64> = stats
