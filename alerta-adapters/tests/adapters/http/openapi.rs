@@ -232,7 +232,12 @@ fn check(doc: &Value, method: &str, template: &str, reply: &Reply) {
 /// its query string is left out.
 async fn check_get(app: &TestApp, doc: &Value, path: &str, token: Option<&str>, status: u16) {
     let template = path.split('?').next().unwrap_or(path);
-    check(doc, "get", template, app.get(path, token).await.expect(status));
+    check(
+        doc,
+        "get",
+        template,
+        app.get(path, token).await.expect(status),
+    );
 }
 
 #[tokio::test]
