@@ -5,7 +5,6 @@ pub mod backlog;
 pub mod broker;
 pub mod cli;
 pub mod config;
-pub mod daily_stats;
 pub mod dashboard;
 pub mod escalation;
 pub mod health;

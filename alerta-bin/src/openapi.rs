@@ -1,6 +1,6 @@
 //! The operations the binary serves beside the API's router, for `GET /openapi.json`:
-//! `GET /staff/stats/daily`, the Open311 facade under `/open311/v2` when it is on,
-//! `GET /metrics` when the API address serves it, `GET /ws` and the web app at `/`.
+//! the Open311 facade under `/open311/v2` when it is on, `GET /metrics` when the API address
+//! serves it, `GET /ws` and the web app at `/`.
 
 #![allow(dead_code)] // The functions here describe routes other modules serve.
 
@@ -12,7 +12,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 /// when `metrics` (it is on the API address only with a token).
 pub fn document(open311: bool, metrics: bool) -> Document {
     let mut doc = Always::openapi();
-    doc.merge(crate::daily_stats::Api::openapi());
     if open311 {
         doc = doc.nest("/open311/v2", alerta_adapters::http::open311::api_doc());
     }

@@ -219,8 +219,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .fold(WsConfig::default(), |ws, origin| ws.allow_origin(origin));
     let mut routes = router(app.clone(), http)
         .merge(websocket::routes(hub.clone(), app.clone(), ws))
-        .merge(crate::dashboard::routes())
-        .merge(crate::daily_stats::routes(app.clone()));
+        .merge(crate::dashboard::routes());
     if let Some(open311) = open311 {
         routes = routes.nest("/open311/v2", open311::routes(app.clone(), open311));
     }

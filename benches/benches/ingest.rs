@@ -11,6 +11,7 @@
 //! bench prints both sides' alerts per second over all their timed iterations and the ratio
 //! between them.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,7 +22,10 @@ use alerta_adapters::websocket::Hub;
 use alerta_core::Alerta;
 use alerta_core::domain::{AlertDraft, Channel};
 use alerta_core::ports::Storage;
-use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group,
+};
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
 
@@ -143,6 +147,29 @@ fn runtime() -> Runtime {
         .expect("a tokio runtime")
 }
 
+/// Benchmarks one side, `alerts` alerts an iteration: `run(iterations)` makes them durable
+/// on a task of its own and says how long that took.
+fn measure<F, Fut>(
+    group: &mut BenchmarkGroup<WallTime>,
+    rt: &Runtime,
+    side: &'static str,
+    alerts: usize,
+    run: F,
+) where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Duration> + Send + 'static,
+{
+    group.throughput(Throughput::Elements(alerts as u64));
+    group.bench_function(BenchmarkId::new(side, CONNECTIONS), |b| {
+        b.iter_custom(|iterations| {
+            let run = run(iterations);
+            let took = rt.block_on(async move { tokio::spawn(run).await.expect("the run") });
+            tally(side, iterations * alerts as u64, took);
+            took
+        });
+    });
+}
+
 fn durable_ingest(c: &mut Criterion) {
     let rt = runtime();
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -158,40 +185,15 @@ fn durable_ingest(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(5))
         .sampling_mode(SamplingMode::Flat);
 
-    group.throughput(Throughput::Elements((CONNECTIONS * PIPELINED) as u64));
-    group.bench_function(BenchmarkId::new("group_commit", CONNECTIONS), |b| {
-        b.iter_custom(|iterations| {
-            let ingest = ingest.clone();
-            let took = rt.block_on(async move {
-                tokio::spawn(async move { group_commit(&ingest, iterations).await })
-                    .await
-                    .expect("the run")
-            });
-            tally(
-                "group_commit",
-                iterations * (CONNECTIONS * PIPELINED) as u64,
-                took,
-            );
-            took
-        });
+    let alerts = CONNECTIONS * PIPELINED;
+    measure(&mut group, &rt, "group_commit", alerts, |iterations| {
+        let ingest = ingest.clone();
+        async move { group_commit(&ingest, iterations).await }
     });
-
-    group.throughput(Throughput::Elements((CONNECTIONS * ONE_BY_ONE) as u64));
-    group.bench_function(BenchmarkId::new("commit_per_alert", CONNECTIONS), |b| {
-        b.iter_custom(|iterations| {
-            let app = app.clone();
-            let took = rt.block_on(async move {
-                tokio::spawn(async move { one_commit_each(&app, iterations).await })
-                    .await
-                    .expect("the run")
-            });
-            tally(
-                "commit_per_alert",
-                iterations * (CONNECTIONS * ONE_BY_ONE) as u64,
-                took,
-            );
-            took
-        });
+    let alerts = CONNECTIONS * ONE_BY_ONE;
+    measure(&mut group, &rt, "commit_per_alert", alerts, |iterations| {
+        let app = app.clone();
+        async move { one_commit_each(&app, iterations).await }
     });
     group.finish();
 }

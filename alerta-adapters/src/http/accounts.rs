@@ -14,6 +14,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::json::{Field, JsonBody};
 use super::openapi::ErrorReply;
+use super::openapi_parts::NoSession;
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -54,7 +55,7 @@ struct ListParams {
     responses(
         (status = 200, description = "A page of accounts.", body = Page<Account>),
         (status = 400, description = "A bad filter (`invalid_rol`, `invalid_limit`, ...).", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not an admin.", body = ErrorReply),
     ))]
 async fn list(
@@ -94,7 +95,7 @@ struct RoleBody {
     responses(
         (status = 200, description = "The account.", body = AccountReply),
         (status = 400, description = "An unknown role (`invalid_rol`).", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not an admin.", body = ErrorReply),
         (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
         (status = 409, description = "It would leave no enabled admin (`last_admin`).", body = ErrorReply),
@@ -118,7 +119,7 @@ async fn change_role(
     params(("id" = String, Path, description = "The account's `user_id`.")),
     responses(
         (status = 200, description = "The account.", body = AccountReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not an admin.", body = ErrorReply),
         (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
         (status = 409, description = "It would leave no enabled admin (`last_admin`).", body = ErrorReply),
@@ -139,7 +140,7 @@ async fn disable(
     params(("id" = String, Path, description = "The account's `user_id`.")),
     responses(
         (status = 200, description = "The account.", body = AccountReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not an admin.", body = ErrorReply),
         (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
     ))]
@@ -170,7 +171,7 @@ struct PasswordBody {
     responses(
         (status = 204, description = "Changed."),
         (status = 400, description = "`invalid_current_password` or `invalid_new_password`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 429, description = "The account is locked after failed logins.", body = ErrorReply),
     ))]
 async fn change_password(

@@ -82,15 +82,35 @@ fn invalid() -> Response {
     )
 }
 
+/// The `{token}` of both routes.
+#[derive(utoipa::IntoParams)]
+#[into_params(names("token"), parameter_in = Path)]
+#[allow(dead_code)] // Describes the parameter; never built.
+struct LinkToken(
+    /// The signed token from the alert mail.
+    String,
+);
+
+/// The pages of both routes for a link that cannot be used.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Describes the replies; never built.
+enum RefusedLink {
+    /// A changed or incomplete link (an HTML page).
+    #[response(status = 400, content_type = "text/html")]
+    Invalid(String),
+    /// A used or expired link (an HTML page).
+    #[response(status = 410, content_type = "text/html")]
+    Gone(String),
+}
+
 /// `GET`: what the link would do, with a button that does it.
 #[utoipa::path(get, path = "/events/ack/{token}", tag = "alerts",
     summary = "Show an acknowledgement link's page",
     description = "An HTML page naming the alert, with a button that posts the link. Changes nothing.",
-    params(("token" = String, Path, description = "The signed token from the alert mail.")),
+    params(LinkToken),
     responses(
         (status = 200, description = "The page.", content_type = "text/html", body = String),
-        (status = 400, description = "A changed or incomplete link (an HTML page).", content_type = "text/html", body = String),
-        (status = 410, description = "A used or expired link (an HTML page).", content_type = "text/html", body = String),
+        RefusedLink,
     ))]
 async fn show(
     State(state): State<AppState>,
@@ -115,11 +135,10 @@ async fn show(
 #[utoipa::path(post, path = "/events/ack/{token}", tag = "alerts",
     summary = "Acknowledge an alert from its mail",
     description = "Acknowledges the alert the link names, once; an HTML page says what happened.",
-    params(("token" = String, Path, description = "The signed token from the alert mail.")),
+    params(LinkToken),
     responses(
         (status = 200, description = "Acknowledged, or no longer firing (an HTML page).", content_type = "text/html", body = String),
-        (status = 400, description = "A changed or incomplete link (an HTML page).", content_type = "text/html", body = String),
-        (status = 410, description = "A used or expired link (an HTML page).", content_type = "text/html", body = String),
+        RefusedLink,
     ))]
 async fn acknowledge(
     State(state): State<AppState>,

@@ -15,6 +15,7 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, OptionalJson};
 use super::openapi::ErrorReply;
+use super::openapi_parts::{AlertPath, IdempotencyKeyHeader, StaffOnAlert};
 use super::query::{PathParams, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -65,17 +66,12 @@ impl OpenBody {
 #[utoipa::path(post, path = "/events/{id}/incident", tag = "alerts",
     summary = "Open an incident from an alert",
     security(("session" = [])),
-    params(
-        ("id" = String, Path, description = "The alert's `id`."),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write."),
-    ),
+    params(AlertPath, IdempotencyKeyHeader),
     request_body(content = inline(OpenBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
     responses(
         (status = 201, description = "The incident, with `alert_id`.", body = Incident),
         (status = 400, description = "A bad field (`invalid_tipo`, ...).", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
-        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
+        StaffOnAlert,
         (status = 409, description = "The alert already has an incident (`already_linked`), or a reused idempotency key.", body = ErrorReply),
     ))]
 async fn open(

@@ -18,8 +18,9 @@ use super::auth::{AlertCaller, Caller};
 use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody, OptionalJson};
-use super::listing::{Listed, listed};
+use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
+use super::openapi_parts::{AlertNotFound, AlertPath, IdempotencyKeyHeader, NoSession};
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -69,12 +70,12 @@ struct Accepted {
 #[utoipa::path(post, path = "/events", tag = "alerts",
     summary = "Send an alert",
     security(("session" = []), ("ingest_key" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    params(IdempotencyKeyHeader),
     request_body = inline(AlertBody),
     responses(
         (status = 201, description = "The id of the alert (group) the occurrence went to.", body = Accepted),
         (status = 400, description = "A bad field (`invalid_source`, `invalid_fingerprint`, ...).", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
     ))]
 async fn report(
@@ -203,7 +204,7 @@ fn ulid_floor(time: Timestamp) -> String {
     responses(
         (status = 200, description = "A page of alerts and the stream head.", body = Listed<Alert>),
         (status = 400, description = "A bad filter (`invalid_severity`, `invalid_since`, ...).", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
     ))]
 async fn search(
     State(state): State<AppState>,
@@ -223,7 +224,7 @@ async fn search(
     security(("session" = [])),
     responses(
         (status = 200, description = "The counts.", body = AlertCounts),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
     ))]
 async fn stats(
     State(state): State<AppState>,
@@ -244,11 +245,11 @@ struct AlertWithIncident {
 #[utoipa::path(get, path = "/events/{id}", tag = "alerts",
     summary = "One alert",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The alert's `id`.")),
+    params(AlertPath),
     responses(
         (status = 200, description = "The alert and its `incident_id` (or `null`).", body = AlertWithIncident),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
+        NoSession,
+        AlertNotFound,
     ))]
 async fn one(
     State(state): State<AppState>,
@@ -265,11 +266,11 @@ async fn one(
 #[utoipa::path(get, path = "/events/{id}/history", tag = "alerts",
     summary = "Alert history",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The alert's `id`.")),
+    params(AlertPath),
     responses(
         (status = 200, description = "Its history; `next_cursor` is `null`.", body = Page<AlertEvent>),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
+        NoSession,
+        AlertNotFound,
     ))]
 async fn history(
     State(state): State<AppState>,
@@ -277,23 +278,19 @@ async fn history(
     PathParams(id): PathParams<String>,
 ) -> Result<Json<Page<AlertEvent>>, ApiError> {
     let id = path_id(&id, AlertId::parse, "alert")?;
-    let items = state.app.alert_history(&caller.user, &id).await?;
-    Ok(Json(Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(whole(state.app.alert_history(&caller.user, &id).await?))
 }
 
 /// When the occurrences of an alert's group arrived, newest first, a page at a time.
 #[utoipa::path(get, path = "/events/{id}/occurrences", tag = "alerts",
     summary = "Occurrences",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The alert's `id`."), PageParams),
+    params(AlertPath, PageParams),
     responses(
         (status = 200, description = "A page of `{at, count}`.", body = Page<Occurrences>),
         (status = 400, description = "A bad `limit`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
+        NoSession,
+        AlertNotFound,
     ))]
 async fn occurrences(
     State(state): State<AppState>,
@@ -326,15 +323,8 @@ struct ChangeBody {
 
 impl ChangeBody {
     fn request(self) -> Result<AlertChangeRequest, Error> {
-        // A blank note is what a form with an empty note field sends: no note, not a bad one.
-        let note = self
-            .note
-            .optional("nota")?
-            .filter(|n| !n.trim().is_empty())
-            .map(|n| Note::parse(&n))
-            .transpose()?;
         Ok(AlertChangeRequest {
-            note,
+            note: self.note.note()?,
             expected_version: self.version.optional("version")?,
         })
     }
@@ -344,16 +334,9 @@ impl ChangeBody {
 #[utoipa::path(post, path = "/events/{id}/ack", tag = "alerts",
     summary = "Acknowledge",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The alert's `id`."), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    params(AlertPath, IdempotencyKeyHeader),
     request_body(content = inline(ChangeBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
-    responses(
-        (status = 200, description = "The alert.", body = Alert),
-        (status = 400, description = "A bad `nota` or `version`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
-        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
-        (status = 409, description = "`invalid_transition`, `stale_version` or a reused idempotency key.", body = ErrorReply),
-    ))]
+    responses(ChangeReplies))]
 async fn acknowledge(
     State(state): State<AppState>,
     caller: Caller,
@@ -361,30 +344,19 @@ async fn acknowledge(
     PathParams(id): PathParams<String>,
     body: OptionalJson<ChangeBody>,
 ) -> Result<Json<Alert>, ApiError> {
-    let id = path_id(&id, AlertId::parse, "alert")?;
-    let request = body.into_inner().request()?;
-    Ok(Json(
-        state
-            .app
-            .acknowledge_alert(&caller.user, &id, request, idempotency.key())
-            .await?,
-    ))
+    let (id, request) = change_of(&id, body)?;
+    let app = &state.app;
+    let changed = app.acknowledge_alert(&caller.user, &id, request, idempotency.key());
+    Ok(Json(changed.await?))
 }
 
 /// Resolves an alert.
 #[utoipa::path(post, path = "/events/{id}/resolve", tag = "alerts",
     summary = "Resolve",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The alert's `id`."), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    params(AlertPath, IdempotencyKeyHeader),
     request_body(content = inline(ChangeBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
-    responses(
-        (status = 200, description = "The alert.", body = Alert),
-        (status = 400, description = "A bad `nota` or `version`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
-        (status = 404, description = "No such alert (`alert_not_found`).", body = ErrorReply),
-        (status = 409, description = "`invalid_transition`, `stale_version` or a reused idempotency key.", body = ErrorReply),
-    ))]
+    responses(ChangeReplies))]
 async fn resolve(
     State(state): State<AppState>,
     caller: Caller,
@@ -392,15 +364,45 @@ async fn resolve(
     PathParams(id): PathParams<String>,
     body: OptionalJson<ChangeBody>,
 ) -> Result<Json<Alert>, ApiError> {
-    let id = path_id(&id, AlertId::parse, "alert")?;
-    let request = body.into_inner().request()?;
+    let (id, request) = change_of(&id, body)?;
     let sender = AlertSender::User(&caller.user);
-    Ok(Json(
-        state
-            .app
-            .resolve_alert(sender, &id, request, idempotency.key())
-            .await?,
-    ))
+    let changed = state
+        .app
+        .resolve_alert(sender, &id, request, idempotency.key());
+    Ok(Json(changed.await?))
+}
+
+/// The alert a status change names and what its body asks.
+fn change_of(
+    id: &str,
+    body: OptionalJson<ChangeBody>,
+) -> Result<(AlertId, AlertChangeRequest), ApiError> {
+    let id = path_id(id, AlertId::parse, "alert")?;
+    Ok((id, body.into_inner().request()?))
+}
+
+/// The replies of an acknowledgement and of a resolution.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Describes the replies; never built.
+enum ChangeReplies {
+    /// The alert.
+    #[response(status = 200)]
+    Changed(Alert),
+    /// A bad `nota` or `version`.
+    #[response(status = 400)]
+    Invalid(ErrorReply),
+    /// No token or a bad one.
+    #[response(status = 401)]
+    Unauthorized(ErrorReply),
+    /// Not staff or admin.
+    #[response(status = 403)]
+    Forbidden(ErrorReply),
+    /// No such alert (`alert_not_found`).
+    #[response(status = 404)]
+    NotFound(ErrorReply),
+    /// `invalid_transition`, `stale_version` or a reused idempotency key.
+    #[response(status = 409)]
+    Conflict(ErrorReply),
 }
 
 #[cfg(test)]

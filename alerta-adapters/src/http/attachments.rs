@@ -16,7 +16,9 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::read_body;
+use super::listing::whole;
 use super::openapi::ErrorReply;
+use super::openapi_parts::{IdempotencyKeyHeader, IncidentNotFound, IncidentPath, NoSession};
 use super::query::{PathParams, QueryParams, non_empty, path_id};
 
 /// The body limit of the upload route: a little over the attachment limit, so that a file
@@ -54,11 +56,7 @@ struct UploadQuery {
 #[utoipa::path(post, path = "/incidents/{id}/attachments", tag = "attachments",
     summary = "Upload an attachment",
     security(("session" = [])),
-    params(
-        ("id" = String, Path, description = "The `incident_id`."),
-        UploadQuery,
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write."),
-    ),
+    params(IncidentPath, UploadQuery, IdempotencyKeyHeader),
     request_body(description = "The raw bytes, with their `Content-Type`.", content(
         (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"),
         (Vec<u8> = "image/gif"), (Vec<u8> = "application/pdf"), (Vec<u8> = "text/plain"),
@@ -66,9 +64,9 @@ struct UploadQuery {
     responses(
         (status = 201, description = "The attachment.", body = Attachment),
         (status = 400, description = "No or a bad `filename`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
-        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        IncidentNotFound,
         (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
         (status = 413, description = "Over the size limit (`too_large`).", body = ErrorReply),
         (status = 415, description = "A type that is not allowed, or bytes of another type.", body = ErrorReply),
@@ -108,12 +106,12 @@ async fn upload(
 #[utoipa::path(get, path = "/incidents/{id}/attachments", tag = "attachments",
     summary = "List attachments",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The `incident_id`.")),
+    params(IncidentPath),
     responses(
         (status = 200, description = "Its attachments; `next_cursor` is `null`.", body = Page<Attachment>),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
-        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        IncidentNotFound,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -121,11 +119,7 @@ async fn list(
     PathParams(id): PathParams<String>,
 ) -> Result<Json<Page<Attachment>>, ApiError> {
     let id = path_id(&id, IncidentId::parse, "incident")?;
-    let items = state.app.attachments(&caller.user, &id).await?;
-    Ok(Json(Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(whole(state.app.attachments(&caller.user, &id).await?))
 }
 
 /// The attachment's bytes, with their content type, inline.
@@ -133,7 +127,7 @@ async fn list(
     summary = "Download an attachment",
     security(("session" = [])),
     params(
-        ("id" = String, Path, description = "The `incident_id`."),
+        IncidentPath,
         ("attachment_id" = String, Path, description = "The `attachment_id`."),
     ),
     responses(
@@ -141,7 +135,7 @@ async fn list(
             (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"),
             (Vec<u8> = "image/gif"), (Vec<u8> = "application/pdf"), (Vec<u8> = "text/plain"),
         )),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
         (status = 404, description = "No such incident or attachment (`incident_not_found`, `attachment_not_found`).", body = ErrorReply),
     ))]

@@ -15,6 +15,7 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
 use super::openapi::ErrorReply;
+use super::openapi_parts::{IdempotencyKeyHeader, NoSession};
 use super::query::{PageParams, PathParams, QueryParams, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -40,7 +41,7 @@ struct DepartmentList {
     security(("session" = [])),
     responses(
         (status = 200, description = "Every department.", body = DepartmentList),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -65,12 +66,12 @@ struct DepartmentBody {
 #[utoipa::path(post, path = "/departments", tag = "departments",
     summary = "Create a department",
     security(("session" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    params(IdempotencyKeyHeader),
     request_body = inline(DepartmentBody),
     responses(
         (status = 201, description = "The department.", body = Department),
         (status = 400, description = "A bad `nombre` or `email`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not an admin.", body = ErrorReply),
         (status = 409, description = "The name is taken (`duplicate`), or a reused idempotency key.", body = ErrorReply),
     ))]
@@ -110,7 +111,7 @@ struct ContactBody {
     responses(
         (status = 200, description = "The department.", body = Department),
         (status = 400, description = "A bad `email`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not an admin.", body = ErrorReply),
         (status = 404, description = "No such department (`department_not_found`).", body = ErrorReply),
     ))]
@@ -137,7 +138,7 @@ async fn update(
     responses(
         (status = 200, description = "A page of incidents.", body = Page<Incident>),
         (status = 400, description = "A bad `limit`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not staff or admin.", body = ErrorReply),
         (status = 404, description = "No such department (`department_not_found`).", body = ErrorReply),
     ))]

@@ -18,8 +18,11 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
-use super::listing::{Listed, listed};
+use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
+use super::openapi_parts::{
+    IdempotencyKeyHeader, IncidentNotFound, IncidentPath, NoSession, StaffOnIncident,
+};
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -87,12 +90,12 @@ impl DraftBody {
 #[utoipa::path(post, path = "/incidents", tag = "incidents",
     summary = "Report an incident",
     security(("session" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    params(IdempotencyKeyHeader),
     request_body = inline(DraftBody),
     responses(
         (status = 201, description = "The incident.", body = Incident),
         (status = 400, description = "A bad field (`invalid_tipo`, `invalid_descripcion`, ...).", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
     ))]
 async fn report(
@@ -117,7 +120,7 @@ async fn report(
     responses(
         (status = 200, description = "The incident it would be, and warnings.", body = Preview),
         (status = 400, description = "A bad field.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
     ))]
 async fn preview(
     State(state): State<AppState>,
@@ -144,7 +147,7 @@ struct LocationBody {
     responses(
         (status = 200, description = "Whether it is known, and suggestions.", body = LocationCheck),
         (status = 400, description = "A bad `ubicacion`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
     ))]
 async fn validate_location(
     State(state): State<AppState>,
@@ -200,7 +203,7 @@ impl IncidentQuery {
     responses(
         (status = 200, description = "A page of incidents and the stream head.", body = Listed<IncidentView>),
         (status = 400, description = "A bad filter (`invalid_estado`, `invalid_limit`, ...).", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -222,7 +225,7 @@ async fn list(
     responses(
         (status = 200, description = "A page of incidents and the stream head.", body = Listed<Incident>),
         (status = 400, description = "A bad `limit`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
     ))]
 async fn mine(
     State(state): State<AppState>,
@@ -238,11 +241,11 @@ async fn mine(
 #[utoipa::path(get, path = "/incidents/{id}", tag = "incidents",
     summary = "One incident",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The `incident_id`.")),
+    params(IncidentPath),
     responses(
         (status = 200, description = "The incident.", body = IncidentView),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        NoSession,
+        IncidentNotFound,
     ))]
 async fn one(
     State(state): State<AppState>,
@@ -272,14 +275,12 @@ struct StatusBody {
 #[utoipa::path(post, path = "/incidents/{id}/status", tag = "incidents",
     summary = "Change the status",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The `incident_id`."), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    params(IncidentPath, IdempotencyKeyHeader),
     request_body = inline(StatusBody),
     responses(
         (status = 200, description = "The incident.", body = Incident),
         (status = 400, description = "A bad field (`invalid_estado`, ...).", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
-        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        StaffOnIncident,
         (status = 409, description = "A move the lifecycle forbids (`invalid_transition`), a stale `version` (`stale_version`) or a reused idempotency key.", body = ErrorReply),
     ))]
 async fn change_status(
@@ -291,16 +292,9 @@ async fn change_status(
 ) -> Result<Json<Incident>, ApiError> {
     let id = path_id(&id, IncidentId::parse, "incident")?;
     let to = Status::parse(&body.status.required("estado")?)?;
-    // A blank note is what a form with an empty note field sends: no note, not a bad one.
-    let note = body
-        .note
-        .optional("nota")?
-        .filter(|n| !n.trim().is_empty())
-        .map(|n| Note::parse(&n))
-        .transpose()?;
     let request = StatusChange {
         to,
-        note,
+        note: body.note.note()?,
         expected_version: body.version.optional("version")?,
     };
     Ok(Json(
@@ -323,14 +317,12 @@ struct CommentBody {
 #[utoipa::path(post, path = "/incidents/{id}/comments", tag = "incidents",
     summary = "Comment",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The `incident_id`."), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    params(IncidentPath, IdempotencyKeyHeader),
     request_body = inline(CommentBody),
     responses(
         (status = 201, description = "The history event.", body = IncidentEvent),
         (status = 400, description = "A bad `texto`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
-        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        StaffOnIncident,
         (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
     ))]
 async fn comment(
@@ -361,12 +353,12 @@ struct DepartmentBody {
 #[utoipa::path(post, path = "/incidents/{id}/department", tag = "incidents",
     summary = "Assign a department",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The `incident_id`."), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    params(IncidentPath, IdempotencyKeyHeader),
     request_body = inline(DepartmentBody),
     responses(
         (status = 200, description = "The incident.", body = Incident),
         (status = 400, description = "A bad `departamento`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not an admin.", body = ErrorReply),
         (status = 404, description = "No such incident (`incident_not_found`) or department (`department_not_found`).", body = ErrorReply),
         (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
@@ -392,12 +384,10 @@ async fn assign_department(
 #[utoipa::path(get, path = "/incidents/{id}/deliveries", tag = "incidents",
     summary = "Delivery log",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The `incident_id`.")),
+    params(IncidentPath),
     responses(
         (status = 200, description = "Its mails and reports, oldest first.", body = IncidentDeliveries),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
-        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        StaffOnIncident,
     ))]
 async fn deliveries(
     State(state): State<AppState>,
@@ -414,12 +404,10 @@ async fn deliveries(
 #[utoipa::path(get, path = "/incidents/{id}/events", tag = "incidents",
     summary = "History",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The `incident_id`.")),
+    params(IncidentPath),
     responses(
         (status = 200, description = "Its events; `next_cursor` is `null`.", body = Page<IncidentEvent>),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
-        (status = 404, description = "No such incident (`incident_not_found`).", body = ErrorReply),
+        StaffOnIncident,
     ))]
 async fn history(
     State(state): State<AppState>,
@@ -427,9 +415,5 @@ async fn history(
     PathParams(id): PathParams<String>,
 ) -> Result<Json<Page<IncidentEvent>>, ApiError> {
     let id = path_id(&id, IncidentId::parse, "incident")?;
-    let items = state.app.history(&caller.user, &id).await?;
-    Ok(Json(Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(whole(state.app.history(&caller.user, &id).await?))
 }

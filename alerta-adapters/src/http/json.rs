@@ -4,6 +4,7 @@
 use std::marker::PhantomData;
 
 use alerta_core::Error;
+use alerta_core::domain::Note;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::{StatusCode, header};
@@ -178,6 +179,17 @@ impl<T: JsonKind> Field<T> {
             Self::Present(value) => Ok(Some(value)),
             Self::WrongType(_) => Err(Error::invalid(name, format!("{name} must be {}", T::NAME))),
         }
+    }
+}
+
+impl Field<String> {
+    /// The `nota` of a status change, if given. A blank one is what a form with an empty note
+    /// field sends: no note, not a bad one.
+    pub(crate) fn note(self) -> Result<Option<Note>, Error> {
+        self.optional("nota")?
+            .filter(|n| !n.trim().is_empty())
+            .map(|n| Note::parse(&n))
+            .transpose()
     }
 }
 

@@ -1,4 +1,4 @@
-//! A page of a list with the stream position it reflects.
+//! A page of a list with the stream position it reflects, and lists returned whole.
 
 use alerta_core::domain::Page;
 use serde::Serialize;
@@ -28,5 +28,13 @@ where
     Ok(Listed {
         page,
         stream: head.id().to_string(),
+    })
+}
+
+/// A list returned whole, in the list shape: `{items, next_cursor: null}`.
+pub(super) fn whole<T>(items: Vec<T>) -> axum::Json<Page<T>> {
+    axum::Json(Page {
+        items,
+        next_cursor: None,
     })
 }

@@ -87,6 +87,7 @@ mod alert_incidents;
 mod alerts;
 mod attachments;
 mod auth;
+mod daily_stats;
 mod departments;
 mod error;
 mod health;
@@ -98,6 +99,7 @@ mod listing;
 pub mod open311;
 mod open311_doc;
 mod openapi;
+mod openapi_parts;
 mod outbox;
 mod query;
 mod receivers;
@@ -263,6 +265,7 @@ pub fn router(app: Alerta, config: HttpConfig) -> Router {
         .merge(attachments::routes(attachment_limit))
         .merge(departments::routes())
         .merge(stats::routes())
+        .merge(daily_stats::routes())
         .merge(alerts::routes())
         .merge(alert_incidents::routes())
         .merge(outbox::routes())

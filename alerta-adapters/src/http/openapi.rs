@@ -73,6 +73,7 @@ const MODULES: &[fn() -> utoipa::openapi::OpenApi] = &[
     super::attachments::Api::openapi,
     super::departments::Api::openapi,
     super::stats::Api::openapi,
+    super::daily_stats::Api::openapi,
     super::alerts::Api::openapi,
     super::alert_incidents::Api::openapi,
     super::outbox::Api::openapi,

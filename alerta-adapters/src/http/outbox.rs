@@ -11,6 +11,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorReply;
+use super::openapi_parts::NoSession;
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -39,7 +40,7 @@ struct OutboxQuery {
     responses(
         (status = 200, description = "A page of outbox rows.", body = Page<OutboxMail>),
         (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not an admin.", body = ErrorReply),
     ))]
 async fn list(
@@ -62,7 +63,7 @@ async fn list(
     params(("id" = String, Path, description = "The row's `id`.")),
     responses(
         (status = 200, description = "The row, pending again.", body = OutboxMail),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not an admin.", body = ErrorReply),
         (status = 404, description = "No such row (`mail_not_found`).", body = ErrorReply),
         (status = 409, description = "The mail was sent (`already_sent`).", body = ErrorReply),

@@ -18,6 +18,7 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody, JsonKind};
 use super::openapi::ErrorReply;
+use super::openapi_parts::{IdempotencyKeyHeader, NoSession};
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -102,12 +103,12 @@ impl SilenceBody {
 #[utoipa::path(post, path = "/silences", tag = "silences",
     summary = "Create a silence",
     security(("session" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    params(IdempotencyKeyHeader),
     request_body = inline(SilenceBody),
     responses(
         (status = 201, description = "The silence.", body = SilenceView),
         (status = 400, description = "A bad field (`invalid_matchers`, `invalid_ends_at`, ...).", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not an admin.", body = ErrorReply),
         (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
     ))]
@@ -141,7 +142,7 @@ struct SilenceQuery {
     responses(
         (status = 200, description = "A page of silences.", body = Page<SilenceView>),
         (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not staff or admin.", body = ErrorReply),
     ))]
 async fn list(
@@ -169,7 +170,7 @@ async fn list(
     params(("id" = String, Path, description = "The silence's `id`.")),
     responses(
         (status = 200, description = "The silence, `expired`.", body = SilenceView),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not an admin.", body = ErrorReply),
         (status = 404, description = "No such silence (`silence_not_found`).", body = ErrorReply),
     ))]

@@ -1,4 +1,5 @@
-//! `GET /stats`, `GET /staff/stats` and `GET /staff/stats/alerts`.
+//! `GET /stats`, `GET /staff/stats` and `GET /staff/stats/alerts` (`GET /staff/stats/daily`
+//! is in [`daily_stats`](super::daily_stats)).
 
 use alerta_core::Error;
 use alerta_core::domain::{AlertResponseTimes, BasicStats, StaffStats};
@@ -11,6 +12,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorReply;
+use super::openapi_parts::NoSession;
 use super::query::QueryParams;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -30,7 +32,7 @@ pub(super) struct Api;
     security(("session" = [])),
     responses(
         (status = 200, description = "The counts.", body = BasicStats),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
     ))]
 async fn stats(
     State(state): State<AppState>,
@@ -45,7 +47,7 @@ async fn stats(
     security(("session" = [])),
     responses(
         (status = 200, description = "The counts.", body = StaffStats),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not staff or admin.", body = ErrorReply),
     ))]
 async fn staff_stats(
@@ -72,7 +74,7 @@ struct Window {
     responses(
         (status = 200, description = "The response times.", body = AlertResponseTimes),
         (status = 400, description = "`invalid_dias`.", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "A student.", body = ErrorReply),
     ))]
 

@@ -15,6 +15,7 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
 use super::openapi::ErrorReply;
+use super::openapi_parts::{IdempotencyKeyHeader, NoSession};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -111,7 +112,7 @@ async fn login(
     security(("session" = [])),
     responses(
         (status = 200, description = "The caller.", body = UserReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
     ))]
 async fn me(caller: Caller) -> Json<UserReply> {
     Json(UserReply { user: caller.user })
@@ -123,7 +124,7 @@ async fn me(caller: Caller) -> Json<UserReply> {
     security(("session" = [])),
     responses(
         (status = 204, description = "The token no longer works."),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
     ))]
 async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
     state.app.logout(&caller.token).await?;
@@ -152,12 +153,12 @@ struct NewUserBody {
 #[utoipa::path(post, path = "/admin/users", tag = "accounts",
     summary = "Create an account",
     security(("session" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a repeated write.")),
+    params(IdempotencyKeyHeader),
     request_body = inline(NewUserBody),
     responses(
         (status = 201, description = "The new user.", body = UserReply),
         (status = 400, description = "A bad field (`invalid_rol`, ...).", body = ErrorReply),
-        (status = 401, description = "No token or a bad one.", body = ErrorReply),
+        NoSession,
         (status = 403, description = "Not an admin.", body = ErrorReply),
         (status = 409, description = "The email is taken, or the idempotency key was used for another request.", body = ErrorReply),
     ))]

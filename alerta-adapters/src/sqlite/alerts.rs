@@ -354,30 +354,18 @@ impl AlertStore for SqliteStore {
     }
 
     async fn alert(&self, id: &AlertId) -> Result<Option<Alert>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            alert_columns!(),
-            " FROM alerts WHERE id = ?"
-        ))
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.as_ref().map(alert_from_row).transpose()
+        let sql = concat!("SELECT ", alert_columns!(), " FROM alerts WHERE id = ?");
+        self.one(sql, id.as_str(), alert_from_row).await
     }
 
     async fn group_of(&self, fingerprint: &Fingerprint) -> Result<Option<Alert>> {
-        let row = sqlx::query(concat!(
+        let sql = concat!(
             "SELECT ",
             alert_columns!(),
             " FROM alerts WHERE fingerprint = ?"
-        ))
-        .bind(fingerprint.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        if let Some(row) = row {
-            return alert_from_row(&row).map(Some);
+        );
+        if let Some(alert) = self.one(sql, fingerprint.as_str(), alert_from_row).await? {
+            return Ok(Some(alert));
         }
         // An alert stored before grouping has no fingerprint column: its id is in the
         // fingerprint.
@@ -391,15 +379,9 @@ impl AlertStore for SqliteStore {
     }
 
     async fn history(&self, id: &AlertId) -> Result<Vec<AlertEvent>> {
-        let rows = sqlx::query(
-            "SELECT id, alert_id, from_status, to_status, actor, note, created_at \
-             FROM alert_events WHERE alert_id = ? ORDER BY id",
-        )
-        .bind(id.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.iter().map(event_from_row).collect()
+        let sql = "SELECT id, alert_id, from_status, to_status, actor, note, created_at \
+                   FROM alert_events WHERE alert_id = ? ORDER BY id";
+        self.all(sql, id.as_str(), event_from_row).await
     }
 
     async fn search(&self, filter: &AlertFilter, page: &PageRequest) -> Result<Page<Alert>> {
@@ -408,30 +390,18 @@ impl AlertStore for SqliteStore {
             alert_columns!(),
             " FROM alerts WHERE 1 = 1"
         ));
-        if let Some(severity) = filter.severity {
-            query.push(" AND severity = ").push_bind(severity.as_str());
-        }
-        if let Some(source) = &filter.source {
-            query
-                .push(" AND source = ")
-                .push_bind(source.as_str().to_owned());
-        }
-        if let Some(channel) = filter.channel {
-            query.push(" AND channel = ").push_bind(channel.as_str());
-        }
-        if let Some(since) = &filter.since {
-            query
-                .push(" AND id > ")
-                .push_bind(since.as_str().to_owned());
-        }
-        if let Some(silenced) = filter.silenced {
-            query
-                .push(" AND silenced = ")
-                .push_bind(i64::from(silenced));
-        }
-        if let Some(status) = filter.status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
+        cursor::push_filter(
+            &mut query,
+            "severity =",
+            filter.severity.map(|s| s.as_str()),
+        );
+        let source = filter.source.as_ref().map(|s| s.as_str());
+        cursor::push_filter(&mut query, "source =", source);
+        cursor::push_filter(&mut query, "channel =", filter.channel.map(|c| c.as_str()));
+        let since = filter.since.as_ref().map(|id| id.as_str());
+        cursor::push_filter(&mut query, "id >", since);
+        cursor::push_filter(&mut query, "silenced =", filter.silenced.map(i64::from));
+        cursor::push_filter(&mut query, "status =", filter.status.map(|s| s.as_str()));
         cursor::push_search(&mut query, filter.text.as_ref());
         cursor::fetch_page(&self.pool, query, List::Alerts, page, alert_from_row, |a| {
             a.id.as_str()

@@ -4,7 +4,7 @@
 use alerta_core::domain::{Cursor, Page, PageRequest, SearchText};
 use alerta_core::{Error, Result};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{Encode, QueryBuilder, Sqlite, SqlitePool, Type};
 
 use super::error::db;
 
@@ -89,6 +89,24 @@ pub(super) fn page<T>(
     id_of: impl Fn(&T) -> &str,
 ) -> Page<T> {
     Page::from_overfetched(items, page.limit, |last| encode(list, id_of(last)))
+}
+
+/// Adds `AND <condition> ?` with `value` bound, when there is a value: a filter left out
+/// matches everything.
+pub(super) fn push_filter<'t, T>(
+    query: &mut QueryBuilder<Sqlite>,
+    condition: &str,
+    value: Option<T>,
+) where
+    T: Encode<'t, Sqlite> + Type<Sqlite>,
+{
+    if let Some(value) = value {
+        query
+            .push(" AND ")
+            .push(condition)
+            .push(" ")
+            .push_bind(value);
+    }
 }
 
 /// Adds the text search `q` to a query over a table with a lower-cased `search` column.

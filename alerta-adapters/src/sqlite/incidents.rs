@@ -10,7 +10,8 @@ use alerta_core::domain::{
 use alerta_core::ports::{EventQuery, IncidentChange, IncidentStore};
 use alerta_core::{ConflictKind, Error, Result};
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::cursor::{self, List};
@@ -61,29 +62,39 @@ async fn insert_incident(conn: &mut SqliteConnection, incident: &Incident) -> Re
             return Err(already_linked());
         }
     }
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO incidents (id, kind, description, location, urgency, status, department, \
          reported_by, created_at, updated_at, resolved_at, version, search, alert_id) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(incident.id().as_str())
-    .bind(incident.kind().as_str())
-    .bind(incident.description().as_str())
-    .bind(incident.location().as_str())
-    .bind(incident.urgency().as_str())
-    .bind(incident.status().as_str())
-    .bind(incident.department().map(|d| d.as_str()))
-    .bind(incident.reported_by().as_str())
-    .bind(millis(incident.created_at()))
-    .bind(millis(incident.updated_at()))
-    .bind(incident.resolved_at().map(millis))
-    .bind(to_i64(incident.version()))
-    .bind(search_text(incident))
-    .bind(incident.alert_id().map(|a| a.as_str()))
-    .execute(conn)
-    .await
-    .map_err(|e| error::writing("incident", e))?;
+    .bind(incident.id().as_str());
+    bind_stored_fields(insert, incident)
+        .bind(incident.alert_id().map(|a| a.as_str()))
+        .execute(conn)
+        .await
+        .map_err(|e| error::writing("incident", e))?;
     Ok(())
+}
+
+/// Binds the columns both the insert and the update of an incident write, `kind` to `search`
+/// in that order.
+fn bind_stored_fields<'q>(
+    query: Query<'q, Sqlite, SqliteArguments>,
+    incident: &Incident,
+) -> Query<'q, Sqlite, SqliteArguments> {
+    query
+        .bind(incident.kind().as_str())
+        .bind(incident.description().as_str())
+        .bind(incident.location().as_str())
+        .bind(incident.urgency().as_str())
+        .bind(incident.status().as_str())
+        .bind(incident.department().map(|d| d.as_str()))
+        .bind(incident.reported_by().as_str())
+        .bind(millis(incident.created_at()))
+        .bind(millis(incident.updated_at()))
+        .bind(incident.resolved_at().map(millis))
+        .bind(to_i64(incident.version()))
+        .bind(search_text(incident))
 }
 
 fn already_linked() -> Error {
@@ -99,29 +110,18 @@ async fn update_incident(
     incident: &Incident,
     expected: u64,
 ) -> Result<bool> {
-    let done = sqlx::query(
+    let update = sqlx::query(
         "UPDATE incidents SET kind = ?, description = ?, location = ?, urgency = ?, status = ?, \
          department = ?, reported_by = ?, created_at = ?, updated_at = ?, resolved_at = ?, \
          version = ?, search = ? \
          WHERE id = ? AND version = ?",
-    )
-    .bind(incident.kind().as_str())
-    .bind(incident.description().as_str())
-    .bind(incident.location().as_str())
-    .bind(incident.urgency().as_str())
-    .bind(incident.status().as_str())
-    .bind(incident.department().map(|d| d.as_str()))
-    .bind(incident.reported_by().as_str())
-    .bind(millis(incident.created_at()))
-    .bind(millis(incident.updated_at()))
-    .bind(incident.resolved_at().map(millis))
-    .bind(to_i64(incident.version()))
-    .bind(search_text(incident))
-    .bind(incident.id().as_str())
-    .bind(to_i64(expected))
-    .execute(conn)
-    .await
-    .map_err(db)?;
+    );
+    let done = bind_stored_fields(update, incident)
+        .bind(incident.id().as_str())
+        .bind(to_i64(expected))
+        .execute(conn)
+        .await
+        .map_err(db)?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -247,16 +247,12 @@ impl IncidentStore for SqliteStore {
     }
 
     async fn incident(&self, id: &IncidentId) -> Result<Option<Incident>> {
-        let row = sqlx::query(concat!(
+        let sql = concat!(
             "SELECT ",
             incident_columns!(),
             " FROM incidents WHERE id = ?"
-        ))
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.as_ref().map(incident_from_row).transpose()
+        );
+        self.one(sql, id.as_str(), incident_from_row).await
     }
 
     async fn incidents(
@@ -269,27 +265,17 @@ impl IncidentStore for SqliteStore {
             incident_columns!(),
             " FROM incidents WHERE 1 = 1"
         ));
-        if let Some(status) = filter.status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(kind) = &filter.kind {
-            query
-                .push(" AND kind = ")
-                .push_bind(kind.as_str().to_owned());
-        }
-        if let Some(urgency) = filter.urgency {
-            query.push(" AND urgency = ").push_bind(urgency.as_str());
-        }
-        if let Some(department) = &filter.department {
-            query
-                .push(" AND department = ")
-                .push_bind(department.as_str().to_owned());
-        }
-        if let Some(reporter) = &filter.reported_by {
-            query
-                .push(" AND reported_by = ")
-                .push_bind(reporter.as_str().to_owned());
-        }
+        cursor::push_filter(&mut query, "status =", filter.status.map(|s| s.as_str()));
+        cursor::push_filter(
+            &mut query,
+            "kind =",
+            filter.kind.as_ref().map(|k| k.as_str()),
+        );
+        cursor::push_filter(&mut query, "urgency =", filter.urgency.map(|u| u.as_str()));
+        let department = filter.department.as_ref().map(|d| d.as_str());
+        cursor::push_filter(&mut query, "department =", department);
+        let reporter = filter.reported_by.as_ref().map(|r| r.as_str());
+        cursor::push_filter(&mut query, "reported_by =", reporter);
         cursor::push_search(&mut query, filter.text.as_ref());
         cursor::fetch_page(
             &self.pool,
@@ -303,16 +289,12 @@ impl IncidentStore for SqliteStore {
     }
 
     async fn history(&self, id: &IncidentId) -> Result<Vec<IncidentEvent>> {
-        let rows = sqlx::query(concat!(
+        let sql = concat!(
             "SELECT ",
             event_columns!(),
             " FROM incident_events WHERE incident_id = ? ORDER BY id"
-        ))
-        .bind(id.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.iter().map(event_from_row).collect()
+        );
+        self.all(sql, id.as_str(), event_from_row).await
     }
 
     async fn events(&self, query: &EventQuery) -> Result<Vec<IncidentEvent>> {
@@ -337,16 +319,12 @@ impl IncidentStore for SqliteStore {
     }
 
     async fn attachments(&self, id: &IncidentId) -> Result<Vec<Attachment>> {
-        let rows = sqlx::query(concat!(
+        let sql = concat!(
             "SELECT ",
             attachment_columns!(),
             " FROM attachments WHERE incident_id = ? ORDER BY id"
-        ))
-        .bind(id.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.iter().map(attachment_from_row).collect()
+        );
+        self.all(sql, id.as_str(), attachment_from_row).await
     }
 
     async fn attachment(

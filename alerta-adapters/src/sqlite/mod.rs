@@ -31,6 +31,7 @@ mod cursor;
 mod error;
 mod idempotency;
 mod incidents;
+mod keyed;
 mod logins;
 mod outbox;
 mod reports;

@@ -268,29 +268,17 @@ impl MailOutbox for SqliteStore {
     }
 
     async fn mails_about(&self, about: &MailAbout) -> Result<Vec<OutboxMail>> {
-        let rows = sqlx::query(concat!(
+        let sql = concat!(
             "SELECT ",
             mail_columns!(),
             " FROM outbox WHERE about = ? ORDER BY id"
-        ))
-        .bind(about.key())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.iter().map(mail_from_row).collect()
+        );
+        self.all(sql, &about.key(), mail_from_row).await
     }
 
     async fn mail(&self, id: &MailId) -> Result<Option<OutboxMail>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            mail_columns!(),
-            " FROM outbox WHERE id = ?"
-        ))
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.as_ref().map(mail_from_row).transpose()
+        let sql = concat!("SELECT ", mail_columns!(), " FROM outbox WHERE id = ?");
+        self.one(sql, id.as_str(), mail_from_row).await
     }
 
     async fn mails(
@@ -303,9 +291,7 @@ impl MailOutbox for SqliteStore {
             mail_columns!(),
             " FROM outbox WHERE 1 = 1"
         ));
-        if let Some(state) = state {
-            query.push(" AND state = ").push_bind(state.as_str());
-        }
+        cursor::push_filter(&mut query, "state =", state.map(|s| s.as_str()));
         cursor::fetch_page(&self.pool, query, List::Mails, page, mail_from_row, |m| {
             m.id.as_str()
         })

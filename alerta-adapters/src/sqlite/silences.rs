@@ -85,16 +85,8 @@ impl SilenceStore for SqliteStore {
     }
 
     async fn silence(&self, id: &SilenceId) -> Result<Option<Silence>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            silence_columns!(),
-            " FROM silences WHERE id = ?"
-        ))
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.as_ref().map(silence_from_row).transpose()
+        let sql = concat!("SELECT ", silence_columns!(), " FROM silences WHERE id = ?");
+        self.one(sql, id.as_str(), silence_from_row).await
     }
 
     async fn silences(&self, filter: &SilenceFilter, page: &PageRequest) -> Result<Page<Silence>> {

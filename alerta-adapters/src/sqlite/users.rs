@@ -73,29 +73,13 @@ impl UserStore for SqliteStore {
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users WHERE email = ?"
-        ))
-        .bind(email.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.as_ref().map(user_from_row).transpose()
+        let sql = concat!("SELECT ", user_columns!(), " FROM users WHERE email = ?");
+        self.one(sql, email.as_str(), user_from_row).await
     }
 
     async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users WHERE id = ?"
-        ))
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.as_ref().map(user_from_row).transpose()
+        let sql = concat!("SELECT ", user_columns!(), " FROM users WHERE id = ?");
+        self.one(sql, id.as_str(), user_from_row).await
     }
 
     async fn create_session(&self, session: &Session) -> Result<()> {
@@ -265,12 +249,8 @@ impl DepartmentStore for SqliteStore {
     }
 
     async fn department(&self, name: &DepartmentName) -> Result<Option<Department>> {
-        let row = sqlx::query("SELECT name, email FROM departments WHERE name = ?")
-            .bind(name.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        row.as_ref().map(department_from_row).transpose()
+        let sql = "SELECT name, email FROM departments WHERE name = ?";
+        self.one(sql, name.as_str(), department_from_row).await
     }
 
     async fn departments(&self) -> Result<Vec<Department>> {

@@ -21,44 +21,53 @@ function svg(tag, attributes) {
   return node;
 }
 
-function draw() {
-  const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT + 20}`, role: "img", class: "chart" });
+/**
+ * One column of stacked bars a period, oldest first, with a line under them and the first and
+ * last period named below it. `counts(column)` maps each of `keys` to a count; each bar has the
+ * class `barClass + key` and says its key in the attribute `keyAttribute`.
+ */
+function stackedBars({ titleKey, className, columns, keys, counts, name, period, data, barClass, keyAttribute }) {
+  const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT + 20}`, role: "img", class: className });
   const title = svg("title", {});
-  title.textContent = t("chart.title");
+  title.textContent = t(titleKey);
   chart.appendChild(title);
-  const most = Math.max(1, ...days.map((day) => STATES.reduce((sum, s) => sum + (day.por_estado[s] || 0), 0)));
-  const step = WIDTH / Math.max(days.length, 1);
-  days.forEach((day, index) => {
+  const most = Math.max(1, ...columns.map((column) => keys.reduce((sum, k) => sum + (counts(column)[k] || 0), 0)));
+  const step = WIDTH / Math.max(columns.length, 1);
+  columns.forEach((column, index) => {
     let top = HEIGHT;
-    const group = svg("g", { "data-fecha": day.fecha });
+    const group = svg("g", data(column));
     const label = svg("title", {});
-    label.textContent = `${day.fecha}: ` + STATES.map((s) => `${word("estado", s)} ${day.por_estado[s] || 0}`).join(", ");
+    label.textContent = `${period(column)}: ` + keys.map((k) => `${name(k)} ${counts(column)[k] || 0}`).join(", ");
     group.appendChild(label);
-    for (const estado of STATES) {
-      const count = day.por_estado[estado] || 0;
+    for (const key of keys) {
+      const count = counts(column)[key] || 0;
       if (!count) continue;
       const height = (count / most) * (HEIGHT - 10);
       top -= height;
       group.appendChild(svg("rect", {
-        x: index * step + 1, y: top, width: Math.max(step - 2, 1), height, class: "bar-" + estado, "data-estado": estado, "data-count": count,
+        x: index * step + 1, y: top, width: Math.max(step - 2, 1), height, class: barClass + key, [keyAttribute]: key, "data-count": count,
       }));
     }
     chart.appendChild(group);
   });
   chart.appendChild(svg("line", { x1: 0, y1: HEIGHT, x2: WIDTH, y2: HEIGHT, class: "axis" }));
-  for (const [index, anchor] of [[0, "start"], [days.length - 1, "end"]]) {
-    if (!days[index]) continue;
+  for (const [index, anchor] of [[0, "start"], [columns.length - 1, "end"]]) {
+    if (!columns[index]) continue;
     const text = svg("text", { x: anchor === "start" ? 0 : WIDTH, y: HEIGHT + 16, "text-anchor": anchor });
-    text.textContent = days[index].fecha;
+    text.textContent = period(columns[index]);
     chart.appendChild(text);
   }
-  const legend = el("ul", null, "legend");
-  for (const estado of STATES) {
-    const item = el("li");
-    item.append(el("span", null, "swatch bar-" + estado), document.createTextNode(" " + word("estado", estado)));
-    legend.appendChild(item);
-  }
-  $("chart").replaceChildren(chart, legend);
+  return chart;
+}
+
+/** Incidents per day, stacked by the state they are in now. */
+function draw() {
+  const chart = stackedBars({
+    titleKey: "chart.title", className: "chart", columns: days, keys: STATES,
+    counts: (day) => day.por_estado, name: (estado) => word("estado", estado), period: (day) => day.fecha,
+    data: (day) => ({ "data-fecha": day.fecha }), barClass: "bar-", keyAttribute: "data-estado",
+  });
+  $("chart").replaceChildren(chart, legendOf(STATES.map((estado) => ["bar-" + estado, word("estado", estado)])));
 }
 
 const SEVERITIES = ["info", "warning", "error", "critical"];
@@ -118,37 +127,12 @@ function drawResolution() {
 
 /** Alerts per hour, stacked by severity. */
 function drawAlerts() {
-  const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT + 20}`, role: "img", class: "chart alerts" });
-  const title = svg("title", {});
-  title.textContent = t("chart.alerts");
-  chart.appendChild(title);
-  const most = Math.max(1, ...hours.map((hour) => SEVERITIES.reduce((sum, s) => sum + (hour.por_severidad[s] || 0), 0)));
-  const step = WIDTH / Math.max(hours.length, 1);
-  hours.forEach((hour, index) => {
-    let top = HEIGHT;
-    const group = svg("g", { "data-hora": hour.hora });
-    const label = svg("title", {});
-    const at = new Date(hour.hora).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    label.textContent = `${at}: ` + SEVERITIES.map((s) => `${word("severity", s)} ${hour.por_severidad[s] || 0}`).join(", ");
-    group.appendChild(label);
-    for (const severity of SEVERITIES) {
-      const count = hour.por_severidad[severity] || 0;
-      if (!count) continue;
-      const height = (count / most) * (HEIGHT - 10);
-      top -= height;
-      group.appendChild(svg("rect", {
-        x: index * step + 1, y: top, width: Math.max(step - 2, 1), height, class: "sev-bar-" + severity, "data-severity": severity, "data-count": count,
-      }));
-    }
-    chart.appendChild(group);
+  const chart = stackedBars({
+    titleKey: "chart.alerts", className: "chart alerts", columns: hours, keys: SEVERITIES,
+    counts: (hour) => hour.por_severidad, name: (severity) => word("severity", severity),
+    period: (hour) => new Date(hour.hora).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }),
+    data: (hour) => ({ "data-hora": hour.hora }), barClass: "sev-bar-", keyAttribute: "data-severity",
   });
-  chart.appendChild(svg("line", { x1: 0, y1: HEIGHT, x2: WIDTH, y2: HEIGHT, class: "axis" }));
-  for (const [index, anchor] of [[0, "start"], [hours.length - 1, "end"]]) {
-    if (!hours[index]) continue;
-    const text = svg("text", { x: anchor === "start" ? 0 : WIDTH, y: HEIGHT + 16, "text-anchor": anchor });
-    text.textContent = new Date(hours[index].hora).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    chart.appendChild(text);
-  }
   $("chart-alerts").replaceChildren(chart, legendOf(SEVERITIES.map((s) => ["sev-bar-" + s, word("severity", s)])));
 }
 

@@ -6,6 +6,7 @@ mod alert_group;
 mod alert_history;
 mod attachment;
 mod blob;
+mod daily_stats;
 mod delivery;
 mod idempotency;
 mod ids;
@@ -33,6 +34,10 @@ pub use alert_group::{Fingerprint, Grouping, Occurrences};
 pub use alert_history::{AlertAction, AlertEvent, AlertStatus};
 pub use attachment::{Attachment, FileName, MediaType};
 pub use blob::{Blob, BlobKey};
+pub use daily_stats::{
+    DAILY_STATS_DAYS, DAILY_STATS_HOURS, DailyStats, DailyTally, DayCounts, DepartmentResolution,
+    HourCounts,
+};
 pub use delivery::{Delivery, IncidentDeliveries, ReportDelivery};
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, IdempotencyRecord, Reservation};
 pub use ids::{

@@ -6,6 +6,7 @@ mod alert_incidents;
 mod alerts;
 mod auth;
 mod catalog;
+mod daily_stats;
 mod deliveries;
 mod idempotency;
 mod incidents;

@@ -789,6 +789,7 @@ async fn a_right_password_logs_in_even_when_its_failures_cannot_be_cleared() {
 
 mod ack_links;
 mod alerts;
+mod daily_stats;
 mod receivers;
 mod response_times;
 mod retention;

@@ -1,0 +1,38 @@
+//! `GET /staff/stats/daily`: the numbers behind the web app's charts.
+
+use alerta_core::domain::DailyStats;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::ApiError;
+use super::openapi::ErrorReply;
+use super::openapi_parts::NoSession;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/staff/stats/daily", get(daily_stats))
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(daily_stats))]
+pub(super) struct Api;
+
+/// The numbers behind the web app's charts: the last 30 days, per department, the last 24 hours.
+#[utoipa::path(get, path = "/staff/stats/daily", tag = "stats",
+    summary = "Daily statistics",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "30 days, the departments' resolution times, 24 hours of alerts.", body = DailyStats),
+        NoSession,
+        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        (status = 503, description = "The store is unavailable.", body = ErrorReply),
+    ))]
+async fn daily_stats(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<DailyStats>, ApiError> {
+    Ok(Json(state.app.daily_stats(&caller.user).await?))
+}

@@ -1,0 +1,87 @@
+//! Parameters and replies that many operations declare alike, for their `#[utoipa::path]`:
+//! `params(IncidentPath, IdempotencyKeyHeader)`, `responses((status = 200, ...), StaffOnIncident)`.
+//! Each says it once, so that the operations cannot drift apart.
+
+// These types describe the document only: none is built, and their fields are never read.
+#![allow(dead_code)]
+
+use utoipa::{IntoParams, IntoResponses};
+
+use super::openapi::ErrorReply;
+
+/// The `{id}` of an incident's routes.
+#[derive(IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub(super) struct IncidentPath(
+    /// The `incident_id`.
+    String,
+);
+
+/// The `{id}` of an alert's routes.
+#[derive(IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub(super) struct AlertPath(
+    /// The alert's `id`.
+    String,
+);
+
+/// The header of a write that may be repeated safely.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(super) struct IdempotencyKeyHeader {
+    /// Replays the first result of a repeated write.
+    #[param(rename = "Idempotency-Key")]
+    key: Option<String>,
+}
+
+/// The reply of a route for signed-in callers to a caller who is not.
+#[derive(IntoResponses)]
+pub(super) enum NoSession {
+    /// No token or a bad one.
+    #[response(status = 401)]
+    Unauthorized(ErrorReply),
+}
+
+/// The refusals of a staff route about one incident.
+#[derive(IntoResponses)]
+pub(super) enum StaffOnIncident {
+    /// No token or a bad one.
+    #[response(status = 401)]
+    Unauthorized(ErrorReply),
+    /// Not staff or admin.
+    #[response(status = 403)]
+    Forbidden(ErrorReply),
+    /// No such incident (`incident_not_found`).
+    #[response(status = 404)]
+    NotFound(ErrorReply),
+}
+
+/// The refusals of a staff route about one alert.
+#[derive(IntoResponses)]
+pub(super) enum StaffOnAlert {
+    /// No token or a bad one.
+    #[response(status = 401)]
+    Unauthorized(ErrorReply),
+    /// Not staff or admin.
+    #[response(status = 403)]
+    Forbidden(ErrorReply),
+    /// No such alert (`alert_not_found`).
+    #[response(status = 404)]
+    NotFound(ErrorReply),
+}
+
+/// The reply of a route about one incident that is not there.
+#[derive(IntoResponses)]
+pub(super) enum IncidentNotFound {
+    /// No such incident (`incident_not_found`).
+    #[response(status = 404)]
+    NotFound(ErrorReply),
+}
+
+/// The reply of a route about one alert that is not there.
+#[derive(IntoResponses)]
+pub(super) enum AlertNotFound {
+    /// No such alert (`alert_not_found`).
+    #[response(status = 404)]
+    NotFound(ErrorReply),
+}
