@@ -13,7 +13,10 @@ const STATUSES = ["firing", "acknowledged", "resolved"];
 const SEVERITIES = ["info", "warning", "error", "critical"];
 
 const table = { filters: {}, cursor: null, next: null, reads: 0 };
-/** The incident opened from each alert shown, by alert id: the list does not carry it. */
+/**
+ * The incident opened from each alert shown, by alert id: the list and a read by id carry it,
+ * stream messages about an alert do not (`incident.created` says when one is opened).
+ */
 const incidents = new Map();
 /** The alert on the alert page, as read (its `version` is the one a change sends). */
 let shown = null;
@@ -218,9 +221,7 @@ export async function loadAlerts(cursor = null) {
   table.cursor = cursor;
   const read = ++table.reads;
   const reply = await api("/events" + query({ ...table.filters, limit: PAGE, cursor }));
-  // The list does not say which alerts have an incident; each alert does.
-  const alerts = await Promise.all(reply.items.map((alert) => api(path(alert.id)).catch(() => alert)));
-  for (const alert of alerts) if (alert.incident_id) incidents.set(alert.id, alert.incident_id);
+  for (const alert of reply.items) if (alert.incident_id) incidents.set(alert.id, alert.incident_id);
   // Only the latest read draws: an older one answering late must not overwrite it.
   if (read !== table.reads) return reply.stream;
   $("alerts-body").replaceChildren(...reply.items.map((alert) => alertRow(alert)));

@@ -115,6 +115,7 @@ pub async fn incident_store(new_storage: &impl NewStorage) {
     incidents::counts(&new_storage.fresh().await).await;
     incidents::concurrent_updates_one_wins(&new_storage.fresh().await).await;
     incidents::one_incident_per_alert(&new_storage.fresh().await).await;
+    incidents::incidents_of_many_alerts(&new_storage.fresh().await).await;
 }
 
 /// The alert store checks.
