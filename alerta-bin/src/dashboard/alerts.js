@@ -102,6 +102,7 @@ function alertRow(alert, streamId) {
   const cell = el("td", null, "actions");
   const buttons = el("div", null, "row-actions");
   cell.appendChild(buttons);
+  if (alert.status !== "resolved") buttons.appendChild(noteField(alert));
   buttons.append(...actions(alert, {
     onAck: () => act(alert, "ack"),
     onResolve: () => act(alert, "resolve"),
@@ -113,14 +114,38 @@ function alertRow(alert, streamId) {
   return row;
 }
 
-/** Draws a row anew; a keyboard user keeps their place: focus moves to the same button. */
+/**
+ * A row's optional note, sent with its acknowledgement or resolution: typed in the row, so
+ * Enter in it acknowledges a firing alert (resolves an acknowledged one) as the buttons do.
+ */
+function noteField(alert) {
+  const field = el("input", null, "row-nota");
+  field.type = "text";
+  field.maxLength = 2000;
+  field.placeholder = t("alerts.rowNote");
+  field.setAttribute("aria-label", t("alerts.rowNoteOf", { source: alert.source }));
+  field.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    act(alert, alert.status === "firing" ? "ack" : "resolve");
+  });
+  return field;
+}
+
+/**
+ * Draws a row anew; a keyboard user keeps their place: focus moves to the same control, and
+ * a note being typed in the row stays.
+ */
 function replaceRow(row, alert, streamId) {
   const focused = row.contains(document.activeElement) ? document.activeElement.className : null;
+  const note = row.querySelector("input.row-nota")?.value || "";
   const next = alertRow(alert, streamId);
   row.replaceWith(next);
+  const field = next.querySelector("input.row-nota");
+  if (field) field.value = note;
   if (focused === null) return;
-  const buttons = Array.from(next.querySelectorAll("button"));
-  (buttons.find((button) => button.className === focused) || next.querySelector("button.details")).focus();
+  const controls = Array.from(next.querySelectorAll("button, input"));
+  (controls.find((control) => control.className === focused) || next.querySelector("button.details")).focus();
 }
 
 const rowOf = (id) => $("alerts-body").querySelector(`tr[data-id="${CSS.escape(id)}"]`);
@@ -191,8 +216,13 @@ async function act(alert, action) {
   if (!row || row.getAttribute("aria-busy") === "true") return;
   row.setAttribute("aria-busy", "true");
   tableNotice("");
+  const nota = row.querySelector("input.row-nota")?.value.trim() || null;
   try {
-    await change(alert, action, null, tableNotice);
+    // A refused change draws the row again with the note kept, so that it can be sent again.
+    if (await change(alert, action, nota, tableNotice)) {
+      const field = rowOf(alert.id)?.querySelector("input.row-nota");
+      if (field) field.value = "";
+    }
   } finally {
     row.removeAttribute("aria-busy"); // a row drawn anew in the meantime was never busy
   }
