@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::error::{self, request};
-use super::{DynamoStore, alerts, incidents, outbox};
+use super::{DynamoStore, alerts, incidents, outbox, users};
 
 /// How long bootstrap waits for a new table or index to become active.
 const ACTIVE_TIMEOUT: Duration = Duration::from_secs(600);
@@ -104,7 +104,13 @@ impl DynamoStore {
             ttl,
         };
         vec![
-            table(&names.users, "user_id", None, vec![], None),
+            table(
+                &names.users,
+                "user_id",
+                None,
+                vec![index(users::BY_EMAIL, "listado", "email")],
+                None,
+            ),
             table(
                 &names.tokens,
                 "token_hash",
@@ -187,7 +193,8 @@ impl DynamoStore {
 
     /// Creates every missing table with its indexes, adds missing indexes to tables that
     /// exist, and turns on the TTLs of sessions, idempotency keys and failed logins; then waits until all of it
-    /// is active, gives the stream log its counter and epoch if it has none, and makes the
+    /// is active, gives the stream log its counter and epoch if it has none, gives accounts
+    /// stored before the users' email index existed what it lists them by, and makes the
     /// counts of incidents and alerts if they are missing, counting what the tables hold
     /// with one scan each (a deployment that kept no counts before runs it with its writers
     /// stopped, so that the counts start exact).
@@ -207,6 +214,7 @@ impl DynamoStore {
             }
         }
         self.ensure_stream_counter().await?;
+        self.ensure_user_listing().await?;
         self.ensure_counts().await
     }
 

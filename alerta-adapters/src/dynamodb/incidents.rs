@@ -1,6 +1,6 @@
 //! Incidents, their history and attachment metadata.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use alerta_core::domain::{
     AlertId, Appended, Attachment, AttachmentId, Change, DepartmentName, Description, EventId,
@@ -434,6 +434,34 @@ impl IncidentStore for DynamoStore {
         item.as_ref()
             .map(|item| Reader::new(item, "alert link").parsed("incident_id", IncidentId::parse))
             .transpose()
+    }
+
+    async fn incidents_for_alerts(
+        &self,
+        alerts: &[AlertId],
+    ) -> Result<HashMap<AlertId, IncidentId>> {
+        let wanted: BTreeSet<&str> = alerts.iter().map(AlertId::as_str).collect();
+        let keys = wanted
+            .into_iter()
+            .map(|alert| key(&[("alert_id", alert)]))
+            .collect();
+        let items = query::get_all(
+            &self.client,
+            &self.names.alert_incidents,
+            keys,
+            &["alert_id", "incident_id"],
+        )
+        .await?;
+        items
+            .iter()
+            .map(|item| {
+                let link = Reader::new(item, "alert link");
+                Ok((
+                    link.parsed("alert_id", AlertId::parse)?,
+                    link.parsed("incident_id", IncidentId::parse)?,
+                ))
+            })
+            .collect()
     }
 }
 

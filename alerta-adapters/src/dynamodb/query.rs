@@ -1,5 +1,5 @@
 //! Reading many items: queries followed page by page, merged across partitions, whole-table
-//! scans, and batch deletes that finish what DynamoDB left unprocessed.
+//! scans, and batch reads and deletes that finish what DynamoDB left unprocessed.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use alerta_core::Result;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest};
 
 use super::error::{self, request};
 use super::item::{Item, s};
@@ -345,6 +345,66 @@ pub(super) async fn scan_all(
             None => return Ok(items),
         }
     }
+}
+
+/// The most keys one `BatchGetItem` takes.
+const BATCH_GET_MAX: usize = 100;
+
+/// How often unprocessed keys are asked for again before the store gives up.
+const BATCH_GET_ATTEMPTS: u32 = 8;
+
+/// Reads the items with `keys` from `table` with strongly consistent reads, `BatchGetItem`
+/// by `BatchGetItem`, asking again (with growing pauses) for what DynamoDB leaves
+/// unprocessed. Keys must be distinct; keys with no item are left out, and the items come
+/// in no particular order. `projection` names the attributes to read (all when empty).
+pub(super) async fn get_all(
+    client: &Client,
+    table: &str,
+    keys: Vec<Item>,
+    projection: &[&str],
+) -> Result<Vec<Item>> {
+    let mut items = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(BATCH_GET_MAX) {
+        let mut wanted = KeysAndAttributes::builder()
+            .set_keys(Some(chunk.to_vec()))
+            .consistent_read(true);
+        if !projection.is_empty() {
+            let names: Vec<String> = (0..projection.len()).map(|i| format!("#p{i}")).collect();
+            wanted = wanted.projection_expression(names.join(", "));
+            for (name, attribute) in names.iter().zip(projection) {
+                wanted = wanted.expression_attribute_names(name, *attribute);
+            }
+        }
+        let mut pending = Some(wanted.build().map_err(error::build)?);
+        let mut attempt = 0;
+        while let Some(request_keys) = pending.take() {
+            if attempt == BATCH_GET_ATTEMPTS {
+                return Err(error::other(format!(
+                    "keys of {table} stayed unprocessed after {attempt} attempts"
+                )));
+            }
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            attempt += 1;
+            let out = client
+                .batch_get_item()
+                .request_items(table, request_keys)
+                .send()
+                .await
+                .map_err(|e| request("batch_get_item", e))?;
+            items.extend(
+                out.responses
+                    .and_then(|mut found| found.remove(table))
+                    .unwrap_or_default(),
+            );
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut left| left.remove(table))
+                .filter(|keys| !keys.keys().is_empty());
+        }
+    }
+    Ok(items)
 }
 
 /// The most requests one `BatchWriteItem` takes.

@@ -8,19 +8,13 @@ use alerta_core::domain::{EventId, OutboxMail, Timestamp};
 use alerta_core::ports::ReportLedger;
 use alerta_core::{Error, Result};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
-use super::error::{self, conditional, request};
+use super::error::{self, conditional};
 use super::item::{Item, ItemBuilder, n, s, time};
-use super::query::backoff;
+use super::query;
 use super::transaction::{self, MAX_ITEMS};
 use super::{DynamoStore, outbox};
-
-/// The most keys one `BatchGetItem` takes.
-const BATCH_GET_MAX: usize = 100;
-
-/// How often unprocessed keys are asked for again before the store gives up.
-const BATCH_GET_ATTEMPTS: u32 = 8;
 
 fn key(event: &str) -> Item {
     ItemBuilder::new().set("event_id", s(event)).build()
@@ -112,52 +106,16 @@ impl ReportLedger for DynamoStore {
         let mut wanted: Vec<&str> = events.iter().map(EventId::as_str).collect();
         wanted.sort_unstable();
         wanted.dedup();
-        let mut done = HashSet::new();
-        for chunk in wanted.chunks(BATCH_GET_MAX) {
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.iter().map(|id| key(id)).collect()))
-                    .projection_expression("#event, #done")
-                    .expression_attribute_names("#event", "event_id")
-                    .expression_attribute_names("#done", "done")
-                    .consistent_read(true)
-                    .build()
-                    .map_err(error::build)?,
-            );
-            let mut attempt = 0;
-            while let Some(request_keys) = pending.take() {
-                if attempt == BATCH_GET_ATTEMPTS {
-                    return Err(error::other(format!(
-                        "keys of {table} stayed unprocessed after {attempt} attempts"
-                    )));
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
-                attempt += 1;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(table, request_keys)
-                    .send()
-                    .await
-                    .map_err(|e| request("batch_get_item", e))?;
-                let found = out
-                    .responses
-                    .and_then(|mut r| r.remove(table.as_str()))
-                    .unwrap_or_default();
-                for item in found {
-                    let is_done = matches!(item.get("done"), Some(AttributeValue::Bool(true)));
-                    if let (true, Some(AttributeValue::S(id))) = (is_done, item.get("event_id")) {
-                        done.insert(id.clone());
-                    }
-                }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut left| left.remove(table.as_str()))
-                    .filter(|keys| !keys.keys().is_empty());
-            }
-        }
+        let keys = wanted.iter().map(|id| key(id)).collect();
+        let items = query::get_all(&self.client, table, keys, &["event_id", "done"]).await?;
+        let done: HashSet<&str> = items
+            .iter()
+            .filter(|item| matches!(item.get("done"), Some(AttributeValue::Bool(true))))
+            .filter_map(|item| match item.get("event_id") {
+                Some(AttributeValue::S(id)) => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
         Ok(events
             .iter()
             .filter(|e| done.contains(e.as_str()))

@@ -583,6 +583,7 @@ mod tests {
             data: serde_json::json!({ "message": text }),
             topic: Topic::Alerts,
             audience: Audience::Everyone,
+            reporter: None,
         }
     }
 

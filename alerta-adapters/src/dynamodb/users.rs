@@ -13,8 +13,19 @@ use super::DynamoStore;
 use super::error::{build, request};
 use super::item::{Item, ItemBuilder, Reader, n, s, time};
 use super::keyed::key;
-use super::query::{self, Expression, ScanOptions};
+use super::query::{self, Expression, Order, Partition, PartitionQuery, ScanOptions};
 use super::transaction;
+
+/// The index that lists accounts by email: every account item (never an email guard) holds
+/// the one partition value [`LISTED`] in `listado`, sorted by its `email`.
+pub(super) const BY_EMAIL: &str = "by_email";
+
+/// The `listado` of every account item.
+const LISTED: &str = "user";
+
+/// How many index items one request of a filtered list evaluates: a search reads on past
+/// the accounts it does not match, so it asks for more than a page.
+const FILTERED_READ: usize = 200;
 
 /// The `user_id` of the item that reserves `email`. Real ids cannot hold `#`.
 fn email_guard(email: &Email) -> String {
@@ -27,6 +38,8 @@ fn user_item(record: &UserRecord) -> Item {
         .set("user_id", s(user.id.as_str()))
         .set("email", s(user.email.as_str()))
         .set("nombre", s(user.name.as_str()))
+        .set("nombre_lc", s(user.name.as_str().to_lowercase()))
+        .set("listado", s(LISTED))
         .set("rol", s(user.role.as_str()))
         .set("created_at", time(user.created_at))
         .set("password_hash", s(record.password_hash.as_phc()))
@@ -106,21 +119,46 @@ fn still_active_admin(table: &str, id: &UserId) -> Result<TransactWriteItem> {
 }
 
 impl DynamoStore {
-    /// Every account: the table holds a few per person, so a scan is cheap enough for the
-    /// admin's list; the email guards are left out.
-    async fn all_users(&self) -> Result<Vec<UserRecord>> {
+    /// Gives accounts written before [`BY_EMAIL`] existed what it lists them by. Bootstrap
+    /// runs it; it reads the table once and writes only the accounts that lack it.
+    pub(super) async fn ensure_user_listing(&self) -> Result<()> {
         let mut expression = Expression::new();
         let role = expression.name("rol");
+        let listed = expression.name("listado");
         let items = query::scan_all(
             &self.client,
             &self.names.users,
             ScanOptions {
-                attributes: &[],
-                filter: Some((format!("attribute_exists({role})"), expression)),
+                attributes: &["user_id", "nombre"],
+                filter: Some((
+                    format!("attribute_exists({role}) AND attribute_not_exists({listed})"),
+                    expression,
+                )),
             },
         )
         .await?;
-        items.iter().map(user_from_item).collect()
+        for item in items {
+            let r = Reader::new(&item, "user");
+            let id = r.string("user_id")?;
+            let name = r.string("nombre")?;
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.names.users)
+                .key("user_id", s(id))
+                .update_expression("SET #listado = :listed, #nombre_lc = :name")
+                .condition_expression("attribute_exists(#user_id)")
+                .expression_attribute_names("#listado", "listado")
+                .expression_attribute_names("#nombre_lc", "nombre_lc")
+                .expression_attribute_names("#user_id", "user_id")
+                .expression_attribute_values(":listed", s(LISTED))
+                .expression_attribute_values(":name", s(name.to_lowercase()))
+                .send()
+                .await;
+            // An account removed meanwhile needs no listing.
+            super::error::conditional("update_item", result)?;
+        }
+        Ok(())
     }
 
     /// The admins who can log in.
@@ -251,15 +289,44 @@ impl UserStore for DynamoStore {
     }
 
     async fn users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<UserRecord>> {
-        let after = page.cursor.as_ref().map(|c| c.as_str()).unwrap_or("");
-        let mut found: Vec<UserRecord> = self
-            .all_users()
-            .await?
-            .into_iter()
-            .filter(|r| r.user.email.as_str() > after && filter.matches(r))
-            .collect();
-        found.sort_by(|a, b| a.user.email.as_str().cmp(b.user.email.as_str()));
-        found.truncate(page.limit.get() + 1);
+        let mut expression = Expression::new();
+        if let Some(role) = filter.role {
+            expression.filter_equals("rol", role.as_str());
+        }
+        if let Some(text) = &filter.text {
+            // Emails are stored lower-cased, names beside their lower-cased copy: `contains`
+            // then matches as `UserFilter::matches` does.
+            let needle = expression.value("q", s(text.as_str().to_lowercase()));
+            let email = expression.name("email");
+            let name = expression.name("nombre_lc");
+            expression = expression.with_filter(format!(
+                "(contains({email}, {needle}) OR contains({name}, {needle}))"
+            ));
+        }
+        let wanted = page.limit.get() + 1;
+        let filtered = filter.role.is_some() || filter.text.is_some();
+        let by_email = PartitionQuery {
+            table: &self.names.users,
+            index: Some(BY_EMAIL),
+            partition_attribute: "listado",
+            sort_attribute: "email",
+            start_after: page.cursor.as_ref().map(|c| c.as_str().to_owned()),
+            order: Order::Ascending,
+            filter: expression,
+            page_size: if filtered {
+                FILTERED_READ.max(wanted)
+            } else {
+                wanted
+            },
+        };
+        let mut listing = Partition::new(&self.client, by_email, LISTED.to_owned());
+        let mut found = Vec::with_capacity(wanted);
+        while found.len() < wanted {
+            match listing.next().await? {
+                Some(item) => found.push(user_from_item(&item)?),
+                None => break,
+            }
+        }
         Ok(Page::from_overfetched(found, page.limit, |r| {
             Cursor::new(r.user.email.as_str())
         }))

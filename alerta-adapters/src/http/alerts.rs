@@ -2,8 +2,8 @@
 
 use alerta_core::domain::{
     Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertMessage, AlertSource,
-    AlertStatus, Channel, Fingerprint, IncidentId, Note, Occurrences, Page, SearchText, Severity,
-    Timestamp,
+    AlertStatus, AlertWithIncident, Channel, Fingerprint, Note, Occurrences, Page, SearchText,
+    Severity, Timestamp,
 };
 use alerta_core::{AlertChangeRequest, AlertSender, Error};
 use axum::extract::State;
@@ -202,7 +202,7 @@ fn ulid_floor(time: Timestamp) -> String {
     security(("session" = [])),
     params(AlertQuery, PageParams),
     responses(
-        (status = 200, description = "A page of alerts and the stream head.", body = Listed<Alert>),
+        (status = 200, description = "A page of alerts, each with its `incident_id` (or `null`), and the stream head.", body = Listed<AlertWithIncident>),
         (status = 400, description = "A bad filter (`invalid_severity`, `invalid_since`, ...).", body = ErrorReply),
         NoSession,
     ))]
@@ -211,10 +211,12 @@ async fn search(
     caller: Caller,
     QueryParams(filters): QueryParams<AlertQuery>,
     QueryParams(page): QueryParams<PageParams>,
-) -> Result<Json<Listed<Alert>>, ApiError> {
+) -> Result<Json<Listed<AlertWithIncident>>, ApiError> {
     let filter = filters.filter()?;
     let page = page.page()?;
-    let list = state.app.search_alerts(&caller.user, &filter, &page);
+    let list = state
+        .app
+        .search_alerts_with_incidents(&caller.user, &filter, &page);
     Ok(Json(listed(&state, list).await?))
 }
 
@@ -231,14 +233,6 @@ async fn stats(
     caller: Caller,
 ) -> Result<Json<AlertCounts>, ApiError> {
     Ok(Json(state.app.alert_stats(&caller.user).await?))
-}
-
-/// An alert with the incident opened from it, if any.
-#[derive(Serialize, ToSchema)]
-struct AlertWithIncident {
-    #[serde(flatten)]
-    alert: Alert,
-    incident_id: Option<IncidentId>,
 }
 
 /// One alert, with the incident opened from it.

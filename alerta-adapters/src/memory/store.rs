@@ -395,6 +395,20 @@ impl IncidentStore for MemoryStore {
     async fn incident_for_alert(&self, alert: &AlertId) -> Result<Option<IncidentId>> {
         Ok(self.lock().incident_of_alert.get(alert).cloned())
     }
+
+    async fn incidents_for_alerts(
+        &self,
+        alerts: &[AlertId],
+    ) -> Result<HashMap<AlertId, IncidentId>> {
+        let state = self.lock();
+        Ok(alerts
+            .iter()
+            .filter_map(|alert| {
+                let incident = state.incident_of_alert.get(alert)?;
+                Some((alert.clone(), incident.clone()))
+            })
+            .collect())
+    }
 }
 
 #[async_trait]

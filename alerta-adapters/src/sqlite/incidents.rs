@@ -1,6 +1,6 @@
 //! Incidents, their history and attachment metadata.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use alerta_core::domain::{
     AlertId, Attachment, AttachmentId, Change, DepartmentName, Description, EventId, FileName,
@@ -389,5 +389,31 @@ impl IncidentStore for SqliteStore {
             .map(IncidentId::parse)
             .transpose()
             .map_err(|e| unreadable(format!("incident id: {e}")))
+    }
+
+    async fn incidents_for_alerts(
+        &self,
+        alerts: &[AlertId],
+    ) -> Result<HashMap<AlertId, IncidentId>> {
+        let mut links = HashMap::new();
+        // Far below SQLite's limit of bound parameters, whatever it was compiled with.
+        for chunk in alerts.chunks(500) {
+            let mut query: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT alert_id, id FROM incidents WHERE alert_id IN (");
+            let mut ids = query.separated(", ");
+            for alert in chunk {
+                ids.push_bind(alert.as_str().to_owned());
+            }
+            query.push(")");
+            let rows = query.build().fetch_all(&self.pool).await.map_err(db)?;
+            for row in &rows {
+                let alert = AlertId::parse(&text(row, "alert_id")?)
+                    .map_err(|e| unreadable(format!("alert id: {e}")))?;
+                let incident = IncidentId::parse(&text(row, "id")?)
+                    .map_err(|e| unreadable(format!("incident id: {e}")))?;
+                links.insert(alert, incident);
+            }
+        }
+        Ok(links)
     }
 }

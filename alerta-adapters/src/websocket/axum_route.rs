@@ -146,7 +146,8 @@ async fn check(state: &RouteState, request: &Parts) -> Result<(String, Subscript
     let mut subscription = Subscription::new(user.role)
         .topics(&topics)
         .ends_with_session(session_probe(state.app.clone(), token, user.role))
-        .public_incidents(state.app.settings().public_incidents);
+        .public_incidents(state.app.settings().public_incidents)
+        .viewer(user.id.clone());
     if let Some(since) = upgrade::since(query.since.as_deref())? {
         subscription = subscription.resume_after(since);
     }

@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
 use super::hub::{Counted, Disconnect, Hub, HubConfig};
-use super::subscription::{SessionState, Since, Subscription};
+use super::subscription::{Filter, SessionState, Since, Subscription};
 use super::tail::{Entry, Slice};
 
 /// How the connection ends: why, and the close frame to send, if any.
@@ -194,7 +194,7 @@ where
     {
         return stop.into();
     }
-    let mask = subscription.mask();
+    let filter = subscription.filter();
     let mut ping =
         tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -205,7 +205,7 @@ where
     loop {
         // Everything up to the head, in as few writes as the batch size allows.
         while cursor < tail.head() || tail.epoch() != epoch {
-            let (frames, through) = match tail.after(epoch, cursor, config.max_batch, mask) {
+            let (frames, through) = match tail.after(epoch, cursor, config.max_batch, &filter) {
                 Slice::Frames { frames, through } => (frames, through),
                 Slice::OtherEpoch { epoch: new, head } => {
                     epoch = new;
@@ -214,7 +214,7 @@ where
                         (head, None) => (Vec::new(), head),
                     }
                 }
-                Slice::Behind => match from_log(hub, epoch, cursor, mask).await {
+                Slice::Behind => match from_log(hub, epoch, cursor, &filter).await {
                     Ok(Some(read)) => read,
                     Ok(None) => {
                         // Retention took what the cursor needed while it was behind.
@@ -280,7 +280,7 @@ where
     }
 }
 
-/// The next page of the log of `epoch` after `cursor`, encoded and filtered for `mask`, with
+/// The next page of the log of `epoch` after `cursor`, encoded and filtered by `filter`, with
 /// the last position read; `None` when the log no longer holds the position after the
 /// cursor. Nothing, and the cursor where it was, when the log was made anew meanwhile: the
 /// tail then says so.
@@ -288,7 +288,7 @@ async fn from_log(
     hub: &Hub,
     epoch: u64,
     cursor: Position,
-    mask: u8,
+    filter: &Filter,
 ) -> Result<Option<(Vec<Utf8Bytes>, Position)>, Ending> {
     let (Some(tail), Some(log)) = (hub.tail(), hub.log()) else {
         return Err(Ending::shutdown());
@@ -310,7 +310,7 @@ async fn from_log(
     let frames = entries
         .iter()
         .map(|entry| Entry::encode(epoch, entry))
-        .filter(|entry| entry.bit & mask != 0)
+        .filter(|entry| filter.accepts(entry.bit, entry.reporter.as_ref()))
         .map(|entry| entry.text)
         .collect();
     Ok(Some((frames, through)))

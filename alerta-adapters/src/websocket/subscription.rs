@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use alerta_core::domain::{Audience, Role, StreamId, StreamMessage, Topic};
+use alerta_core::domain::{Audience, Role, StreamId, StreamMessage, Topic, UserId};
 use futures_util::future::BoxFuture;
 
 /// Who is subscribing and to what.
@@ -20,6 +20,7 @@ pub struct Subscription {
     pub(crate) since: Option<Since>,
     pub(crate) session: Option<SessionProbe>,
     pub(crate) public_incidents: bool,
+    pub(crate) viewer: Option<UserId>,
 }
 
 /// Asks whether the session a subscriber connected with still holds, as the store says now:
@@ -58,6 +59,7 @@ impl Subscription {
             since: None,
             session: None,
             public_incidents: true,
+            viewer: None,
         }
     }
 
@@ -66,6 +68,14 @@ impl Subscription {
     /// students no incident message. Staff and admins are not affected.
     pub fn public_incidents(mut self, public: bool) -> Self {
         self.public_incidents = public;
+        self
+    }
+
+    /// Who is subscribing: with [`public_incidents`](Self::public_incidents) off, a student
+    /// still receives the students' messages about the incidents they reported (and none
+    /// about anyone else's). Without it such a student receives no incident message.
+    pub fn viewer(mut self, user: UserId) -> Self {
+        self.viewer = Some(user);
         self
     }
 
@@ -98,7 +108,21 @@ impl Subscription {
 
     /// Whether this subscriber may receive `message`.
     pub fn accepts(&self, message: &StreamMessage) -> bool {
-        self.mask() & bit(message.topic, message.audience) != 0
+        self.filter().accepts(
+            bit(message.topic, message.audience),
+            message.reporter.as_ref(),
+        )
+    }
+
+    /// What a connection tests each message against.
+    pub(crate) fn filter(&self) -> Filter {
+        let own_incidents = !self.role.manages_incidents()
+            && !self.public_incidents
+            && self.topics.contains(&Topic::Incidents);
+        Filter {
+            mask: self.mask(),
+            own: self.viewer.clone().filter(|_| own_incidents),
+        }
     }
 
     /// One bit per (topic, audience) pair this subscriber may receive, so that filtering a
@@ -125,7 +149,27 @@ impl std::fmt::Debug for Subscription {
             .field("since", &self.since)
             .field("session", &self.session.is_some())
             .field("public_incidents", &self.public_incidents)
+            .field("viewer", &self.viewer)
             .finish()
+    }
+}
+
+/// A subscriber's filter: the (topic, audience) pairs it receives, and with private
+/// incidents the student whose own incidents' messages it receives too.
+#[derive(Clone, Debug)]
+pub(crate) struct Filter {
+    mask: u8,
+    own: Option<UserId>,
+}
+
+impl Filter {
+    /// Whether a message of (topic, audience) `bit` about an incident `reporter` reported
+    /// passes.
+    pub(crate) fn accepts(&self, bit_of_message: u8, reporter: Option<&UserId>) -> bool {
+        bit_of_message & self.mask != 0
+            || self.own.as_ref().is_some_and(|own| {
+                bit_of_message == bit(Topic::Incidents, Audience::Students) && reporter == Some(own)
+            })
     }
 }
 

@@ -10,19 +10,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use alerta_core::domain::{Position, StreamBatch, StreamEntry, StreamHead, StreamId};
+use alerta_core::domain::{Position, StreamBatch, StreamEntry, StreamHead, StreamId, UserId};
 use alerta_core::ports::{BrokerListener, DynStreamLog};
 use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::subscription::bit;
+use super::subscription::{Filter, bit};
 
 /// One message of the tail, encoded once for every connection.
 pub(crate) struct Entry {
     pub(crate) position: Position,
-    /// The (topic, audience) bit subscribers' masks are tested against.
+    /// The (topic, audience) bit subscribers' filters are tested against.
     pub(crate) bit: u8,
+    /// The reporter of the incident it is about, for the filters of private incidents.
+    pub(crate) reporter: Option<UserId>,
     pub(crate) text: Utf8Bytes,
 }
 
@@ -35,6 +37,7 @@ impl Entry {
         Self {
             position: entry.position,
             bit: bit(entry.message.topic, entry.message.audience),
+            reporter: entry.message.reporter.clone(),
             text: Utf8Bytes::from(entry.message.to_json(id)),
         }
     }
@@ -126,8 +129,8 @@ impl Tail {
     }
 
     /// Up to `max` entries after `cursor`, a position of the log of `epoch`, keeping those
-    /// `mask` accepts.
-    pub(crate) fn after(&self, epoch: u64, cursor: Position, max: usize, mask: u8) -> Slice {
+    /// `filter` accepts.
+    pub(crate) fn after(&self, epoch: u64, cursor: Position, max: usize, filter: &Filter) -> Slice {
         let buffer = self.read();
         if buffer.epoch != epoch {
             return Slice::OtherEpoch {
@@ -153,7 +156,7 @@ impl Tail {
         let mut through = cursor;
         for entry in buffer.entries.iter().skip(start).take(max) {
             through = entry.position;
-            if entry.bit & mask != 0 {
+            if filter.accepts(entry.bit, entry.reporter.as_ref()) {
                 frames.push(entry.text.clone());
             }
         }

@@ -63,6 +63,7 @@ fn batch(first: u64, count: u64) -> StreamBatch {
                 data: serde_json::json!({"position": position, "text": "ü"}),
                 topic: Topic::Alerts,
                 audience: Audience::Everyone,
+                reporter: None,
             })
             .collect(),
     }

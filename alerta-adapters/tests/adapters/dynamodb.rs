@@ -24,7 +24,7 @@ use alerta_core::domain::{
     AlertCounts, AlertFilter, Appended, Channel, CommentText, Email, IncidentAction,
     IncidentCounts, IncidentFilter, PageRequest, PasswordHash, PersonName, Position, Role,
     SearchText, Session, SessionToken, Severity, Status, StreamEntry, StreamMessage, Timestamp,
-    Urgency, User, UserRecord,
+    Urgency, User, UserFilter, UserRecord,
 };
 use alerta_core::ports::{AlertWrite, FailureWindow, LoginKey, Storage, StreamLog};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -359,6 +359,117 @@ async fn bootstrap_adds_missing_indexes_and_refuses_a_table_with_another_key() {
     assert!(
         matches!(result, Err(Error::Unavailable { .. })),
         "a table keyed differently is refused, not used: {result:?}"
+    );
+}
+
+/// A `Users` table from before accounts were listed from an index: bootstrap adds the index
+/// and gives the accounts already stored what it lists them by, so the admin's list and
+/// search find them without a scan.
+#[tokio::test]
+async fn bootstrap_lists_accounts_stored_before_the_email_index() {
+    let config = sdk_config().await;
+    let client = Client::new(&config);
+    let prefix = fresh_prefix();
+    let users_table = format!("{prefix}Users");
+    client
+        .create_table()
+        .table_name(&users_table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("user_id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("user_id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let store = DynamoStore::from_sdk_config(&config, DynamoTables::with_prefix(&prefix));
+    store
+        .bootstrap()
+        .await
+        .expect("bootstrap over an older table");
+    assert_eq!(index_names(&client, &users_table).await, ["by_email"]);
+
+    let storage = storage(store);
+    let f = Fixtures::new();
+    let mut emails = Vec::new();
+    for (email, name) in [
+        ("luz@campus.edu", "Luz Peña"),
+        ("mar@campus.edu", "Mar Soto"),
+    ] {
+        let record = UserRecord {
+            user: User {
+                id: f.user(),
+                email: Email::parse(email).unwrap(),
+                name: PersonName::parse(name).unwrap(),
+                role: Role::Student,
+                created_at: f.tick(),
+            },
+            password_hash: PasswordHash::from_phc(
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            ),
+            disabled: false,
+        };
+        storage.users.create_user(&record).await.unwrap();
+        // As an account written before the index existed: without its listing attributes.
+        client
+            .update_item()
+            .table_name(&users_table)
+            .key("user_id", AttributeValue::S(record.user.id.as_str().into()))
+            .update_expression("REMOVE listado, nombre_lc")
+            .send()
+            .await
+            .unwrap();
+        emails.push(email);
+    }
+    let listed = |filter: UserFilter| {
+        let users = Arc::clone(&storage.users);
+        async move {
+            let page = users
+                .users(&filter, &PageRequest::first(50).unwrap())
+                .await
+                .expect("list");
+            page.items
+                .into_iter()
+                .map(|r| r.user.email.as_str().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(
+        listed(UserFilter::default()).await.is_empty(),
+        "an index lists only the accounts that hold its keys"
+    );
+
+    let again = DynamoStore::from_sdk_config(&config, DynamoTables::with_prefix(&prefix));
+    again.bootstrap().await.expect("a second bootstrap");
+    assert_eq!(listed(UserFilter::default()).await, emails);
+    assert_eq!(
+        listed(UserFilter {
+            text: Some(SearchText::parse("PEÑA").unwrap()),
+            ..UserFilter::default()
+        })
+        .await,
+        ["luz@campus.edu"]
+    );
+    let stored = storage
+        .users
+        .user_by_email(&Email::parse("mar@campus.edu").unwrap())
+        .await
+        .unwrap()
+        .expect("the account");
+    assert_eq!(
+        stored.user.name.as_str(),
+        "Mar Soto",
+        "nothing else changed"
     );
 }
 

@@ -14,7 +14,7 @@ use alerta_core::domain::{
     AlertDraft, Audience, Channel, CommentText, NewUser, Role, Status, Timestamp, User,
 };
 use alerta_core::ports::Storage;
-use alerta_core::{Alerta, StatusChange};
+use alerta_core::{Alerta, Settings, StatusChange};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::{TcpSocket, TcpStream};
@@ -54,6 +54,15 @@ impl World {
     }
 
     async fn start_on(backend: Backend, hub_config: HubConfig, ws_config: WsConfig) -> Self {
+        Self::start_with(backend, hub_config, ws_config, Settings::default()).await
+    }
+
+    async fn start_with(
+        backend: Backend,
+        hub_config: HubConfig,
+        ws_config: WsConfig,
+        settings: Settings,
+    ) -> Self {
         let (storage, dir) = match backend {
             Backend::Memory => (Storage::from_backend(Arc::new(MemoryStore::new())), None),
             #[cfg(feature = "sqlite")]
@@ -72,6 +81,7 @@ impl World {
             Arc::new(MemoryBlobStore::new()),
             Arc::new(hub.clone()),
         )
+        .settings(settings)
         .build();
         let api = router(app.clone(), HttpConfig::default()).merge(routes(
             hub.clone(),
@@ -411,6 +421,111 @@ async fn a_students_stream_carries_no_other_reporters_identity() {
         reporter.id.as_str()
     );
     assert_eq!(staff_saw["data"]["event"]["actor"], reporter.id.as_str());
+}
+
+/// With incidents not public, a student's stream carries the students' messages about the
+/// incidents they reported, live and replayed, and nothing about anyone else's.
+async fn private_incidents_reach_their_reporter_only(backend: Backend) {
+    let settings = Settings {
+        public_incidents: false,
+        ..Settings::default()
+    };
+    let world =
+        World::start_with(backend, HubConfig::default(), WsConfig::default(), settings).await;
+    let head = world.storage.stream.head().await.unwrap().id();
+    let (otra, otra_token) = user(&world.app, "otra@campus.edu", Role::Student).await;
+    let mut ana = world.subscribe(&format!("token={}", world.student.1)).await;
+    let mut other = world.subscribe(&format!("token={otra_token}")).await;
+
+    let mine = world.incident().await;
+    let draft = world
+        .app
+        .parse_draft("seguridad", "Robo en el aula", "Aula 101", "alta")
+        .unwrap();
+    let theirs = world.app.report_incident(&otra, draft, None).await.unwrap();
+    for incident in [&mine, &theirs] {
+        let change = StatusChange {
+            to: Status::InProgress,
+            note: None,
+            expected_version: None,
+        };
+        world
+            .app
+            .change_status(&world.staff.0, incident.id(), change, None)
+            .await
+            .unwrap();
+    }
+    world
+        .app
+        .comment(
+            &world.staff.0,
+            mine.id(),
+            CommentText::parse("interno").unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    world.alert("marker").await;
+
+    let about = |seen: &[Value]| -> Vec<(String, String)> {
+        seen.iter()
+            .map(|m| {
+                let subject = m["data"]["incident"]["incident_id"]
+                    .as_str()
+                    .or(m["data"]["message"].as_str())
+                    .unwrap()
+                    .to_owned();
+                (m["type"].as_str().unwrap().to_owned(), subject)
+            })
+            .collect()
+    };
+    let expect = |incident: &alerta_core::domain::Incident| {
+        vec![
+            ("incident.created".to_owned(), incident.id().to_string()),
+            (
+                "incident.status_changed".to_owned(),
+                incident.id().to_string(),
+            ),
+            ("alert".to_owned(), "marker".to_owned()),
+        ]
+    };
+    let live = read_until(&mut ana, "marker").await;
+    assert_eq!(about(&live), expect(&mine), "Ana: her own incident only");
+    for message in &live[..2] {
+        assert_eq!(
+            message["data"]["incident"]["reportado_por"],
+            Value::Null,
+            "the students' variant, as with public incidents"
+        );
+    }
+    assert_eq!(
+        about(&read_until(&mut other, "marker").await),
+        expect(&theirs),
+        "the other student: theirs only"
+    );
+
+    // Replayed from the log, the same.
+    let mut replay = world
+        .connect(&format!("token={}&since={head}", world.student.1), None)
+        .await
+        .unwrap();
+    let replayed = read_until(&mut replay, "marker").await;
+    assert_eq!(
+        ids(&replayed),
+        ids(&live),
+        "the replay is the live sequence"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_private_incidents_reach_their_reporter_only_on_memory() {
+    private_incidents_reach_their_reporter_only(Backend::Memory).await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_private_incidents_reach_their_reporter_only_on_sqlite() {
+    private_incidents_reach_their_reporter_only(Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,10 @@ const STATUSES = ["firing", "acknowledged", "resolved"];
 const SEVERITIES = ["info", "warning", "error", "critical"];
 
 const table = { filters: {}, cursor: null, next: null, reads: 0 };
-/** The incident opened from each alert shown, by alert id: the list does not carry it. */
+/**
+ * The incident opened from each alert shown, by alert id: the list and a read by id carry it,
+ * stream messages about an alert do not (`incident.created` says when one is opened).
+ */
 const incidents = new Map();
 /** The alert on the alert page, as read (its `version` is the one a change sends). */
 let shown = null;
@@ -99,6 +102,7 @@ function alertRow(alert, streamId) {
   const cell = el("td", null, "actions");
   const buttons = el("div", null, "row-actions");
   cell.appendChild(buttons);
+  if (alert.status !== "resolved") buttons.appendChild(noteField(alert));
   buttons.append(...actions(alert, {
     onAck: () => act(alert, "ack"),
     onResolve: () => act(alert, "resolve"),
@@ -110,14 +114,38 @@ function alertRow(alert, streamId) {
   return row;
 }
 
-/** Draws a row anew; a keyboard user keeps their place: focus moves to the same button. */
+/**
+ * A row's optional note, sent with its acknowledgement or resolution: typed in the row, so
+ * Enter in it acknowledges a firing alert (resolves an acknowledged one) as the buttons do.
+ */
+function noteField(alert) {
+  const field = el("input", null, "row-nota");
+  field.type = "text";
+  field.maxLength = 2000;
+  field.placeholder = t("alerts.rowNote");
+  field.setAttribute("aria-label", t("alerts.rowNoteOf", { source: alert.source }));
+  field.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    act(alert, alert.status === "firing" ? "ack" : "resolve");
+  });
+  return field;
+}
+
+/**
+ * Draws a row anew; a keyboard user keeps their place: focus moves to the same control, and
+ * a note being typed in the row stays.
+ */
 function replaceRow(row, alert, streamId) {
   const focused = row.contains(document.activeElement) ? document.activeElement.className : null;
+  const note = row.querySelector("input.row-nota")?.value || "";
   const next = alertRow(alert, streamId);
   row.replaceWith(next);
+  const field = next.querySelector("input.row-nota");
+  if (field) field.value = note;
   if (focused === null) return;
-  const buttons = Array.from(next.querySelectorAll("button"));
-  (buttons.find((button) => button.className === focused) || next.querySelector("button.details")).focus();
+  const controls = Array.from(next.querySelectorAll("button, input"));
+  (controls.find((control) => control.className === focused) || next.querySelector("button.details")).focus();
 }
 
 const rowOf = (id) => $("alerts-body").querySelector(`tr[data-id="${CSS.escape(id)}"]`);
@@ -188,8 +216,13 @@ async function act(alert, action) {
   if (!row || row.getAttribute("aria-busy") === "true") return;
   row.setAttribute("aria-busy", "true");
   tableNotice("");
+  const nota = row.querySelector("input.row-nota")?.value.trim() || null;
   try {
-    await change(alert, action, null, tableNotice);
+    // A refused change draws the row again with the note kept, so that it can be sent again.
+    if (await change(alert, action, nota, tableNotice)) {
+      const field = rowOf(alert.id)?.querySelector("input.row-nota");
+      if (field) field.value = "";
+    }
   } finally {
     row.removeAttribute("aria-busy"); // a row drawn anew in the meantime was never busy
   }
@@ -218,9 +251,7 @@ export async function loadAlerts(cursor = null) {
   table.cursor = cursor;
   const read = ++table.reads;
   const reply = await api("/events" + query({ ...table.filters, limit: PAGE, cursor }));
-  // The list does not say which alerts have an incident; each alert does.
-  const alerts = await Promise.all(reply.items.map((alert) => api(path(alert.id)).catch(() => alert)));
-  for (const alert of alerts) if (alert.incident_id) incidents.set(alert.id, alert.incident_id);
+  for (const alert of reply.items) if (alert.incident_id) incidents.set(alert.id, alert.incident_id);
   // Only the latest read draws: an older one answering late must not overwrite it.
   if (read !== table.reads) return reply.stream;
   $("alerts-body").replaceChildren(...reply.items.map((alert) => alertRow(alert)));

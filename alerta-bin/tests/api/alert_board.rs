@@ -1,8 +1,9 @@
 //! The alerts table in headless Chromium, two browsers at once against a real `alerta serve`:
 //! staff acknowledge an alert and the other browser sees it live; repeated occurrences raise
-//! the count live; a stale version gets the conflict message, from a row and from the alert's
-//! page; a resolution with a note shows in the alert's history; the filters and the cursor run
-//! on the server; an incident opened from an alert is linked from its row and shows its
+//! the count live; a note typed in a row goes with its acknowledgement; a stale version gets
+//! the conflict message, from a row (which keeps its note) and from the alert's page; a
+//! resolution with a note shows in the alert's history; the filters and the cursor run on the
+//! server; the lists name each row's incident without a request per row; an incident opened from an alert is linked from its row and shows its
 //! deliveries; a student is offered no alert action.
 //!
 //! With `ALERTA_SCREENSHOT_DIR` set, the test saves the alerts table, an alert's page and an
@@ -25,6 +26,8 @@ const DEPARTMENT_EMAIL: &str = "mantenimiento@campus.edu";
 const SOURCE: &str = "ups_3";
 const MESSAGE: &str = "Batería <b>baja</b> en el CPD";
 const NOTE: &str = "Batería cambiada";
+const ROW_NOTE: &str = "Voy para allá";
+const OTHER_NOTE: &str = "Lo miro yo";
 const STALE: &str = "Esta alerta cambió mientras la mirabas (otra persona la atendió o llegaron \
                      más ocurrencias). Se ha recargado: revísala y vuelve a intentarlo.";
 
@@ -73,6 +76,15 @@ fn row_state(id: &str, last_seen: &str) -> String {
 /// The ids of the alerts' rows, top first, and whether "next" and "first page" work.
 const ALERT_ROWS: &str = "[Array.from(document.querySelectorAll('#alerts-body tr'), (row) => row.dataset.id), \
      !document.getElementById('alerts-next').disabled, !document.getElementById('alerts-first').disabled]";
+
+/// The page's requests for one alert by id (`GET /events/{id}`), as the browser timed them.
+const PER_ROW_READS: &str = "return performance.getEntriesByType('resource') \
+     .map((entry) => new URL(entry.name).pathname) \
+     .filter((path) => /^\\/events\\/[0-9A-Z]{26}$/.test(path));";
+
+fn row_note(id: &str) -> String {
+    format!("#alerts-body tr[data-id='{id}'] input.row-nota")
+}
 
 fn row_button(id: &str, class: &str) -> String {
     format!("#alerts-body tr[data-id='{id}'] button.{class}")
@@ -173,14 +185,34 @@ async fn act_on_alerts(staff: Client, other: Client) {
     )
     .await;
 
-    // Staff acknowledge it from the keyboard; the other browser sees the status change.
-    let ack = row_button(&id, "ack");
+    // Staff type a note in the row and acknowledge it from the keyboard; the other browser
+    // sees the status change.
     let label = script(
         &staff,
-        &format!("const b = document.querySelector(\"{ack}\"); b.focus(); return b.getAttribute('aria-label');"),
+        &format!("const f = document.querySelector(\"{}\"); f.focus(); return f.getAttribute('aria-label');", row_note(&id)),
     )
     .await;
-    assert_eq!(label, json!(format!("Reconocer la alerta de {SOURCE}")));
+    assert_eq!(
+        label,
+        json!(format!("Nota para la alerta de {SOURCE} (opcional)"))
+    );
+    staff
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!("{ROW_NOTE}\u{E004}"))
+        .await
+        .unwrap();
+    let label = script(
+        &staff,
+        "return document.activeElement.getAttribute('aria-label');",
+    )
+    .await;
+    assert_eq!(
+        label,
+        json!(format!("Reconocer la alerta de {SOURCE}")),
+        "Tab leads from the note to the row's first button"
+    );
     staff
         .active_element()
         .await
@@ -197,6 +229,18 @@ async fn act_on_alerts(staff: Client, other: Client) {
     .await;
     both_show([&staff, &other], &api, &id, "the alert acknowledged").await;
     assert_eq!(alert_now(&api, &id).await["status"], "acknowledged");
+    let history = api_get(&api, &format!("/events/{id}/history")).await;
+    assert_eq!(
+        history["items"][0]["nota"], ROW_NOTE,
+        "the row's note arrived: {history}"
+    );
+    wait_for(
+        &staff,
+        "the row's note field to be empty again",
+        &format!("document.querySelector(\"{}\").value", row_note(&id)),
+        json!(""),
+    )
+    .await;
     script(
         &staff,
         "document.getElementById('alerts-view').scrollIntoView(); return null;",
@@ -259,6 +303,7 @@ async fn act_on_alerts(staff: Client, other: Client) {
         json!("3"),
         "the held page has not seen the fourth occurrence"
     );
+    type_into(&other, &row_note(&id), OTHER_NOTE).await;
     click(&other, &row_button(&id, "resolve")).await;
     wait_for(
         &other,
@@ -274,6 +319,18 @@ async fn act_on_alerts(staff: Client, other: Client) {
         "the row read again, four times, acknowledged",
     )
     .await;
+    assert_eq!(
+        script(
+            &other,
+            &format!(
+                "return document.querySelector(\"{}\").value;",
+                row_note(&id)
+            )
+        )
+        .await,
+        json!(OTHER_NOTE),
+        "the row read again keeps the note, to be sent again"
+    );
     script(&other, "window.holdStream = false; return null;").await;
     wait_for_badge(&other, "the other browser back on the stream", true).await;
 
@@ -309,7 +366,7 @@ async fn act_on_alerts(staff: Client, other: Client) {
         "Array.from(document.querySelectorAll('#alert-history li'), \
          (li) => [li.dataset.to, li.querySelector('span').textContent])",
         json!([
-            ["acknowledged", "activa → reconocida"],
+            ["acknowledged", format!("activa → reconocida ({ROW_NOTE})")],
             ["resolved", format!("reconocida → resuelta ({NOTE})")]
         ]),
     )
@@ -420,6 +477,8 @@ async fn act_on_alerts(staff: Client, other: Client) {
     }
     disks.reverse();
     click(&staff, "#incident-back").await;
+    // From here on every list the page reads must say which rows have an incident by itself.
+    script(&staff, "performance.clearResourceTimings(); return null;").await;
     choose(&staff, "#alert-filter-status", "firing").await;
     choose(&staff, "#alert-filter-severity", "warning").await;
     click(&staff, "#alert-filter-apply").await;
@@ -478,6 +537,25 @@ async fn act_on_alerts(staff: Client, other: Client) {
         json!([[id], false, false]),
     )
     .await;
+
+    // Logged in anew, the page knows no incident until the list names it.
+    click(&staff, "#logout").await;
+    log_in(&staff, STAFF_EMAIL, STAFF_PASSWORD).await;
+    wait_for(
+        &staff,
+        "the resolved alert linked to its incident, from the list alone",
+        &format!(
+            "[{ALERT_ROWS}, !!document.querySelector(\"{}\")]",
+            row_button(&id, "incident-link")
+        ),
+        json!([[[id], false, false], true]),
+    )
+    .await;
+    assert_eq!(
+        script(&staff, PER_ROW_READS).await,
+        json!([]),
+        "the lists were read without one request per row"
+    );
 
     // In English, the table's words change and the filters stay.
     click(&staff, "#lang-en").await;

@@ -1,12 +1,14 @@
 //! Checks of [`IncidentStore`](crate::ports::IncidentStore).
 
+use std::collections::HashMap;
+
 use futures::future::join_all;
 
 use super::{Fixtures, conflict_kind};
 use crate::domain::{
-    Attachment, AttachmentId, CommentText, DepartmentName, EventKind, FileName, Incident,
-    IncidentAction, IncidentCounts, IncidentFilter, MailState, MediaType, Note, Page, PageRequest,
-    SearchText, Status, TypeCatalog, Urgency,
+    AlertId, Attachment, AttachmentId, CommentText, DepartmentName, EventKind, FileName, Incident,
+    IncidentAction, IncidentCounts, IncidentFilter, IncidentId, MailState, MediaType, Note, Page,
+    PageRequest, SearchText, Status, TypeCatalog, Urgency,
 };
 use crate::ports::{EventQuery, IncidentChange, Storage};
 use crate::{ConflictKind, Error};
@@ -816,4 +818,61 @@ pub(super) async fn one_incident_per_alert(store: &Storage) {
         .commit(f.creation(&other))
         .await
         .expect("incidents without an alert are not limited");
+}
+
+/// The links of many alerts read at once: more than one backend request holds, with alerts
+/// that have no incident and an id asked for twice; each alert names its own incident.
+pub(super) async fn incidents_of_many_alerts(store: &Storage) {
+    let f = Fixtures::new();
+    let alerts: Vec<AlertId> = (0..130).map(|_| f.alert_id()).collect();
+    let opened: Vec<(AlertId, Incident)> = alerts
+        .iter()
+        .step_by(3)
+        .enumerate()
+        .map(|(n, alert)| {
+            let incident = f.incident_from_alert(&f.user(), alert, &format!("Alerta {n}"));
+            (alert.clone(), incident)
+        })
+        .collect();
+    for chunk in opened.chunks(8) {
+        for result in join_all(
+            chunk
+                .iter()
+                .map(|(_, incident)| store.incidents.commit(f.creation(incident))),
+        )
+        .await
+        {
+            result.expect("store");
+        }
+    }
+    assert!(
+        store
+            .incidents
+            .incidents_for_alerts(&[])
+            .await
+            .expect("read")
+            .is_empty(),
+        "no alert, no link"
+    );
+    let mut asked = alerts.clone();
+    asked.push(alerts[0].clone());
+    let links = store
+        .incidents
+        .incidents_for_alerts(&asked)
+        .await
+        .expect("read");
+    let expected: HashMap<AlertId, IncidentId> = opened
+        .iter()
+        .map(|(alert, incident)| (alert.clone(), incident.id().clone()))
+        .collect();
+    assert_eq!(
+        links, expected,
+        "each linked alert with its incident, no other"
+    );
+    let unlinked = store
+        .incidents
+        .incidents_for_alerts(&alerts[1..3])
+        .await
+        .expect("read");
+    assert!(unlinked.is_empty(), "alerts with no incident: {unlinked:?}");
 }

@@ -98,6 +98,7 @@ pub async fn setting_store(new_storage: &impl NewStorage) {
 /// order, and retention.
 pub async fn stream_log(new_storage: &impl NewStorage) {
     stream::an_empty_log_starts_at_one(&new_storage.fresh().await).await;
+    stream::incident_messages_keep_their_reporter(&new_storage.fresh().await).await;
     stream::concurrent_writers_leave_no_hole(&new_storage.fresh().await).await;
     stream::trimming_keeps_the_head_and_counting(&new_storage.fresh().await).await;
 }
@@ -115,6 +116,7 @@ pub async fn incident_store(new_storage: &impl NewStorage) {
     incidents::counts(&new_storage.fresh().await).await;
     incidents::concurrent_updates_one_wins(&new_storage.fresh().await).await;
     incidents::one_incident_per_alert(&new_storage.fresh().await).await;
+    incidents::incidents_of_many_alerts(&new_storage.fresh().await).await;
 }
 
 /// The alert store checks.

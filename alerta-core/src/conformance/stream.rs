@@ -81,6 +81,30 @@ pub(super) async fn an_empty_log_starts_at_one(store: &Storage) {
     assert_eq!((after.epoch, after.head, after.oldest), (head.epoch, 3, 1));
 }
 
+/// The messages of an incident change keep the incident's reporter in the log (never on the
+/// wire), so that a stream can send a student the messages about their own incidents.
+pub(super) async fn incident_messages_keep_their_reporter(store: &Storage) {
+    let f = Fixtures::new();
+    let reporter = f.user();
+    let incident = f.incident(&reporter, "seguridad", Urgency::High, "Puerta forzada");
+    let change = f.creation(&incident);
+    let written = change.stream_messages();
+    let appended = store.incidents.commit(change).await.expect("commit");
+    let read = store
+        .stream
+        .read(appended.first - 1, 10)
+        .await
+        .expect("read");
+    let messages: Vec<StreamMessage> = read.into_iter().map(|e| e.message).collect();
+    assert_eq!(messages, written, "the messages as committed");
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.reporter.as_ref() == Some(&reporter)),
+        "each names the reporter: {messages:?}"
+    );
+}
+
 /// What one successful write appended.
 struct Written {
     appended: Appended,

@@ -296,6 +296,50 @@ pub(super) async fn listing_users(store: &Storage) {
         .await
         .is_empty()
     );
+    assert_eq!(
+        everyone(UserFilter {
+            text: Some(SearchText::parse("ÚÑE").expect("q")),
+            ..UserFilter::default()
+        })
+        .await,
+        ["eva@campus.edu"],
+        "inside the name, not only at its start"
+    );
+    assert_eq!(
+        everyone(UserFilter {
+            text: Some(SearchText::parse("@CAMPUS").expect("q")),
+            ..UserFilter::default()
+        })
+        .await
+        .len(),
+        6,
+        "inside the email, not only at its start"
+    );
+    let gus = store
+        .users
+        .user_by_email(&Email::parse("gus@campus.edu").expect("email"))
+        .await
+        .expect("read")
+        .expect("stored");
+    store
+        .users
+        .change_access(&gus.user.id, AccessChange::Role(Role::Staff))
+        .await
+        .expect("change");
+    store
+        .users
+        .change_access(&gus.user.id, AccessChange::Disabled(true))
+        .await
+        .expect("change");
+    assert_eq!(
+        everyone(UserFilter {
+            role: Some(Role::Staff),
+            ..UserFilter::default()
+        })
+        .await,
+        ["bo@campus.edu", "fe@otra.edu", "gus@campus.edu"],
+        "lists follow access changes, disabled accounts included"
+    );
 }
 
 pub(super) async fn access_changes(store: &Storage) {

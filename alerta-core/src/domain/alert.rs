@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::alert_group::{Fingerprint, Grouping};
 use super::alert_history::{AlertAction, AlertEvent, AlertStatus};
 use super::wire_names::wire_names;
-use super::{AlertId, AlertMessage, AlertSource, EventId, IdSource, Timestamp, UserId};
+use super::{AlertId, AlertMessage, AlertSource, EventId, IdSource, IncidentId, Timestamp, UserId};
 use crate::Error;
 
 /// How bad an alert is, mildest first.
@@ -97,6 +97,18 @@ pub struct Alert {
     /// replies stored before silences existed.
     #[serde(default)]
     silenced: bool,
+}
+
+/// An alert as the alert list and a read by id show it: with the incident opened from it
+/// (`incident_id`, `null` when none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertWithIncident {
+    /// The alert.
+    #[serde(flatten)]
+    pub alert: Alert,
+    /// The incident opened from it, if any.
+    pub incident_id: Option<IncidentId>,
 }
 
 fn first_version() -> u64 {

@@ -29,7 +29,7 @@ mod wire_names;
 pub use self::time::Timestamp;
 pub use ack_link::{AckLinks, AckToken, AckTokenRefusal, LinkSecret};
 pub(crate) use alert::INGEST_ACTOR;
-pub use alert::{Alert, AlertDraft, AlertState, Channel, GroupState, Severity};
+pub use alert::{Alert, AlertDraft, AlertState, AlertWithIncident, Channel, GroupState, Severity};
 pub use alert_group::{Fingerprint, Grouping, Occurrences};
 pub use alert_history::{AlertAction, AlertEvent, AlertStatus};
 pub use attachment::{Attachment, FileName, MediaType};

@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Alert, AlertEvent, AlertStatus, Change, Incident, IncidentEvent, Timestamp};
+use super::{Alert, AlertEvent, AlertStatus, Change, Incident, IncidentEvent, Timestamp, UserId};
 
 /// The `type` of a stream message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -82,6 +82,11 @@ pub struct StreamMessage {
     pub topic: Topic,
     /// Who may receive it.
     pub audience: Audience,
+    /// The reporter of the incident an incident message is about (`None` for alerts): kept
+    /// with the message in the log and never sent, so that a stream that shows students only
+    /// their own incidents can tell which are theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<UserId>,
 }
 
 impl StreamMessage {
@@ -103,6 +108,7 @@ impl StreamMessage {
             data,
             topic: Topic::Incidents,
             audience,
+            reporter: Some(incident.reported_by().clone()),
         };
         let mut messages = vec![message(
             Audience::Staff,
@@ -128,6 +134,7 @@ impl StreamMessage {
             data: serde_json::to_value(alert).unwrap_or_default(),
             topic: Topic::Alerts,
             audience: Audience::Everyone,
+            reporter: None,
         }
     }
 
@@ -140,6 +147,7 @@ impl StreamMessage {
             data: serde_json::to_value(alert).unwrap_or_default(),
             topic: Topic::Alerts,
             audience: Audience::Everyone,
+            reporter: None,
         }
     }
 
@@ -157,6 +165,7 @@ impl StreamMessage {
             data: serde_json::json!({ "alert": alert, "event": event }),
             topic: Topic::Alerts,
             audience: Audience::Everyone,
+            reporter: None,
         }
     }
 
@@ -357,6 +366,7 @@ mod tests {
             data: serde_json::json!({"x": [1, "ü"]}),
             topic: Topic::Incidents,
             audience: Audience::Staff,
+            reporter: Some(UserId::parse("U7").unwrap()),
         };
         assert_eq!(
             StreamMessage::from_record(&message.to_record()).unwrap(),
@@ -371,5 +381,9 @@ mod tests {
         assert_eq!(frame["id"], "3:41");
         assert_eq!(frame["data"]["x"][1], "ü");
         assert!(frame.get("audience").is_none() && frame.get("topic").is_none());
+        assert!(
+            !frame.to_string().contains("U7"),
+            "the reporter stays in the log"
+        );
     }
 }

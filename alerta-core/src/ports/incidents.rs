@@ -1,6 +1,8 @@
 //! The incident store: incidents, their history, attachment metadata, and the mail their
 //! changes cause, written together.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 
 use crate::Result;
@@ -72,7 +74,7 @@ pub struct EventQuery {
 ///   is the only one of that alert: of any number of concurrent new incidents naming the same
 ///   alert, on any number of instances, at most one is stored, and
 ///   [`incident_for_alert`](IncidentStore::incident_for_alert) names it as soon as `commit`
-///   returns.
+///   returns, and [`incidents_for_alerts`](IncidentStore::incidents_for_alerts) too.
 ///
 /// # Errors
 ///
@@ -128,6 +130,15 @@ pub trait IncidentStore: Send + Sync {
 
     /// The incident opened from the alert `alert`, if any.
     async fn incident_for_alert(&self, alert: &AlertId) -> Result<Option<IncidentId>>;
+
+    /// The incidents opened from each of `alerts` that has one, by alert, read in one go
+    /// (a page of the alert list at a time): what
+    /// [`incident_for_alert`](IncidentStore::incident_for_alert) says of each, with the
+    /// alerts that have none (or are not stored) left out.
+    async fn incidents_for_alerts(
+        &self,
+        alerts: &[AlertId],
+    ) -> Result<HashMap<AlertId, IncidentId>>;
 }
 
 /// A shared incident store picked at run time.

@@ -14,6 +14,14 @@ use crate::domain::{
 ///
 /// - Emails are unique; they are already lower case, so comparing them is exact.
 /// - Only token hashes are stored. A deleted session is gone at once for every reader.
+/// - [`users`](UserStore::users) lists every account once (disabled ones included), ordered
+///   by email, a page at a time from the cursor it made. Its filter means the same on every
+///   store, what [`UserFilter::matches`](crate::domain::UserFilter::matches) says: the role
+///   exactly, and the text anywhere in the name or the email (not only at their start),
+///   ignoring case, accents kept. A new account or an access change shows in lists at once
+///   when the backend's [`consistent_lists`](super::StorageLimits::consistent_lists) holds, a
+///   moment later otherwise. The cost of a page follows the accounts read to fill it, never
+///   the whole table when unfiltered (a text search reads past the accounts it skips).
 ///
 /// # Errors
 ///

@@ -8,8 +8,9 @@ use super::incidents::RETRIES_WITHOUT_VERSION;
 use super::{Alerta, require_staff};
 use crate::domain::{
     Alert, AlertAction, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertStatus,
-    Fingerprint, INGEST_ACTOR, IdempotencyKey, MailAbout, MailCause, MailId, MailKind, MailState,
-    Note, Occurrences, OutboxMail, Page, PageRequest, StreamMessage, User, UserId,
+    AlertWithIncident, Fingerprint, INGEST_ACTOR, IdempotencyKey, MailAbout, MailCause, MailId,
+    MailKind, MailState, Note, Occurrences, OutboxMail, Page, PageRequest, StreamMessage, User,
+    UserId,
 };
 use crate::notifications;
 use crate::ports::{AlertTransition, AlertWrite, GroupedAlert};
@@ -172,6 +173,31 @@ impl Alerta {
         page: &PageRequest,
     ) -> Result<Page<Alert>> {
         self.inner.storage.alerts.search(filter, page).await
+    }
+
+    /// A page of alerts, newest first, each with the incident opened from it (`GET /events`);
+    /// any role. The links of the whole page are read in one call to the incident store.
+    pub async fn search_alerts_with_incidents(
+        &self,
+        actor: &User,
+        filter: &AlertFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AlertWithIncident>> {
+        let page = self.search_alerts(actor, filter, page).await?;
+        let ids: Vec<AlertId> = page.items.iter().map(|alert| alert.id.clone()).collect();
+        let mut links = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            self.inner
+                .storage
+                .incidents
+                .incidents_for_alerts(&ids)
+                .await?
+        };
+        Ok(page.map(|alert| AlertWithIncident {
+            incident_id: links.remove(&alert.id),
+            alert,
+        }))
     }
 
     /// Counts by severity and channel (`GET /events/stats`); any role.

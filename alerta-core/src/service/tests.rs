@@ -787,6 +787,7 @@ async fn a_right_password_logs_in_even_when_its_failures_cannot_be_cleared() {
     assert_eq!(login.user.email.as_str(), "u1@campus.edu");
 }
 
+mod accounts;
 mod ack_links;
 mod alerts;
 mod daily_stats;

@@ -95,6 +95,59 @@ async fn staff_open_an_incident_from_an_alert_and_each_names_the_other() {
 }
 
 #[tokio::test]
+async fn the_alert_list_names_each_alerts_incident() {
+    let t = spawn_app().await;
+    let staff = t.user(Role::Staff).await;
+    let student = t.user(Role::Student).await;
+    let mut alerts = Vec::new();
+    for _ in 0..5 {
+        alerts.push(fire(&t, &staff.token, "error").await);
+    }
+    let mut incidents = Vec::new();
+    for id in [&alerts[1], &alerts[3]] {
+        let opened = send(t.request(
+            Method::POST,
+            &format!("/events/{id}/incident"),
+            Some(&staff.token),
+        ))
+        .await;
+        opened.expect(201);
+        incidents.push(opened.body["incident_id"].clone());
+    }
+
+    let mut seen = Vec::new();
+    let mut path = "/events?limit=2".to_owned();
+    loop {
+        let page = t.get(&path, Some(&student.token)).await;
+        page.expect(200);
+        for item in page.items() {
+            assert!(
+                item.as_object().unwrap().contains_key("incident_id"),
+                "every item says whether it has an incident: {item}"
+            );
+            seen.push((item["id"].clone(), item["incident_id"].clone()));
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/events?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let expected: Vec<_> = alerts
+        .iter()
+        .rev()
+        .map(|id| {
+            let incident = match id {
+                id if id == &alerts[1] => incidents[0].clone(),
+                id if id == &alerts[3] => incidents[1].clone(),
+                _ => json!(null),
+            };
+            (json!(id), incident)
+        })
+        .collect();
+    assert_eq!(seen, expected, "newest first, each with its own incident");
+}
+
+#[tokio::test]
 async fn given_fields_win_and_bad_ones_are_refused_without_a_trace() {
     let t = spawn_app().await;
     let admin = t.user(Role::Admin).await;
