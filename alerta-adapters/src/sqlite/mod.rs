@@ -33,6 +33,7 @@ mod idempotency;
 mod incidents;
 mod logins;
 mod outbox;
+mod records;
 mod reports;
 mod settings;
 mod silences;
