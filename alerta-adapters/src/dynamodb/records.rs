@@ -6,8 +6,9 @@
 //! per entry), so the store reads them back like any other. An import reads the items at the
 //! records' keys first (`BatchGetItem`, strongly consistent): an item there with the same
 //! content is left alone, one with other content stops the import before anything of the
-//! batch is written, and the missing ones are put with `attribute_not_exists`, the items of
-//! one record in one transaction.
+//! batch is written, and the missing ones are put one by one with `attribute_not_exists`. A
+//! record of two items (a user and its guard, an alert and its fingerprint item) cut in half
+//! by an interruption is completed by the next import, which finds the half there.
 
 use std::collections::HashMap;
 
@@ -15,13 +16,13 @@ use alerta_core::domain::{AlertCounts, IncidentCounts, StreamHead};
 use alerta_core::ports::{Imported, Record, RecordKind, RecordSink};
 use alerta_core::{ConflictKind, Error, Result};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use futures_util::future::try_join_all;
 
 use super::counts::{Counted, Tally};
 use super::error::{self, conditional, request, unreadable};
 use super::item::{Item, ItemBuilder, Reader, from_json, n, s, time};
 use super::query::{self, Expression, ScanOptions, backoff};
-use super::transaction::{self, MAX_ITEMS};
 use super::{DynamoStore, alerts, incidents, outbox, silences, stream, users};
 
 /// The most keys one `BatchGetItem` takes.
@@ -29,6 +30,9 @@ const BATCH_GET_MAX: usize = 100;
 
 /// How often unprocessed keys are asked for again before the import gives up.
 const BATCH_GET_ATTEMPTS: u32 = 8;
+
+/// How many puts an import has in flight at once.
+const PUTS_AT_ONCE: usize = 16;
 
 /// One item a record becomes: its table, its key attributes and the item.
 struct Planned {
@@ -116,9 +120,11 @@ impl DynamoStore {
                     let events = history
                         .iter()
                         .map(|event| {
-                            serde_json::to_value(event).map(|v| from_json(&v)).map_err(|e| {
-                                unreadable("alert", format!("event cannot be encoded: {e}"))
-                            })
+                            serde_json::to_value(event)
+                                .map(|v| from_json(&v))
+                                .map_err(|e| {
+                                    unreadable("alert", format!("event cannot be encoded: {e}"))
+                                })
                         })
                         .collect::<Result<Vec<_>>>()?;
                     item.insert("history".into(), AttributeValue::L(events));
@@ -149,7 +155,11 @@ impl DynamoStore {
                     .build(),
             )],
             Record::Silence(silence) => {
-                vec![one(&names.silences, &["id"], silences::silence_item(silence)?)]
+                vec![one(
+                    &names.silences,
+                    &["id"],
+                    silences::silence_item(silence)?,
+                )]
             }
             Record::Setting { name, value } => vec![one(
                 &names.counters,
@@ -380,23 +390,11 @@ impl RecordSink for DynamoStore {
             }
         }
 
-        // The items of one record go in one transaction; records share transactions up to
-        // DynamoDB's limit.
-        let mut transaction: Vec<TransactWriteItem> = Vec::new();
-        for absent in missing {
-            if transaction.len() + absent.len() > MAX_ITEMS {
-                self.put_all_new(std::mem::take(&mut transaction)).await?;
-            }
-            for item in absent {
-                transaction.push(transaction::put_new(
-                    &item.table,
-                    item.item.clone(),
-                    item.keys[0],
-                )?);
-            }
-        }
-        if !transaction.is_empty() {
-            self.put_all_new(transaction).await?;
+        // Single conditional puts, a few at a time: a transaction would bind items of
+        // unrelated records together for nothing, and costs twice the write units.
+        let items: Vec<&Planned> = missing.into_iter().flatten().collect();
+        for chunk in items.chunks(PUTS_AT_ONCE) {
+            try_join_all(chunk.iter().map(|item| self.put_missing(item))).await?;
         }
         Ok(imported)
     }
@@ -411,11 +409,16 @@ impl RecordSink for DynamoStore {
         let names = &self.names;
         match kind {
             RecordKind::Users => {
-                let filter = Self::text_filter("NOT begins_with({name}, {value})", "user_id", "email#");
-                self.count_items(&names.users, "user_id", Some(filter)).await
+                let filter =
+                    Self::text_filter("NOT begins_with({name}, {value})", "user_id", "email#");
+                self.count_items(&names.users, "user_id", Some(filter))
+                    .await
             }
             RecordKind::Departments => self.count_items(&names.departments, "nombre", None).await,
-            RecordKind::Incidents => self.count_items(&names.incidents, "incident_id", None).await,
+            RecordKind::Incidents => {
+                self.count_items(&names.incidents, "incident_id", None)
+                    .await
+            }
             RecordKind::IncidentEvents => self.count_items(&names.events, "event_id", None).await,
             RecordKind::Attachments => {
                 self.count_items(&names.attachments, "attachment_id", None)
@@ -470,14 +473,26 @@ impl RecordSink for DynamoStore {
 }
 
 impl DynamoStore {
-    /// Puts items that were missing a moment ago, each on condition that it still is.
-    async fn put_all_new(&self, items: Vec<TransactWriteItem>) -> Result<()> {
-        match transaction::write(&self.client, items, None).await? {
-            Ok(()) => Ok(()),
-            Err(_) => Err(Error::conflict(
+    /// Puts an item that was missing a moment ago, on condition that it still is.
+    async fn put_missing(&self, item: &Planned) -> Result<()> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&item.table)
+            .set_item(Some(item.item.clone()))
+            .condition_expression("attribute_not_exists(#key)")
+            .expression_attribute_names("#key", item.keys[0])
+            .send()
+            .await;
+        match conditional("put_item", result)? {
+            Some(_) => Ok(()),
+            None => Err(Error::conflict(
                 ConflictKind::Duplicate,
-                "another writer stored some of these records during the import: stop every \
-                 server on the target and run the import again",
+                format!(
+                    "another writer stored an item of table {} during the import: stop every \
+                     server on the target and run the import again",
+                    item.table
+                ),
             )),
         }
     }

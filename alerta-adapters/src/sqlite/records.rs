@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use alerta_core::domain::{
-    AlertCounts, AlertEvent, AlertId, EventId, IncidentCounts, IncidentId, StreamEntry,
-    StreamHead, StreamMessage,
+    AlertCounts, AlertEvent, AlertId, EventId, IncidentCounts, IncidentId, StreamEntry, StreamHead,
+    StreamMessage,
 };
 use alerta_core::ports::{
     AlertStore, AssignmentRecord, IncidentStore, Record, RecordKind, RecordSource, StreamLog,
@@ -275,6 +275,9 @@ impl RecordSource for SqliteStore {
     }
 
     async fn record_counts(&self) -> Result<(IncidentCounts, AlertCounts)> {
-        Ok((IncidentStore::counts(self).await?, AlertStore::counts(self).await?))
+        Ok((
+            IncidentStore::counts(self).await?,
+            AlertStore::counts(self).await?,
+        ))
     }
 }

@@ -235,8 +235,8 @@ pub trait RecordSource: Send + Sync {
 ///   succeeds when the sink's log is empty or already has that epoch.
 /// - [`import_records`](RecordSink::import_records) writes each record that is missing and
 ///   leaves alone one that is there with the same content, so an import run again, or after
-///   an interruption, ends with each record once. Records of one call may be written in
-///   parts; each record is written whole or not at all.
+///   an interruption, ends with each record once. A call may be cut short part-way; the
+///   next import of the same records completes what it left.
 /// - [`import_counts`](RecordSink::import_counts) sets the counts the statistics read to the
 ///   source's.
 /// - [`count_records`](RecordSink::count_records) counts what the sink holds, whatever its
