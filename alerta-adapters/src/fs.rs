@@ -406,6 +406,47 @@ impl FsBlobStore {
         blocking(move || store.migrate_now()).await
     }
 
+    /// The key of every blob under the root, in key order; none when the root is missing.
+    /// Reads the directory only: what a move to another blob store copies.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unavailable`] when the directory cannot be read.
+    pub async fn keys(&self) -> Result<Vec<BlobKey>> {
+        let root = self.inner.root.clone();
+        blocking(move || {
+            let mut keys = Vec::new();
+            if !root.is_dir() {
+                return Ok(keys);
+            }
+            let mut pending = vec![root.clone()];
+            while let Some(dir) = pending.pop() {
+                for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {
+                    let entry = entry.map_err(io_error(&dir))?;
+                    let path = entry.path();
+                    if entry.file_name().to_string_lossy().starts_with('.') {
+                        continue;
+                    }
+                    let kind = entry.file_type().map_err(io_error(&path))?;
+                    if kind.is_dir() {
+                        pending.push(path);
+                    } else if kind.is_file()
+                        && let Ok(relative) = path.strip_prefix(&root)
+                    {
+                        let parts: Vec<String> = relative
+                            .components()
+                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                            .collect();
+                        keys.push(BlobKey::from_stored(parts.join("/")));
+                    }
+                }
+            }
+            keys.sort();
+            Ok(keys)
+        })
+        .await
+    }
+
     fn migrate_now(&self) -> Result<usize> {
         let root = self.inner.root.clone();
         if !root.is_dir() {

@@ -62,6 +62,24 @@ pub enum Command {
     /// The AWS profile's tables and buckets.
     #[command(subcommand)]
     Aws(AwsCommand),
+    /// Copy everything the local data directory holds into another profile's storage;
+    /// safe to run again, and to rerun after an interruption.
+    Migrate(MigrateArgs),
+}
+
+/// `alerta migrate`
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The profile to copy into: `aws` (the tables and buckets `--profile aws` reads).
+    #[arg(long, value_enum)]
+    pub to: MigrateTarget,
+}
+
+/// Where `alerta migrate` copies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MigrateTarget {
+    /// DynamoDB tables and S3 buckets.
+    Aws,
 }
 
 /// `alerta aws ...`
@@ -248,6 +266,22 @@ fn with_key(line: &str, key: Option<&str>) -> anyhow::Result<String> {
             .or_insert_with(|| serde_json::Value::String(key.to_owned()));
     }
     Ok(value.to_string())
+}
+
+/// `alerta migrate --to aws`: the data directory of the configuration into the AWS tables
+/// and buckets it names; fails when a count differs afterwards.
+pub async fn migrate(config: &Config, args: &MigrateArgs) -> anyhow::Result<()> {
+    match args.to {
+        #[cfg(feature = "aws")]
+        MigrateTarget::Aws => crate::migrate::to_aws(config).await.map(|_| ()),
+        #[cfg(not(feature = "aws"))]
+        MigrateTarget::Aws => {
+            let _ = config;
+            anyhow::bail!(
+                "this alerta was built without the AWS profile; rebuild with `--features aws`"
+            )
+        }
+    }
 }
 
 /// `alerta aws bootstrap`.

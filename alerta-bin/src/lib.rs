@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod escalation;
 pub mod health;
 pub mod mail;
+pub mod migrate;
 pub mod openapi;
 pub mod periodic;
 pub mod profile;

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use alerta_bin::cli::{
-    AwsCommand, Cli, Command, OutboxCommand, ReportCommand, UserCommand, aws_bootstrap,
+    AwsCommand, Cli, Command, OutboxCommand, ReportCommand, UserCommand, aws_bootstrap, migrate,
     outbox_retry, report_run, send_event, user_add,
 };
 use clap::Parser;
@@ -35,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Outbox(OutboxCommand::Retry { id }) => outbox_retry(&config, &id).await,
         Command::SendEvent(args) => send_event(&config, &args).await,
         Command::Aws(AwsCommand::Bootstrap) => aws_bootstrap(&config).await,
+        Command::Migrate(args) => migrate(&config, &args).await,
         Command::User(UserCommand::Add { email, role, name }) => {
             user_add(&config, &email, &role, name.as_deref()).await
         }

@@ -54,7 +54,7 @@ fn search_text(alert: &Alert) -> String {
     )
 }
 
-fn alert_item(alert: &Alert) -> Item {
+pub(super) fn alert_item(alert: &Alert) -> Item {
     ItemBuilder::new()
         .set("id", s(alert.id.as_str()))
         .set("source", s(alert.source.as_str()))
@@ -137,7 +137,7 @@ const GROUP_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(120)
 
 /// The key of the item that points from `fingerprint` to its group, in the occurrences
 /// table: a partition of its own, which no alert id (a ULID) can name.
-fn fingerprint_key(fingerprint: &Fingerprint) -> Item {
+pub(super) fn fingerprint_key(fingerprint: &Fingerprint) -> Item {
     key(&[
         ("alert_id", &format!("fingerprint#{fingerprint}")),
         ("id", "group"),

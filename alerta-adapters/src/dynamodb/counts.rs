@@ -51,7 +51,7 @@ pub(super) struct Tally(BTreeMap<String, i64>);
 impl Tally {
     /// The numbers of `counts`: each top-level number under its name, each number of a
     /// top-level map as `map.key`.
-    fn of(counts: &impl Serialize) -> Result<Self> {
+    pub(super) fn of(counts: &impl Serialize) -> Result<Self> {
         let value = serde_json::to_value(counts).map_err(|e| unreadable("counts", e))?;
         let Value::Object(fields) = value else {
             return Err(unreadable("counts", "they are not a JSON object"));
@@ -178,6 +178,15 @@ fn counts_from_item<T: Serialize + DeserializeOwned>(item: &Item, empty: T) -> R
     serde_json::from_value(value).map_err(|e| unreadable("counts", e))
 }
 
+/// The counts item of `counted` holding `tally`.
+fn counts_item(counted: Counted, tally: &Tally) -> Item {
+    let mut item = ItemBuilder::new().set(NAME, s(counted.name()));
+    for (path, amount) in &tally.0 {
+        item = item.set(path, n(amount));
+    }
+    item.build()
+}
+
 impl DynamoStore {
     /// The transaction item that adds `tally` to the counts of `counted`; none when it adds
     /// nothing, so a write that changes no count takes no room in its transaction.
@@ -241,6 +250,19 @@ impl DynamoStore {
         .await
     }
 
+    /// Replaces the counts item of `counted` with `tally`: what a move sets them to, from
+    /// the counts of the backend it copies.
+    pub(super) async fn set_counts(&self, counted: Counted, tally: &Tally) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.names.counters)
+            .set_item(Some(counts_item(counted, tally)))
+            .send()
+            .await
+            .map_err(|e| super::error::request("put_item", e))?;
+        Ok(())
+    }
+
     /// Makes the counts item of `counted` from the items of `table` if it is missing.
     async fn ensure_count(
         &self,
@@ -256,11 +278,7 @@ impl DynamoStore {
         for item in query::scan_all(&self.client, table, ScanOptions::default()).await? {
             tally = tally.plus(tally_of(&item)?);
         }
-        let mut item = ItemBuilder::new().set(NAME, s(counted.name()));
-        for (path, amount) in &tally.0 {
-            item = item.set(path, n(amount));
-        }
-        self.put_if_absent(&self.names.counters, item.build(), NAME)
+        self.put_if_absent(&self.names.counters, counts_item(counted, &tally), NAME)
             .await
             .map(|_| ())
     }

@@ -46,7 +46,7 @@ fn search_text(incident: &Incident) -> String {
     )
 }
 
-fn incident_item(incident: &Incident) -> Item {
+pub(super) fn incident_item(incident: &Incident) -> Item {
     ItemBuilder::new()
         .set("incident_id", s(incident.id().as_str()))
         .set("tipo", s(incident.kind().as_str()))
@@ -84,7 +84,7 @@ pub(super) fn incident_from_item(item: &Item) -> Result<Incident> {
     }))
 }
 
-fn event_item(event: &IncidentEvent) -> Result<Item> {
+pub(super) fn event_item(event: &IncidentEvent) -> Result<Item> {
     // The change serialises as `{tipo_evento, detalle}`, the wire shape of the original table.
     let change = serde_json::to_value(&event.change)
         .map_err(|e| unreadable("event", format!("change cannot be encoded: {e}")))?;
@@ -114,7 +114,7 @@ fn event_from_item(item: &Item) -> Result<IncidentEvent> {
     })
 }
 
-fn attachment_item(attachment: &Attachment) -> Item {
+pub(super) fn attachment_item(attachment: &Attachment) -> Item {
     ItemBuilder::new()
         .set("incident_id", s(attachment.incident_id.as_str()))
         .set("attachment_id", s(attachment.attachment_id.as_str()))

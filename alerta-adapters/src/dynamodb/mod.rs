@@ -253,6 +253,7 @@ mod keyed;
 mod logins;
 mod outbox;
 mod query;
+mod records;
 mod reports;
 mod settings;
 mod silences;

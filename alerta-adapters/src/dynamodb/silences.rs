@@ -19,7 +19,7 @@ use super::item::{Item, ItemBuilder, Reader, n, s};
 use super::keyed::key;
 use super::query::{self, ScanOptions};
 
-fn silence_item(silence: &Silence) -> Result<Item> {
+pub(super) fn silence_item(silence: &Silence) -> Result<Item> {
     let matchers = serde_json::to_string(silence.matchers())
         .map_err(|e| unreadable("silence", format!("matchers: {e}")))?;
     Ok(ItemBuilder::new()

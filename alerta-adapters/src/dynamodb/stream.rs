@@ -20,10 +20,10 @@ use super::transaction::{self, Attempt, Cancelled};
 use super::{DynamoStore, keyed};
 
 /// The partition (and sort key) of the counter item.
-const COUNTER: &str = "counter";
+pub(super) const COUNTER: &str = "counter";
 
 /// The partition of the segment items.
-const SEGMENTS: &str = "segment";
+pub(super) const SEGMENTS: &str = "segment";
 
 /// How often a write tries to take the next positions while other writers take them first.
 const COUNTER_ATTEMPTS: u32 = 50;
@@ -44,12 +44,12 @@ const WRITE_LOG_BYTES: usize = 2 * 1024 * 1024;
 const EPOCH_BOUND: u64 = 1 << 53;
 
 /// The key of the counter item.
-fn counter_key() -> Item {
+pub(super) fn counter_key() -> Item {
     keyed::key(&[("pk", COUNTER), ("sk", COUNTER)])
 }
 
 /// The sort key of the segment ending at `last`: zero-padded, so text order is number order.
-fn segment_sort_key(last: Position) -> String {
+pub(super) fn segment_sort_key(last: Position) -> String {
     format!("{last:020}")
 }
 

@@ -32,7 +32,7 @@ fn email_guard(email: &Email) -> String {
     format!("email#{email}")
 }
 
-fn user_item(record: &UserRecord) -> Item {
+pub(super) fn user_item(record: &UserRecord) -> Item {
     let user = &record.user;
     ItemBuilder::new()
         .set("user_id", s(user.id.as_str()))

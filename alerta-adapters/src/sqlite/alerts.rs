@@ -203,7 +203,7 @@ async fn insert_event(tx: &mut Transaction<'static, Sqlite>, event: &AlertEvent)
     Ok(())
 }
 
-fn occurrences_from_row(row: &SqliteRow) -> Result<Occurrences> {
+pub(super) fn occurrences_from_row(row: &SqliteRow) -> Result<Occurrences> {
     let stored = |e: Error| unreadable(format!("alert occurrences: {e}"));
     Ok(Occurrences {
         id: AlertId::parse(&text(row, "id")?).map_err(stored)?,
@@ -212,7 +212,7 @@ fn occurrences_from_row(row: &SqliteRow) -> Result<Occurrences> {
     })
 }
 
-fn alert_from_row(row: &SqliteRow) -> Result<Alert> {
+pub(super) fn alert_from_row(row: &SqliteRow) -> Result<Alert> {
     let stored = |e: Error| unreadable(format!("alert: {e}"));
     let id = AlertId::parse(&text(row, "id")?).map_err(stored)?;
     let draft = AlertDraft {
@@ -242,7 +242,7 @@ fn alert_from_row(row: &SqliteRow) -> Result<Alert> {
     )
 }
 
-fn event_from_row(row: &SqliteRow) -> Result<AlertEvent> {
+pub(super) fn event_from_row(row: &SqliteRow) -> Result<AlertEvent> {
     let stored = |e: Error| unreadable(format!("alert event: {e}"));
     let note: Option<String> = column(row, "note")?;
     Ok(AlertEvent {

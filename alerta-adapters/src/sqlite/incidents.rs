@@ -161,7 +161,7 @@ async fn insert_attachment(conn: &mut SqliteConnection, attachment: &Attachment)
     Ok(())
 }
 
-fn incident_from_row(row: &SqliteRow) -> Result<Incident> {
+pub(super) fn incident_from_row(row: &SqliteRow) -> Result<Incident> {
     let stored = |e: Error| unreadable(format!("incident: {e}"));
     let department = column::<Option<String>>(row, "department")?;
     let resolved_at = column::<Option<i64>>(row, "resolved_at")?;
@@ -190,7 +190,7 @@ fn incident_from_row(row: &SqliteRow) -> Result<Incident> {
     }))
 }
 
-fn event_from_row(row: &SqliteRow) -> Result<IncidentEvent> {
+pub(super) fn event_from_row(row: &SqliteRow) -> Result<IncidentEvent> {
     let stored = |e: Error| unreadable(format!("event: {e}"));
     let change: Change = serde_json::from_str(&text(row, "change")?)
         .map_err(|e| unreadable(format!("event change: {e}")))?;
@@ -203,7 +203,7 @@ fn event_from_row(row: &SqliteRow) -> Result<IncidentEvent> {
     })
 }
 
-fn attachment_from_row(row: &SqliteRow) -> Result<Attachment> {
+pub(super) fn attachment_from_row(row: &SqliteRow) -> Result<Attachment> {
     let stored = |e: Error| unreadable(format!("attachment: {e}"));
     let content_type = text(row, "content_type")?;
     Ok(Attachment {

@@ -34,6 +34,7 @@ mod incidents;
 mod keyed;
 mod logins;
 mod outbox;
+mod records;
 mod reports;
 mod settings;
 mod silences;

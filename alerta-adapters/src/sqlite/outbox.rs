@@ -50,7 +50,7 @@ pub(super) async fn insert_mail(conn: &mut SqliteConnection, mail: &OutboxMail) 
     Ok(())
 }
 
-fn mail_from_row(row: &SqliteRow) -> Result<OutboxMail> {
+pub(super) fn mail_from_row(row: &SqliteRow) -> Result<OutboxMail> {
     let stored = |e: Error| unreadable(format!("mail: {e}"));
     let message: MailMessage = serde_json::from_str(&text(row, "message")?)
         .map_err(|e| unreadable(format!("mail message: {e}")))?;

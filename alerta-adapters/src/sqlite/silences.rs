@@ -20,7 +20,7 @@ macro_rules! silence_columns {
     };
 }
 
-fn silence_from_row(row: &SqliteRow) -> Result<Silence> {
+pub(super) fn silence_from_row(row: &SqliteRow) -> Result<Silence> {
     let stored = |e: Error| unreadable(format!("silence: {e}"));
     let matchers: Matchers = serde_json::from_str(&text(row, "matchers")?)
         .map_err(|e| unreadable(format!("silence matchers: {e}")))?;

@@ -18,7 +18,7 @@ macro_rules! user_columns {
     };
 }
 
-fn user_from_row(row: &SqliteRow) -> Result<UserRecord> {
+pub(super) fn user_from_row(row: &SqliteRow) -> Result<UserRecord> {
     let stored = |e: Error| unreadable(format!("user: {e}"));
     Ok(UserRecord {
         user: User {
@@ -43,7 +43,7 @@ fn session_from_row(row: &SqliteRow) -> Result<Session> {
     })
 }
 
-fn department_from_row(row: &SqliteRow) -> Result<Department> {
+pub(super) fn department_from_row(row: &SqliteRow) -> Result<Department> {
     let stored = |e: Error| unreadable(format!("department: {e}"));
     Ok(Department {
         name: DepartmentName::parse(&text(row, "name")?).map_err(stored)?,

@@ -1200,3 +1200,75 @@ async fn an_assignment_is_found_by_kind_across_incidents() {
         .unwrap();
     assert_eq!(found, assign.events);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_skips_what_is_there_alike_and_refuses_other_content_under_the_same_key() {
+    use alerta_core::ConflictKind;
+    use alerta_core::domain::StreamHead;
+    use alerta_core::ports::{Imported, IncidentStore, Record, RecordKind, RecordSink};
+
+    let config = sdk_config().await;
+    let store = fresh_store(&config).await;
+    let fx = Fixtures::new();
+    let reporter = fx.user();
+    let incident = fx.incident(&reporter, "tecnologia", Urgency::Medium, "Proyector");
+    let record = Record::Incident(incident.clone());
+
+    let first = store.import_records(vec![record.clone()]).await.unwrap();
+    assert_eq!(
+        first,
+        Imported {
+            written: 1,
+            present: 0
+        }
+    );
+    let again = store.import_records(vec![record]).await.unwrap();
+    assert_eq!(
+        again,
+        Imported {
+            written: 0,
+            present: 1
+        }
+    );
+
+    let moved = fx.move_to(&incident, Status::InProgress).incident;
+    assert_eq!(moved.id(), incident.id());
+    let refused = store
+        .import_records(vec![Record::Incident(moved)])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.conflict_kind(),
+        Some(ConflictKind::Duplicate),
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().contains(incident.id().as_str()),
+        "{refused}"
+    );
+    assert_eq!(store.incident(incident.id()).await.unwrap(), Some(incident));
+    assert_eq!(store.count_records(RecordKind::Incidents).await.unwrap(), 1);
+
+    // The log bootstrap made (empty, another epoch) is taken over; one with entries is not.
+    let origin = StreamHead {
+        epoch: 4711,
+        head: 9,
+        oldest: 10,
+    };
+    store.adopt_stream(origin).await.unwrap();
+    store.adopt_stream(origin).await.unwrap();
+    let reader = DynamoStore::from_sdk_config(&config, store.tables().clone());
+    assert_eq!(reader.head().await.unwrap(), origin);
+    let other = StreamHead {
+        epoch: 4712,
+        head: 3,
+        oldest: 4,
+    };
+    let refused = store.adopt_stream(other).await.unwrap_err();
+    assert_eq!(
+        refused.conflict_kind(),
+        Some(ConflictKind::Duplicate),
+        "{refused}"
+    );
+    assert_eq!(reader.head().await.unwrap(), origin);
+}

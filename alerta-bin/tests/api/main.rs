@@ -6,6 +6,8 @@ mod helpers;
 mod aws;
 #[cfg(feature = "aws")]
 mod deployment;
+#[cfg(feature = "aws")]
+mod migrate;
 
 mod abuse;
 mod ack_link;

@@ -11,6 +11,7 @@ mod limits;
 mod logins;
 mod misc;
 mod outbox;
+mod records;
 mod reports;
 mod settings;
 mod silences;
@@ -28,6 +29,10 @@ pub use misc::{
     BlobStore, Broadcaster, Clock, DynBlobStore, DynBroadcaster, ManualClock, SystemClock,
 };
 pub use outbox::{DynMailOutbox, DynMailer, MailOutbox, Mailer, SendError};
+pub use records::{
+    AssignmentRecord, DynRecordSink, DynRecordSource, Imported, Record, RecordKind, RecordSink,
+    RecordSource,
+};
 pub use reports::{DynReportLedger, ReportLedger};
 pub use settings::{DynSettingStore, SettingStore};
 pub use silences::{DynSilenceStore, SilenceStore};

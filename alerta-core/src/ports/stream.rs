@@ -23,7 +23,9 @@ use crate::domain::{Position, StreamBatch, StreamEntry, StreamHead, Timestamp};
 /// - [`read`](StreamLog::read) returns the entries after `after`, in position order, as they
 ///   were committed; at most `limit`, and fewer only when it reached the head.
 /// - The epoch is fixed for the life of the log; a log made anew (a new database, a restore
-///   into new tables, a migration) has another one.
+///   into new tables) has another one. A log moved whole to another backend
+///   ([`RecordSink::adopt_stream`](super::RecordSink::adopt_stream)) keeps its epoch and
+///   positions: it is the same log.
 /// - [`trim`](StreamLog::trim) removes entries committed before a time, oldest first, and
 ///   never the head: positions keep counting from where they were.
 ///
