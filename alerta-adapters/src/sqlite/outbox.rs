@@ -23,6 +23,9 @@ macro_rules! mail_columns {
     };
 }
 
+/// The columns [`mail_from_row`] reads.
+pub(super) const MAIL_COLUMNS: &str = mail_columns!();
+
 /// Writes one row inside the caller's transaction.
 pub(super) async fn insert_mail(conn: &mut SqliteConnection, mail: &OutboxMail) -> Result<()> {
     let message = serde_json::to_string(&mail.message).map_err(error::unencodable)?;

@@ -60,12 +60,7 @@ fn listing(kind: RecordKind) -> (&'static str, &'static str, &'static str) {
             "id, matchers, starts_at, ends_at, comment, created_by, created_at",
         ),
         RecordKind::Settings => ("settings", "name", "name, value"),
-        RecordKind::Mails => (
-            "outbox",
-            "id",
-            "id, message_id, message, state, attempts, next_attempt_at, lease_until, \
-             last_error, created_at, sent_at, kind, about",
-        ),
+        RecordKind::Mails => ("outbox", "id", outbox::MAIL_COLUMNS),
         RecordKind::Assignments => (
             "report_assignments",
             "event_id",

@@ -27,3 +27,14 @@ mod tcp;
 mod tcp_lines;
 #[cfg(all(feature = "websocket", feature = "http"))]
 mod websocket;
+
+/// How many generated cases a property test runs: `default`, or `ALERTA_TEST_FUZZ_CASES` for a
+/// long run.
+fn fuzz_cases(default: u32) -> u32 {
+    match std::env::var("ALERTA_TEST_FUZZ_CASES") {
+        Ok(value) => value.parse().unwrap_or_else(|_| {
+            panic!("ALERTA_TEST_FUZZ_CASES must be a whole number, not {value:?}")
+        }),
+        Err(_) => default,
+    }
+}

@@ -210,7 +210,7 @@ fn tcp_generated_lines_each_get_one_reply_and_only_valid_ones_are_stored() {
         .unwrap();
     let world = runtime.block_on(world());
     let mut runner = TestRunner::new(Config {
-        cases: 96,
+        cases: crate::fuzz_cases(96),
         failure_persistence: None,
         ..Config::default()
     });

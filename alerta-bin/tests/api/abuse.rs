@@ -13,9 +13,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, BinaryServer, descriptors, resident_kib, start_binary_with,
-};
+use crate::helpers::{BinaryServer, descriptors, resident_kib, start_binary_with};
+use crate::mail::admin_token;
 use crate::stream::{Socket, subscribe};
 
 /// Rounds of abuse measured, after one that warms up what the abuse touches.
@@ -31,19 +30,6 @@ const MESSAGE_BYTES: usize = 1_000;
 /// round: caches still fill as the database grows (a few MB in all, less each round), while
 /// one round's messages queued for the stalled clients would be 80 MB.
 const ALLOWED_GROWTH_KIB: u64 = 32 * 1024;
-
-async fn admin_token(base: &str) -> String {
-    let body: Value = reqwest::Client::new()
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["token"].as_str().expect("a token").to_owned()
-}
 
 /// An alert message of [`MESSAGE_BYTES`] that starts with `label`.
 fn message(label: &str) -> String {
@@ -210,7 +196,7 @@ async fn repeated_abuse_leaves_memory_and_descriptors_where_they_were() {
     )
     .await;
     let pid = server.child.id().expect("the server's pid");
-    let token = admin_token(&server.base).await;
+    let token = admin_token(&reqwest::Client::new(), &server.base).await;
     let ws_base = server.base.replace("http://", "ws://");
     let mut reader = subscribe(&ws_base, &token, None).await;
 

@@ -14,8 +14,11 @@ use crate::helpers::{BinaryServer, eventually, start_binary};
 use crate::mail::admin_token;
 use crate::stream::{next_message, subscribe};
 
-/// Kills, each after enough new acknowledgements that the writers are mid-stream.
-const ROUNDS: usize = 4;
+/// Kills, each after enough new acknowledgements that the writers are mid-stream: 4, or
+/// `ALERTA_TEST_KILL_ROUNDS` for a long run.
+fn rounds() -> usize {
+    crate::helpers::from_env("ALERTA_TEST_KILL_ROUNDS", 4)
+}
 /// Acknowledged writes to wait for in a round before the kill.
 const ACKS_PER_ROUND: usize = 150;
 
@@ -123,7 +126,8 @@ async fn acknowledged_writes_survive_kill_9_again_and_again() {
     let client = reqwest::Client::new();
     let acked = Arc::new(Acknowledged::default());
 
-    for round in 0..ROUNDS {
+    let rounds = rounds();
+    for round in 0..rounds {
         let mut server = start_binary(data_dir.path()).await;
         let token = admin_token(&client, &server.base).await;
         let before = acked.total();
@@ -184,7 +188,7 @@ async fn acknowledged_writes_survive_kill_9_again_and_again() {
         lost.first()
     );
     let acked_incidents = acked.incidents.lock().unwrap().clone();
-    assert!(!acked_incidents.is_empty() && acked_alerts.len() > ROUNDS);
+    assert!(!acked_incidents.is_empty() && acked_alerts.len() > rounds);
     for id in &acked_incidents {
         let reply = client
             .get(format!("{}/incidents/{id}", server.base))

@@ -241,3 +241,13 @@ pub fn resident_kib(pid: u32) -> u64 {
         .and_then(|kib| kib.parse().ok())
         .expect("VmRSS")
 }
+
+/// A count a long run raises: the environment variable `name` when set, else `default`.
+pub fn from_env(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(value) => value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a whole number, not {value:?}")),
+        Err(_) => default,
+    }
+}

@@ -138,7 +138,7 @@ fn generated_bodies_never_get_a_server_error_and_refusals_change_nothing() {
         ("/auth/login".into(), None),
     ];
     let mut runner = TestRunner::new(Config {
-        cases: 160,
+        cases: crate::fuzz_cases(160),
         failure_persistence: None,
         ..Config::default()
     });
