@@ -63,7 +63,7 @@ pub struct HubConfig {
     pub send_buffer: Option<usize>,
     /// The WebSocket protocol settings, also for a stream made with
     /// [`WebSocketStream::from_raw_socket`]. The defaults keep per-connection buffers small
-    /// (4 KiB read, 16 KiB write) so that thousands of connections fit, and cap incoming
+    /// (1 KiB read, 16 KiB write) so that thousands of connections fit, and cap incoming
     /// messages and frames at [`MAX_INCOMING_BYTES`](Self::MAX_INCOMING_BYTES).
     pub websocket: WebSocketConfig,
 }
@@ -117,7 +117,10 @@ impl Default for HubConfig {
             replay_page: 500,
             send_buffer: Some(256 * 1024),
             websocket: WebSocketConfig::default()
-                .read_buffer_size(4 * 1024)
+                // Allocated whole for every connection, and clients only send pongs and
+                // closes: a small one keeps idle connections cheap. It grows for a larger
+                // message.
+                .read_buffer_size(1024)
                 .write_buffer_size(write_buffer)
                 // Past the target size only while the socket is full; bounded so that a
                 // stuck client cannot grow it far.
