@@ -15,7 +15,7 @@ mod lifecycle;
 mod mail;
 mod page;
 mod response_times;
-mod schema;
+pub(crate) mod schema;
 mod session;
 mod silence;
 mod stats;
@@ -24,7 +24,7 @@ mod text;
 mod time;
 mod user;
 mod visibility;
-mod wire_names;
+pub(crate) mod wire_names;
 
 pub use self::time::Timestamp;
 pub use ack_link::{AckLinks, AckToken, AckTokenRefusal, LinkSecret};

@@ -3,13 +3,15 @@
 use async_trait::async_trait;
 
 use crate::Result;
+use crate::domain::wire_names::wire_names;
 use crate::domain::{
     Alert, AlertCounts, AlertEvent, AlertId, Attachment, Department, EventId, Incident,
     IncidentCounts, IncidentEvent, IncidentId, Occurrences, OutboxMail, Silence, StreamEntry,
     StreamHead, Timestamp, UserRecord,
 };
 
-/// The kinds of record a backend holds that a move carries, in the order a move copies them.
+/// The kinds of record a backend holds that a move carries, in the order a move copies them
+/// (`ALL`), each with a short name for output (`as_str`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RecordKind {
     /// Accounts with their password hashes, roles and disabled flags.
@@ -40,43 +42,21 @@ pub enum RecordKind {
     Stream,
 }
 
-impl RecordKind {
-    /// Every kind, in the order a move copies them.
-    pub const ALL: [Self; 13] = [
-        Self::Users,
-        Self::Departments,
-        Self::Incidents,
-        Self::IncidentEvents,
-        Self::Attachments,
-        Self::Alerts,
-        Self::AlertOccurrences,
-        Self::AlertIncidents,
-        Self::Silences,
-        Self::Settings,
-        Self::Mails,
-        Self::Assignments,
-        Self::Stream,
-    ];
-
-    /// A short name for output: `users`, `incident_events`, ...
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Users => "users",
-            Self::Departments => "departments",
-            Self::Incidents => "incidents",
-            Self::IncidentEvents => "incident_events",
-            Self::Attachments => "attachments",
-            Self::Alerts => "alerts",
-            Self::AlertOccurrences => "alert_occurrences",
-            Self::AlertIncidents => "alert_incidents",
-            Self::Silences => "silences",
-            Self::Settings => "settings",
-            Self::Mails => "mails",
-            Self::Assignments => "assignments",
-            Self::Stream => "stream",
-        }
-    }
-}
+wire_names!(RecordKind, field "kind", {
+    Users = "users",
+    Departments = "departments",
+    Incidents = "incidents",
+    IncidentEvents = "incident_events",
+    Attachments = "attachments",
+    Alerts = "alerts",
+    AlertOccurrences = "alert_occurrences",
+    AlertIncidents = "alert_incidents",
+    Silences = "silences",
+    Settings = "settings",
+    Mails = "mails",
+    Assignments = "assignments",
+    Stream = "stream",
+});
 
 /// One entry of the report job's ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
