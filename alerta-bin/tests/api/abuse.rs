@@ -1,4 +1,4 @@
-//! The real binary abused the same way several times over, then its memory and descriptors:
+//! The real binary abused the same way several times over, then its memory and open sockets:
 //! stream clients that subscribe and never read while a burst goes by, JSON bodies past the
 //! size limit, TCP lines past theirs and lines that are not JSON. A reading client gets every
 //! message of every burst meanwhile; the abuse leaves nothing behind that grows with it.
@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{BinaryServer, descriptors, resident_kib, start_binary_with};
+use crate::helpers::{BinaryServer, resident_kib, sockets, start_binary_with};
 use crate::mail::admin_token;
 use crate::stream::{Socket, subscribe};
 
@@ -173,11 +173,11 @@ async fn round(server: &BinaryServer, token: &str, reader: &mut Socket, round: u
     // The stalled clients still hold their ends; the server closes its own.
     let pid = server.child.id().unwrap();
     let start = Instant::now();
-    while descriptors(pid) > fds {
+    while sockets(pid) > fds {
         assert!(
             start.elapsed() < Duration::from_secs(60),
-            "round {round}: {} descriptors open, {fds} before it",
-            descriptors(pid)
+            "round {round}: {} sockets open, {fds} before it",
+            sockets(pid)
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -185,7 +185,7 @@ async fn round(server: &BinaryServer, token: &str, reader: &mut Socket, round: u
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn repeated_abuse_leaves_memory_and_descriptors_where_they_were() {
+async fn repeated_abuse_leaves_memory_and_sockets_where_they_were() {
     let data_dir = tempfile::tempdir().unwrap();
     let server = start_binary_with(
         data_dir.path(),
@@ -207,7 +207,7 @@ async fn repeated_abuse_leaves_memory_and_descriptors_where_they_were() {
         send_alerts(tcp, "fill.".into(), 0..tail),
         receive_all(&mut reader, "fill.", tail)
     );
-    let fds = descriptors(pid);
+    let fds = sockets(pid);
     let fresh = resident_kib(pid);
     round(&server, &token, &mut reader, 0, fds).await;
     let warmed = resident_kib(pid);
@@ -225,5 +225,5 @@ async fn repeated_abuse_leaves_memory_and_descriptors_where_they_were() {
         last <= warmed + ALLOWED_GROWTH_KIB,
         "{ROUNDS} rounds of abuse left memory behind: {warmed} KiB before them, {last} KiB after"
     );
-    assert_eq!(descriptors(pid), fds, "every descriptor came back");
+    assert_eq!(sockets(pid), fds, "every socket was closed");
 }

@@ -1,7 +1,7 @@
 //! Connections that say nothing, over real sockets to the real binary: silent TCP and HTTP
 //! connections, a request line that never ends and an idle keep-alive are closed within the
 //! configured time; one address cannot hold more connections than it is allowed, while
-//! another still gets in; and after the abuse the server's descriptors come back.
+//! another still gets in; and after the abuse the server has closed its sockets.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::helpers::{BinaryServer, descriptors, resident_kib, start_binary_with};
+use crate::helpers::{BinaryServer, resident_kib, sockets, start_binary_with};
 
 /// Connects to `to` from the loopback address `from` (any of 127.0.0.0/8 works on Linux).
 async fn connect_from(from: [u8; 4], to: SocketAddr) -> TcpStream {
@@ -147,7 +147,7 @@ async fn silent_and_half_sent_connections_are_closed_within_the_configured_time(
 }
 
 #[tokio::test]
-async fn one_address_cannot_hold_more_than_its_connections_and_descriptors_come_back() {
+async fn one_address_cannot_hold_more_than_its_connections_and_its_sockets_are_closed() {
     let data_dir = tempfile::tempdir().unwrap();
     let limit = 50;
     let server = start_binary_with(
@@ -164,7 +164,7 @@ async fn one_address_cannot_hold_more_than_its_connections_and_descriptors_come_
     // Warm up the paths the abuse touches, so what is measured after is what it left.
     assert!(health_from(HOME, &server).await.starts_with("HTTP/1.1 200"));
     assert_eq!(alert_from(HOME, &server).await["ok"], true);
-    let fds_before = descriptors(pid);
+    let fds_before = sockets(pid);
     let rss_before = resident_kib(pid);
 
     // One host opens its allowance of silent connections on both listeners...
@@ -187,9 +187,9 @@ async fn one_address_cannot_hold_more_than_its_connections_and_descriptors_come_
         );
     }
     assert!(
-        descriptors(pid) <= fds_before + 2 * limit + 8,
+        sockets(pid) <= fds_before + 2 * limit + 8,
         "the refused connections hold no descriptor: {} open, {fds_before} before",
-        descriptors(pid)
+        sockets(pid)
     );
     // ...while another address is served on both.
     assert!(
@@ -199,14 +199,14 @@ async fn one_address_cannot_hold_more_than_its_connections_and_descriptors_come_
     );
     assert_eq!(alert_from(NEIGHBOUR, &server).await["ok"], true);
 
-    // The held connections say nothing; the server closes them and its descriptors return,
+    // The held connections say nothing; the server closes them and its sockets are gone,
     // though the client still holds its ends.
     let start = Instant::now();
-    while descriptors(pid) > fds_before {
+    while sockets(pid) > fds_before {
         assert!(
             start.elapsed() < Duration::from_secs(20),
-            "{} descriptors open, {fds_before} before the abuse",
-            descriptors(pid)
+            "{} sockets open, {fds_before} before the abuse",
+            sockets(pid)
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
