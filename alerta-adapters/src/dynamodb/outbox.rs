@@ -507,29 +507,41 @@ impl MailOutbox for DynamoStore {
     }
 
     async fn backlog(&self) -> Result<OutboxBacklog> {
-        let mut backlog = OutboxBacklog::default();
-        for state in [MailState::Pending, MailState::Dead] {
-            let by_state = PartitionQuery {
-                table: &self.names.outbox,
-                index: Some(BY_STATE),
-                partition_attribute: "state",
-                sort_attribute: "id",
-                start_after: None,
-                order: Order::Ascending,
-                filter: Expression::new(),
-                page_size: 1000,
-            };
-            let mut rows = Partition::new(&self.client, by_state, state.as_str().to_owned());
-            while let Some(item) = rows.next().await? {
-                if state == MailState::Pending {
-                    backlog.pending += 1;
-                    let due = first_due(&Reader::new(&item, "mail"))?;
-                    backlog.oldest_pending =
-                        Some(backlog.oldest_pending.map_or(due, |o| o.min(due)));
-                } else {
-                    backlog.dead += 1;
-                }
-            }
+        let by_state = |filter: Expression| PartitionQuery {
+            table: &self.names.outbox,
+            index: Some(BY_STATE),
+            partition_attribute: "state",
+            sort_attribute: "id",
+            start_after: None,
+            order: Order::Ascending,
+            filter,
+            page_size: 1000,
+        };
+        // Dead rows pile up until retention takes them: DynamoDB counts them without
+        // sending any. Pending rows are few unless mail is failing; of each, only the two
+        // times its first due time is read from come back.
+        let dead = query::count_partition(
+            &self.client,
+            by_state(Expression::new()),
+            MailState::Dead.as_str().to_owned(),
+        )
+        .await?;
+        let mut backlog = OutboxBacklog {
+            dead,
+            ..OutboxBacklog::default()
+        };
+        let mut projection = Expression::new();
+        let wanted = [projection.name("due_at"), projection.name("created_at")].join(", ");
+        let mut rows = Partition::new(
+            &self.client,
+            by_state(projection),
+            MailState::Pending.as_str().to_owned(),
+        )
+        .with_projection(wanted);
+        while let Some(item) = rows.next().await? {
+            backlog.pending += 1;
+            let due = first_due(&Reader::new(&item, "mail"))?;
+            backlog.oldest_pending = Some(backlog.oldest_pending.map_or(due, |o| o.min(due)));
         }
         Ok(backlog)
     }

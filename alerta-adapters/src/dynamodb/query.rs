@@ -7,7 +7,9 @@ use std::time::Duration;
 use alerta_core::Result;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, KeysAndAttributes, Select, WriteRequest,
+};
 
 use super::error::{self, request};
 use super::item::{Item, s};
@@ -124,6 +126,30 @@ impl PartitionQuery<'_> {
     }
 }
 
+/// How many items of `partition` match `query`: DynamoDB counts them and sends none.
+pub(super) async fn count_partition(
+    client: &Client,
+    query: PartitionQuery<'_>,
+    partition: String,
+) -> Result<u64> {
+    let counting = query.build(client, partition).select(Select::Count);
+    let mut next_key = None;
+    let mut total = 0;
+    loop {
+        let out = counting
+            .clone()
+            .set_exclusive_start_key(next_key)
+            .send()
+            .await
+            .map_err(|e| request("query", e))?;
+        total += u64::try_from(out.count).unwrap_or(0);
+        next_key = out.last_evaluated_key.filter(|key| !key.is_empty());
+        if next_key.is_none() {
+            return Ok(total);
+        }
+    }
+}
+
 /// One partition read lazily in sort-key order, following `LastEvaluatedKey` as needed.
 pub(super) struct Partition {
     request: QueryFluentBuilder,
@@ -160,6 +186,13 @@ impl Partition {
     /// `value`.
     pub(super) fn with_ceiling(mut self, attribute: &str, value: String) -> Self {
         self.stop = Some((attribute.to_owned(), Box::new(move |v| v > value.as_str())));
+        self
+    }
+
+    /// Reads only the attributes `projection` names (placeholders the query's expression
+    /// bound with [`Expression::name`]).
+    pub(super) fn with_projection(mut self, projection: String) -> Self {
+        self.request = self.request.projection_expression(projection);
         self
     }
 
