@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use alerta_core::domain::{
     Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertMessage, AlertSource,
     AlertState, AlertStatus, Appended, Channel, Fingerprint, GroupState, Grouping, Occurrences,
-    Page, PageRequest, Severity, StreamMessage,
+    Page, PageRequest, Severity, StreamMessage, Timestamp,
 };
 use alerta_core::ports::{AlertStore, AlertTransition, AlertWrite, GroupedAlert, Inserted};
 use alerta_core::{Error, Result};
@@ -144,6 +144,28 @@ pub(super) fn fingerprint_key(fingerprint: &Fingerprint) -> Item {
     ])
 }
 
+/// The partition of the occurrences table where a removal leaves a marker naming a group
+/// whose occurrences did not fit in its transaction, until they are deleted: a call that
+/// stops between the two finds the marker and finishes the work. No alert id (a ULID) can
+/// name it.
+const RETIRED: &str = "retired#";
+
+fn retired_key(id: &str) -> Item {
+    key(&[("alert_id", RETIRED), ("id", id)])
+}
+
+fn occurrence_key(group: &str, id: &str) -> Item {
+    key(&[("alert_id", group), ("id", id)])
+}
+
+/// What happened to one group a removal tried.
+enum Removal {
+    Removed,
+    /// It changed, gained an incident or went since it was read: it stays (or was already
+    /// removed by another caller).
+    Kept,
+}
+
 fn occurrences_item(group: &AlertId, occurrence: &Alert) -> Item {
     ItemBuilder::new()
         .set("alert_id", s(group.as_str()))
@@ -213,21 +235,33 @@ enum Lost {
 
 impl DynamoStore {
     /// The stored group of `fingerprint` and its item, if any.
+    ///
+    /// The pointer and the group are two reads: a removal (retention) that deletes both
+    /// between them leaves a pointer read to a group gone, so the pointer is read again
+    /// then, and only a pointer that still names a missing group is an error.
     async fn stored_group(&self, fingerprint: &Fingerprint) -> Result<Option<(Alert, Item)>> {
-        let Some(pointer) = self
-            .get(&self.names.alert_occurrences, fingerprint_key(fingerprint))
-            .await?
-        else {
-            return Ok(None);
-        };
-        let id = Reader::new(&pointer, "fingerprint")
-            .string("group")?
-            .to_owned();
-        let item = self
-            .get(&self.names.alerts, key(&[("id", &id)]))
-            .await?
-            .ok_or_else(|| unreadable("fingerprint", format!("its group {id} is not stored")))?;
-        Ok(Some((alert_from_item(&item)?, item)))
+        let mut previous: Option<String> = None;
+        loop {
+            let Some(pointer) = self
+                .get(&self.names.alert_occurrences, fingerprint_key(fingerprint))
+                .await?
+            else {
+                return Ok(None);
+            };
+            let id = Reader::new(&pointer, "fingerprint")
+                .string("group")?
+                .to_owned();
+            if let Some(item) = self.get(&self.names.alerts, key(&[("id", &id)])).await? {
+                return Ok(Some((alert_from_item(&item)?, item)));
+            }
+            if previous.as_deref() == Some(id.as_str()) {
+                return Err(unreadable(
+                    "fingerprint",
+                    format!("its group {id} is not stored"),
+                ));
+            }
+            previous = Some(id);
+        }
     }
 
     /// Reads the groups of the batch's fingerprints and plans the batch against them.
@@ -508,6 +542,122 @@ impl DynamoStore {
         }
     }
 
+    /// Deletes the occurrences of groups a removal left marked, then the markers.
+    async fn finish_removals(&self) -> Result<()> {
+        let table = &self.names.alert_occurrences;
+        let markers = query::whole_partition(&self.client, table, "alert_id", RETIRED).await?;
+        for marker in markers {
+            let group = Reader::new(&marker, "removal marker")
+                .string("id")?
+                .to_owned();
+            let left = query::whole_partition(&self.client, table, "alert_id", &group).await?;
+            let keys = left
+                .iter()
+                .map(|item| {
+                    let id = Reader::new(item, "alert occurrences").string("id")?;
+                    Ok(occurrence_key(&group, id))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            query::delete_all(&self.client, table, keys).await?;
+            query::delete_all(&self.client, table, vec![retired_key(&group)]).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes the group `id` if it is still resolved, last changed and seen before
+    /// `before`, without an incident, at the version a strongly consistent read finds: one
+    /// transaction deletes it (with its history, which it holds), its fingerprint's pointer
+    /// and as many occurrences as fit, takes it out of the counts, and checks that no
+    /// incident names it. Occurrences that do not fit are deleted after it, under a marker.
+    async fn remove_group(&self, id: &str, before: Timestamp) -> Result<Removal> {
+        let Some(item) = self.get(&self.names.alerts, key(&[("id", id)])).await? else {
+            return Ok(Removal::Kept);
+        };
+        let alert = alert_from_item(&item)?;
+        if alert.status() != AlertStatus::Resolved
+            || alert.updated_at() >= before
+            || alert.last_seen() >= before
+        {
+            return Ok(Removal::Kept);
+        }
+        let link = key(&[("alert_id", id)]);
+        if self
+            .get(&self.names.alert_incidents, link.clone())
+            .await?
+            .is_some()
+        {
+            return Ok(Removal::Kept);
+        }
+        let table = &self.names.alert_occurrences;
+        let occurrences = query::whole_partition(&self.client, table, "alert_id", id).await?;
+        let mut items = vec![
+            transaction::delete(
+                &self.names.alerts,
+                key(&[("id", id)]),
+                Some("#version = :version AND #status = :resolved"),
+                &[("#version", "version"), ("#status", "status")],
+                &[
+                    (":version", n(alert.version())),
+                    (":resolved", s(AlertStatus::Resolved.as_str())),
+                ],
+            )?,
+            transaction::condition_check(
+                &self.names.alert_incidents,
+                link,
+                "attribute_not_exists(#key)",
+                &[("#key", "alert_id")],
+            )?,
+            // An alert stored before grouping has no pointer: nothing to delete then.
+            transaction::delete(
+                table,
+                fingerprint_key(&alert.fingerprint()),
+                Some("attribute_not_exists(#group) OR #group = :id"),
+                &[("#group", "group")],
+                &[(":id", s(id))],
+            )?,
+        ];
+        items.extend(self.count_item(Counted::Alerts, &Tally::alert(&alert)?.negated())?);
+        let room = MAX_ITEMS - items.len();
+        let keys = occurrences
+            .iter()
+            .map(|item| {
+                let occurrence = Reader::new(item, "alert occurrences").string("id")?;
+                Ok(occurrence_key(id, occurrence))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // The rest of the occurrences wait under a marker, written with the removal.
+        let (now, later) = if keys.len() <= room {
+            (keys, Vec::new())
+        } else {
+            let mut keys = keys;
+            let later = keys.split_off(room - 1);
+            let marker = ItemBuilder::new()
+                .set("alert_id", s(RETIRED))
+                .set("id", s(id))
+                .build();
+            items.push(transaction::put(
+                table,
+                marker,
+                "attribute_not_exists(#key)",
+                &[("#key", "alert_id")],
+                &[],
+            )?);
+            (keys, later)
+        };
+        for occurrence in now {
+            items.push(transaction::delete(table, occurrence, None, &[], &[])?);
+        }
+        match transaction::write(&self.client, items, None).await? {
+            Ok(()) => {}
+            Err(_) => return Ok(Removal::Kept),
+        }
+        if !later.is_empty() {
+            query::delete_all(&self.client, table, later).await?;
+            query::delete_all(&self.client, table, vec![retired_key(id)]).await?;
+        }
+        Ok(Removal::Removed)
+    }
+
     fn alert_partitions(
         &self,
         filter: &AlertFilter,
@@ -768,6 +918,44 @@ impl AlertStore for DynamoStore {
         Ok(cursor::page(List::Occurrences, occurrences, page, |o| {
             o.id.as_str()
         }))
+    }
+    async fn remove_resolved(&self, before: Timestamp, limit: usize) -> Result<usize> {
+        self.finish_removals().await?;
+        let mut removed = 0;
+        // Each partition of `by_time`, oldest group first; only resolved groups come back
+        // (the read still costs the whole index: a filter does not narrow what DynamoDB
+        // reads), and each is read again, strongly consistent, before its removal.
+        for shard in 0..SHARDS {
+            if removed >= limit {
+                break;
+            }
+            let mut filter = Expression::new();
+            filter.filter_equals("status", AlertStatus::Resolved.as_str());
+            let by_time = PartitionQuery {
+                table: &self.names.alerts,
+                index: Some(BY_TIME),
+                partition_attribute: "shard",
+                sort_attribute: "id",
+                start_after: None,
+                order: Order::Ascending,
+                filter,
+                page_size: 500,
+            };
+            let mut groups = Partition::new(&self.client, by_time, shard.to_string());
+            while removed < limit {
+                let Some(item) = groups.next().await? else {
+                    break;
+                };
+                let alert = alert_from_item(&item)?;
+                if alert.updated_at() >= before || alert.last_seen() >= before {
+                    continue;
+                }
+                if let Removal::Removed = self.remove_group(alert.id.as_str(), before).await? {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 }
 

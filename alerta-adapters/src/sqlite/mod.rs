@@ -130,6 +130,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "when each mail row was first due",
         include_str!("../../migrations/0017_outbox_due.sql"),
     ),
+    (
+        18,
+        "resolved alerts by when they changed",
+        include_str!("../../migrations/0018_alert_retention.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -94,6 +94,12 @@ async fn dynamodb_alert_store_conforms() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_alert_retention_conforms() {
+    let config = sdk_config().await;
+    conformance::alert_retention(&|| async { storage(fresh_store(&config).await) }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_setting_store_conforms() {
     let config = sdk_config().await;
     conformance::setting_store(&|| async { storage(fresh_store(&config).await) }).await;
