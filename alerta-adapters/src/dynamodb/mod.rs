@@ -124,6 +124,25 @@
 //! numbers as its [`StorageLimits`]: the group commit keeps its batches at `max_alert_batch`
 //! or fewer, so that each is atomic.
 //!
+//! [`AlertStore::remove_resolved`](alerta_core::ports::AlertStore::remove_resolved)
+//! (retention) finds candidates by reading the four partitions of `by_time`, oldest group
+//! first, with a filter expression that returns only `resolved` alerts: what it reads, and
+//! pays for, is every alert item in the index up to the first `limit` removed, since a filter
+//! does not narrow what DynamoDB reads (an hourly run costs one pass over `Alertas`). It
+//! then reads each candidate again, strongly consistent, with its incident link (in
+//! `IncidentesDeAlertas`) and its occurrences, and removes it in one transaction: the alert
+//! (which holds its history) deleted under the condition that it is still `resolved` at the
+//! `version` read, a condition check that no incident link exists, the fingerprint item
+//! deleted if it names the group, the counts taken down, and the occurrences items deleted.
+//! A lost condition means a fold, a reopening, a transition or a new incident came first, and
+//! the group stays. A group with more occurrences than the transaction holds (96) writes a
+//! marker item (`AlertasOcurrencias`, partition `retired#`, naming the group) with it and
+//! deletes the rest right after, then the marker; every call first finishes what a marker
+//! names, so a call interrupted in between leaves occurrences that no read reaches (their
+//! group is gone, and no write adds to it) only until the next call. An insert that reads a
+//! fingerprint item whose group was removed before it read the group reads the fingerprint
+//! item again.
+//!
 //! # Counts
 //!
 //! `GET /stats`, `GET /staff/stats`, `GET /events/stats` and the global report read counts,

@@ -272,6 +272,12 @@ impl IncidentStore for MemoryStore {
         }
         if change.expected_version.is_none()
             && let Some(alert) = change.incident.alert_id()
+            && !state.alerts.contains_key(alert)
+        {
+            return Err(Error::NotFound("alert"));
+        }
+        if change.expected_version.is_none()
+            && let Some(alert) = change.incident.alert_id()
             && state.incident_of_alert.contains_key(alert)
         {
             return Err(Error::conflict(

@@ -324,6 +324,67 @@ pub(super) async fn concurrent_removals_share_the_work(store: &Storage) {
     }
 }
 
+pub(super) async fn a_removal_racing_an_incident_leaves_no_dangling_link(store: &Storage) {
+    let f = Fixtures::new();
+    let mut outcomes = BTreeSet::new();
+    for round in 0..ROUNDS {
+        let resolved = group(store, &f, &format!("enlace_{round}"), &[resolve()]).await;
+        let cutoff = Timestamp::from_unix_millis(f.tick().unix_millis() + 3_600_000);
+        let incident = f.incident_from_alert(&f.user(), &resolved.id, "Caída del enlace");
+        let removal = async {
+            store
+                .alerts
+                .remove_resolved(cutoff, 10)
+                .await
+                .expect("remove")
+        };
+        // As for the occurrences below: the incident comes at different steps of the removal.
+        let stagger = round / 2 % 6;
+        let opening = async {
+            for _ in 0..stagger {
+                store.alerts.alert(&resolved.id).await.expect("alert");
+            }
+            store.incidents.commit(f.creation(&incident)).await
+        };
+        let (removed, opened) = if round % 2 == 0 {
+            futures::join!(removal, opening)
+        } else {
+            let (opened, removed) = futures::join!(opening, removal);
+            (removed, opened)
+        };
+        let stored = store.alerts.alert(&resolved.id).await.expect("alert");
+        let link = store
+            .incidents
+            .incident_for_alert(&resolved.id)
+            .await
+            .expect("link");
+        match (removed, opened) {
+            (0, Ok(_)) => {
+                assert_eq!(stored.as_ref(), Some(&resolved), "round {round}: it stays");
+                assert_eq!(link.as_ref(), Some(incident.id()));
+                outcomes.insert("linked");
+            }
+            (1, Err(crate::Error::NotFound("alert"))) => {
+                assert_eq!(stored, None, "round {round}: it is gone");
+                assert_eq!(link, None, "round {round}: no incident names it");
+                assert_eq!(
+                    store.incidents.incident(incident.id()).await.expect("get"),
+                    None
+                );
+                outcomes.insert("removed");
+            }
+            other => panic!("round {round}: {other:?}"),
+        }
+        // Fire the fingerprint again, so the next round's removal finds only its own group.
+        insert(store, occurrences(&f, &format!("enlace_{round}"), 1)).await;
+    }
+    assert_eq!(
+        outcomes,
+        BTreeSet::from(["linked", "removed"]),
+        "removals both lost and won against the incidents"
+    );
+}
+
 pub(super) async fn a_removal_racing_occurrences_loses_nothing(store: &Storage) {
     let f = Fixtures::new();
     let mut outcomes = BTreeSet::new();

@@ -147,20 +147,20 @@ impl AlertTransition {
 ///   later fold) and last occurrence ([`last_seen`](Alert::last_seen)) are both before
 ///   `before`, and from which no incident was opened
 ///   ([`IncidentStore::incident_for_alert`](super::IncidentStore::incident_for_alert) is
-///   `None`); oldest change first on SQLite and memory, oldest group first on DynamoDB. Each
-///   group goes with everything stored for it: its history, its occurrences and the mapping
-///   of its fingerprint, so that reading it is `None`, its history and occurrences are
-///   empty, [`group_of`](AlertStore::group_of) its fingerprint is `None`, and the
-///   fingerprint's next `insert` opens a new group (with its mail) as for a fingerprint never
-///   seen. Each removal is conditional on the group being, when it is removed, still
-///   resolved at the version read and still without an incident: an `insert` or a
-///   `transition` that commits first keeps the group (firing, with its count), one that
-///   commits after it opens a new group or finds nothing to change; a group is never removed
-///   while part of it stays. Any number of callers may run at once: they share the work,
-///   and each group is counted by the one call that removed it. Mail rows and stream
-///   messages about the group are not the alert store's: their own retention removes them.
-///   Returns how many groups this call removed; fewer than `limit` means none was left when
-///   it looked (unless another caller took some).
+///   `None`). Each group goes with everything stored for it: its history, its occurrences
+///   and the mapping of its fingerprint, so that once the call returns reading it is `None`,
+///   its history and occurrences are empty, [`group_of`](AlertStore::group_of) its
+///   fingerprint is `None`, and the fingerprint's next `insert` opens a new group (with its
+///   mail) as for a fingerprint never seen. Each removal is conditional on the group being,
+///   when it is removed, still resolved at the version read and still without an incident:
+///   an `insert` or a `transition` that commits first keeps the group (firing, with its
+///   count), one that commits after it opens a new group or finds nothing to change; no
+///   fingerprint ever names a group that is gone. Any number of callers may run at once:
+///   they share the work, and each group is counted by the one call that removed it. Mail
+///   rows and stream messages about the group are not the alert store's: their own
+///   retention removes them. Returns how many groups this call removed; fewer than `limit`
+///   means none was left when it looked (unless another caller took some). The backend's
+///   documentation says in what order it finds groups and what it reads to find them.
 ///
 /// # Errors
 ///
