@@ -132,16 +132,20 @@ const METRICS_TOKEN: &str = "scrape-secret";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_resolved_alerts_go_and_firing_or_linked_ones_stay() {
+    alerts_age_out(&[]).await;
+}
+
+/// Starts the binary with `profile` (more environment) and a short alert retention, and
+/// checks that an old resolved alert goes while a firing one and a linked one stay.
+pub(crate) async fn alerts_age_out(profile: &[(&str, &str)]) {
     let data_dir = tempfile::tempdir().unwrap();
-    let server = start_binary_with(
-        data_dir.path(),
-        &[
-            ("ALERTA_RETAIN_ALERTS", "2s"),
-            ("ALERTA_RETAIN_EVERY", "1s"),
-            ("ALERTA_METRICS_TOKEN", METRICS_TOKEN),
-        ],
-    )
-    .await;
+    let mut env = vec![
+        ("ALERTA_RETAIN_ALERTS", "2s"),
+        ("ALERTA_RETAIN_EVERY", "1s"),
+        ("ALERTA_METRICS_TOKEN", METRICS_TOKEN),
+    ];
+    env.extend_from_slice(profile);
+    let server = start_binary_with(data_dir.path(), &env).await;
     let client = reqwest::Client::new();
     let token = admin_token(&client, &server.base).await;
     let app = Binary {
