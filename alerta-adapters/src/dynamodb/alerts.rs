@@ -28,6 +28,10 @@ use super::{DynamoStore, outbox};
 
 pub(super) const BY_TIME: &str = "by_time";
 
+/// The index of resolved alerts by when they last changed, which retention reads: sparse,
+/// since only a resolved alert has `resolved` (its `shard`), so it holds nothing else.
+pub(super) const BY_RESOLUTION: &str = "by_resolution";
+
 /// How many partitions of `by_time` alerts are spread over. Readers merge all of them, so
 /// the number is part of the stored format: changing it needs the old items rewritten.
 const SHARDS: u32 = 4;
@@ -70,6 +74,10 @@ pub(super) fn alert_item(alert: &Alert) -> Item {
         .set("first_seen", time(alert.first_seen()))
         .set("last_seen", time(alert.last_seen()))
         .set("shard", s(shard_of(alert.id.as_str())))
+        .set_opt(
+            "resolved",
+            (alert.status() == AlertStatus::Resolved).then(|| s(shard_of(alert.id.as_str()))),
+        )
         .set("search", s(search_text(alert)))
         .set_opt(
             "silenced",
@@ -427,11 +435,12 @@ impl DynamoStore {
             values.push((":events", AttributeValue::L(events)));
         }
         // Kept only while true, as `alert_item` writes it, so that the filter on it holds.
+        // A fold or a reopening never leaves a group resolved: it leaves `by_resolution`.
         if alert.silenced() {
-            expression.push_str(", silenced = :silenced");
+            expression.push_str(", silenced = :silenced REMOVE resolved");
             values.push((":silenced", AttributeValue::Bool(true)));
         } else {
-            expression.push_str(" REMOVE silenced");
+            expression.push_str(" REMOVE silenced, resolved");
         }
         transaction::update(
             &self.names.alerts,
@@ -540,6 +549,45 @@ impl DynamoStore {
                 Err(error)
             }
         }
+    }
+
+    /// Gives alerts resolved before [`BY_RESOLUTION`] existed what it lists them by.
+    /// Bootstrap runs it; it reads the table once and writes only the alerts that lack it.
+    pub(super) async fn ensure_resolution_listing(&self) -> Result<()> {
+        let mut expression = Expression::new();
+        let status = expression.name("status");
+        let resolved = expression.name("resolved");
+        let value = expression.value("resolved", s(AlertStatus::Resolved.as_str()));
+        let items = query::scan_all(
+            &self.client,
+            &self.names.alerts,
+            super::query::ScanOptions {
+                attributes: &["id"],
+                filter: Some((
+                    format!("{status} = {value} AND attribute_not_exists({resolved})"),
+                    expression,
+                )),
+            },
+        )
+        .await?;
+        for item in items {
+            let id = Reader::new(&item, "alert").string("id")?;
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.names.alerts)
+                .key("id", s(id))
+                .update_expression("SET resolved = :shard")
+                .condition_expression("#status = :resolved")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":shard", s(shard_of(id)))
+                .expression_attribute_values(":resolved", s(AlertStatus::Resolved.as_str()))
+                .send()
+                .await;
+            // An alert reopened or removed meanwhile is not to be listed.
+            super::error::conditional("update_item", result)?;
+        }
+        Ok(())
     }
 
     /// Deletes the occurrences of groups a removal left marked, then the markers.
@@ -800,21 +848,32 @@ impl AlertStore for DynamoStore {
         }
         let event_json = serde_json::to_value(event)
             .map_err(|e| unreadable("alert", format!("event cannot be encoded: {e}")))?;
+        let mut expression = "SET #status = :status, #version = :version, \
+             updated_at = :updated_at, \
+             history = list_append(if_not_exists(history, :empty), :event)"
+            .to_owned();
+        let mut values = vec![
+            (":status", s(alert.status().as_str())),
+            (":version", n(alert.version())),
+            (":updated_at", time(alert.updated_at())),
+            (":empty", AttributeValue::L(Vec::new())),
+            (":event", AttributeValue::L(vec![from_json(&event_json)])),
+            (":expected", n(expected_version)),
+        ];
+        // Only a resolved alert is in `by_resolution`, which retention reads.
+        if alert.status() == AlertStatus::Resolved {
+            expression.push_str(", resolved = :shard");
+            values.push((":shard", s(shard_of(alert.id.as_str()))));
+        } else {
+            expression.push_str(" REMOVE resolved");
+        }
         let update = transaction::update(
             &self.names.alerts,
             key(&[("id", alert.id.as_str())]),
-            "SET #status = :status, #version = :version, updated_at = :updated_at, \
-             history = list_append(if_not_exists(history, :empty), :event)",
+            &expression,
             Some("#version = :expected"),
             &[("#status", "status"), ("#version", "version")],
-            &[
-                (":status", s(alert.status().as_str())),
-                (":version", n(alert.version())),
-                (":updated_at", time(alert.updated_at())),
-                (":empty", AttributeValue::L(Vec::new())),
-                (":event", AttributeValue::L(vec![from_json(&event_json)])),
-                (":expected", n(expected_version)),
-            ],
+            &values,
         )?;
         let mut items = vec![update];
         for mail in mails {
@@ -922,26 +981,25 @@ impl AlertStore for DynamoStore {
     async fn remove_resolved(&self, before: Timestamp, limit: usize) -> Result<usize> {
         self.finish_removals().await?;
         let mut removed = 0;
-        // Each partition of `by_time`, oldest group first; only resolved groups come back
-        // (the read still costs the whole index: a filter does not narrow what DynamoDB
-        // reads), and each is read again, strongly consistent, before its removal.
+        // Each partition of `by_resolution`, oldest change first, up to the cutoff: only
+        // resolved groups are in it. Each is read again, strongly consistent, before it goes.
+        let latest = Timestamp::from_unix_millis(before.unix_millis() - 1).to_rfc3339();
         for shard in 0..SHARDS {
             if removed >= limit {
                 break;
             }
-            let mut filter = Expression::new();
-            filter.filter_equals("status", AlertStatus::Resolved.as_str());
-            let by_time = PartitionQuery {
+            let by_resolution = PartitionQuery {
                 table: &self.names.alerts,
-                index: Some(BY_TIME),
-                partition_attribute: "shard",
-                sort_attribute: "id",
+                index: Some(BY_RESOLUTION),
+                partition_attribute: "resolved",
+                sort_attribute: "updated_at",
                 start_after: None,
                 order: Order::Ascending,
-                filter,
-                page_size: 500,
+                filter: Expression::new(),
+                page_size: limit.saturating_sub(removed).clamp(1, 100),
             };
-            let mut groups = Partition::new(&self.client, by_time, shard.to_string());
+            let mut groups = Partition::new(&self.client, by_resolution, shard.to_string())
+                .with_ceiling("updated_at", latest.clone());
             while removed < limit {
                 let Some(item) = groups.next().await? else {
                     break;

@@ -32,7 +32,7 @@
 //! | `Users` | `user_id` | |
 //! | `Tokens` | `token_hash` | (TTL on `expires_at`) |
 //! | `Departamentos` | `nombre` | |
-//! | `Alertas` | `id` | `by_time` (`shard` → `id`) |
+//! | `Alertas` | `id` | `by_time` (`shard` → `id`), `by_resolution` (`resolved` → `updated_at`, resolved alerts only) |
 //! | `CorreoSaliente` | `id` | `by_due` (`state` → `due`), `by_state` (`state` → `id`) |
 //! | `Idempotencia` | `owner`, `clave` | (TTL on `expires_at`) |
 //! | `AsignacionesProcesadas` | `event_id` | |
@@ -125,10 +125,12 @@
 //! or fewer, so that each is atomic.
 //!
 //! [`AlertStore::remove_resolved`](alerta_core::ports::AlertStore::remove_resolved)
-//! (retention) finds candidates by reading the four partitions of `by_time`, oldest group
-//! first, with a filter expression that returns only `resolved` alerts: what it reads, and
-//! pays for, is every alert item in the index up to the first `limit` removed, since a filter
-//! does not narrow what DynamoDB reads (an hourly run costs one pass over `Alertas`). It
+//! (retention) finds candidates in `by_resolution`, a sparse index: an alert has `resolved`
+//! (its `shard`) only while it is resolved (a resolution sets it, a reopening removes it, and
+//! bootstrap gives it to alerts resolved before the index existed), so reading each of its
+//! four partitions oldest change first, up to the cutoff, reads old resolved alerts and
+//! nothing else. What a run reads is the resolved alerts older than the cutoff: those it
+//! removes, and those kept because an incident names them (read again every run). It
 //! then reads each candidate again, strongly consistent, with its incident link (in
 //! `IncidentesDeAlertas`) and its occurrences, and removes it in one transaction: the alert
 //! (which holds its history) deleted under the condition that it is still `resolved` at the

@@ -261,7 +261,7 @@ async fn bootstrap_makes_every_table_index_and_ttl_and_a_second_run_changes_noth
     );
     assert_eq!(
         index_names(&client, &format!("{prefix}Alertas")).await,
-        ["by_time"]
+        ["by_resolution", "by_time"]
     );
     assert_eq!(
         index_names(&client, &format!("{prefix}CorreoSaliente")).await,
@@ -1375,4 +1375,47 @@ async fn an_interrupted_alert_removal_is_finished_by_the_next_one() {
         .await
         .unwrap();
     assert_eq!(marker.item, None, "the marker goes last");
+}
+
+/// An alert resolved before retention's index existed has no `resolved` attribute, so
+/// retention does not see it until bootstrap gives it one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_lists_alerts_resolved_before_the_resolution_index() {
+    let config = sdk_config().await;
+    let store = fresh_store(&config).await;
+    let client = Client::new(&config);
+    let alerts_table = format!("{}{}", store.tables().prefix, store.tables().alerts);
+    let storage = storage(store.clone());
+    let f = Fixtures::new();
+    let alert = f.alert("ups_7", Severity::Error, Channel::Tcp, "sin red");
+    storage
+        .alerts
+        .insert(vec![AlertWrite {
+            alert: alert.clone(),
+            mails: vec![],
+        }])
+        .await
+        .unwrap();
+    let resolve = f.transition(
+        &alert,
+        alerta_core::domain::AlertAction::Resolve { note: None },
+    );
+    storage.alerts.transition(resolve).await.unwrap();
+    client
+        .update_item()
+        .table_name(&alerts_table)
+        .key("id", AttributeValue::S(alert.id.as_str().to_owned()))
+        .update_expression("REMOVE resolved")
+        .send()
+        .await
+        .unwrap();
+    let cutoff = Timestamp::from_unix_millis(f.tick().unix_millis() + 1000);
+    assert_eq!(
+        storage.alerts.remove_resolved(cutoff, 10).await.unwrap(),
+        0,
+        "not in the index yet"
+    );
+    store.bootstrap().await.expect("bootstrap");
+    assert_eq!(storage.alerts.remove_resolved(cutoff, 10).await.unwrap(), 1);
+    assert_eq!(storage.alerts.alert(&alert.id).await.unwrap(), None);
 }
