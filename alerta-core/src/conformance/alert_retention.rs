@@ -326,7 +326,29 @@ pub(super) async fn concurrent_removals_share_the_work(store: &Storage) {
 
 pub(super) async fn a_removal_racing_an_incident_leaves_no_dangling_link(store: &Storage) {
     let f = Fixtures::new();
-    let mut outcomes = BTreeSet::new();
+    // After the removal, an incident from the alert is refused.
+    let gone = group(store, &f, "enlace", &[resolve()]).await;
+    let cutoff = f.tick();
+    assert_eq!(
+        store
+            .alerts
+            .remove_resolved(cutoff, 10)
+            .await
+            .expect("remove"),
+        1
+    );
+    let late = f.incident_from_alert(&f.user(), &gone.id, "Caída del enlace");
+    let refused = store.incidents.commit(f.creation(&late)).await;
+    assert!(
+        matches!(refused, Err(crate::Error::NotFound("alert"))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.incidents.incident(late.id()).await.expect("get"),
+        None
+    );
+
+    // Racing: whichever commits first decides, and the other leaves nothing.
     for round in 0..ROUNDS {
         let resolved = group(store, &f, &format!("enlace_{round}"), &[resolve()]).await;
         let cutoff = Timestamp::from_unix_millis(f.tick().unix_millis() + 3_600_000);
@@ -362,7 +384,6 @@ pub(super) async fn a_removal_racing_an_incident_leaves_no_dangling_link(store: 
             (0, Ok(_)) => {
                 assert_eq!(stored.as_ref(), Some(&resolved), "round {round}: it stays");
                 assert_eq!(link.as_ref(), Some(incident.id()));
-                outcomes.insert("linked");
             }
             (1, Err(crate::Error::NotFound("alert"))) => {
                 assert_eq!(stored, None, "round {round}: it is gone");
@@ -371,23 +392,16 @@ pub(super) async fn a_removal_racing_an_incident_leaves_no_dangling_link(store: 
                     store.incidents.incident(incident.id()).await.expect("get"),
                     None
                 );
-                outcomes.insert("removed");
             }
             other => panic!("round {round}: {other:?}"),
         }
         // Fire the fingerprint again, so the next round's removal finds only its own group.
         insert(store, occurrences(&f, &format!("enlace_{round}"), 1)).await;
     }
-    assert_eq!(
-        outcomes,
-        BTreeSet::from(["linked", "removed"]),
-        "removals both lost and won against the incidents"
-    );
 }
 
 pub(super) async fn a_removal_racing_occurrences_loses_nothing(store: &Storage) {
     let f = Fixtures::new();
-    let mut outcomes = BTreeSet::new();
     for round in 0..ROUNDS {
         let source = format!("flapping_{round}");
         let resolved = group(store, &f, &source, &[resolve()]).await;
@@ -417,7 +431,7 @@ pub(super) async fn a_removal_racing_occurrences_loses_nothing(store: &Storage) 
                 .await
                 .expect("remove")
         };
-        // Alternate which starts first, so that both outcomes come up on every store.
+        // Alternate which starts first, so that both outcomes can come up.
         let (removed, written) = if round % 2 == 0 {
             futures::join!(removal, join_all(writers))
         } else {
@@ -447,7 +461,6 @@ pub(super) async fn a_removal_racing_occurrences_loses_nothing(store: &Storage) 
                     before_writes.iter().chain(&write_ids).cloned().collect();
                 assert_eq!(held, every, "round {round}: it holds every occurrence");
                 assert_eq!(current.count(), 3 + write_ids.len() as u64);
-                outcomes.insert("kept");
             }
             1 => {
                 assert_ne!(current.id, resolved.id, "round {round}: a new group");
@@ -474,7 +487,6 @@ pub(super) async fn a_removal_racing_occurrences_loses_nothing(store: &Storage) 
                     "round {round}: the new group holds them all"
                 );
                 assert_eq!(current.count(), write_ids.len() as u64);
-                outcomes.insert("removed");
             }
             n => panic!("round {round}: one group removed {n} times"),
         }
@@ -482,9 +494,4 @@ pub(super) async fn a_removal_racing_occurrences_loses_nothing(store: &Storage) 
         let change = f.transition(&current, acknowledge());
         store.alerts.transition(change).await.expect("acknowledge");
     }
-    assert_eq!(
-        outcomes,
-        BTreeSet::from(["kept", "removed"]),
-        "removals both lost and won against the writes"
-    );
 }
