@@ -188,6 +188,11 @@ pub struct Config {
     /// empty: for ever. Pending rows are never removed.
     #[serde(with = "duration_text::optional")]
     pub retain_mail: Option<Duration>,
+    /// How long resolved alert groups are kept after their last change and last occurrence,
+    /// with their history and occurrences, e.g. `90d`; unset or empty (the default): for
+    /// ever. Firing and acknowledged groups, and groups an incident was opened from, stay.
+    #[serde(with = "duration_text::optional")]
+    pub retain_alerts: Option<Duration>,
     /// How often retention runs, e.g. `1h` (the default).
     #[serde(with = "duration_text")]
     pub retain_every: Duration,
@@ -272,6 +277,7 @@ impl Default for Config {
             departments: Vec::new(),
             report_every: None,
             retain_mail: alerta_core::Retention::default().mail,
+            retain_alerts: alerta_core::Retention::default().alerts,
             retain_every: Duration::from_secs(3600),
             metrics_backlog_every: Duration::from_secs(15),
             request_timeout_s: 30,
@@ -534,12 +540,14 @@ mod tests {
             assert_eq!(defaults.mail_unreachable_retry, Duration::from_secs(15));
             assert_eq!(defaults.stream_retention, Duration::from_secs(7 * 86_400));
             assert_eq!(defaults.report_every, None);
+            assert_eq!(defaults.retain_alerts, None, "alerts are kept unless asked");
             assert_eq!(defaults.idempotency_ttl, Duration::from_secs(24 * 3600));
             assert!(defaults.public_incidents);
 
             jail.create_file("alerta.toml", "token_ttl = 45\nstream_retention = \"1d\"\n")?;
             jail.set_env("ALERTA_MAIL_RETRY_BASE", "90");
             jail.set_env("ALERTA_REPORT_EVERY", "15m");
+            jail.set_env("ALERTA_RETAIN_ALERTS", "90d");
             jail.set_env("ALERTA_IDEMPOTENCY_TTL", "2h");
             jail.set_env("ALERTA_PUBLIC_INCIDENTS", "false");
             let config = Config::load(None, &Overrides::default()).expect("loads");
@@ -560,10 +568,13 @@ mod tests {
                 "bare seconds"
             );
             assert_eq!(config.report_every, Some(Duration::from_secs(900)));
+            assert_eq!(config.retain_alerts, Some(Duration::from_secs(90 * 86_400)));
 
             jail.set_env("ALERTA_REPORT_EVERY", "");
+            jail.set_env("ALERTA_RETAIN_ALERTS", "");
             let config = Config::load(None, &Overrides::default()).expect("loads");
             assert_eq!(config.report_every, None, "empty is off");
+            assert_eq!(config.retain_alerts, None, "empty keeps alerts for ever");
 
             jail.set_env("ALERTA_TOKEN_TTL", "soon");
             let error = format!(

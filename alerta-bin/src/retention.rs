@@ -1,5 +1,6 @@
-//! The retention task: removes settled mail rows older than `ALERTA_RETAIN_MAIL`, every
-//! `ALERTA_RETAIN_EVERY`, in bounded batches. Several instances may run it at once: each
+//! The retention task: removes settled mail rows older than `ALERTA_RETAIN_MAIL` and resolved
+//! alert groups older than `ALERTA_RETAIN_ALERTS`, every `ALERTA_RETAIN_EVERY`, in bounded
+//! batches. Several instances may run it at once: each
 //! removal is a conditional delete, so they only share the work.
 
 use std::time::Duration;
@@ -23,11 +24,14 @@ async fn run(app: &Alerta, retention: &Retention) {
         Ok(report) => {
             ::metrics::counter!("alerta_retention_removed_total", "kind" => "mail")
                 .increment(report.mail_rows as u64);
-            if report.mail_rows > 0 {
+            ::metrics::counter!("alerta_retention_removed_total", "kind" => "alerts")
+                .increment(report.alerts as u64);
+            if report.mail_rows > 0 || report.alerts > 0 {
                 tracing::info!(
                     mail_rows = report.mail_rows,
+                    alerts = report.alerts,
                     more_left = report.more_left,
-                    "retention removed settled mail rows"
+                    "retention removed settled mail rows and resolved alerts"
                 );
             }
         }

@@ -259,6 +259,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     let retention = alerta_core::Retention {
         mail: config.retain_mail,
+        alerts: config.retain_alerts,
         ..alerta_core::Retention::default()
     };
     tokio::spawn(crate::retention::schedule(

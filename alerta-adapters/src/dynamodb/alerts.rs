@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use alerta_core::domain::{
     Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertMessage, AlertSource,
     AlertState, AlertStatus, Appended, Channel, Fingerprint, GroupState, Grouping, Occurrences,
-    Page, PageRequest, Severity, StreamMessage,
+    Page, PageRequest, Severity, StreamMessage, Timestamp,
 };
 use alerta_core::ports::{AlertStore, AlertTransition, AlertWrite, GroupedAlert, Inserted};
 use alerta_core::{Error, Result};
@@ -27,6 +27,10 @@ use super::transaction::{self, MAX_ITEMS};
 use super::{DynamoStore, outbox};
 
 pub(super) const BY_TIME: &str = "by_time";
+
+/// The index of resolved alerts by when they last changed, which retention reads: sparse,
+/// since only a resolved alert has `resolved` (its `shard`), so it holds nothing else.
+pub(super) const BY_RESOLUTION: &str = "by_resolution";
 
 /// How many partitions of `by_time` alerts are spread over. Readers merge all of them, so
 /// the number is part of the stored format: changing it needs the old items rewritten.
@@ -70,6 +74,10 @@ pub(super) fn alert_item(alert: &Alert) -> Item {
         .set("first_seen", time(alert.first_seen()))
         .set("last_seen", time(alert.last_seen()))
         .set("shard", s(shard_of(alert.id.as_str())))
+        .set_opt(
+            "resolved",
+            (alert.status() == AlertStatus::Resolved).then(|| s(shard_of(alert.id.as_str()))),
+        )
         .set("search", s(search_text(alert)))
         .set_opt(
             "silenced",
@@ -144,6 +152,28 @@ pub(super) fn fingerprint_key(fingerprint: &Fingerprint) -> Item {
     ])
 }
 
+/// The partition of the occurrences table where a removal leaves a marker naming a group
+/// whose occurrences did not fit in its transaction, until they are deleted: a call that
+/// stops between the two finds the marker and finishes the work. No alert id (a ULID) can
+/// name it.
+const RETIRED: &str = "retired#";
+
+fn retired_key(id: &str) -> Item {
+    key(&[("alert_id", RETIRED), ("id", id)])
+}
+
+fn occurrence_key(group: &str, id: &str) -> Item {
+    key(&[("alert_id", group), ("id", id)])
+}
+
+/// What happened to one group a removal tried.
+enum Removal {
+    Removed,
+    /// It changed, gained an incident or went since it was read: it stays (or was already
+    /// removed by another caller).
+    Kept,
+}
+
 fn occurrences_item(group: &AlertId, occurrence: &Alert) -> Item {
     ItemBuilder::new()
         .set("alert_id", s(group.as_str()))
@@ -213,21 +243,33 @@ enum Lost {
 
 impl DynamoStore {
     /// The stored group of `fingerprint` and its item, if any.
+    ///
+    /// The pointer and the group are two reads: a removal (retention) that deletes both
+    /// between them leaves a pointer read to a group gone, so the pointer is read again
+    /// then, and only a pointer that still names a missing group is an error.
     async fn stored_group(&self, fingerprint: &Fingerprint) -> Result<Option<(Alert, Item)>> {
-        let Some(pointer) = self
-            .get(&self.names.alert_occurrences, fingerprint_key(fingerprint))
-            .await?
-        else {
-            return Ok(None);
-        };
-        let id = Reader::new(&pointer, "fingerprint")
-            .string("group")?
-            .to_owned();
-        let item = self
-            .get(&self.names.alerts, key(&[("id", &id)]))
-            .await?
-            .ok_or_else(|| unreadable("fingerprint", format!("its group {id} is not stored")))?;
-        Ok(Some((alert_from_item(&item)?, item)))
+        let mut previous: Option<String> = None;
+        loop {
+            let Some(pointer) = self
+                .get(&self.names.alert_occurrences, fingerprint_key(fingerprint))
+                .await?
+            else {
+                return Ok(None);
+            };
+            let id = Reader::new(&pointer, "fingerprint")
+                .string("group")?
+                .to_owned();
+            if let Some(item) = self.get(&self.names.alerts, key(&[("id", &id)])).await? {
+                return Ok(Some((alert_from_item(&item)?, item)));
+            }
+            if previous.as_deref() == Some(id.as_str()) {
+                return Err(unreadable(
+                    "fingerprint",
+                    format!("its group {id} is not stored"),
+                ));
+            }
+            previous = Some(id);
+        }
     }
 
     /// Reads the groups of the batch's fingerprints and plans the batch against them.
@@ -393,11 +435,12 @@ impl DynamoStore {
             values.push((":events", AttributeValue::L(events)));
         }
         // Kept only while true, as `alert_item` writes it, so that the filter on it holds.
+        // A fold or a reopening never leaves a group resolved: it leaves `by_resolution`.
         if alert.silenced() {
-            expression.push_str(", silenced = :silenced");
+            expression.push_str(", silenced = :silenced REMOVE resolved");
             values.push((":silenced", AttributeValue::Bool(true)));
         } else {
-            expression.push_str(" REMOVE silenced");
+            expression.push_str(" REMOVE silenced, resolved");
         }
         transaction::update(
             &self.names.alerts,
@@ -506,6 +549,161 @@ impl DynamoStore {
                 Err(error)
             }
         }
+    }
+
+    /// Gives alerts resolved before [`BY_RESOLUTION`] existed what it lists them by.
+    /// Bootstrap runs it; it reads the table once and writes only the alerts that lack it.
+    pub(super) async fn ensure_resolution_listing(&self) -> Result<()> {
+        let mut expression = Expression::new();
+        let status = expression.name("status");
+        let resolved = expression.name("resolved");
+        let value = expression.value("resolved", s(AlertStatus::Resolved.as_str()));
+        let items = query::scan_all(
+            &self.client,
+            &self.names.alerts,
+            super::query::ScanOptions {
+                attributes: &["id"],
+                filter: Some((
+                    format!("{status} = {value} AND attribute_not_exists({resolved})"),
+                    expression,
+                )),
+            },
+        )
+        .await?;
+        for item in items {
+            let id = Reader::new(&item, "alert").string("id")?;
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.names.alerts)
+                .key("id", s(id))
+                .update_expression("SET resolved = :shard")
+                .condition_expression("#status = :resolved")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":shard", s(shard_of(id)))
+                .expression_attribute_values(":resolved", s(AlertStatus::Resolved.as_str()))
+                .send()
+                .await;
+            // An alert reopened or removed meanwhile is not to be listed.
+            super::error::conditional("update_item", result)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the occurrences of groups a removal left marked, then the markers.
+    async fn finish_removals(&self) -> Result<()> {
+        let table = &self.names.alert_occurrences;
+        let markers = query::whole_partition(&self.client, table, "alert_id", RETIRED).await?;
+        for marker in markers {
+            let group = Reader::new(&marker, "removal marker")
+                .string("id")?
+                .to_owned();
+            let left = query::whole_partition(&self.client, table, "alert_id", &group).await?;
+            let keys = left
+                .iter()
+                .map(|item| {
+                    let id = Reader::new(item, "alert occurrences").string("id")?;
+                    Ok(occurrence_key(&group, id))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            query::delete_all(&self.client, table, keys).await?;
+            query::delete_all(&self.client, table, vec![retired_key(&group)]).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes the group `id` if it is still resolved, last changed and seen before
+    /// `before`, without an incident, at the version a strongly consistent read finds: one
+    /// transaction deletes it (with its history, which it holds), its fingerprint's pointer
+    /// and as many occurrences as fit, takes it out of the counts, and checks that no
+    /// incident names it. Occurrences that do not fit are deleted after it, under a marker.
+    async fn remove_group(&self, id: &str, before: Timestamp) -> Result<Removal> {
+        let Some(item) = self.get(&self.names.alerts, key(&[("id", id)])).await? else {
+            return Ok(Removal::Kept);
+        };
+        let alert = alert_from_item(&item)?;
+        if alert.status() != AlertStatus::Resolved
+            || alert.updated_at() >= before
+            || alert.last_seen() >= before
+        {
+            return Ok(Removal::Kept);
+        }
+        let link = key(&[("alert_id", id)]);
+        if self
+            .get(&self.names.alert_incidents, link.clone())
+            .await?
+            .is_some()
+        {
+            return Ok(Removal::Kept);
+        }
+        let table = &self.names.alert_occurrences;
+        let occurrences = query::whole_partition(&self.client, table, "alert_id", id).await?;
+        let mut items = vec![
+            transaction::delete(
+                &self.names.alerts,
+                key(&[("id", id)]),
+                Some("#version = :version AND #status = :resolved"),
+                &[("#version", "version"), ("#status", "status")],
+                &[
+                    (":version", n(alert.version())),
+                    (":resolved", s(AlertStatus::Resolved.as_str())),
+                ],
+            )?,
+            transaction::condition_check(
+                &self.names.alert_incidents,
+                link,
+                "attribute_not_exists(#key)",
+                &[("#key", "alert_id")],
+            )?,
+            // An alert stored before grouping has no pointer: nothing to delete then.
+            transaction::delete(
+                table,
+                fingerprint_key(&alert.fingerprint()),
+                Some("attribute_not_exists(#group) OR #group = :id"),
+                &[("#group", "group")],
+                &[(":id", s(id))],
+            )?,
+        ];
+        items.extend(self.count_item(Counted::Alerts, &Tally::alert(&alert)?.negated())?);
+        let room = MAX_ITEMS - items.len();
+        let keys = occurrences
+            .iter()
+            .map(|item| {
+                let occurrence = Reader::new(item, "alert occurrences").string("id")?;
+                Ok(occurrence_key(id, occurrence))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // The rest of the occurrences wait under a marker, written with the removal.
+        let (now, later) = if keys.len() <= room {
+            (keys, Vec::new())
+        } else {
+            let mut keys = keys;
+            let later = keys.split_off(room - 1);
+            let marker = ItemBuilder::new()
+                .set("alert_id", s(RETIRED))
+                .set("id", s(id))
+                .build();
+            items.push(transaction::put(
+                table,
+                marker,
+                "attribute_not_exists(#key)",
+                &[("#key", "alert_id")],
+                &[],
+            )?);
+            (keys, later)
+        };
+        for occurrence in now {
+            items.push(transaction::delete(table, occurrence, None, &[], &[])?);
+        }
+        match transaction::write(&self.client, items, None).await? {
+            Ok(()) => {}
+            Err(_) => return Ok(Removal::Kept),
+        }
+        if !later.is_empty() {
+            query::delete_all(&self.client, table, later).await?;
+            query::delete_all(&self.client, table, vec![retired_key(id)]).await?;
+        }
+        Ok(Removal::Removed)
     }
 
     fn alert_partitions(
@@ -650,21 +848,32 @@ impl AlertStore for DynamoStore {
         }
         let event_json = serde_json::to_value(event)
             .map_err(|e| unreadable("alert", format!("event cannot be encoded: {e}")))?;
+        let mut expression = "SET #status = :status, #version = :version, \
+             updated_at = :updated_at, \
+             history = list_append(if_not_exists(history, :empty), :event)"
+            .to_owned();
+        let mut values = vec![
+            (":status", s(alert.status().as_str())),
+            (":version", n(alert.version())),
+            (":updated_at", time(alert.updated_at())),
+            (":empty", AttributeValue::L(Vec::new())),
+            (":event", AttributeValue::L(vec![from_json(&event_json)])),
+            (":expected", n(expected_version)),
+        ];
+        // Only a resolved alert is in `by_resolution`, which retention reads.
+        if alert.status() == AlertStatus::Resolved {
+            expression.push_str(", resolved = :shard");
+            values.push((":shard", s(shard_of(alert.id.as_str()))));
+        } else {
+            expression.push_str(" REMOVE resolved");
+        }
         let update = transaction::update(
             &self.names.alerts,
             key(&[("id", alert.id.as_str())]),
-            "SET #status = :status, #version = :version, updated_at = :updated_at, \
-             history = list_append(if_not_exists(history, :empty), :event)",
+            &expression,
             Some("#version = :expected"),
             &[("#status", "status"), ("#version", "version")],
-            &[
-                (":status", s(alert.status().as_str())),
-                (":version", n(alert.version())),
-                (":updated_at", time(alert.updated_at())),
-                (":empty", AttributeValue::L(Vec::new())),
-                (":event", AttributeValue::L(vec![from_json(&event_json)])),
-                (":expected", n(expected_version)),
-            ],
+            &values,
         )?;
         let mut items = vec![update];
         for mail in mails {
@@ -768,6 +977,43 @@ impl AlertStore for DynamoStore {
         Ok(cursor::page(List::Occurrences, occurrences, page, |o| {
             o.id.as_str()
         }))
+    }
+    async fn remove_resolved(&self, before: Timestamp, limit: usize) -> Result<usize> {
+        self.finish_removals().await?;
+        let mut removed = 0;
+        // Each partition of `by_resolution`, oldest change first, up to the cutoff: only
+        // resolved groups are in it. Each is read again, strongly consistent, before it goes.
+        let latest = Timestamp::from_unix_millis(before.unix_millis() - 1).to_rfc3339();
+        for shard in 0..SHARDS {
+            if removed >= limit {
+                break;
+            }
+            let by_resolution = PartitionQuery {
+                table: &self.names.alerts,
+                index: Some(BY_RESOLUTION),
+                partition_attribute: "resolved",
+                sort_attribute: "updated_at",
+                start_after: None,
+                order: Order::Ascending,
+                filter: Expression::new(),
+                page_size: limit.saturating_sub(removed).clamp(1, 100),
+            };
+            let mut groups = Partition::new(&self.client, by_resolution, shard.to_string())
+                .with_ceiling("updated_at", latest.clone());
+            while removed < limit {
+                let Some(item) = groups.next().await? else {
+                    break;
+                };
+                let alert = alert_from_item(&item)?;
+                if alert.updated_at() >= before || alert.last_seen() >= before {
+                    continue;
+                }
+                if let Removal::Removed = self.remove_group(alert.id.as_str(), before).await? {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 }
 

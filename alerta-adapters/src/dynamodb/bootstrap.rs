@@ -148,7 +148,10 @@ impl DynamoStore {
                 &names.alerts,
                 "id",
                 None,
-                vec![index(alerts::BY_TIME, "shard", "id")],
+                vec![
+                    index(alerts::BY_TIME, "shard", "id"),
+                    index(alerts::BY_RESOLUTION, "resolved", "updated_at"),
+                ],
                 None,
             ),
             table(
@@ -194,7 +197,8 @@ impl DynamoStore {
     /// Creates every missing table with its indexes, adds missing indexes to tables that
     /// exist, and turns on the TTLs of sessions, idempotency keys and failed logins; then waits until all of it
     /// is active, gives the stream log its counter and epoch if it has none, gives accounts
-    /// stored before the users' email index existed what it lists them by, and makes the
+    /// stored before the users' email index existed what it lists them by (and alerts
+    /// resolved before the resolution index existed theirs), and makes the
     /// counts of incidents and alerts if they are missing, counting what the tables hold
     /// with one scan each (a deployment that kept no counts before runs it with its writers
     /// stopped, so that the counts start exact).
@@ -215,6 +219,7 @@ impl DynamoStore {
         }
         self.ensure_stream_counter().await?;
         self.ensure_user_listing().await?;
+        self.ensure_resolution_listing().await?;
         self.ensure_counts().await
     }
 

@@ -241,7 +241,9 @@ impl IncidentStore for DynamoStore {
             (None, Some(alert)) => Some(alert.clone()),
             _ => None,
         };
-        let size = 1 + events.len() + attachments.len() + mails.len() + usize::from(link.is_some());
+        // A link is its item and a check that the alert is stored (retention may remove it).
+        let size =
+            1 + events.len() + attachments.len() + mails.len() + 2 * usize::from(link.is_some());
         if size > Self::MAX_CHANGE_ITEMS {
             return Err(too_large(size, Self::MAX_CHANGE_ITEMS));
         }
@@ -315,6 +317,12 @@ impl IncidentStore for DynamoStore {
                     .build(),
                 "alert_id",
             )?);
+            items.push(transaction::condition_check(
+                &names.alerts,
+                key(&[("id", alert.as_str())]),
+                "attribute_exists(#id)",
+                &[("#id", "id")],
+            )?);
         }
         items.extend(count);
 
@@ -329,6 +337,9 @@ impl IncidentStore for DynamoStore {
             });
         }
         if link.is_some() && cancelled.failed(size - 1) {
+            return Err(Error::NotFound("alert"));
+        }
+        if link.is_some() && cancelled.failed(size - 2) {
             return Err(Error::conflict(
                 ConflictKind::AlreadyLinked,
                 "an incident was already opened from this alert",

@@ -32,7 +32,7 @@
 //! | `Users` | `user_id` | |
 //! | `Tokens` | `token_hash` | (TTL on `expires_at`) |
 //! | `Departamentos` | `nombre` | |
-//! | `Alertas` | `id` | `by_time` (`shard` → `id`) |
+//! | `Alertas` | `id` | `by_time` (`shard` → `id`), `by_resolution` (`resolved` → `updated_at`, resolved alerts only) |
 //! | `CorreoSaliente` | `id` | `by_due` (`state` → `due`), `by_state` (`state` → `id`) |
 //! | `Idempotencia` | `owner`, `clave` | (TTL on `expires_at`) |
 //! | `AsignacionesProcesadas` | `event_id` | |
@@ -123,6 +123,27 @@
 //! between the parts loses that fold when the batch is taken back. The store states both
 //! numbers as its [`StorageLimits`]: the group commit keeps its batches at `max_alert_batch`
 //! or fewer, so that each is atomic.
+//!
+//! [`AlertStore::remove_resolved`](alerta_core::ports::AlertStore::remove_resolved)
+//! (retention) finds candidates in `by_resolution`, a sparse index: an alert has `resolved`
+//! (its `shard`) only while it is resolved (a resolution sets it, a reopening removes it, and
+//! bootstrap gives it to alerts resolved before the index existed), so reading each of its
+//! four partitions oldest change first, up to the cutoff, reads old resolved alerts and
+//! nothing else. What a run reads is the resolved alerts older than the cutoff: those it
+//! removes, and those kept because an incident names them (read again every run). It
+//! then reads each candidate again, strongly consistent, with its incident link (in
+//! `IncidentesDeAlertas`) and its occurrences, and removes it in one transaction: the alert
+//! (which holds its history) deleted under the condition that it is still `resolved` at the
+//! `version` read, a condition check that no incident link exists, the fingerprint item
+//! deleted if it names the group, the counts taken down, and the occurrences items deleted.
+//! A lost condition means a fold, a reopening, a transition or a new incident came first, and
+//! the group stays. A group with more occurrences than the transaction holds (96) writes a
+//! marker item (`AlertasOcurrencias`, partition `retired#`, naming the group) with it and
+//! deletes the rest right after, then the marker; every call first finishes what a marker
+//! names, so a call interrupted in between leaves occurrences that no read reaches (their
+//! group is gone, and no write adds to it) only until the next call. An insert that reads a
+//! fingerprint item whose group was removed before it read the group reads the fingerprint
+//! item again.
 //!
 //! # Counts
 //!

@@ -4,7 +4,9 @@
 use alerta_core::{Error, Result};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 
 use super::error::{self, request};
 use super::item::Item;
@@ -76,6 +78,50 @@ pub(super) fn update(
     }
     Ok(TransactWriteItem::builder()
         .update(update.build().map_err(error::build)?)
+        .build())
+}
+
+/// A delete of the item at `key` in `table`, under `condition` when there is one, with
+/// placeholders as for [`update`].
+pub(super) fn delete(
+    table: &str,
+    key: Item,
+    condition: Option<&str>,
+    names: &[(&str, &str)],
+    values: &[(&str, AttributeValue)],
+) -> Result<TransactWriteItem> {
+    let mut delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .set_condition_expression(condition.map(str::to_owned));
+    for (placeholder, name) in names {
+        delete = delete.expression_attribute_names(*placeholder, *name);
+    }
+    for (placeholder, value) in values {
+        delete = delete.expression_attribute_values(*placeholder, value.clone());
+    }
+    Ok(TransactWriteItem::builder()
+        .delete(delete.build().map_err(error::build)?)
+        .build())
+}
+
+/// A check that the item at `key` in `table` meets `condition`, writing nothing, with
+/// placeholders as for [`update`].
+pub(super) fn condition_check(
+    table: &str,
+    key: Item,
+    condition: &str,
+    names: &[(&str, &str)],
+) -> Result<TransactWriteItem> {
+    let mut check = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .condition_expression(condition);
+    for (placeholder, name) in names {
+        check = check.expression_attribute_names(*placeholder, *name);
+    }
+    Ok(TransactWriteItem::builder()
+        .condition_check(check.build().map_err(error::build)?)
         .build())
 }
 

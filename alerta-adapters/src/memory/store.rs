@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use alerta_core::domain::{AccessChange, PasswordHash, UserFilter};
 use alerta_core::domain::{
-    Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Attachment, AttachmentId, Cursor,
-    Department, DepartmentName, Email, EventId, Fingerprint, Grouping, IdempotencyClaim,
+    Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, AlertStatus, Attachment, AttachmentId,
+    Cursor, Department, DepartmentName, Email, EventId, Fingerprint, Grouping, IdempotencyClaim,
     IdempotencyKey, IdempotencyRecord, Incident, IncidentCounts, IncidentEvent, IncidentFilter,
     IncidentId, MailId, MailState, Occurrences, OutboxMail, Page, PageRequest, Reservation,
     Session, Timestamp, TokenHash, UserId, UserRecord,
@@ -269,6 +269,12 @@ impl IncidentStore for MemoryStore {
                 return Err(Error::stale_version());
             }
             _ => {}
+        }
+        if change.expected_version.is_none()
+            && let Some(alert) = change.incident.alert_id()
+            && !state.alerts.contains_key(alert)
+        {
+            return Err(Error::NotFound("alert"));
         }
         if change.expected_version.is_none()
             && let Some(alert) = change.incident.alert_id()
@@ -565,6 +571,40 @@ impl AlertStore for MemoryStore {
             page,
             |o: &Occurrences| o.id.as_str(),
         )
+    }
+
+    async fn remove_resolved(&self, before: Timestamp, limit: usize) -> Result<usize> {
+        let mut state = self.lock();
+        // One lock holds the reads and the removals: no write comes between them.
+        let mut old: Vec<(Timestamp, AlertId)> = state
+            .alerts
+            .values()
+            .filter(|alert| {
+                alert.status() == AlertStatus::Resolved
+                    && alert.updated_at() < before
+                    && alert.last_seen() < before
+                    && !state.incident_of_alert.contains_key(&alert.id)
+            })
+            .map(|alert| (alert.updated_at(), alert.id.clone()))
+            .collect();
+        old.sort();
+        old.truncate(limit);
+        let removed: HashSet<AlertId> = old.into_iter().map(|(_, id)| id).collect();
+        for id in &removed {
+            if let Some(alert) = state.alerts.remove(id) {
+                let fingerprint = alert.fingerprint();
+                if state.fingerprints.get(&fingerprint) == Some(id) {
+                    state.fingerprints.remove(&fingerprint);
+                }
+            }
+            for occurrence in state.occurrences.remove(id).unwrap_or_default().into_keys() {
+                state.occurrence_ids.remove(&occurrence);
+            }
+        }
+        state
+            .alert_events
+            .retain(|_, event| !removed.contains(&event.alert_id));
+        Ok(removed.len())
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use alerta_core::domain::{
     Alert, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertMessage, AlertSource,
     AlertState, AlertStatus, Channel, EventId, Fingerprint, GroupState, Grouping, Note,
-    Occurrences, Page, PageRequest, Severity, UserId,
+    Occurrences, Page, PageRequest, Severity, Timestamp, UserId,
 };
 use alerta_core::ports::{AlertStore, AlertTransition, AlertWrite, GroupedAlert, Inserted};
 use alerta_core::{Error, Result};
@@ -460,5 +460,42 @@ impl AlertStore for SqliteStore {
             |o| o.id.as_str(),
         )
         .await
+    }
+    async fn remove_resolved(&self, before: Timestamp, limit: usize) -> Result<usize> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        // `BEGIN IMMEDIATE` makes this the only writer until it commits, across processes
+        // too: the groups chosen here are still resolved, unchanged and unlinked when they go.
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM alerts WHERE status = 'resolved' AND updated_at < ?1 \
+             AND COALESCE(last_seen, created_at) < ?1 \
+             AND NOT EXISTS (SELECT 1 FROM incidents WHERE incidents.alert_id = alerts.id) \
+             ORDER BY updated_at, id LIMIT ?2",
+        )
+        .bind(millis(before))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let list = serde_json::to_string(&ids).map_err(error::unencodable)?;
+        for statement in [
+            "DELETE FROM alert_occurrences WHERE alert_id IN (SELECT value FROM json_each(?))",
+            "DELETE FROM alert_events WHERE alert_id IN (SELECT value FROM json_each(?))",
+            // The fingerprint lives in the group's row: it goes with it.
+            "DELETE FROM alerts WHERE id IN (SELECT value FROM json_each(?))",
+        ] {
+            sqlx::query(statement)
+                .bind(&list)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(ids.len())
     }
 }

@@ -61,6 +61,16 @@ async fn insert_incident(conn: &mut SqliteConnection, incident: &Incident) -> Re
         if linked.is_some() {
             return Err(already_linked());
         }
+        // Retention removes alerts in write transactions too: the alert is still there when
+        // this one commits.
+        let stored = sqlx::query("SELECT 1 FROM alerts WHERE id = ?")
+            .bind(alert.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        if stored.is_none() {
+            return Err(Error::NotFound("alert"));
+        }
     }
     let insert = sqlx::query(
         "INSERT INTO incidents (id, kind, description, location, urgency, status, department, \

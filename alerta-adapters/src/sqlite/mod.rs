@@ -22,6 +22,11 @@
 //! `SQLITE_BUSY` when a concurrent writer commits between its read and its write; only a lock
 //! held longer than the busy timeout makes the store report itself unavailable.
 //!
+//! Retention of alerts ([`AlertStore::remove_resolved`](alerta_core::ports::AlertStore::remove_resolved))
+//! is one write transaction per call: it reads the oldest resolved groups by their last
+//! change through a partial index that holds only resolved groups, skips those an incident
+//! names, and deletes their occurrences, history and rows (the row holds the fingerprint).
+//!
 //! The schema lives in `migrations/` and is embedded in the library; [`SqliteStore::open`]
 //! applies whatever part of it the file lacks. An applied migration is checksummed, so a
 //! schema change is a new file (listed in `MIGRATIONS`), never an edit of an old one.
@@ -129,6 +134,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         17,
         "when each mail row was first due",
         include_str!("../../migrations/0017_outbox_due.sql"),
+    ),
+    (
+        18,
+        "resolved alerts by when they changed",
+        include_str!("../../migrations/0018_alert_retention.sql"),
     ),
 ];
 

@@ -1,8 +1,8 @@
 //! The DynamoDB store against moto in server mode: the conformance suites, each check on
 //! tables of its own, and what only DynamoDB can show: the tables bootstrap makes, the items
 //! as other DynamoDB clients see them (failed-login windows with their TTL too), the counts
-//! kept beside them, stream messages larger than one item, and writers racing for the stream
-//! counter. Batches larger than one transaction are the alert store suite's: it checks them
+//! kept beside them, stream messages larger than one item, writers racing for the stream
+//! counter, and an alert removal interrupted between its parts. Batches larger than one transaction are the alert store suite's: it checks them
 //! on any backend that states an atomic batch size small enough.
 //!
 //! Start moto first (`source scripts/lib/moto.sh && start_moto`); without it these tests
@@ -91,6 +91,12 @@ async fn dynamodb_incident_store_conforms() {
 async fn dynamodb_alert_store_conforms() {
     let config = sdk_config().await;
     conformance::alert_store(&|| async { storage(fresh_store(&config).await) }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_alert_retention_conforms() {
+    let config = sdk_config().await;
+    conformance::alert_retention(&|| async { storage(fresh_store(&config).await) }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,7 +261,7 @@ async fn bootstrap_makes_every_table_index_and_ttl_and_a_second_run_changes_noth
     );
     assert_eq!(
         index_names(&client, &format!("{prefix}Alertas")).await,
-        ["by_time"]
+        ["by_resolution", "by_time"]
     );
     assert_eq!(
         index_names(&client, &format!("{prefix}CorreoSaliente")).await,
@@ -1271,4 +1277,145 @@ async fn an_import_skips_what_is_there_alike_and_refuses_other_content_under_the
         "{refused}"
     );
     assert_eq!(reader.head().await.unwrap(), origin);
+}
+
+/// A removal that stopped after its transaction, leaving occurrences that did not fit in it
+/// under a marker, is finished by the next call: the marker names what to delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_alert_removal_is_finished_by_the_next_one() {
+    let config = sdk_config().await;
+    let store = fresh_store(&config).await;
+    let client = Client::new(&config);
+    let alerts_table = format!("{}{}", store.tables().prefix, store.tables().alerts);
+    let occurrences_table = format!(
+        "{}{}",
+        store.tables().prefix,
+        store.tables().alert_occurrences
+    );
+    let storage = storage(store);
+    let f = Fixtures::new();
+    let first = f.alert("ups_9", Severity::Critical, Channel::Tcp, "sin red");
+    let mut group = first.clone();
+    for write in [
+        first.clone(),
+        f.alert("ups_9", Severity::Critical, Channel::Tcp, "sin red"),
+    ] {
+        let stored = storage
+            .alerts
+            .insert(vec![AlertWrite {
+                alert: write,
+                mails: vec![],
+            }])
+            .await
+            .unwrap();
+        group = stored.groups[0].alert.clone();
+    }
+    assert_eq!((group.id.clone(), group.count()), (first.id.clone(), 2));
+    let resolve = f.transition(
+        &group,
+        alerta_core::domain::AlertAction::Resolve { note: None },
+    );
+    storage.alerts.transition(resolve).await.unwrap();
+
+    // What the removal's transaction leaves when its occurrences do not fit: the group and
+    // its fingerprint item gone, a marker naming the group, its occurrences still there.
+    let s = |text: &str| AttributeValue::S(text.to_owned());
+    client
+        .delete_item()
+        .table_name(&alerts_table)
+        .key("id", s(group.id.as_str()))
+        .send()
+        .await
+        .unwrap();
+    client
+        .delete_item()
+        .table_name(&occurrences_table)
+        .key(
+            "alert_id",
+            s(&format!("fingerprint#{}", group.fingerprint())),
+        )
+        .key("id", s("group"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .put_item()
+        .table_name(&occurrences_table)
+        .item("alert_id", s("retired#"))
+        .item("id", s(group.id.as_str()))
+        .send()
+        .await
+        .unwrap();
+    let left = storage
+        .alerts
+        .occurrences(&group.id, &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(left.items.len(), 2, "the occurrences outlived their group");
+
+    let cutoff = Timestamp::from_unix_millis(f.tick().unix_millis() + 1000);
+    assert_eq!(
+        storage.alerts.remove_resolved(cutoff, 10).await.unwrap(),
+        0,
+        "nothing new to remove, and the finished group is not counted again"
+    );
+    let left = storage
+        .alerts
+        .occurrences(&group.id, &PageRequest::default())
+        .await
+        .unwrap();
+    assert!(left.items.is_empty(), "{left:?}");
+    let marker = client
+        .get_item()
+        .table_name(&occurrences_table)
+        .key("alert_id", s("retired#"))
+        .key("id", s(group.id.as_str()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(marker.item, None, "the marker goes last");
+}
+
+/// An alert resolved before retention's index existed has no `resolved` attribute, so
+/// retention does not see it until bootstrap gives it one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_lists_alerts_resolved_before_the_resolution_index() {
+    let config = sdk_config().await;
+    let store = fresh_store(&config).await;
+    let client = Client::new(&config);
+    let alerts_table = format!("{}{}", store.tables().prefix, store.tables().alerts);
+    let storage = storage(store.clone());
+    let f = Fixtures::new();
+    let alert = f.alert("ups_7", Severity::Error, Channel::Tcp, "sin red");
+    storage
+        .alerts
+        .insert(vec![AlertWrite {
+            alert: alert.clone(),
+            mails: vec![],
+        }])
+        .await
+        .unwrap();
+    let resolve = f.transition(
+        &alert,
+        alerta_core::domain::AlertAction::Resolve { note: None },
+    );
+    storage.alerts.transition(resolve).await.unwrap();
+    client
+        .update_item()
+        .table_name(&alerts_table)
+        .key("id", AttributeValue::S(alert.id.as_str().to_owned()))
+        .update_expression("REMOVE resolved")
+        .send()
+        .await
+        .unwrap();
+    let cutoff = Timestamp::from_unix_millis(f.tick().unix_millis() + 1000);
+    assert_eq!(
+        storage.alerts.remove_resolved(cutoff, 10).await.unwrap(),
+        0,
+        "not in the index yet"
+    );
+    store.bootstrap().await.expect("bootstrap");
+    assert_eq!(storage.alerts.remove_resolved(cutoff, 10).await.unwrap(), 1);
+    assert_eq!(storage.alerts.alert(&alert.id).await.unwrap(), None);
 }

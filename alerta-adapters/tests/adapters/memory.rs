@@ -21,6 +21,11 @@ async fn memory_alert_store_conforms() {
 }
 
 #[tokio::test]
+async fn memory_alert_retention_conforms() {
+    conformance::alert_retention(&fresh).await;
+}
+
+#[tokio::test]
 async fn memory_stream_log_conforms() {
     conformance::stream_log(&fresh).await;
 }

@@ -64,6 +64,12 @@ async fn sqlite_alert_store_conforms() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_alert_retention_conforms() {
+    let files = Files::new();
+    conformance::alert_retention(&|| files.fresh()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_setting_store_conforms() {
     let files = Files::new();
     conformance::setting_store(&|| files.fresh()).await;

@@ -105,6 +105,14 @@ impl AlertStore for CountingAlerts {
     ) -> Result<Page<alerta_core::domain::Occurrences>> {
         self.inner.occurrences(id, page).await
     }
+
+    async fn remove_resolved(
+        &self,
+        before: alerta_core::domain::Timestamp,
+        limit: usize,
+    ) -> Result<usize> {
+        self.inner.remove_resolved(before, limit).await
+    }
 }
 
 struct World {

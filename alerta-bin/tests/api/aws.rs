@@ -211,3 +211,33 @@ async fn the_aws_profile_serves_the_api_and_stores_in_dynamodb_and_s3() {
     assert_eq!(report["incident"]["estado"], "resuelto");
     assert_eq!(report["eventos"].as_array().unwrap().len(), 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolved_alerts_age_out_on_the_aws_profile() {
+    let endpoint = endpoint();
+    let unique = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let prefix = format!("ret{unique}-");
+    let env = [
+        ("ALERTA_PROFILE", "aws"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("ALERTA_AWS_TABLE_PREFIX", prefix.as_str()),
+        ("ALERTA_AWS_FORCE_PATH_STYLE", "true"),
+    ];
+    let bootstrap = Command::new(binary())
+        .args(["aws", "bootstrap"])
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(
+        bootstrap.status.success(),
+        "bootstrap: {}",
+        String::from_utf8_lossy(&bootstrap.stderr)
+    );
+    crate::retention::alerts_age_out(&env).await;
+}

@@ -28,7 +28,11 @@ async fn scrape(app: &TestApp, url: &str, token: Option<&str>) -> prometheus_par
 }
 
 /// The value of the sample `name` whose labels include `labels`, if there is one.
-fn value(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn value(
+    scrape: &prometheus_parse::Scrape,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
     scrape
         .samples
         .iter()

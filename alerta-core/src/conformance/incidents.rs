@@ -10,7 +10,7 @@ use crate::domain::{
     IncidentAction, IncidentCounts, IncidentFilter, IncidentId, MailState, MediaType, Note, Page,
     PageRequest, SearchText, Status, TypeCatalog, Urgency,
 };
-use crate::ports::{EventQuery, IncidentChange, Storage};
+use crate::ports::{AlertWrite, EventQuery, IncidentChange, Storage};
 use crate::{ConflictKind, Error};
 
 /// Reads every page of `filter`, checking page sizes and that pages do not overlap.
@@ -740,11 +740,61 @@ fn comment(text: &str) -> IncidentAction {
     IncidentAction::Comment(CommentText::parse(text).expect("text"))
 }
 
+/// `count` new alerts, stored in batches the store takes: the alerts incidents are opened
+/// from must be stored.
+async fn stored_alerts(store: &Storage, f: &Fixtures, count: usize) -> Vec<AlertId> {
+    let alerts: Vec<crate::domain::Alert> = (0..count)
+        .map(|n| {
+            f.alert(
+                &format!("nodo_{n}"),
+                crate::domain::Severity::Error,
+                crate::domain::Channel::Tcp,
+                &format!("caída {}", f.id()),
+            )
+        })
+        .collect();
+    for batch in alerts.chunks(store.limits.max_alert_batch.max(1)) {
+        let writes = batch
+            .iter()
+            .map(|alert| AlertWrite {
+                alert: alert.clone(),
+                mails: vec![],
+            })
+            .collect();
+        store.alerts.insert(writes).await.expect("insert alerts");
+    }
+    alerts.into_iter().map(|alert| alert.id).collect()
+}
+
+/// An incident naming an alert that is not stored is refused and leaves nothing.
+pub(super) async fn an_incident_needs_its_alert_stored(store: &Storage) {
+    let f = Fixtures::new();
+    let missing = f.alert_id();
+    let incident = f.incident_from_alert(&f.user(), &missing, "Sin alerta guardada");
+    let refused = store.incidents.commit(f.creation(&incident)).await;
+    assert!(
+        matches!(refused, Err(Error::NotFound("alert"))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.incidents.incident(incident.id()).await.expect("get"),
+        None
+    );
+    assert_eq!(
+        store
+            .incidents
+            .incident_for_alert(&missing)
+            .await
+            .expect("read"),
+        None
+    );
+}
+
 /// Of many concurrent incidents opened from one alert, one is stored; the store names it for
 /// the alert, keeps the link through later changes, and refuses the others without a trace.
 pub(super) async fn one_incident_per_alert(store: &Storage) {
     let f = Fixtures::new();
-    let alert = f.alert_id();
+    let alert = stored_alerts(store, &f, 1).await.remove(0);
     assert_eq!(
         store
             .incidents
@@ -824,7 +874,7 @@ pub(super) async fn one_incident_per_alert(store: &Storage) {
 /// that have no incident and an id asked for twice; each alert names its own incident.
 pub(super) async fn incidents_of_many_alerts(store: &Storage) {
     let f = Fixtures::new();
-    let alerts: Vec<AlertId> = (0..130).map(|_| f.alert_id()).collect();
+    let alerts = stored_alerts(store, &f, 130).await;
     let opened: Vec<(AlertId, Incident)> = alerts
         .iter()
         .step_by(3)

@@ -26,6 +26,7 @@
 
 mod alert_groups;
 mod alert_lifecycle;
+mod alert_retention;
 mod alerts;
 mod blobs;
 mod fixtures;
@@ -67,6 +68,7 @@ where
 pub async fn storage(new_storage: impl NewStorage) {
     incident_store(&new_storage).await;
     alert_store(&new_storage).await;
+    alert_retention(&new_storage).await;
     user_store(&new_storage).await;
     mail_outbox(&new_storage).await;
     idempotency_store(&new_storage).await;
@@ -117,6 +119,7 @@ pub async fn incident_store(new_storage: &impl NewStorage) {
     incidents::concurrent_updates_one_wins(&new_storage.fresh().await).await;
     incidents::one_incident_per_alert(&new_storage.fresh().await).await;
     incidents::incidents_of_many_alerts(&new_storage.fresh().await).await;
+    incidents::an_incident_needs_its_alert_stored(&new_storage.fresh().await).await;
 }
 
 /// The alert store checks.
@@ -138,6 +141,21 @@ pub async fn alert_store(new_storage: &impl NewStorage) {
     alert_groups::racing_writers_open_one_group(&new_storage.fresh().await).await;
     alert_groups::folds_race_acknowledgements(&new_storage.fresh().await).await;
     alert_groups::group_of_finds_a_fingerprints_group(&new_storage.fresh().await).await;
+}
+
+/// The alert retention checks: old resolved groups without an incident go with their
+/// history, occurrences and fingerprint, others stay, the limit holds, concurrent removals
+/// share the work, a removal racing occurrences of the same fingerprint loses none, and one
+/// racing a new incident from the alert leaves no incident naming a removed alert.
+pub async fn alert_retention(new_storage: &impl NewStorage) {
+    alert_retention::only_old_resolved_unlinked_groups_go(&new_storage.fresh().await).await;
+    alert_retention::a_group_with_many_occurrences_goes_whole(&new_storage.fresh().await).await;
+    alert_retention::concurrent_removals_share_the_work(&new_storage.fresh().await).await;
+    alert_retention::a_removal_racing_occurrences_loses_nothing(&new_storage.fresh().await).await;
+    alert_retention::a_removal_racing_an_incident_leaves_no_dangling_link(
+        &new_storage.fresh().await,
+    )
+    .await;
 }
 
 /// The user, session and department store checks.

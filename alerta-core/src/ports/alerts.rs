@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::Result;
 use crate::domain::{
     Alert, AlertCounts, AlertEvent, AlertFilter, AlertId, Appended, Fingerprint, Grouping,
-    Occurrences, OutboxMail, Page, PageRequest, StreamMessage,
+    Occurrences, OutboxMail, Page, PageRequest, StreamMessage, Timestamp,
 };
 
 /// Occurrences of one fingerprint to store, with the mail they cause if they open or reopen
@@ -142,6 +142,25 @@ impl AlertTransition {
 ///   (every committed fold and transition shows at once, as for reads by id), and `None`
 ///   when no write of the fingerprint was ever stored. An alert stored before grouping is
 ///   the group of its [`legacy`](crate::domain::Fingerprint::legacy) fingerprint.
+/// - [`remove_resolved`](AlertStore::remove_resolved) removes up to `limit` groups that are
+///   `resolved`, whose last change ([`updated_at`](Alert::updated_at): the resolution, or a
+///   later fold) and last occurrence ([`last_seen`](Alert::last_seen)) are both before
+///   `before`, and from which no incident was opened
+///   ([`IncidentStore::incident_for_alert`](super::IncidentStore::incident_for_alert) is
+///   `None`). Each group goes with everything stored for it: its history, its occurrences
+///   and the mapping of its fingerprint, so that once the call returns reading it is `None`,
+///   its history and occurrences are empty, [`group_of`](AlertStore::group_of) its
+///   fingerprint is `None`, and the fingerprint's next `insert` opens a new group (with its
+///   mail) as for a fingerprint never seen. Each removal is conditional on the group being,
+///   when it is removed, still resolved at the version read and still without an incident:
+///   an `insert` or a `transition` that commits first keeps the group (firing, with its
+///   count), one that commits after it opens a new group or finds nothing to change; no
+///   fingerprint ever names a group that is gone. Any number of callers may run at once:
+///   they share the work, and each group is counted by the one call that removed it. Mail
+///   rows and stream messages about the group are not the alert store's: their own
+///   retention removes them. Returns how many groups this call removed; fewer than `limit`
+///   means none was left when it looked (unless another caller took some). The backend's
+///   documentation says in what order it finds groups and what it reads to find them.
 ///
 /// # Errors
 ///
@@ -186,6 +205,11 @@ pub trait AlertStore: Send + Sync {
 
     /// The group of `fingerprint`, if one is stored.
     async fn group_of(&self, fingerprint: &Fingerprint) -> Result<Option<Alert>>;
+
+    /// Removes up to `limit` resolved groups last changed and last seen before `before`, from
+    /// which no incident was opened, with their history, occurrences and fingerprint
+    /// mapping; returns how many it removed.
+    async fn remove_resolved(&self, before: Timestamp, limit: usize) -> Result<usize>;
 }
 
 /// A shared alert store picked at run time.

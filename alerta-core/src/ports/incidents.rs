@@ -74,7 +74,10 @@ pub struct EventQuery {
 ///   is the only one of that alert: of any number of concurrent new incidents naming the same
 ///   alert, on any number of instances, at most one is stored, and
 ///   [`incident_for_alert`](IncidentStore::incident_for_alert) names it as soon as `commit`
-///   returns, and [`incidents_for_alerts`](IncidentStore::incidents_for_alerts) too.
+///   returns, and [`incidents_for_alerts`](IncidentStore::incidents_for_alerts) too. The
+///   alert must be stored when the incident is: checked in the same atomic step, so that
+///   alert retention ([`AlertStore::remove_resolved`](super::AlertStore::remove_resolved))
+///   and a new incident naming the alert never both succeed.
 ///
 /// # Errors
 ///
@@ -84,7 +87,9 @@ pub struct EventQuery {
 ///   [`Duplicate`](crate::ConflictKind::Duplicate) when `expected_version` is `None` and the
 ///   incident exists, or when an event, attachment or mail row of the change has an id that
 ///   is already stored; and of kind [`AlreadyLinked`](crate::ConflictKind::AlreadyLinked)
-///   when a new incident names an alert that a stored incident names.
+///   when a new incident names an alert that a stored incident names; and
+///   [`Error::NotFound`](crate::Error::NotFound) (`alert`) when a new incident names an alert
+///   that is not stored.
 /// - `commit` MUST return [`Error::Invalid`](crate::Error::Invalid) on field `change` for a
 ///   change of more items than the backend's
 ///   [`max_change_items`](super::StorageLimits::max_change_items), and then write nothing.
