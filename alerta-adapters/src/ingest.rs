@@ -28,6 +28,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use alerta_core::domain::{Alert, AlertDraft};
 use alerta_core::{Alerta, Error, Result};
@@ -47,6 +48,39 @@ pub struct GroupCommitConfig {
     /// storage's [`max_alert_batch`](alerta_core::ports::StorageLimits::max_alert_batch)
     /// caps it, so that every batch is atomic whatever the backend.
     pub max_batch: usize,
+    /// Told of every commit once it ends, on the writer task (none by default): the place
+    /// for metrics of batch sizes, commit times and what was stored.
+    pub on_commit: Option<CommitObserver>,
+}
+
+/// What one group commit did, as a [`CommitObserver`] is told.
+#[derive(Debug)]
+pub struct CommitReport<'a> {
+    /// How many alerts the batch held.
+    pub batch: usize,
+    /// From the start of the commit to its end.
+    pub elapsed: Duration,
+    /// The alerts as stored, one per alert of the batch in its order; empty when the
+    /// commit failed.
+    pub stored: &'a [Alert],
+}
+
+/// A function told of every commit. It runs on the writer task, between commits, so it must
+/// be quick: count, don't wait.
+#[derive(Clone)]
+pub struct CommitObserver(Arc<dyn Fn(&CommitReport<'_>) + Send + Sync>);
+
+impl CommitObserver {
+    /// An observer that calls `observe` after each commit.
+    pub fn new(observe: impl Fn(&CommitReport<'_>) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(observe))
+    }
+}
+
+impl std::fmt::Debug for CommitObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CommitObserver")
+    }
 }
 
 impl GroupCommitConfig {
@@ -69,6 +103,7 @@ impl Default for GroupCommitConfig {
         Self {
             queue_capacity: Self::DEFAULT_QUEUE_CAPACITY,
             max_batch: Self::DEFAULT_MAX_BATCH,
+            on_commit: None,
         }
     }
 }
@@ -118,6 +153,7 @@ impl GroupCommit {
             waiting,
             max_batch,
             counters.clone(),
+            config.on_commit,
         ));
         Self {
             queue,
@@ -214,18 +250,27 @@ async fn write_batches(
     mut waiting: mpsc::Receiver<Waiting>,
     max_batch: usize,
     counters: Arc<Counters>,
+    on_commit: Option<CommitObserver>,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
     while waiting.recv_many(&mut batch, max_batch).await > 0 {
         let (drafts, replies): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|w| (w.draft, w.reply)).unzip();
+        let size = drafts.len();
         counters.commits.fetch_add(1, Ordering::Relaxed);
-        counters
-            .alerts
-            .fetch_add(drafts.len() as u64, Ordering::Relaxed);
+        counters.alerts.fetch_add(size as u64, Ordering::Relaxed);
+        let started = Instant::now();
         // A submitter that went away is still stored: its alert was accepted, only the
         // answer has nobody to go to.
-        match app.ingest_alerts(drafts).await {
+        let result = app.ingest_alerts(drafts).await;
+        if let Some(CommitObserver(observe)) = &on_commit {
+            observe(&CommitReport {
+                batch: size,
+                elapsed: started.elapsed(),
+                stored: result.as_deref().unwrap_or_default(),
+            });
+        }
+        match result {
             Ok(alerts) => {
                 for (reply, alert) in replies.into_iter().zip(alerts) {
                     let _ = reply.send(Ok(alert));

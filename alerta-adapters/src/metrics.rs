@@ -33,6 +33,11 @@ const DURATION_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// The bounds of the group-commit batch size histogram, in alerts.
+const BATCH_BUCKETS: [f64; 11] = [
+    1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0,
+];
+
 /// The process's Prometheus recorder. Cheap to clone.
 #[derive(Clone)]
 pub struct Metrics {
@@ -55,6 +60,22 @@ impl Metrics {
                         ),
                         &DURATION_BUCKETS,
                     )
+                    .and_then(|builder| {
+                        builder.set_buckets_for_metric(
+                            metrics_exporter_prometheus::Matcher::Full(
+                                "alerta_ingest_commit_duration_seconds".into(),
+                            ),
+                            &DURATION_BUCKETS,
+                        )
+                    })
+                    .and_then(|builder| {
+                        builder.set_buckets_for_metric(
+                            metrics_exporter_prometheus::Matcher::Full(
+                                "alerta_ingest_batch_size".into(),
+                            ),
+                            &BATCH_BUCKETS,
+                        )
+                    })
                     .expect("the buckets are not empty")
                     .build_recorder();
                 let handle = recorder.handle();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use alerta_adapters::http::open311::{self, Open311Config};
 use alerta_adapters::http::{self as http_api, HttpConfig, ListenerConfig, router};
-use alerta_adapters::ingest::{GroupCommit, GroupCommitConfig};
+use alerta_adapters::ingest::{CommitObserver, CommitReport, GroupCommit, GroupCommitConfig};
 use alerta_adapters::metrics::{self, Metrics, MetricsRoute};
 use alerta_adapters::tcp::{self, TcpConfig};
 use alerta_adapters::websocket::{self, Hub, HubConfig, WsConfig};
@@ -112,12 +112,42 @@ fn metrics_route(
         ::metrics::gauge!("alerta_stream_head").set(hub.head() as f64);
         ::metrics::counter!("alerta_stream_stalled_disconnects_total")
             .absolute(hub.stalled_disconnects());
+        ::metrics::counter!("alerta_stream_messages_total").absolute(hub.messages_followed());
+        ::metrics::counter!("alerta_stream_deliveries_total").absolute(hub.deliveries());
+        ::metrics::counter!("alerta_stream_resumptions_total").absolute(hub.resumptions());
         ::metrics::counter!("alerta_mail_total", "outcome" => "sent").absolute(mail.sent());
         ::metrics::counter!("alerta_mail_total", "outcome" => "retried").absolute(mail.retried());
         ::metrics::counter!("alerta_mail_total", "outcome" => "dead").absolute(mail.dead());
         ::metrics::counter!("alerta_mail_total", "outcome" => "cancelled")
             .absolute(mail.cancelled());
     })
+}
+
+/// Batch size, commit time and what was stored, per group commit. Recorded whether or not
+/// `/metrics` is served: without a recorder the calls do nothing.
+fn record_commit(report: &CommitReport<'_>) {
+    ::metrics::histogram!("alerta_ingest_batch_size").record(report.batch as f64);
+    ::metrics::histogram!("alerta_ingest_commit_duration_seconds")
+        .record(report.elapsed.as_secs_f64());
+    if report.stored.is_empty() {
+        ::metrics::counter!("alerta_ingest_failed_commits_total").increment(1);
+        return;
+    }
+    // Per channel and severity: a handful of series, counted once per commit.
+    let mut counts: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
+    for alert in report.stored {
+        *counts
+            .entry((alert.channel.as_str(), alert.severity.as_str()))
+            .or_default() += 1;
+    }
+    for ((channel, severity), count) in counts {
+        ::metrics::counter!(
+            "alerta_alerts_ingested_total",
+            "channel" => channel.to_owned(),
+            "severity" => severity.to_owned()
+        )
+        .increment(count);
+    }
 }
 
 fn host_name() -> String {
@@ -195,7 +225,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let mail_probe = Arc::new(crate::health::MailProbe::new(mailer.clone()));
     // The group commit keeps each batch within what the storage stores atomically; TCP and
     // `POST /events` share it.
-    let ingest = GroupCommit::spawn(app.clone(), GroupCommitConfig::default());
+    let ingest = GroupCommit::spawn(
+        app.clone(),
+        GroupCommitConfig {
+            on_commit: Some(CommitObserver::new(record_commit)),
+            ..GroupCommitConfig::default()
+        },
+    );
     let open311 = open311_config(&app, &config).await?;
     let http = HttpConfig::default()
         .openapi(crate::openapi::document(

@@ -189,10 +189,14 @@ where
         Ok(start) => start,
         Err(ending) => return ending,
     };
-    if let Some(first) = first
-        && let Err(stop) = write_all(socket, vec![first], stopping, config.stall_timeout).await
-    {
-        return stop.into();
+    if subscription.since.is_some() {
+        hub.count_resumed();
+    }
+    if let Some(first) = first {
+        if let Err(stop) = write_all(socket, vec![first], stopping, config.stall_timeout).await {
+            return stop.into();
+        }
+        hub.count_delivered(1);
     }
     let filter = subscription.filter();
     let mut ping =
@@ -227,10 +231,12 @@ where
                     Err(ending) => return ending,
                 },
             };
-            if !frames.is_empty()
-                && let Err(stop) = write_all(socket, frames, stopping, config.stall_timeout).await
-            {
-                return stop.into();
+            if !frames.is_empty() {
+                let count = frames.len();
+                if let Err(stop) = write_all(socket, frames, stopping, config.stall_timeout).await {
+                    return stop.into();
+                }
+                hub.count_delivered(count);
             }
             cursor = through;
         }

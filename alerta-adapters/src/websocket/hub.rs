@@ -168,6 +168,8 @@ struct Shared {
     running: OnceLock<Running>,
     subscribers: AtomicUsize,
     stalled: AtomicU64,
+    delivered: AtomicU64,
+    resumed: AtomicU64,
     stop: watch::Sender<bool>,
 }
 
@@ -195,6 +197,8 @@ impl Hub {
                 running: OnceLock::new(),
                 subscribers: AtomicUsize::new(0),
                 stalled: AtomicU64::new(0),
+                delivered: AtomicU64::new(0),
+                resumed: AtomicU64::new(0),
                 stop: watch::Sender::new(false),
             }),
         }
@@ -264,6 +268,23 @@ impl Hub {
         self.shared.stalled.load(Ordering::Relaxed)
     }
 
+    /// How many messages the hub has taken from the log into memory since it started: what
+    /// this instance's subscribers can be sent, each message once, whoever committed it.
+    pub fn messages_followed(&self) -> u64 {
+        self.running().map_or(0, |r| r.tail.followed())
+    }
+
+    /// How many messages (`reset` included) the hub's subscribers have been sent, each
+    /// subscriber's counted apart.
+    pub fn deliveries(&self) -> u64 {
+        self.shared.delivered.load(Ordering::Relaxed)
+    }
+
+    /// How many subscribers connected with `since` to resume from a position.
+    pub fn resumptions(&self) -> u64 {
+        self.shared.resumed.load(Ordering::Relaxed)
+    }
+
     /// The stream position the hub has delivered up to, 0 before it started.
     pub fn head(&self) -> u64 {
         self.running().map_or(0, |r| r.tail.head())
@@ -327,6 +348,16 @@ impl Hub {
 
     pub(crate) fn count_stalled(&self) {
         self.shared.stalled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_delivered(&self, messages: usize) {
+        self.shared
+            .delivered
+            .fetch_add(messages as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_resumed(&self) {
+        self.shared.resumed.fetch_add(1, Ordering::Relaxed);
     }
 
     fn running(&self) -> Option<&Running> {

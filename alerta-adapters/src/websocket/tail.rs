@@ -6,7 +6,7 @@
 //! follower look sooner.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -68,6 +68,8 @@ pub(crate) struct Tail {
     buffer: RwLock<Buffer>,
     capacity: usize,
     head: watch::Sender<Position>,
+    /// Messages taken into memory since the tail was made.
+    followed: AtomicU64,
 }
 
 impl Tail {
@@ -80,7 +82,13 @@ impl Tail {
             }),
             capacity: capacity.max(1),
             head: watch::Sender::new(0),
+            followed: AtomicU64::new(0),
         }
+    }
+
+    /// How many messages the tail has taken in since it was made, across epochs.
+    pub(crate) fn followed(&self) -> u64 {
+        self.followed.load(Ordering::Relaxed)
     }
 
     /// Starts the tail at the log's head: nothing before it is in memory.
@@ -124,6 +132,7 @@ impl Tail {
         let head = buffer.head;
         drop(buffer);
         if head != before {
+            self.followed.fetch_add(head - before, Ordering::Relaxed);
             self.head.send_replace(head);
         }
     }

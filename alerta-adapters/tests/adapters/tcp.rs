@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use alerta_adapters::ingest::{GroupCommit, GroupCommitConfig};
+use alerta_adapters::ingest::{CommitObserver, GroupCommit, GroupCommitConfig};
 use alerta_adapters::memory::{MemoryBlobStore, RecordingBroadcaster};
 use alerta_adapters::sqlite::SqliteStore;
 use alerta_adapters::tcp::{self, AlertLine, Client, TcpConfig};
@@ -400,6 +400,71 @@ async fn tcp_group_commit_stores_everything_waiting_in_one_transaction() {
         "one commit for the first, one for the rest"
     );
     assert_eq!(world.stored().await.len(), 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_tells_its_observer_of_every_commit_and_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Arc::new(SqliteStore::open(dir.path().join("a.db")).await.unwrap());
+    let app = Alerta::builder(
+        Storage::from_backend(sqlite.clone()),
+        Arc::new(MemoryBlobStore::new()),
+        Arc::new(RecordingBroadcaster::new()),
+    )
+    .build();
+    // Per commit: its batch size and the severities it stored.
+    type Commits = Vec<(usize, Vec<String>)>;
+    let seen: Arc<Mutex<Commits>> = Arc::default();
+    let record = seen.clone();
+    let observer = CommitObserver::new(move |report| {
+        let stored = report.stored.iter().map(|a| a.severity.as_str().to_owned());
+        record
+            .lock()
+            .unwrap()
+            .push((report.batch, stored.collect()));
+    });
+    let ingest = GroupCommit::spawn(
+        app,
+        GroupCommitConfig {
+            on_commit: Some(observer),
+            ..GroupCommitConfig::default()
+        },
+    );
+    let draft = |i: usize| {
+        let severity = if i.is_multiple_of(2) {
+            "info"
+        } else {
+            "warning"
+        };
+        AlertDraft::parse("sensor_01", severity, &format!("alert {i}"), Channel::Tcp).unwrap()
+    };
+    let mut tickets = Vec::new();
+    for i in 0..50 {
+        tickets.push(ingest.submit(draft(i)).await.unwrap());
+    }
+    for ticket in tickets {
+        timeout(WAIT, ticket).await.expect("in time").unwrap();
+    }
+    let commits = seen.lock().unwrap().clone();
+    assert_eq!(commits.iter().map(|(batch, _)| batch).sum::<usize>(), 50);
+    assert!(commits.iter().all(|(batch, stored)| stored.len() == *batch));
+    let warnings = commits
+        .iter()
+        .flat_map(|(_, stored)| stored)
+        .filter(|severity| *severity == "warning")
+        .count();
+    assert_eq!(warnings, 25);
+    assert_eq!(commits.len() as u64, ingest.stats().commits);
+
+    // A commit the store fails is reported too, with nothing stored.
+    sqlite.close().await;
+    assert!(
+        timeout(WAIT, ingest.ingest(draft(99)))
+            .await
+            .unwrap()
+            .is_err()
+    );
+    assert_eq!(seen.lock().unwrap().last(), Some(&(1, Vec::new())));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

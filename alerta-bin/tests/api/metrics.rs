@@ -83,6 +83,21 @@ async fn requests_ingestion_and_stream_clients_are_counted() {
         assert_eq!(status, 404);
     }
 
+    // Where the stream stands before the alerts, for a client that resumes from there.
+    let (status, listed) = app.get(&admin, "/events").await;
+    assert_eq!(status, 200);
+    let before_alerts = listed["stream"].as_str().expect("a stream id").to_owned();
+    let ingested = |scraped: &prometheus_parse::Scrape, channel: &str| {
+        value(
+            scraped,
+            "alerta_alerts_ingested_total",
+            &[("channel", channel), ("severity", "info")],
+        )
+        .unwrap_or(0.0)
+    };
+    let first = scrape(&app, &url, Some(TOKEN)).await;
+    let (tcp_before, http_before) = (ingested(&first, "tcp"), ingested(&first, "http"));
+
     // Alerts over TCP, through the group commit.
     let stream = TcpStream::connect(app._running.tcp_addr).await.unwrap();
     let (read, mut write) = stream.into_split();
@@ -107,11 +122,11 @@ async fn requests_ingestion_and_stream_clients_are_counted() {
         assert_eq!(status, 201);
     }
 
-    // Two stream clients.
+    // Two live stream clients, and one that resumes from before the alerts.
     let ws = app.base.replacen("http://", "ws://", 1);
     let mut clients = Vec::new();
-    for _ in 0..2 {
-        let (socket, _) = tokio_tungstenite::connect_async(format!("{ws}/ws?token={admin}"))
+    for since in ["", &format!("&since={before_alerts}")] {
+        let (socket, _) = tokio_tungstenite::connect_async(format!("{ws}/ws?token={admin}{since}"))
             .await
             .unwrap();
         clients.push(socket);
@@ -126,8 +141,10 @@ async fn requests_ingestion_and_stream_clients_are_counted() {
             // set the same series when they are scraped: wait for a scrape of this one alone.
             let clients = value(&scraped, "alerta_stream_clients", &[]);
             let alerts = value(&scraped, "alerta_ingest_alerts_total", &[]);
-            match (clients, alerts) {
-                (Some(2.0), Some(8.0)) => Ok(scraped),
+            let followed = value(&scraped, "alerta_stream_messages_total", &[]);
+            let delivered = value(&scraped, "alerta_stream_deliveries_total", &[]);
+            match (clients, alerts, followed, delivered) {
+                (Some(2.0), Some(8.0), Some(f), Some(d)) if f >= 8.0 && d >= 8.0 => Ok(scraped),
                 other => Err(format!("{other:?}")),
             }
         },
@@ -142,6 +159,32 @@ async fn requests_ingestion_and_stream_clients_are_counted() {
         "five alerts over TCP and three over HTTP"
     );
     assert!(value(&scraped, "alerta_ingest_commits_total", &[]).unwrap() >= 1.0);
+    // Servers of other tests in this process add to the same counters: at least these.
+    assert!(
+        ingested(&scraped, "tcp") - tcp_before >= 5.0,
+        "alerts by channel"
+    );
+    assert!(
+        ingested(&scraped, "http") - http_before >= 3.0,
+        "alerts by channel"
+    );
+    assert_eq!(
+        value(&scraped, "alerta_stream_resumptions_total", &[]),
+        Some(1.0),
+        "one client resumed with since="
+    );
+    for histogram in [
+        "alerta_ingest_batch_size",
+        "alerta_ingest_commit_duration_seconds",
+    ] {
+        let found = scraped.samples.iter().find(|s| s.metric == histogram);
+        match found.map(|s| &s.value) {
+            Some(prometheus_parse::Value::Histogram(buckets)) => {
+                assert!(buckets.iter().any(|b| b.count >= 1.0), "{buckets:?}");
+            }
+            other => panic!("{histogram} is a histogram: {other:?}"),
+        }
+    }
     assert!(value(&scraped, "alerta_stream_head", &[]).unwrap() >= 8.0);
     assert_eq!(
         value(&scraped, "alerta_stream_stalled_disconnects_total", &[]),
