@@ -223,6 +223,20 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
+    /// The rows of one state (the partition given to the read) by id, oldest first.
+    fn by_state(&self, filter: Expression, page_size: usize) -> PartitionQuery<'_> {
+        PartitionQuery {
+            table: &self.names.outbox,
+            index: Some(BY_STATE),
+            partition_attribute: "state",
+            sort_attribute: "id",
+            start_after: None,
+            order: Order::Ascending,
+            filter,
+            page_size,
+        }
+    }
+
     /// Makes the row `id` due at `now` if it is still pending, waiting for the server and due
     /// later; whether it was.
     async fn bring_forward(&self, id: &str, now: Timestamp) -> Result<bool> {
@@ -445,14 +459,9 @@ impl MailOutbox for DynamoStore {
         let take = page.limit.get() + 1;
         let states = state.map_or(STATES.to_vec(), |state| vec![state]);
         let by_state = PartitionQuery {
-            table: &self.names.outbox,
-            index: Some(BY_STATE),
-            partition_attribute: "state",
-            sort_attribute: "id",
             start_after: start,
             order: Order::Descending,
-            filter: Expression::new(),
-            page_size: take,
+            ..self.by_state(Expression::new(), take)
         };
         let partitions = states.iter().map(|state| state.as_str().to_owned());
         let items = query::merge_partitions(&self.client, &by_state, partitions, take).await?;
@@ -468,16 +477,10 @@ impl MailOutbox for DynamoStore {
         for state in MailState::SETTLED {
             // Oldest first by id, which follows creation: the read ends at the first row
             // made at or after `before`.
-            let by_state = PartitionQuery {
-                table: &self.names.outbox,
-                index: Some(BY_STATE),
-                partition_attribute: "state",
-                sort_attribute: "id",
-                start_after: None,
-                order: Order::Ascending,
-                filter: Expression::new(),
-                page_size: limit.saturating_sub(removed).clamp(1, 100),
-            };
+            let by_state = self.by_state(
+                Expression::new(),
+                limit.saturating_sub(removed).clamp(1, 100),
+            );
             let mut rows = Partition::new(&self.client, by_state, state.as_str().to_owned());
             while removed < limit {
                 let Some(item) = rows.next().await? else {
@@ -507,22 +510,12 @@ impl MailOutbox for DynamoStore {
     }
 
     async fn backlog(&self) -> Result<OutboxBacklog> {
-        let by_state = |filter: Expression| PartitionQuery {
-            table: &self.names.outbox,
-            index: Some(BY_STATE),
-            partition_attribute: "state",
-            sort_attribute: "id",
-            start_after: None,
-            order: Order::Ascending,
-            filter,
-            page_size: 1000,
-        };
         // Dead rows pile up until retention takes them: DynamoDB counts them without
         // sending any. Pending rows are few unless mail is failing; of each, only the two
         // times its first due time is read from come back.
         let dead = query::count_partition(
             &self.client,
-            by_state(Expression::new()),
+            self.by_state(Expression::new(), 1000),
             MailState::Dead.as_str().to_owned(),
         )
         .await?;
@@ -534,7 +527,7 @@ impl MailOutbox for DynamoStore {
         let wanted = [projection.name("due_at"), projection.name("created_at")].join(", ");
         let mut rows = Partition::new(
             &self.client,
-            by_state(projection),
+            self.by_state(projection, 1000),
             MailState::Pending.as_str().to_owned(),
         )
         .with_projection(wanted);

@@ -381,7 +381,7 @@ pub(super) async fn scan_all(
 }
 
 /// The most keys one `BatchGetItem` takes.
-const BATCH_GET_MAX: usize = 100;
+pub(super) const BATCH_GET_MAX: usize = 100;
 
 /// How often unprocessed keys are asked for again before the store gives up.
 const BATCH_GET_ATTEMPTS: u32 = 8;

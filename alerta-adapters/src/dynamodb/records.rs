@@ -16,20 +16,14 @@ use alerta_core::domain::{AlertCounts, IncidentCounts, StreamHead};
 use alerta_core::ports::{Imported, Record, RecordKind, RecordSink};
 use alerta_core::{ConflictKind, Error, Result};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::future::try_join_all;
 
 use super::counts::{Counted, Tally};
-use super::error::{self, conditional, request, unreadable};
+use super::error::{self, conditional, unreadable};
 use super::item::{Item, ItemBuilder, Reader, from_json, n, s, time};
-use super::query::{self, Expression, ScanOptions, backoff};
+use super::query::{self, BATCH_GET_MAX, Expression, ScanOptions};
 use super::{DynamoStore, alerts, incidents, outbox, silences, stream, users};
-
-/// The most keys one `BatchGetItem` takes.
-const BATCH_GET_MAX: usize = 100;
-
-/// How often unprocessed keys are asked for again before the import gives up.
-const BATCH_GET_ATTEMPTS: u32 = 8;
 
 /// How many puts an import has in flight at once.
 const PUTS_AT_ONCE: usize = 16;
@@ -208,47 +202,11 @@ impl DynamoStore {
         keys: Vec<Item>,
         key_names: &[&str],
     ) -> Result<HashMap<String, Item>> {
-        let mut found = HashMap::new();
-        for chunk in keys.chunks(BATCH_GET_MAX) {
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.to_vec()))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(error::build)?,
-            );
-            let mut attempt = 0;
-            while let Some(request_keys) = pending.take() {
-                if attempt == BATCH_GET_ATTEMPTS {
-                    return Err(error::other(format!(
-                        "keys of {table} stayed unprocessed after {attempt} attempts"
-                    )));
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
-                attempt += 1;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(table, request_keys)
-                    .send()
-                    .await
-                    .map_err(|e| request("batch_get_item", e))?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(table))
-                    .unwrap_or_default()
-                {
-                    found.insert(key_text(&item, key_names), item);
-                }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut left| left.remove(table))
-                    .filter(|keys| !keys.keys().is_empty());
-            }
-        }
-        Ok(found)
+        let items = query::get_all(&self.client, table, keys, &[]).await?;
+        Ok(items
+            .into_iter()
+            .map(|item| (key_text(&item, key_names), item))
+            .collect())
     }
 
     /// How many items of `table` pass `filter`.
