@@ -1,9 +1,9 @@
 //! `/incidents` and the changes of one incident (status, comments, department, history).
 
 use alerta_core::domain::{
-    CommentText, DepartmentName, Description, Incident, IncidentDeliveries, IncidentEvent,
-    IncidentFilter, IncidentId, IncidentType, IncidentView, Location, Note, Page, SearchText,
-    Status, Urgency,
+    CommentText, DepartmentName, Description, EventView, Incident, IncidentDeliveries,
+    IncidentEvent, IncidentFilter, IncidentId, IncidentType, IncidentView, Location, Note, Page,
+    SearchText, Status, Urgency,
 };
 use alerta_core::{IncidentDraft, LocationCheck, Preview, StatusChange};
 use axum::extract::State;
@@ -400,20 +400,21 @@ async fn deliveries(
     ))
 }
 
-/// The incident's history, oldest first, whole.
+/// The incident's history, oldest first, whole; its reporter's part for the reporter.
 #[utoipa::path(get, path = "/incidents/{id}/events", tag = "incidents",
     summary = "History",
+    description = "Staff and admins read every event. The incident's reporter reads every event but staff comments, each with `actor: null`; another student is refused with 403.",
     security(("session" = [])),
     params(IncidentPath),
     responses(
-        (status = 200, description = "Its events; `next_cursor` is `null`.", body = Page<IncidentEvent>),
+        (status = 200, description = "Its events; `next_cursor` is `null`.", body = Page<EventView>),
         StaffOnIncident,
     ))]
 async fn history(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
-) -> Result<Json<Page<IncidentEvent>>, ApiError> {
+) -> Result<Json<Page<EventView>>, ApiError> {
     let id = path_id(&id, IncidentId::parse, "incident")?;
     Ok(whole(state.app.history(&caller.user, &id).await?))
 }

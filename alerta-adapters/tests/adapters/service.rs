@@ -100,7 +100,10 @@ async fn report_assign_resolve_writes_history_mail_and_stream() {
     assert_eq!(resolved.department(), Some(&dept));
 
     let history = app.history(&w.staff, incident.id()).await.unwrap();
-    let kinds: Vec<&str> = history.iter().map(|e| e.change.kind().as_str()).collect();
+    let kinds: Vec<&str> = history
+        .iter()
+        .map(|e| e.event().change.kind().as_str())
+        .collect();
     assert_eq!(
         kinds,
         ["creado", "asignacion", "comentario", "cambio_estado"]
@@ -330,7 +333,13 @@ proptest! {
             }
             let current = app.incident(&w.staff, incident.id()).await.unwrap();
             let current = current.incident();
-            let history = app.history(&w.staff, incident.id()).await.unwrap();
+            let history: Vec<_> = app
+                .history(&w.staff, incident.id())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|view| view.event().clone())
+                .collect();
             let (status, department, version) = replay(&history);
             assert_eq!(status, current.status());
             assert_eq!(department.as_ref(), current.department());

@@ -143,7 +143,9 @@ function suggestLocations() {
   }, 300);
 }
 
-function remember(incident, events) {
+/** Adds what is known of one incident to "my incidents", keeping the newer version and
+ * each event once. */
+function merge(incident, events) {
   const known = mine.get(incident.incident_id);
   if (known && known.incident.version > incident.version) return;
   const entry = known || { incident, events: [] };
@@ -151,7 +153,12 @@ function remember(incident, events) {
   for (const event of events) {
     if (!entry.events.some((seen) => event.event_id && seen.event_id === event.event_id)) entry.events.push(event);
   }
+  entry.events.sort((a, b) => a.created_at.localeCompare(b.created_at));
   mine.set(incident.incident_id, entry);
+}
+
+function remember(incident, events) {
+  merge(incident, events);
   renderMine();
 }
 
@@ -182,14 +189,39 @@ function renderMine() {
   }
 }
 
-/** Loads the student's own incidents; resolves to the stream id the list reflects. */
+/** How many histories are read at once when "my incidents" loads. */
+const HISTORY_READS = 4;
+
+/** The reporter's part of an incident's history (no staff comments, no actors); the report
+ * alone if it cannot be read, so that the card still shows. */
+async function timeline(incident) {
+  try {
+    const reply = await api(`/incidents/${encodeURIComponent(incident.incident_id)}/events`);
+    return reply.items;
+  } catch (_) {
+    return [{ tipo_evento: "creado", created_at: incident.created_at, detalle: {} }];
+  }
+}
+
+/** Loads the student's own incidents with their timelines; resolves to the stream id the
+ * list reflects (read before the histories, so the stream replays whatever they miss). */
 export async function loadStudent() {
   const reply = await api("/incidents/mine?limit=100");
+  const entries = reply.items.map((incident) => ({ incident, events: [] }));
+  let next = 0;
+  const reader = async () => {
+    while (next < entries.length) {
+      const entry = entries[next++];
+      entry.events = await timeline(entry.incident);
+    }
+  };
+  await Promise.all(Array.from({ length: HISTORY_READS }, reader));
+  // Messages that arrived while the histories were read are kept: they may be newer.
+  const during = [...mine.values()];
   mine.clear();
-  for (const incident of reply.items) {
-    // The full history is for staff; a student's timeline starts at the report and grows
-    // with every public change the stream brings.
-    remember(incident, [{ tipo_evento: "creado", created_at: incident.created_at, detalle: {} }]);
+  for (const entry of entries) mine.set(entry.incident.incident_id, entry);
+  for (const { incident, events } of during) {
+    if (mine.has(incident.incident_id)) merge(incident, events.filter((event) => event.event_id));
   }
   renderMine();
   return reply.stream;

@@ -385,6 +385,26 @@ async fn report_and_triage(student: Client, staff: Client) {
         "the student never sees a staff comment"
     );
     screenshot(&student, "screen-student.png").await;
+    // A reload reads the same timeline from the reporter's part of the history.
+    student.refresh().await.expect("reload the student's page");
+    wait_for(
+        &student,
+        "the same timeline after a reload",
+        "Array.from(document.querySelectorAll('#mine-list .timeline li span'), \
+         (line) => line.textContent)",
+        json!([
+            "Reportado",
+            "Adjunto: grieta.png",
+            "Estado: pendiente → en proceso (Revisando)",
+            format!("Asignado a {DEPARTMENT}"),
+        ]),
+    )
+    .await;
+    let everything = script(&student, "return document.body.textContent;").await;
+    assert!(
+        !everything.as_str().unwrap().contains(COMMENT),
+        "nor after a reload"
+    );
 
     // Someone else changes the incident behind the open page: saving from the page with the
     // version it read gets the conflict, and the page reloads and says why.

@@ -539,6 +539,22 @@ pub enum Change {
 }
 
 impl Change {
+    /// Whether students hear of this change: on the stream (every student, without the actor)
+    /// and in their own incidents' history. Comments and attachments are for the people
+    /// handling the incident, and an attachment only for the reporter's own history.
+    pub fn reaches_students(&self) -> bool {
+        !matches!(
+            self,
+            Self::CommentAdded { .. } | Self::AttachmentAdded { .. }
+        )
+    }
+
+    /// Whether the incident's reporter sees this change in its history: everything but
+    /// staff comments.
+    pub fn reaches_reporter(&self) -> bool {
+        !matches!(self, Self::CommentAdded { .. })
+    }
+
     /// The kind of this event.
     pub fn kind(&self) -> EventKind {
         match self {

@@ -95,13 +95,14 @@ impl StreamMessage {
     /// event is a comment or an attachment, the incident without `reportado_por` and the event
     /// without `actor` (both `null`), as [`Sight`](super::Sight) rules.
     pub fn for_event(incident: &Incident, event: &IncidentEvent) -> Vec<Self> {
-        let (kind, students_too) = match &event.change {
-            Change::Created {} => (StreamKind::IncidentCreated, true),
-            Change::StatusChanged { .. } => (StreamKind::IncidentStatusChanged, true),
-            Change::CommentAdded { .. } => (StreamKind::IncidentCommentAdded, false),
-            Change::DepartmentAssigned { .. } => (StreamKind::IncidentDepartmentAssigned, true),
-            Change::AttachmentAdded { .. } => (StreamKind::IncidentAttachmentAdded, false),
+        let kind = match &event.change {
+            Change::Created {} => StreamKind::IncidentCreated,
+            Change::StatusChanged { .. } => StreamKind::IncidentStatusChanged,
+            Change::CommentAdded { .. } => StreamKind::IncidentCommentAdded,
+            Change::DepartmentAssigned { .. } => StreamKind::IncidentDepartmentAssigned,
+            Change::AttachmentAdded { .. } => StreamKind::IncidentAttachmentAdded,
         };
+        let students_too = event.change.reaches_students();
         let message = |audience, data| Self {
             kind,
             at: event.created_at,

@@ -120,6 +120,94 @@ impl utoipa::ToSchema for IncidentView {
     }
 }
 
+/// One history event as one caller sees it: in full, or with `actor` set to `null` (the
+/// reporter reading their own incident's history, as the stream shows them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventView {
+    event: IncidentEvent,
+    actor_shown: bool,
+}
+
+impl EventView {
+    /// The whole event.
+    pub fn full(event: IncidentEvent) -> Self {
+        Self {
+            event,
+            actor_shown: true,
+        }
+    }
+
+    /// The event without who did it.
+    pub fn without_actor(event: IncidentEvent) -> Self {
+        Self {
+            event,
+            actor_shown: false,
+        }
+    }
+
+    /// The event behind the view, actor included: for the caller's code, not for the wire.
+    pub fn event(&self) -> &IncidentEvent {
+        &self.event
+    }
+
+    /// Whether the view shows who did it.
+    pub fn shows_actor(&self) -> bool {
+        self.actor_shown
+    }
+}
+
+impl Serialize for EventView {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.actor_shown {
+            return self.event.serialize(s);
+        }
+        redacted_event(&self.event).serialize(s)
+    }
+}
+
+/// A history event's schema, with an `actor` that may be `null` (a student reading their own
+/// incident's history).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for EventView {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+        use utoipa::openapi::{Ref, RefOr};
+
+        let mut schema = <IncidentEvent as utoipa::PartialSchema>::schema();
+        // The event is its fields and its flattened change: the fields are one part of an
+        // `allOf`.
+        if let RefOr::T(Schema::AllOf(parts)) = &mut schema {
+            for part in &mut parts.items {
+                if let RefOr::T(Schema::Object(object)) = part
+                    && object.properties.contains_key("actor")
+                {
+                    let actor = OneOfBuilder::new()
+                        .item(ObjectBuilder::new().schema_type(Type::Null))
+                        .item(Ref::from_schema_name("UserId"))
+                        .description(Some(
+                            "Who did it; `null` when a student reads their own incident's \
+                             history.",
+                        ));
+                    object.properties.insert("actor".to_owned(), actor.into());
+                }
+            }
+        }
+        schema
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for EventView {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <IncidentEvent as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 /// The wire shape of `incident` with `reportado_por` set to `null`.
 pub fn redacted_incident(incident: &Incident) -> serde_json::Value {
     let mut value = serde_json::to_value(incident).unwrap_or_default();

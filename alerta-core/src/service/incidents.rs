@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{Alerta, require_admin, require_staff};
 use crate::domain::{
-    Attachment, AttachmentId, Blob, BlobKey, CommentText, DepartmentName, Description, FileName,
-    IdempotencyKey, Incident, IncidentAction, IncidentDraft, IncidentEvent, IncidentFilter,
-    IncidentId, IncidentView, Location, MailId, MediaType, Note, OutboxMail, Page, PageRequest,
-    Sight, Status, Timestamp, Urgency, User, hex_sha256,
+    Attachment, AttachmentId, Blob, BlobKey, CommentText, DepartmentName, Description, EventView,
+    FileName, IdempotencyKey, Incident, IncidentAction, IncidentDraft, IncidentEvent,
+    IncidentFilter, IncidentId, IncidentView, Location, MailId, MediaType, Note, OutboxMail, Page,
+    PageRequest, Sight, Status, Timestamp, Urgency, User, hex_sha256,
 };
 use crate::notifications;
 use crate::ports::IncidentChange;
@@ -546,12 +546,29 @@ impl Alerta {
         Ok((meta, blob))
     }
 
-    /// The history of an incident, oldest first (`GET /incidents/{id}/events`); staff and
-    /// admin.
-    pub async fn history(&self, actor: &User, id: &IncidentId) -> Result<Vec<IncidentEvent>> {
-        require_staff(actor)?;
-        self.load(id).await?;
-        self.inner.storage.incidents.history(id).await
+    /// The history of an incident, oldest first (`GET /incidents/{id}/events`): whole for
+    /// staff and admins; for its reporter, every change but staff comments, without who made
+    /// them (what the stream tells students, and their own attachments). Another student's
+    /// incident's history is [`Error::Forbidden`] ([`Error::NotFound`] when they may not see
+    /// the incident at all).
+    pub async fn history(&self, actor: &User, id: &IncidentId) -> Result<Vec<EventView>> {
+        let incident = self.load(id).await?;
+        let events = || self.inner.storage.incidents.history(id);
+        if actor.role.manages_incidents() {
+            return Ok(events().await?.into_iter().map(EventView::full).collect());
+        }
+        match self.sight(actor, &incident) {
+            Sight::Full => Ok(events()
+                .await?
+                .into_iter()
+                .filter(|event| event.change.reaches_reporter())
+                .map(EventView::without_actor)
+                .collect()),
+            Sight::WithoutReporter => Err(Error::Forbidden(
+                "only the reporter, staff and admins see an incident's history",
+            )),
+            Sight::Hidden => Err(Error::NotFound("incident")),
+        }
     }
 }
 

@@ -6,9 +6,9 @@ use serde_json::json;
 
 use super::*;
 use crate::domain::{
-    Appended, Description, Email, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, Incident,
-    IncidentDraft, IncidentId, IncidentParts, Location, PersonName, Reservation, Status, Timestamp,
-    Urgency, UserId,
+    Appended, Change, Description, Email, IdempotencyClaim, IdempotencyKey, IdempotencyRecord,
+    Incident, IncidentDraft, IncidentEvent, IncidentId, IncidentParts, Location, PersonName,
+    Reservation, Status, Timestamp, Urgency, UserId,
 };
 use crate::ports::{
     IncidentChange, MockAlertStore, MockBlobStore, MockBroadcaster, MockDepartmentStore,
@@ -277,6 +277,85 @@ async fn an_invalid_transition_is_a_conflict_and_writes_nothing() {
     assert_eq!(err.code(), "invalid_transition");
 }
 
+/// The stored history of incident `I1` (reported by `U9`): its report, a staff comment, a
+/// status change by staff, and a photo.
+fn stored_history() -> Vec<IncidentEvent> {
+    let event = |n: u64, actor: &str, change: Change| IncidentEvent {
+        event_id: crate::domain::EventId::parse(&format!("E{n}")).unwrap(),
+        incident_id: IncidentId::parse("I1").unwrap(),
+        change,
+        actor: UserId::parse(actor).unwrap(),
+        created_at: Timestamp::from_unix_millis(n as i64),
+    };
+    vec![
+        event(1, "U9", Change::Created {}),
+        event(
+            2,
+            "U1",
+            Change::CommentAdded {
+                text: crate::domain::CommentText::parse("only for staff").unwrap(),
+            },
+        ),
+        event(
+            3,
+            "U1",
+            Change::StatusChanged {
+                from: Status::Pending,
+                to: Status::InProgress,
+                note: None,
+            },
+        ),
+        event(
+            4,
+            "U9",
+            Change::AttachmentAdded {
+                attachment_id: crate::domain::AttachmentId::parse("A1").unwrap(),
+                filename: "foto.png".into(),
+            },
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn the_reporter_reads_their_history_without_comments_or_who_made_each_change() {
+    let mut mocks = Mocks::default();
+    mocks
+        .incidents
+        .expect_incident()
+        .returning(|_| Ok(Some(incident(3, Status::InProgress))));
+    mocks
+        .incidents
+        .expect_history()
+        .times(2)
+        .returning(|_| Ok(stored_history()));
+    let app = mocks.build();
+    let id = IncidentId::parse("I1").unwrap();
+    let mut reporter = user(Role::Student);
+    reporter.id = UserId::parse("U9").unwrap();
+
+    let theirs = app.history(&reporter, &id).await.unwrap();
+    let seen: Vec<_> = theirs.iter().map(|view| view.event().clone()).collect();
+    let mut expected = stored_history();
+    expected.remove(1);
+    assert_eq!(seen, expected);
+    assert!(theirs.iter().all(|view| !view.shows_actor()));
+    let wire = serde_json::to_value(&theirs).unwrap();
+    assert!(
+        wire.as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor"].is_null())
+    );
+
+    let whole = app.history(&user(Role::Staff), &id).await.unwrap();
+    assert_eq!(whole.len(), 4);
+    assert!(whole.iter().all(|view| view.shows_actor()));
+
+    // Another student: refused before the history is read (`times(2)` above).
+    let err = app.history(&user(Role::Student), &id).await.unwrap_err();
+    assert!(matches!(err, Error::Forbidden(_)), "{err:?}");
+}
+
 #[tokio::test]
 async fn roles_are_checked_before_any_port_is_used() {
     let app = Mocks::default().build();
@@ -299,7 +378,6 @@ async fn roles_are_checked_before_any_port_is_used() {
         .await
         .map(|_| ())
     ));
-    assert!(forbidden(app.history(&student, &id).await.map(|_| ())));
     assert!(forbidden(app.staff_stats(&student).await.map(|_| ())));
     let name = crate::domain::DepartmentName::parse("TI").unwrap();
     assert!(forbidden(

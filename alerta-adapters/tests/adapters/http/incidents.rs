@@ -655,3 +655,56 @@ async fn stats_count_incidents() {
     assert_eq!(full.body["por_departamento"], json!({"sin_asignar": 2}));
     assert!(full.body["tiempo_medio_resolucion_s"].is_number());
 }
+
+#[tokio::test]
+async fn the_reporter_reads_the_history_without_staff_comments_or_who_acted() {
+    let t = spawn_app().await;
+    let reporter = t.user(Role::Student).await;
+    let other = t.user(Role::Student).await;
+    let staff = t.user(Role::Staff).await;
+    let incident = t.report(&reporter.token, "Fuga de agua en el baño").await;
+    let id = incident["incident_id"].as_str().unwrap();
+    t.post(
+        &format!("/incidents/{id}/comments"),
+        Some(&staff.token),
+        json!({"texto": "Interno: llamar al fontanero"}),
+    )
+    .await
+    .expect(201);
+    status(
+        &t,
+        &staff.token,
+        id,
+        json!({"estado": "en_proceso", "version": 2, "nota": "Fontanero en camino"}),
+    )
+    .await
+    .expect(200);
+    let path = format!("/incidents/{id}/events");
+
+    let whole = t.get(&path, Some(&staff.token)).await;
+    whole.expect(200);
+    let kinds = |reply: &super::helpers::Reply| -> Vec<String> {
+        reply
+            .items()
+            .iter()
+            .map(|e| e["tipo_evento"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(kinds(&whole), ["creado", "comentario", "cambio_estado"]);
+    assert_eq!(whole.items()[2]["actor"], staff.id());
+
+    let theirs = t.get(&path, Some(&reporter.token)).await;
+    theirs.expect(200);
+    assert_eq!(kinds(&theirs), ["creado", "cambio_estado"]);
+    assert!(theirs.items().iter().all(|e| e["actor"].is_null()));
+    assert_eq!(theirs.items()[1]["detalle"]["nota"], "Fontanero en camino");
+    assert_eq!(theirs.items()[1]["event_id"], whole.items()[2]["event_id"]);
+    assert!(
+        !String::from_utf8_lossy(&theirs.bytes).contains("Interno"),
+        "the comment's text is not in the reporter's reply"
+    );
+
+    t.get(&path, Some(&other.token))
+        .await
+        .expect_error(403, "forbidden");
+}

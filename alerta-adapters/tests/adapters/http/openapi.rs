@@ -504,7 +504,13 @@ async fn real_replies_match_the_document() {
         "created, status, comment, assignment: {}",
         r.body
     );
+    // The reporter's part: no comment, no actors.
     let r = app.get(&format!("/incidents/{id}/events"), st).await;
+    check(&doc, "get", "/incidents/{id}/events", r.expect(200));
+    assert!(r.items().iter().all(|e| e["actor"].is_null()), "{}", r.body);
+    let r = app
+        .get(&format!("/incidents/{id}/events"), Some(&other.token))
+        .await;
     check(&doc, "get", "/incidents/{id}/events", r.expect(403));
     let r = app.get(&format!("/incidents/{id}/deliveries"), s).await;
     check(&doc, "get", "/incidents/{id}/deliveries", r.expect(200));

@@ -143,7 +143,12 @@ fn table() -> Vec<Row> {
             Json(r#"{"departamento": "Mantenimiento"}"#),
             ADMIN,
         ),
-        row(Method::GET, "/incidents/{incident}/events", None, STAFF),
+        row(
+            Method::GET,
+            "/incidents/{incident}/events",
+            None,
+            REPORTER_AND_STAFF,
+        ),
         row(Method::GET, "/incidents/{incident}/deliveries", None, STAFF),
         row(Method::GET, "/departments", None, USERS),
         row(
@@ -433,6 +438,9 @@ async fn with_incidents_not_public_a_student_sees_only_their_own() {
         .await
         .expect_error(404, "incident_not_found");
     t.get(&format!("{path}/attachments"), Some(&other.token))
+        .await
+        .expect_error(404, "incident_not_found");
+    t.get(&format!("{path}/events"), Some(&other.token))
         .await
         .expect_error(404, "incident_not_found");
     let listed = t.get("/incidents", Some(&other.token)).await;
