@@ -485,7 +485,7 @@ impl DynamoStore {
         &self,
         plan: Plan,
         attempt: u32,
-    ) -> Result<std::result::Result<(Appended, Vec<GroupedAlert>), Lost>> {
+    ) -> Result<std::result::Result<Inserted, Lost>> {
         let messages: Vec<StreamMessage> = plan
             .results
             .iter()
@@ -538,7 +538,11 @@ impl DynamoStore {
         let mut items: Vec<TransactWriteItem> = last.iter().map(|step| step.item.clone()).collect();
         items.extend(count_item);
         match self.write_with_log(items, &log).await {
-            Ok(Ok(appended)) => Ok(Ok((appended, plan.results))),
+            Ok(Ok(appended)) => Ok(Ok(Inserted {
+                appended,
+                groups: plan.results,
+                messages,
+            })),
             Ok(Err(cancelled)) => {
                 let outcome = lost(&last, &cancelled);
                 self.undo(written).await;
@@ -795,10 +799,7 @@ impl AlertStore for DynamoStore {
             }
         }
         if batch.is_empty() {
-            return Ok(Inserted {
-                appended: Appended::NOTHING,
-                groups: Vec::new(),
-            });
+            return Ok(Inserted::nothing());
         }
         // Read the groups, plan, write under conditions on what was read; a lost race means
         // another writer got there first, and the batch is planned again on what it wrote.
@@ -808,7 +809,7 @@ impl AlertStore for DynamoStore {
             attempt += 1;
             let plan = self.plan(&batch).await?;
             match self.write_plan(plan, attempt).await? {
-                Ok((appended, groups)) => return Ok(Inserted { appended, groups }),
+                Ok(inserted) => return Ok(inserted),
                 Err(Lost::Failed(error)) => return Err(error),
                 Err(Lost::Race) if started.elapsed() < GROUP_RETRY_FOR => {
                     // Short and jittered: the writer that won has already committed.

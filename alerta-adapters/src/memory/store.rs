@@ -469,10 +469,12 @@ impl AlertStore for MemoryStore {
             state.alerts.insert(alert.id.clone(), alert.clone());
             groups.push(GroupedAlert { alert, grouping });
         }
-        let messages = groups.iter().map(GroupedAlert::stream_message).collect();
+        let messages: Vec<StreamMessage> =
+            groups.iter().map(GroupedAlert::stream_message).collect();
         Ok(Inserted {
-            appended: state.log.append(messages),
+            appended: state.log.append(messages.clone()),
             groups,
+            messages,
         })
     }
 

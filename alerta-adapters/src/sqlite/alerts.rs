@@ -264,10 +264,7 @@ pub(super) fn event_from_row(row: &SqliteRow) -> Result<AlertEvent> {
 impl AlertStore for SqliteStore {
     async fn insert(&self, batch: Vec<AlertWrite>) -> Result<Inserted> {
         if batch.is_empty() {
-            return Ok(Inserted {
-                appended: Appended::NOTHING,
-                groups: Vec::new(),
-            });
+            return Ok(Inserted::nothing());
         }
         // The whole batch is one transaction and so one fsync: the point of group commit.
         // `BEGIN IMMEDIATE` makes it the only writer of the file, so the groups read here stay
@@ -323,6 +320,7 @@ impl AlertStore for SqliteStore {
         Ok(Inserted {
             appended,
             groups: results,
+            messages,
         })
     }
 

@@ -66,12 +66,27 @@ impl GroupedAlert {
 
 /// What [`AlertStore::insert`] stored: the positions its messages took, and per write, in
 /// batch order, what it did to its group.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Inserted {
     /// The positions of the batch's messages, one per write.
     pub appended: Appended,
     /// One per write, in batch order.
     pub groups: Vec<GroupedAlert>,
+    /// The messages the step appended at `appended`, one per write, in batch order: each
+    /// group's [`stream_message`](GroupedAlert::stream_message), built once for the log and
+    /// for the broadcast.
+    pub messages: Vec<StreamMessage>,
+}
+
+impl Inserted {
+    /// What an empty batch stores: nothing.
+    pub fn nothing() -> Self {
+        Self {
+            appended: Appended::NOTHING,
+            groups: Vec::new(),
+            messages: Vec::new(),
+        }
+    }
 }
 
 /// One change of a stored alert's status: the alert and its history event as

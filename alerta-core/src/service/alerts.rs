@@ -9,11 +9,10 @@ use super::{Alerta, require_staff};
 use crate::domain::{
     Alert, AlertAction, AlertCounts, AlertDraft, AlertEvent, AlertFilter, AlertId, AlertStatus,
     AlertWithIncident, Fingerprint, INGEST_ACTOR, IdempotencyKey, MailAbout, MailCause, MailId,
-    MailKind, MailState, Note, Occurrences, OutboxMail, Page, PageRequest, StreamMessage, User,
-    UserId,
+    MailKind, MailState, Note, Occurrences, OutboxMail, Page, PageRequest, User, UserId,
 };
 use crate::notifications;
-use crate::ports::{AlertTransition, AlertWrite, GroupedAlert};
+use crate::ports::{AlertTransition, AlertWrite};
 use crate::{ConflictKind, Error, Result};
 
 /// How many of a batch's group reads for acknowledgement links run at once.
@@ -69,13 +68,15 @@ impl Alerta {
         let mut joins = Vec::with_capacity(drafts.len());
         let mut firsts: Vec<(AlertDraft, u64)> = Vec::new();
         let mut by_fingerprint: HashMap<Fingerprint, usize> = HashMap::new();
-        for draft in drafts {
+        for mut draft in drafts {
             match by_fingerprint.entry(draft.fingerprint()) {
                 Entry::Occupied(write) => {
                     firsts[*write.get()].1 += 1;
                     joins.push(*write.get());
                 }
                 Entry::Vacant(slot) => {
+                    // The default fingerprint is a hash: the group keeps the one just made.
+                    draft.fingerprint = Some(slot.key().clone());
                     slot.insert(firsts.len());
                     joins.push(firsts.len());
                     firsts.push((draft, 1));
@@ -122,12 +123,7 @@ impl Alerta {
             writes.push(AlertWrite { alert, mails });
         }
         let inserted = self.inner.storage.alerts.insert(writes).await?;
-        let messages: Vec<StreamMessage> = inserted
-            .groups
-            .iter()
-            .map(GroupedAlert::stream_message)
-            .collect();
-        self.publish(inserted.appended, messages).await;
+        self.publish(inserted.appended, inserted.messages).await;
         Ok(joins
             .into_iter()
             .map(|write| inserted.groups[write].alert.clone())

@@ -80,6 +80,7 @@ pub(super) fn record_writes(mocks: &mut Mocks) -> Arc<Mutex<Vec<AlertWrite>>> {
                 count: groups.len() as u64,
                 ..one_position()
             },
+            messages: groups.iter().map(GroupedAlert::stream_message).collect(),
             groups,
         })
     });
