@@ -6,6 +6,7 @@ mod alert_group;
 mod alert_history;
 mod attachment;
 mod blob;
+mod checked_text;
 mod daily_stats;
 mod delivery;
 mod idempotency;

@@ -7,6 +7,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 
+use super::checked_text::checked_text;
 use super::wire_names::wire_names;
 use super::{PersonName, Timestamp, UserId};
 use crate::Error;
@@ -48,24 +49,7 @@ impl Email {
     }
 }
 
-impl TryFrom<String> for Email {
-    type Error = Error;
-    fn try_from(raw: String) -> Result<Self, Error> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<Email> for String {
-    fn from(value: Email) -> String {
-        value.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+checked_text!(Email);
 
 /// What a user may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
