@@ -18,7 +18,7 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody, JsonKind};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{IdempotencyKeyHeader, NoSession};
+use super::openapi_parts::{AdminOnly, IdempotencyConflict, IdempotencyKeyHeader, StaffOnly};
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -108,9 +108,8 @@ impl SilenceBody {
     responses(
         (status = 201, description = "The silence.", body = SilenceView),
         (status = 400, description = "A bad field (`invalid_matchers`, `invalid_ends_at`, ...).", body = ErrorReply),
-        NoSession,
-        (status = 403, description = "Not an admin.", body = ErrorReply),
-        (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
+        AdminOnly,
+        IdempotencyConflict,
     ))]
 async fn create(
     State(state): State<AppState>,
@@ -142,8 +141,7 @@ struct SilenceQuery {
     responses(
         (status = 200, description = "A page of silences.", body = Page<SilenceView>),
         (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
-        NoSession,
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        StaffOnly,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -170,8 +168,7 @@ async fn list(
     params(("id" = String, Path, description = "The silence's `id`.")),
     responses(
         (status = 200, description = "The silence, `expired`.", body = SilenceView),
-        NoSession,
-        (status = 403, description = "Not an admin.", body = ErrorReply),
+        AdminOnly,
         (status = 404, description = "No such silence (`silence_not_found`).", body = ErrorReply),
     ))]
 async fn expire(

@@ -12,7 +12,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorReply;
-use super::openapi_parts::NoSession;
+use super::openapi_parts::{NoSession, StaffOnly};
 use super::query::QueryParams;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -47,8 +47,7 @@ async fn stats(
     security(("session" = [])),
     responses(
         (status = 200, description = "The counts.", body = StaffStats),
-        NoSession,
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        StaffOnly,
     ))]
 async fn staff_stats(
     State(state): State<AppState>,
