@@ -8,23 +8,19 @@ use super::wire_names::wire_names;
 use super::{AlertId, EventId, Note, Timestamp, UserId};
 use crate::Error;
 
-/// Where an alert stands (`status`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AlertStatus {
-    /// Something is wrong and no one has said they are on it (`firing`).
-    #[default]
-    Firing,
-    /// Someone is on it (`acknowledged`).
-    Acknowledged,
-    /// It is over (`resolved`).
-    Resolved,
+wire_names! {
+    /// Where an alert stands (`status`).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum AlertStatus, field "status" {
+        /// Something is wrong and no one has said they are on it (`firing`).
+        #[default]
+        Firing = "firing",
+        /// Someone is on it (`acknowledged`).
+        Acknowledged = "acknowledged",
+        /// It is over (`resolved`).
+        Resolved = "resolved",
+    }
 }
-
-wire_names!(AlertStatus, field "status", {
-    Firing = "firing",
-    Acknowledged = "acknowledged",
-    Resolved = "resolved",
-});
 
 impl AlertStatus {
     /// The moves the lifecycle allows: firing→acknowledged, firing→resolved,

@@ -51,22 +51,18 @@ impl Email {
 
 checked_text!(Email);
 
-/// What a user may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Reports incidents.
-    Student,
-    /// Manages incidents.
-    Staff,
-    /// Also assigns departments and manages users and departments.
-    Admin,
+wire_names! {
+    /// What a user may do.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Role, field "rol" {
+        /// Reports incidents.
+        Student = "student",
+        /// Manages incidents.
+        Staff = "staff",
+        /// Also assigns departments and manages users and departments.
+        Admin = "admin",
+    }
 }
-
-wire_names!(Role, field "rol", {
-    Student = "student",
-    Staff = "staff",
-    Admin = "admin",
-});
 
 impl Role {
     /// Staff and admins manage incidents.
