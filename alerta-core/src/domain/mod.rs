@@ -76,4 +76,4 @@ pub use text::{
 pub use user::{
     AccessChange, Account, Email, NewUser, Password, PasswordHash, Role, User, UserRecord,
 };
-pub use visibility::{EventView, IncidentView, Sight, redacted_event, redacted_incident};
+pub use visibility::{EventView, IncidentView, Redactable, Sight, View, redacted};
