@@ -14,7 +14,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::json::{Field, JsonBody};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{AdminOnly, NoSession, UserPath};
+use super::openapi_parts::{NoSession, NotAdmin, UserPath};
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -55,7 +55,8 @@ struct ListParams {
     responses(
         (status = 200, description = "A page of accounts.", body = Page<Account>),
         (status = 400, description = "A bad filter (`invalid_rol`, `invalid_limit`, ...).", body = ErrorReply),
-        AdminOnly,
+        NoSession,
+        NotAdmin,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -94,7 +95,8 @@ struct RoleBody {
     responses(
         (status = 200, description = "The account.", body = AccountReply),
         (status = 400, description = "An unknown role (`invalid_rol`).", body = ErrorReply),
-        AdminOnly,
+        NoSession,
+        NotAdmin,
         (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
         (status = 409, description = "It would leave no enabled admin (`last_admin`).", body = ErrorReply),
     ))]
@@ -117,7 +119,8 @@ async fn change_role(
     params(UserPath),
     responses(
         (status = 200, description = "The account.", body = AccountReply),
-        AdminOnly,
+        NoSession,
+        NotAdmin,
         (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
         (status = 409, description = "It would leave no enabled admin (`last_admin`).", body = ErrorReply),
     ))]
@@ -137,7 +140,8 @@ async fn disable(
     params(UserPath),
     responses(
         (status = 200, description = "The account.", body = AccountReply),
-        AdminOnly,
+        NoSession,
+        NotAdmin,
         (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
     ))]
 async fn enable(

@@ -10,7 +10,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorReply;
-use super::openapi_parts::StaffOnly;
+use super::openapi_parts::{NoSession, NotStaff};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/staff/stats/daily", get(daily_stats))
@@ -26,7 +26,8 @@ pub(super) struct Api;
     security(("session" = [])),
     responses(
         (status = 200, description = "30 days, the departments' resolution times, 24 hours of alerts.", body = DailyStats),
-        StaffOnly,
+        NoSession,
+        NotStaff,
         (status = 503, description = "The store is unavailable.", body = ErrorReply),
     ))]
 async fn daily_stats(

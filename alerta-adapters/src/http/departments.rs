@@ -16,7 +16,7 @@ use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
 use super::openapi::ErrorReply;
 use super::openapi_parts::{
-    AdminOnly, BadLimit, DepartmentPath, IdempotencyKeyHeader, NoSession, StaffOnly,
+    BadLimit, DepartmentPath, IdempotencyKeyHeader, NoSession, NotAdmin, NotStaff,
 };
 use super::query::{PageParams, PathParams, QueryParams, path_id};
 
@@ -73,7 +73,8 @@ struct DepartmentBody {
     responses(
         (status = 201, description = "The department.", body = Department),
         (status = 400, description = "A bad `nombre` or `email`.", body = ErrorReply),
-        AdminOnly,
+        NoSession,
+        NotAdmin,
         (status = 409, description = "The name is taken (`duplicate`), or a reused idempotency key.", body = ErrorReply),
     ))]
 async fn create(
@@ -112,7 +113,8 @@ struct ContactBody {
     responses(
         (status = 200, description = "The department.", body = Department),
         (status = 400, description = "A bad `email`.", body = ErrorReply),
-        AdminOnly,
+        NoSession,
+        NotAdmin,
         (status = 404, description = "No such department (`department_not_found`).", body = ErrorReply),
     ))]
 async fn update(
@@ -138,7 +140,8 @@ async fn update(
     responses(
         (status = 200, description = "A page of incidents.", body = Page<Incident>),
         BadLimit,
-        StaffOnly,
+        NoSession,
+        NotStaff,
         (status = 404, description = "No such department (`department_not_found`).", body = ErrorReply),
     ))]
 async fn incidents(

@@ -21,8 +21,8 @@ use super::json::{Field, JsonBody};
 use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
 use super::openapi_parts::{
-    AdminOnly, BadLimit, IdempotencyConflict, IdempotencyKeyHeader, IncidentNotFound, IncidentPath,
-    NoSession, StaffOnIncident,
+    BadLimit, IdempotencyConflict, IdempotencyKeyHeader, IncidentNotFound, IncidentPath, NoSession,
+    NotAdmin, StaffOnIncident,
 };
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
@@ -359,7 +359,8 @@ struct DepartmentBody {
     responses(
         (status = 200, description = "The incident.", body = Incident),
         (status = 400, description = "A bad `departamento`.", body = ErrorReply),
-        AdminOnly,
+        NoSession,
+        NotAdmin,
         (status = 404, description = "No such incident (`incident_not_found`) or department (`department_not_found`).", body = ErrorReply),
         IdempotencyConflict,
     ))]

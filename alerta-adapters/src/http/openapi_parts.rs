@@ -86,23 +86,17 @@ pub(super) enum AlertNotFound {
     NotFound(ErrorReply),
 }
 
-/// The refusals of an admin route: no session, or not an admin.
+/// The refusal of an admin route to a signed-in caller who is not an admin.
 #[derive(IntoResponses)]
-pub(super) enum AdminOnly {
-    /// No token or a bad one.
-    #[response(status = 401)]
-    Unauthorized(ErrorReply),
+pub(super) enum NotAdmin {
     /// Not an admin.
     #[response(status = 403)]
     Forbidden(ErrorReply),
 }
 
-/// The refusals of a staff route: no session, or a student.
+/// The refusal of a staff route to a student.
 #[derive(IntoResponses)]
-pub(super) enum StaffOnly {
-    /// No token or a bad one.
-    #[response(status = 401)]
-    Unauthorized(ErrorReply),
+pub(super) enum NotStaff {
     /// Not staff or admin.
     #[response(status = 403)]
     Forbidden(ErrorReply),

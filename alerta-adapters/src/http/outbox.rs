@@ -11,7 +11,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorReply;
-use super::openapi_parts::AdminOnly;
+use super::openapi_parts::{NoSession, NotAdmin};
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -40,7 +40,8 @@ struct OutboxQuery {
     responses(
         (status = 200, description = "A page of outbox rows.", body = Page<OutboxMail>),
         (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
-        AdminOnly,
+        NoSession,
+        NotAdmin,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -62,7 +63,8 @@ async fn list(
     params(("id" = String, Path, description = "The row's `id`.")),
     responses(
         (status = 200, description = "The row, pending again.", body = OutboxMail),
-        AdminOnly,
+        NoSession,
+        NotAdmin,
         (status = 404, description = "No such row (`mail_not_found`).", body = ErrorReply),
         (status = 409, description = "The mail was sent (`already_sent`).", body = ErrorReply),
     ))]

@@ -18,7 +18,9 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody, JsonKind};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{AdminOnly, IdempotencyConflict, IdempotencyKeyHeader, StaffOnly};
+use super::openapi_parts::{
+    IdempotencyConflict, IdempotencyKeyHeader, NoSession, NotAdmin, NotStaff,
+};
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -108,7 +110,8 @@ impl SilenceBody {
     responses(
         (status = 201, description = "The silence.", body = SilenceView),
         (status = 400, description = "A bad field (`invalid_matchers`, `invalid_ends_at`, ...).", body = ErrorReply),
-        AdminOnly,
+        NoSession,
+        NotAdmin,
         IdempotencyConflict,
     ))]
 async fn create(
@@ -141,7 +144,8 @@ struct SilenceQuery {
     responses(
         (status = 200, description = "A page of silences.", body = Page<SilenceView>),
         (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
-        StaffOnly,
+        NoSession,
+        NotStaff,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -168,7 +172,8 @@ async fn list(
     params(("id" = String, Path, description = "The silence's `id`.")),
     responses(
         (status = 200, description = "The silence, `expired`.", body = SilenceView),
-        AdminOnly,
+        NoSession,
+        NotAdmin,
         (status = 404, description = "No such silence (`silence_not_found`).", body = ErrorReply),
     ))]
 async fn expire(

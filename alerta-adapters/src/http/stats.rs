@@ -12,7 +12,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorReply;
-use super::openapi_parts::{NoSession, StaffOnly};
+use super::openapi_parts::{NoSession, NotStaff};
 use super::query::QueryParams;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -47,7 +47,8 @@ async fn stats(
     security(("session" = [])),
     responses(
         (status = 200, description = "The counts.", body = StaffStats),
-        StaffOnly,
+        NoSession,
+        NotStaff,
     ))]
 async fn staff_stats(
     State(state): State<AppState>,

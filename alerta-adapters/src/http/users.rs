@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{AdminOnly, IdempotencyKeyHeader, NoSession};
+use super::openapi_parts::{IdempotencyKeyHeader, NoSession, NotAdmin};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -158,7 +158,8 @@ struct NewUserBody {
     responses(
         (status = 201, description = "The new user.", body = UserReply),
         (status = 400, description = "A bad field (`invalid_rol`, ...).", body = ErrorReply),
-        AdminOnly,
+        NoSession,
+        NotAdmin,
         (status = 409, description = "The email is taken, or the idempotency key was used for another request.", body = ErrorReply),
     ))]
 async fn create_user(
