@@ -31,14 +31,6 @@ struct TableSpec {
     ttl: Option<&'static str>,
 }
 
-fn index(name: &'static str, partition: &'static str, sort: &'static str) -> IndexSpec {
-    IndexSpec {
-        name,
-        partition,
-        sort,
-    }
-}
-
 fn key(attribute: &str, key_type: KeyType) -> Result<KeySchemaElement> {
     KeySchemaElement::builder()
         .attribute_name(attribute)
@@ -71,6 +63,39 @@ impl IndexSpec {
 }
 
 impl TableSpec {
+    /// A table keyed by `partition` alone, with no index and no TTL.
+    fn new(name: &str, partition: &'static str) -> Self {
+        Self {
+            name: name.to_owned(),
+            partition,
+            sort: None,
+            indexes: Vec::new(),
+            ttl: None,
+        }
+    }
+
+    /// The table with `sort` as its sort key.
+    fn sorted_by(mut self, sort: &'static str) -> Self {
+        self.sort = Some(sort);
+        self
+    }
+
+    /// The table with one more global secondary index.
+    fn index(mut self, name: &'static str, partition: &'static str, sort: &'static str) -> Self {
+        self.indexes.push(IndexSpec {
+            name,
+            partition,
+            sort,
+        });
+        self
+    }
+
+    /// The table with its items expiring at the time in `attribute`.
+    fn ttl(mut self, attribute: &'static str) -> Self {
+        self.ttl = Some(attribute);
+        self
+    }
+
     fn key_schema(&self) -> Result<Vec<KeySchemaElement>> {
         let mut schema = vec![key(self.partition, KeyType::Hash)?];
         if let Some(sort) = self.sort {
@@ -96,101 +121,36 @@ impl TableSpec {
 impl DynamoStore {
     fn table_specs(&self) -> Vec<TableSpec> {
         let names = &self.names;
-        let table = |name: &String, partition, sort, indexes, ttl| TableSpec {
-            name: name.clone(),
-            partition,
-            sort,
-            indexes,
-            ttl,
-        };
+        let table = |name: &String, partition| TableSpec::new(name, partition);
         vec![
-            table(
-                &names.users,
-                "user_id",
-                None,
-                vec![index(users::BY_EMAIL, "listado", "email")],
-                None,
-            ),
-            table(
-                &names.tokens,
-                "token_hash",
-                None,
-                vec![],
-                Some("expires_at"),
-            ),
-            table(
-                &names.incidents,
-                "incident_id",
-                None,
-                vec![
-                    index(incidents::BY_REPORTER, "reportado_por", "incident_id"),
-                    index(incidents::BY_DEPARTMENT, "departamento", "incident_id"),
-                    index(incidents::BY_STATUS, "estado", "incident_id"),
-                ],
-                None,
-            ),
-            table(
-                &names.events,
-                "incident_id",
-                Some("event_id"),
-                vec![index(incidents::BY_KIND, "tipo_evento", "event_id")],
-                None,
-            ),
-            table(
-                &names.attachments,
-                "incident_id",
-                Some("attachment_id"),
-                vec![],
-                None,
-            ),
-            table(&names.departments, "nombre", None, vec![], None),
-            table(
-                &names.alerts,
-                "id",
-                None,
-                vec![
-                    index(alerts::BY_TIME, "shard", "id"),
-                    index(alerts::BY_RESOLUTION, "resolved", "updated_at"),
-                ],
-                None,
-            ),
-            table(
-                &names.outbox,
-                "id",
-                None,
-                vec![
-                    index(outbox::BY_DUE, "state", "due"),
-                    index(outbox::BY_STATE, "state", "id"),
-                    index(outbox::BY_ABOUT, "about", "id"),
-                ],
-                None,
-            ),
-            table(
-                &names.idempotency,
-                "owner",
-                Some("clave"),
-                vec![],
-                Some("expires_at"),
-            ),
-            table(&names.report_ledger, "event_id", None, vec![], None),
-            table(&names.stream_log, "pk", Some("sk"), vec![], None),
-            table(
-                &names.alert_occurrences,
-                "alert_id",
-                Some("id"),
-                vec![],
-                None,
-            ),
-            table(
-                &names.login_failures,
-                "clave",
-                None,
-                vec![],
-                Some("expires_at"),
-            ),
-            table(&names.counters, "nombre", None, vec![], None),
-            table(&names.alert_incidents, "alert_id", None, vec![], None),
-            table(&names.silences, "id", None, vec![], None),
+            table(&names.users, "user_id").index(users::BY_EMAIL, "listado", "email"),
+            table(&names.tokens, "token_hash").ttl("expires_at"),
+            table(&names.incidents, "incident_id")
+                .index(incidents::BY_REPORTER, "reportado_por", "incident_id")
+                .index(incidents::BY_DEPARTMENT, "departamento", "incident_id")
+                .index(incidents::BY_STATUS, "estado", "incident_id"),
+            table(&names.events, "incident_id")
+                .sorted_by("event_id")
+                .index(incidents::BY_KIND, "tipo_evento", "event_id"),
+            table(&names.attachments, "incident_id").sorted_by("attachment_id"),
+            table(&names.departments, "nombre"),
+            table(&names.alerts, "id")
+                .index(alerts::BY_TIME, "shard", "id")
+                .index(alerts::BY_RESOLUTION, "resolved", "updated_at"),
+            table(&names.outbox, "id")
+                .index(outbox::BY_DUE, "state", "due")
+                .index(outbox::BY_STATE, "state", "id")
+                .index(outbox::BY_ABOUT, "about", "id"),
+            table(&names.idempotency, "owner")
+                .sorted_by("clave")
+                .ttl("expires_at"),
+            table(&names.report_ledger, "event_id"),
+            table(&names.stream_log, "pk").sorted_by("sk"),
+            table(&names.alert_occurrences, "alert_id").sorted_by("id"),
+            table(&names.login_failures, "clave").ttl("expires_at"),
+            table(&names.counters, "nombre"),
+            table(&names.alert_incidents, "alert_id"),
+            table(&names.silences, "id"),
         ]
     }
 

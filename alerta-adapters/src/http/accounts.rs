@@ -14,7 +14,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::json::{Field, JsonBody};
 use super::openapi::ErrorReply;
-use super::openapi_parts::NoSession;
+use super::openapi_parts::{NoSession, NotAdmin, UserPath};
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -56,7 +56,7 @@ struct ListParams {
         (status = 200, description = "A page of accounts.", body = Page<Account>),
         (status = 400, description = "A bad filter (`invalid_rol`, `invalid_limit`, ...).", body = ErrorReply),
         NoSession,
-        (status = 403, description = "Not an admin.", body = ErrorReply),
+        NotAdmin,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -90,13 +90,13 @@ struct RoleBody {
 #[utoipa::path(post, path = "/admin/users/{id}/role", tag = "accounts",
     summary = "Change a role",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The account's `user_id`.")),
+    params(UserPath),
     request_body = inline(RoleBody),
     responses(
         (status = 200, description = "The account.", body = AccountReply),
         (status = 400, description = "An unknown role (`invalid_rol`).", body = ErrorReply),
         NoSession,
-        (status = 403, description = "Not an admin.", body = ErrorReply),
+        NotAdmin,
         (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
         (status = 409, description = "It would leave no enabled admin (`last_admin`).", body = ErrorReply),
     ))]
@@ -116,11 +116,11 @@ async fn change_role(
 #[utoipa::path(post, path = "/admin/users/{id}/disable", tag = "accounts",
     summary = "Disable an account",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The account's `user_id`.")),
+    params(UserPath),
     responses(
         (status = 200, description = "The account.", body = AccountReply),
         NoSession,
-        (status = 403, description = "Not an admin.", body = ErrorReply),
+        NotAdmin,
         (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
         (status = 409, description = "It would leave no enabled admin (`last_admin`).", body = ErrorReply),
     ))]
@@ -137,11 +137,11 @@ async fn disable(
 #[utoipa::path(post, path = "/admin/users/{id}/enable", tag = "accounts",
     summary = "Enable an account",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The account's `user_id`.")),
+    params(UserPath),
     responses(
         (status = 200, description = "The account.", body = AccountReply),
         NoSession,
-        (status = 403, description = "Not an admin.", body = ErrorReply),
+        NotAdmin,
         (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
     ))]
 async fn enable(

@@ -20,7 +20,9 @@ use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody, OptionalJson};
 use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{AlertNotFound, AlertPath, IdempotencyKeyHeader, NoSession};
+use super::openapi_parts::{
+    AlertNotFound, AlertPath, BadLimit, IdempotencyConflict, IdempotencyKeyHeader, NoSession,
+};
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -76,7 +78,7 @@ struct Accepted {
         (status = 201, description = "The id of the alert (group) the occurrence went to.", body = Accepted),
         (status = 400, description = "A bad field (`invalid_source`, `invalid_fingerprint`, ...).", body = ErrorReply),
         NoSession,
-        (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
+        IdempotencyConflict,
     ))]
 async fn report(
     State(state): State<AppState>,
@@ -282,7 +284,7 @@ async fn history(
     params(AlertPath, PageParams),
     responses(
         (status = 200, description = "A page of `{at, count}`.", body = Page<Occurrences>),
-        (status = 400, description = "A bad `limit`.", body = ErrorReply),
+        BadLimit,
         NoSession,
         AlertNotFound,
     ))]

@@ -18,7 +18,9 @@ use super::idempotency::Idempotency;
 use super::json::read_body;
 use super::listing::whole;
 use super::openapi::ErrorReply;
-use super::openapi_parts::{IdempotencyKeyHeader, IncidentNotFound, IncidentPath, NoSession};
+use super::openapi_parts::{
+    IdempotencyConflict, IdempotencyKeyHeader, IncidentNotFound, IncidentPath, NoSession,
+};
 use super::query::{PathParams, QueryParams, non_empty, path_id};
 
 /// The body limit of the upload route: a little over the attachment limit, so that a file
@@ -67,7 +69,7 @@ struct UploadQuery {
         NoSession,
         (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
         IncidentNotFound,
-        (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
+        IdempotencyConflict,
         (status = 413, description = "Over the size limit (`too_large`).", body = ErrorReply),
         (status = 415, description = "A type that is not allowed, or bytes of another type.", body = ErrorReply),
     ))]

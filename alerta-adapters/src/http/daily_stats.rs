@@ -10,7 +10,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorReply;
-use super::openapi_parts::NoSession;
+use super::openapi_parts::{NoSession, NotStaff};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/staff/stats/daily", get(daily_stats))
@@ -27,7 +27,7 @@ pub(super) struct Api;
     responses(
         (status = 200, description = "30 days, the departments' resolution times, 24 hours of alerts.", body = DailyStats),
         NoSession,
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        NotStaff,
         (status = 503, description = "The store is unavailable.", body = ErrorReply),
     ))]
 async fn daily_stats(

@@ -15,7 +15,9 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{IdempotencyKeyHeader, NoSession};
+use super::openapi_parts::{
+    BadLimit, DepartmentPath, IdempotencyKeyHeader, NoSession, NotAdmin, NotStaff,
+};
 use super::query::{PageParams, PathParams, QueryParams, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -72,7 +74,7 @@ struct DepartmentBody {
         (status = 201, description = "The department.", body = Department),
         (status = 400, description = "A bad `nombre` or `email`.", body = ErrorReply),
         NoSession,
-        (status = 403, description = "Not an admin.", body = ErrorReply),
+        NotAdmin,
         (status = 409, description = "The name is taken (`duplicate`), or a reused idempotency key.", body = ErrorReply),
     ))]
 async fn create(
@@ -106,13 +108,13 @@ struct ContactBody {
 #[utoipa::path(put, path = "/departments/{nombre}", tag = "departments",
     summary = "Change a department's address",
     security(("session" = [])),
-    params(("nombre" = String, Path, description = "The department's name.")),
+    params(DepartmentPath),
     request_body = inline(ContactBody),
     responses(
         (status = 200, description = "The department.", body = Department),
         (status = 400, description = "A bad `email`.", body = ErrorReply),
         NoSession,
-        (status = 403, description = "Not an admin.", body = ErrorReply),
+        NotAdmin,
         (status = 404, description = "No such department (`department_not_found`).", body = ErrorReply),
     ))]
 async fn update(
@@ -134,12 +136,12 @@ async fn update(
 #[utoipa::path(get, path = "/departments/{nombre}/incidents", tag = "departments",
     summary = "A department's incidents",
     security(("session" = [])),
-    params(("nombre" = String, Path, description = "The department's name."), PageParams),
+    params(DepartmentPath, PageParams),
     responses(
         (status = 200, description = "A page of incidents.", body = Page<Incident>),
-        (status = 400, description = "A bad `limit`.", body = ErrorReply),
+        BadLimit,
         NoSession,
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        NotStaff,
         (status = 404, description = "No such department (`department_not_found`).", body = ErrorReply),
     ))]
 async fn incidents(

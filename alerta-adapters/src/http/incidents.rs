@@ -21,7 +21,8 @@ use super::json::{Field, JsonBody};
 use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
 use super::openapi_parts::{
-    IdempotencyKeyHeader, IncidentNotFound, IncidentPath, NoSession, StaffOnIncident,
+    BadLimit, IdempotencyConflict, IdempotencyKeyHeader, IncidentNotFound, IncidentPath, NoSession,
+    NotAdmin, StaffOnIncident,
 };
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
@@ -96,7 +97,7 @@ impl DraftBody {
         (status = 201, description = "The incident.", body = Incident),
         (status = 400, description = "A bad field (`invalid_tipo`, `invalid_descripcion`, ...).", body = ErrorReply),
         NoSession,
-        (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
+        IdempotencyConflict,
     ))]
 async fn report(
     State(state): State<AppState>,
@@ -224,7 +225,7 @@ async fn list(
     params(PageParams),
     responses(
         (status = 200, description = "A page of incidents and the stream head.", body = Listed<Incident>),
-        (status = 400, description = "A bad `limit`.", body = ErrorReply),
+        BadLimit,
         NoSession,
     ))]
 async fn mine(
@@ -323,7 +324,7 @@ struct CommentBody {
         (status = 201, description = "The history event.", body = IncidentEvent),
         (status = 400, description = "A bad `texto`.", body = ErrorReply),
         StaffOnIncident,
-        (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
+        IdempotencyConflict,
     ))]
 async fn comment(
     State(state): State<AppState>,
@@ -359,9 +360,9 @@ struct DepartmentBody {
         (status = 200, description = "The incident.", body = Incident),
         (status = 400, description = "A bad `departamento`.", body = ErrorReply),
         NoSession,
-        (status = 403, description = "Not an admin.", body = ErrorReply),
+        NotAdmin,
         (status = 404, description = "No such incident (`incident_not_found`) or department (`department_not_found`).", body = ErrorReply),
-        (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
+        IdempotencyConflict,
     ))]
 async fn assign_department(
     State(state): State<AppState>,

@@ -85,3 +85,51 @@ pub(super) enum AlertNotFound {
     #[response(status = 404)]
     NotFound(ErrorReply),
 }
+
+/// The refusal of an admin route to a signed-in caller who is not an admin.
+#[derive(IntoResponses)]
+pub(super) enum NotAdmin {
+    /// Not an admin.
+    #[response(status = 403)]
+    Forbidden(ErrorReply),
+}
+
+/// The refusal of a staff route to a student.
+#[derive(IntoResponses)]
+pub(super) enum NotStaff {
+    /// Not staff or admin.
+    #[response(status = 403)]
+    Forbidden(ErrorReply),
+}
+
+/// The reply of a list whose only query parameters are the page's.
+#[derive(IntoResponses)]
+pub(super) enum BadLimit {
+    /// A bad `limit`.
+    #[response(status = 400)]
+    Invalid(ErrorReply),
+}
+
+/// The reply of a write whose only conflict is a reused idempotency key.
+#[derive(IntoResponses)]
+pub(super) enum IdempotencyConflict {
+    /// The idempotency key was used for another request.
+    #[response(status = 409)]
+    Conflict(ErrorReply),
+}
+
+/// The `{id}` of an account's routes.
+#[derive(IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub(super) struct UserPath(
+    /// The account's `user_id`.
+    String,
+);
+
+/// The `{nombre}` of a department's routes.
+#[derive(IntoParams)]
+#[into_params(names("nombre"), parameter_in = Path)]
+pub(super) struct DepartmentPath(
+    /// The department's name.
+    String,
+);

@@ -11,7 +11,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorReply;
-use super::openapi_parts::NoSession;
+use super::openapi_parts::{NoSession, NotAdmin};
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -41,7 +41,7 @@ struct OutboxQuery {
         (status = 200, description = "A page of outbox rows.", body = Page<OutboxMail>),
         (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
         NoSession,
-        (status = 403, description = "Not an admin.", body = ErrorReply),
+        NotAdmin,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -64,7 +64,7 @@ async fn list(
     responses(
         (status = 200, description = "The row, pending again.", body = OutboxMail),
         NoSession,
-        (status = 403, description = "Not an admin.", body = ErrorReply),
+        NotAdmin,
         (status = 404, description = "No such row (`mail_not_found`).", body = ErrorReply),
         (status = 409, description = "The mail was sent (`already_sent`).", body = ErrorReply),
     ))]

@@ -18,7 +18,9 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody, JsonKind};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{IdempotencyKeyHeader, NoSession};
+use super::openapi_parts::{
+    IdempotencyConflict, IdempotencyKeyHeader, NoSession, NotAdmin, NotStaff,
+};
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -109,8 +111,8 @@ impl SilenceBody {
         (status = 201, description = "The silence.", body = SilenceView),
         (status = 400, description = "A bad field (`invalid_matchers`, `invalid_ends_at`, ...).", body = ErrorReply),
         NoSession,
-        (status = 403, description = "Not an admin.", body = ErrorReply),
-        (status = 409, description = "The idempotency key was used for another request.", body = ErrorReply),
+        NotAdmin,
+        IdempotencyConflict,
     ))]
 async fn create(
     State(state): State<AppState>,
@@ -143,7 +145,7 @@ struct SilenceQuery {
         (status = 200, description = "A page of silences.", body = Page<SilenceView>),
         (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
         NoSession,
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        NotStaff,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -171,7 +173,7 @@ async fn list(
     responses(
         (status = 200, description = "The silence, `expired`.", body = SilenceView),
         NoSession,
-        (status = 403, description = "Not an admin.", body = ErrorReply),
+        NotAdmin,
         (status = 404, description = "No such silence (`silence_not_found`).", body = ErrorReply),
     ))]
 async fn expire(

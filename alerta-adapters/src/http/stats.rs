@@ -12,7 +12,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorReply;
-use super::openapi_parts::NoSession;
+use super::openapi_parts::{NoSession, NotStaff};
 use super::query::QueryParams;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -48,7 +48,7 @@ async fn stats(
     responses(
         (status = 200, description = "The counts.", body = StaffStats),
         NoSession,
-        (status = 403, description = "Not staff or admin.", body = ErrorReply),
+        NotStaff,
     ))]
 async fn staff_stats(
     State(state): State<AppState>,

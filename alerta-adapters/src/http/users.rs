@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{IdempotencyKeyHeader, NoSession};
+use super::openapi_parts::{IdempotencyKeyHeader, NoSession, NotAdmin};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -159,7 +159,7 @@ struct NewUserBody {
         (status = 201, description = "The new user.", body = UserReply),
         (status = 400, description = "A bad field (`invalid_rol`, ...).", body = ErrorReply),
         NoSession,
-        (status = 403, description = "Not an admin.", body = ErrorReply),
+        NotAdmin,
         (status = 409, description = "The email is taken, or the idempotency key was used for another request.", body = ErrorReply),
     ))]
 async fn create_user(

@@ -64,6 +64,17 @@ where
     }
 }
 
+/// Declares a suite: a `pub async fn` that runs each of its checks, in order, on a fresh
+/// backend of its own.
+macro_rules! suite {
+    ($(#[$doc:meta])* $name:ident { $($check:path),+ $(,)? }) => {
+        $(#[$doc])*
+        pub async fn $name(new_storage: &impl NewStorage) {
+            $($check(&new_storage.fresh().await).await;)+
+        }
+    };
+}
+
 /// Runs every storage check, each on a fresh backend from `new_storage`.
 pub async fn storage(new_storage: impl NewStorage) {
     incident_store(&new_storage).await;
@@ -79,142 +90,156 @@ pub async fn storage(new_storage: impl NewStorage) {
     setting_store(&new_storage).await;
 }
 
-/// The silence store checks: round trips, duplicates, the state filter and paging, expiry,
-/// racing expiries and creates, and the `silenced` flag of stored alerts.
-pub async fn silence_store(new_storage: &impl NewStorage) {
-    silences::round_trip_and_duplicates(&new_storage.fresh().await).await;
-    silences::lists_filter_by_state_newest_first_in_pages(&new_storage.fresh().await).await;
-    silences::expiry_ends_now_once(&new_storage.fresh().await).await;
-    silences::racing_expiries_and_creates(&new_storage.fresh().await).await;
-    silences::racing_inserts_of_one_id_one_wins(&new_storage.fresh().await).await;
-    silences::alerts_keep_their_silenced_flag(&new_storage.fresh().await).await;
+suite! {
+    /// The silence store checks: round trips, duplicates, the state filter and paging, expiry,
+    /// racing expiries and creates, and the `silenced` flag of stored alerts.
+    silence_store {
+        silences::round_trip_and_duplicates,
+        silences::lists_filter_by_state_newest_first_in_pages,
+        silences::expiry_ends_now_once,
+        silences::racing_expiries_and_creates,
+        silences::racing_inserts_of_one_id_one_wins,
+        silences::alerts_keep_their_silenced_flag,
+    }
 }
 
-/// The setting store checks: the first value stays, also under racing writers.
-pub async fn setting_store(new_storage: &impl NewStorage) {
-    settings::the_first_value_stays(&new_storage.fresh().await).await;
-    settings::racing_writers_all_get_the_first_value(&new_storage.fresh().await).await;
+suite! {
+    /// The setting store checks: the first value stays, also under racing writers.
+    setting_store {
+        settings::the_first_value_stays,
+        settings::racing_writers_all_get_the_first_value,
+    }
 }
 
-/// The stream log checks: positions from 1, gap-free under concurrent writers, in commit
-/// order, and retention.
-pub async fn stream_log(new_storage: &impl NewStorage) {
-    stream::an_empty_log_starts_at_one(&new_storage.fresh().await).await;
-    stream::incident_messages_keep_their_reporter(&new_storage.fresh().await).await;
-    stream::concurrent_writers_leave_no_hole(&new_storage.fresh().await).await;
-    stream::trimming_keeps_the_head_and_counting(&new_storage.fresh().await).await;
+suite! {
+    /// The stream log checks: positions from 1, gap-free under concurrent writers, in commit
+    /// order, and retention.
+    stream_log {
+        stream::an_empty_log_starts_at_one,
+        stream::incident_messages_keep_their_reporter,
+        stream::concurrent_writers_leave_no_hole,
+        stream::trimming_keeps_the_head_and_counting,
+    }
 }
 
-/// The incident store checks.
-pub async fn incident_store(new_storage: &impl NewStorage) {
-    incidents::round_trip(&new_storage.fresh().await).await;
-    incidents::duplicate_create_is_refused(&new_storage.fresh().await).await;
-    incidents::stale_version_writes_nothing(&new_storage.fresh().await).await;
-    incidents::change_is_atomic(&new_storage.fresh().await).await;
-    incidents::the_largest_change_stated_is_stored(&new_storage.fresh().await).await;
-    incidents::every_filter(&new_storage.fresh().await).await;
-    incidents::pagination(&new_storage.fresh().await).await;
-    incidents::events_since(&new_storage.fresh().await).await;
-    incidents::counts(&new_storage.fresh().await).await;
-    incidents::concurrent_updates_one_wins(&new_storage.fresh().await).await;
-    incidents::one_incident_per_alert(&new_storage.fresh().await).await;
-    incidents::incidents_of_many_alerts(&new_storage.fresh().await).await;
-    incidents::an_incident_needs_its_alert_stored(&new_storage.fresh().await).await;
+suite! {
+    /// The incident store checks.
+    incident_store {
+        incidents::round_trip,
+        incidents::duplicate_create_is_refused,
+        incidents::stale_version_writes_nothing,
+        incidents::change_is_atomic,
+        incidents::the_largest_change_stated_is_stored,
+        incidents::every_filter,
+        incidents::pagination,
+        incidents::events_since,
+        incidents::counts,
+        incidents::concurrent_updates_one_wins,
+        incidents::one_incident_per_alert,
+        incidents::incidents_of_many_alerts,
+        incidents::an_incident_needs_its_alert_stored,
+    }
 }
 
-/// The alert store checks.
-pub async fn alert_store(new_storage: &impl NewStorage) {
-    alerts::round_trip_and_mail(&new_storage.fresh().await).await;
-    alerts::batch_is_atomic(&new_storage.fresh().await).await;
-    alerts::batches_beyond_the_atomic_size_end_whole(&new_storage.fresh().await).await;
-    alerts::every_filter_and_pagination(&new_storage.fresh().await).await;
-    alerts::after_returns_exactly_later(&new_storage.fresh().await).await;
-    alert_lifecycle::transitions_are_stored_with_history_and_messages(&new_storage.fresh().await)
-        .await;
-    alert_lifecycle::a_stale_or_unknown_transition_writes_nothing(&new_storage.fresh().await).await;
-    alert_lifecycle::lists_filter_by_status(&new_storage.fresh().await).await;
-    alert_lifecycle::racing_transitions_one_wins(&new_storage.fresh().await).await;
-    mail_causes::a_transition_stores_its_mail_with_it(&new_storage.fresh().await).await;
-    mail_causes::racing_transitions_store_one_mail(&new_storage.fresh().await).await;
-    alert_groups::occurrences_fold_into_their_group(&new_storage.fresh().await).await;
-    alert_groups::a_resolved_group_reopens(&new_storage.fresh().await).await;
-    alert_groups::racing_writers_open_one_group(&new_storage.fresh().await).await;
-    alert_groups::folds_race_acknowledgements(&new_storage.fresh().await).await;
-    alert_groups::group_of_finds_a_fingerprints_group(&new_storage.fresh().await).await;
+suite! {
+    /// The alert store checks.
+    alert_store {
+        alerts::round_trip_and_mail,
+        alerts::batch_is_atomic,
+        alerts::batches_beyond_the_atomic_size_end_whole,
+        alerts::every_filter_and_pagination,
+        alerts::after_returns_exactly_later,
+        alert_lifecycle::transitions_are_stored_with_history_and_messages,
+        alert_lifecycle::a_stale_or_unknown_transition_writes_nothing,
+        alert_lifecycle::lists_filter_by_status,
+        alert_lifecycle::racing_transitions_one_wins,
+        mail_causes::a_transition_stores_its_mail_with_it,
+        mail_causes::racing_transitions_store_one_mail,
+        alert_groups::occurrences_fold_into_their_group,
+        alert_groups::a_resolved_group_reopens,
+        alert_groups::racing_writers_open_one_group,
+        alert_groups::folds_race_acknowledgements,
+        alert_groups::group_of_finds_a_fingerprints_group,
+    }
 }
 
-/// The alert retention checks: old resolved groups without an incident go with their
-/// history, occurrences and fingerprint, others stay, the limit holds, concurrent removals
-/// share the work, a removal racing occurrences of the same fingerprint loses none, and one
-/// racing a new incident from the alert leaves no incident naming a removed alert.
-pub async fn alert_retention(new_storage: &impl NewStorage) {
-    alert_retention::only_old_resolved_unlinked_groups_go(&new_storage.fresh().await).await;
-    alert_retention::a_group_with_many_occurrences_goes_whole(&new_storage.fresh().await).await;
-    alert_retention::concurrent_removals_share_the_work(&new_storage.fresh().await).await;
-    alert_retention::a_removal_racing_occurrences_loses_nothing(&new_storage.fresh().await).await;
-    alert_retention::a_removal_racing_an_incident_leaves_no_dangling_link(
-        &new_storage.fresh().await,
-    )
-    .await;
+suite! {
+    /// The alert retention checks: old resolved groups without an incident go with their
+    /// history, occurrences and fingerprint, others stay, the limit holds, concurrent removals
+    /// share the work, a removal racing occurrences of the same fingerprint loses none, and one
+    /// racing a new incident from the alert leaves no incident naming a removed alert.
+    alert_retention {
+        alert_retention::only_old_resolved_unlinked_groups_go,
+        alert_retention::a_group_with_many_occurrences_goes_whole,
+        alert_retention::concurrent_removals_share_the_work,
+        alert_retention::a_removal_racing_occurrences_loses_nothing,
+        alert_retention::a_removal_racing_an_incident_leaves_no_dangling_link,
+    }
 }
 
-/// The user, session and department store checks.
-pub async fn user_store(new_storage: &impl NewStorage) {
-    users::users_round_trip(&new_storage.fresh().await).await;
-    users::sessions(&new_storage.fresh().await).await;
-    users::departments(&new_storage.fresh().await).await;
-    users::editing_a_department(&new_storage.fresh().await).await;
-    users::listing_users(&new_storage.fresh().await).await;
-    users::access_changes(&new_storage.fresh().await).await;
-    users::two_admins_demoting_each_other_leave_one(&new_storage.fresh().await).await;
-    users::many_concurrent_demotions_leave_one_admin(&new_storage.fresh().await).await;
-    users::passwords_and_sessions_of_a_user(&new_storage.fresh().await).await;
+suite! {
+    /// The user, session and department store checks.
+    user_store {
+        users::users_round_trip,
+        users::sessions,
+        users::departments,
+        users::editing_a_department,
+        users::listing_users,
+        users::access_changes,
+        users::two_admins_demoting_each_other_leave_one,
+        users::many_concurrent_demotions_leave_one_admin,
+        users::passwords_and_sessions_of_a_user,
+    }
 }
 
-/// The mail outbox checks.
-pub async fn mail_outbox(new_storage: &impl NewStorage) {
-    outbox::claim_leases_and_expires(&new_storage.fresh().await).await;
-    outbox::sent_failed_dead_requeue(&new_storage.fresh().await).await;
-    outbox::retry_ordering(&new_storage.fresh().await).await;
-    outbox::concurrent_claims_do_not_overlap(&new_storage.fresh().await).await;
-    outbox::list_by_state(&new_storage.fresh().await).await;
-    outbox::rows_waiting_for_the_server_are_released_together(&new_storage.fresh().await).await;
-    outbox::releases_racing_claims_never_hand_a_row_out_twice(&new_storage.fresh().await).await;
-    outbox::settled_rows_age_out_and_pending_ones_stay(&new_storage.fresh().await).await;
-    outbox::backlog_counts_pending_and_dead_rows(&new_storage.fresh().await).await;
-    outbox::many_rows_are_marked_sent_in_one_call(&new_storage.fresh().await).await;
-    mail_causes::rows_of_one_incident_or_alert_are_listed_apart(&new_storage.fresh().await).await;
-    mail_causes::a_cancelled_row_is_settled_and_never_claimed(&new_storage.fresh().await).await;
+suite! {
+    /// The mail outbox checks.
+    mail_outbox {
+        outbox::claim_leases_and_expires,
+        outbox::sent_failed_dead_requeue,
+        outbox::retry_ordering,
+        outbox::concurrent_claims_do_not_overlap,
+        outbox::list_by_state,
+        outbox::rows_waiting_for_the_server_are_released_together,
+        outbox::releases_racing_claims_never_hand_a_row_out_twice,
+        outbox::settled_rows_age_out_and_pending_ones_stay,
+        outbox::backlog_counts_pending_and_dead_rows,
+        outbox::many_rows_are_marked_sent_in_one_call,
+        mail_causes::rows_of_one_incident_or_alert_are_listed_apart,
+        mail_causes::a_cancelled_row_is_settled_and_never_claimed,
+    }
 }
 
-/// The idempotency store checks: reserve, complete and replay, leases taken over, release,
-/// records that age out, and concurrent claims on one key.
-pub async fn idempotency_store(new_storage: &impl NewStorage) {
-    idempotency::a_key_is_reserved_once_then_completed_and_replayed(&new_storage.fresh().await)
-        .await;
-    idempotency::a_reservation_whose_lease_ended_is_taken_over(&new_storage.fresh().await).await;
-    idempotency::a_released_key_is_reserved_again_at_once(&new_storage.fresh().await).await;
-    idempotency::a_record_older_than_its_age_counts_as_absent(&new_storage.fresh().await).await;
-    idempotency::concurrent_claims_reserve_a_key_exactly_once(&new_storage.fresh().await).await;
+suite! {
+    /// The idempotency store checks: reserve, complete and replay, leases taken over, release,
+    /// records that age out, and concurrent claims on one key.
+    idempotency_store {
+        idempotency::a_key_is_reserved_once_then_completed_and_replayed,
+        idempotency::a_reservation_whose_lease_ended_is_taken_over,
+        idempotency::a_released_key_is_reserved_again_at_once,
+        idempotency::a_record_older_than_its_age_counts_as_absent,
+        idempotency::concurrent_claims_reserve_a_key_exactly_once,
+    }
 }
 
-/// The failed-login counter checks: counting per key, windows that end and start over,
-/// clearing, concurrent failures of one key each counted once, and the latest failure time.
-pub async fn login_attempt_store(new_storage: &impl NewStorage) {
-    logins::failures_count_per_key_in_one_window(&new_storage.fresh().await).await;
-    logins::a_window_ends_after_its_length_and_the_next_failure_starts_one(
-        &new_storage.fresh().await,
-    )
-    .await;
-    logins::clearing_forgets_one_key(&new_storage.fresh().await).await;
-    logins::concurrent_failures_are_each_counted_once(&new_storage.fresh().await).await;
-    logins::the_latest_failure_time_only_moves_forward(&new_storage.fresh().await).await;
+suite! {
+    /// The failed-login counter checks: counting per key, windows that end and start over,
+    /// clearing, concurrent failures of one key each counted once, and the latest failure time.
+    login_attempt_store {
+        logins::failures_count_per_key_in_one_window,
+        logins::a_window_ends_after_its_length_and_the_next_failure_starts_one,
+        logins::clearing_forgets_one_key,
+        logins::concurrent_failures_are_each_counted_once,
+        logins::the_latest_failure_time_only_moves_forward,
+    }
 }
 
-/// The report ledger checks: leases, completion with its mail, and concurrent claims.
-pub async fn report_ledger(new_storage: &impl NewStorage) {
-    reports::claims_leases_and_completion(&new_storage.fresh().await).await;
-    reports::concurrent_claims_one_wins(&new_storage.fresh().await).await;
+suite! {
+    /// The report ledger checks: leases, completion with its mail, and concurrent claims.
+    report_ledger {
+        reports::claims_leases_and_completion,
+        reports::concurrent_claims_one_wins,
+    }
 }
 
 /// The blob store checks, on an empty store.

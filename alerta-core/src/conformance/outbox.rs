@@ -13,8 +13,9 @@ use crate::ports::{AlertWrite, Storage};
 const LEASE: Duration = Duration::from_secs(60);
 
 /// Outbox rows are only written inside atomic changes; an alert carries them in.
-async fn put(store: &Storage, f: &Fixtures, mails: Vec<OutboxMail>) {
+async fn put<'a>(store: &Storage, f: &Fixtures, mails: impl IntoIterator<Item = &'a OutboxMail>) {
     let alert = f.alert("outbox", Severity::Error, Channel::Http, "carrier");
+    let mails = mails.into_iter().cloned().collect();
     store
         .alerts
         .insert(vec![AlertWrite { alert, mails }])
@@ -31,7 +32,7 @@ pub(super) async fn claim_leases_and_expires(store: &Storage) {
     let now = f.tick();
     let due = f.mail("a@campus.edu", "due", now);
     let later = f.mail("b@campus.edu", "later", now.plus(Duration::from_secs(3600)));
-    put(store, &f, vec![due.clone(), later.clone()]).await;
+    put(store, &f, [&due, &later]).await;
 
     let claimed = store.outbox.claim_due(now, LEASE, 10).await.expect("claim");
     assert_eq!(ids(&claimed), vec![due.id.clone()], "only due rows");
@@ -66,7 +67,7 @@ pub(super) async fn sent_failed_dead_requeue(store: &Storage) {
     let ok = f.mail("a@campus.edu", "ok", now);
     let flaky = f.mail("b@campus.edu", "flaky", now);
     let doomed = f.mail("c@campus.edu", "doomed", now);
-    put(store, &f, vec![ok.clone(), flaky.clone(), doomed.clone()]).await;
+    put(store, &f, [&ok, &flaky, &doomed]).await;
     assert_eq!(
         store
             .outbox
@@ -190,7 +191,7 @@ pub(super) async fn retry_ordering(store: &Storage) {
     let a = f.mail("a@campus.edu", "a", now);
     let b = f.mail("b@campus.edu", "b", now);
     let c = f.mail("c@campus.edu", "c", now);
-    put(store, &f, vec![a.clone(), b.clone(), c.clone()]).await;
+    put(store, &f, [&a, &b, &c]).await;
     store.outbox.claim_due(now, LEASE, 10).await.expect("claim");
     // a is retried last, c first, b in between.
     store
@@ -225,7 +226,7 @@ pub(super) async fn concurrent_claims_do_not_overlap(store: &Storage) {
     let mails: Vec<OutboxMail> = (0..12)
         .map(|n| f.mail("a@campus.edu", &format!("m{n}"), now))
         .collect();
-    put(store, &f, mails.clone()).await;
+    put(store, &f, &mails).await;
     let claims = join_all((0..6).map(|_| store.outbox.claim_due(now, LEASE, 3))).await;
     let mut seen = HashSet::new();
     let mut total = 0;
@@ -248,7 +249,7 @@ pub(super) async fn list_by_state(store: &Storage) {
     let mails: Vec<OutboxMail> = (0..7)
         .map(|n| f.mail("a@campus.edu", &format!("m{n}"), now))
         .collect();
-    put(store, &f, mails.clone()).await;
+    put(store, &f, &mails).await;
     store.outbox.claim_due(now, LEASE, 10).await.expect("claim");
     for mail in &mails[..3] {
         store.outbox.mark_sent(&mail.id, now).await.expect("sent");
@@ -288,7 +289,7 @@ pub(super) async fn rows_waiting_for_the_server_are_released_together(store: &St
     let b = f.mail("b@campus.edu", "b", now);
     let c = f.mail("c@campus.edu", "c", now);
     let d = f.mail("d@campus.edu", "d", now);
-    put(store, &f, vec![a.clone(), b.clone(), c.clone(), d.clone()]).await;
+    put(store, &f, [&a, &b, &c, &d]).await;
     assert_eq!(
         store
             .outbox
@@ -422,7 +423,7 @@ pub(super) async fn releases_racing_claims_never_hand_a_row_out_twice(store: &St
     let mails: Vec<OutboxMail> = (0..12)
         .map(|n| f.mail("a@campus.edu", &format!("m{n}"), now))
         .collect();
-    put(store, &f, mails.clone()).await;
+    put(store, &f, &mails).await;
     store.outbox.claim_due(now, LEASE, 20).await.expect("claim");
     for mail in &mails {
         store
@@ -467,14 +468,7 @@ pub(super) async fn settled_rows_age_out_and_pending_ones_stay(store: &Storage) 
     put(
         store,
         &f,
-        vec![
-            sent.clone(),
-            dead.clone(),
-            cancelled.clone(),
-            pending.clone(),
-            failing.clone(),
-            recent.clone(),
-        ],
+        [&sent, &dead, &cancelled, &pending, &failing, &recent],
     )
     .await;
     let now = f.tick();
@@ -575,14 +569,7 @@ pub(super) async fn backlog_counts_pending_and_dead_rows(store: &Storage) {
     put(
         store,
         &f,
-        vec![
-            reminder.clone(),
-            oldest.clone(),
-            waiting.clone(),
-            dead.clone(),
-            sent.clone(),
-            later.clone(),
-        ],
+        [&reminder, &oldest, &waiting, &dead, &sent, &later],
     )
     .await;
     let now = f.tick();
@@ -627,7 +614,7 @@ pub(super) async fn many_rows_are_marked_sent_in_one_call(store: &Storage) {
     let mails: Vec<OutboxMail> = (0..5)
         .map(|i| f.mail(&format!("r{i}@campus.edu"), "together", now))
         .collect();
-    put(store, &f, mails.clone()).await;
+    put(store, &f, &mails).await;
     assert_eq!(
         store
             .outbox

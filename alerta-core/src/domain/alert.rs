@@ -8,25 +8,20 @@ use super::wire_names::wire_names;
 use super::{AlertId, AlertMessage, AlertSource, EventId, IdSource, IncidentId, Timestamp, UserId};
 use crate::Error;
 
-/// How bad an alert is, mildest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Severity {
-    /// For the record.
-    Info,
-    /// Worth a look.
-    Warning,
-    /// Something failed; mailed.
-    Error,
-    /// Something failed badly; mailed.
-    Critical,
+wire_names! {
+    /// How bad an alert is, mildest first.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Severity, field "severity" {
+        /// For the record.
+        Info = "info",
+        /// Worth a look.
+        Warning = "warning",
+        /// Something failed; mailed.
+        Error = "error",
+        /// Something failed badly; mailed.
+        Critical = "critical",
+    }
 }
-
-wire_names!(Severity, field "severity", {
-    Info = "info",
-    Warning = "warning",
-    Error = "error",
-    Critical = "critical",
-});
 
 impl Severity {
     /// `error` and `critical` alerts are mailed.
@@ -35,22 +30,18 @@ impl Severity {
     }
 }
 
-/// How an alert arrived.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Channel {
-    /// A JSON line over TCP.
-    Tcp,
-    /// `POST /events`.
-    Http,
-    /// A WebSocket message.
-    Ws,
+wire_names! {
+    /// How an alert arrived.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Channel, field "channel" {
+        /// A JSON line over TCP.
+        Tcp = "tcp",
+        /// `POST /events`.
+        Http = "http",
+        /// A WebSocket message.
+        Ws = "ws",
+    }
 }
-
-wire_names!(Channel, field "channel", {
-    Tcp = "tcp",
-    Http = "http",
-    Ws = "ws",
-});
 
 /// An alert: `{id, source, severity, message, channel, created_at, status, version,
 /// updated_at, fingerprint, count, first_seen, last_seen, silenced}`.

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::checked_text::checked_text;
 use super::text::bounded;
 use super::{AlertEvent, AlertId, AlertMessage, AlertSource, Severity, Timestamp, hex_sha256};
 use crate::Error;
@@ -83,24 +84,7 @@ impl Fingerprint {
     }
 }
 
-impl TryFrom<String> for Fingerprint {
-    type Error = Error;
-    fn try_from(raw: String) -> Result<Self, Error> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<Fingerprint> for String {
-    fn from(value: Fingerprint) -> String {
-        value.0
-    }
-}
-
-impl std::fmt::Display for Fingerprint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+checked_text!(Fingerprint);
 
 /// Occurrences of a group stored in one write: `{at, count}`. Every occurrence a group
 /// commit stores is stamped with the commit's time, so the occurrences of one group in one

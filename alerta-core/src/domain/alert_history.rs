@@ -3,53 +3,44 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lifecycle::checked_move;
 use super::wire_names::wire_names;
 use super::{AlertId, EventId, Note, Timestamp, UserId};
-use crate::{ConflictKind, Error};
+use crate::Error;
 
-/// Where an alert stands (`status`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AlertStatus {
-    /// Something is wrong and no one has said they are on it (`firing`).
-    #[default]
-    Firing,
-    /// Someone is on it (`acknowledged`).
-    Acknowledged,
-    /// It is over (`resolved`).
-    Resolved,
+wire_names! {
+    /// Where an alert stands (`status`).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum AlertStatus, field "status" {
+        /// Something is wrong and no one has said they are on it (`firing`).
+        #[default]
+        Firing = "firing",
+        /// Someone is on it (`acknowledged`).
+        Acknowledged = "acknowledged",
+        /// It is over (`resolved`).
+        Resolved = "resolved",
+    }
 }
 
-wire_names!(AlertStatus, field "status", {
-    Firing = "firing",
-    Acknowledged = "acknowledged",
-    Resolved = "resolved",
-});
-
 impl AlertStatus {
-    /// Whether the lifecycle allows moving from `self` to `to`: firing→acknowledged,
-    /// firing→resolved, acknowledged→resolved, and resolved→firing (it recurred).
+    /// The moves the lifecycle allows: firing→acknowledged, firing→resolved,
+    /// acknowledged→resolved, and resolved→firing (it recurred).
+    const MOVES: [(AlertStatus, AlertStatus); 4] = [
+        (Self::Firing, Self::Acknowledged),
+        (Self::Firing, Self::Resolved),
+        (Self::Acknowledged, Self::Resolved),
+        (Self::Resolved, Self::Firing),
+    ];
+
+    /// Whether the lifecycle allows moving from `self` to `to`.
     pub fn can_move_to(self, to: AlertStatus) -> bool {
-        use AlertStatus::*;
-        matches!(
-            (self, to),
-            (Firing, Acknowledged)
-                | (Firing, Resolved)
-                | (Acknowledged, Resolved)
-                | (Resolved, Firing)
-        )
+        Self::MOVES.contains(&(self, to))
     }
 
     /// `to` when the move is allowed, otherwise a conflict naming both ends. Only
     /// [`Alert::record`](super::Alert::record) moves an alert.
     pub(super) fn move_to(self, to: AlertStatus) -> Result<AlertStatus, Error> {
-        if self.can_move_to(to) {
-            Ok(to)
-        } else {
-            Err(Error::conflict(
-                ConflictKind::InvalidTransition,
-                format!("an alert cannot go from {self} to {to}"),
-            ))
-        }
+        checked_move(&Self::MOVES, self, to, "an alert")
     }
 }
 
@@ -103,6 +94,7 @@ pub struct AlertEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ConflictKind;
     use crate::domain::{Alert, AlertDraft, Channel, UlidSource};
 
     fn alert() -> Alert {

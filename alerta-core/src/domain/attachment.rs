@@ -6,32 +6,25 @@ use super::wire_names::wire_names;
 use super::{AttachmentId, IncidentId, Timestamp};
 use crate::Error;
 
-/// The kinds of file an incident can carry, recognised by their first bytes, on the wire by
-/// their MIME names. `ALL` is also the default allow-list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MediaType {
-    /// `image/png`
-    Png,
-    /// `image/jpeg`
-    Jpeg,
-    /// `image/webp`
-    Webp,
-    /// `image/gif`
-    Gif,
-    /// `application/pdf`
-    Pdf,
-    /// `text/plain` (UTF-8 without NUL bytes)
-    Text,
+wire_names! {
+    /// The kinds of file an incident can carry, recognised by their first bytes, on the wire by
+    /// their MIME names. `ALL` is also the default allow-list.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum MediaType, field "content_type" {
+        /// `image/png`
+        Png = "image/png",
+        /// `image/jpeg`
+        Jpeg = "image/jpeg",
+        /// `image/webp`
+        Webp = "image/webp",
+        /// `image/gif`
+        Gif = "image/gif",
+        /// `application/pdf`
+        Pdf = "application/pdf",
+        /// `text/plain` (UTF-8 without NUL bytes)
+        Text = "text/plain",
+    }
 }
-
-wire_names!(MediaType, field "content_type", {
-    Png = "image/png",
-    Jpeg = "image/jpeg",
-    Webp = "image/webp",
-    Gif = "image/gif",
-    Pdf = "application/pdf",
-    Text = "text/plain",
-});
 
 impl MediaType {
     /// The kind a `Content-Type` header names, ignoring parameters such as `charset`.

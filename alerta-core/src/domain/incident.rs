@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::checked_text::checked_text;
 use super::text::bounded;
 use super::{
     AlertId, Attachment, AttachmentId, CommentText, Description, Email, EventId, IdSource,
@@ -121,24 +122,7 @@ impl DepartmentName {
     }
 }
 
-impl TryFrom<String> for DepartmentName {
-    type Error = Error;
-    fn try_from(raw: String) -> Result<Self, Error> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<DepartmentName> for String {
-    fn from(value: DepartmentName) -> String {
-        value.0
-    }
-}
-
-impl fmt::Display for DepartmentName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+checked_text!(DepartmentName);
 
 /// A department incidents can be assigned to: `{nombre, email}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

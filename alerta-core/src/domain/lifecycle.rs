@@ -42,30 +42,42 @@ impl Status {
         }
     }
 
-    /// Whether the lifecycle allows moving from `self` to `to`: pendiente→en_proceso,
-    /// pendiente→resuelto, en_proceso→resuelto and resuelto→en_proceso (reopen).
+    /// The moves the lifecycle allows: pendiente→en_proceso, pendiente→resuelto,
+    /// en_proceso→resuelto and resuelto→en_proceso (reopen).
+    const MOVES: [(Status, Status); 4] = [
+        (Self::Pending, Self::InProgress),
+        (Self::Pending, Self::Resolved),
+        (Self::InProgress, Self::Resolved),
+        (Self::Resolved, Self::InProgress),
+    ];
+
+    /// Whether the lifecycle allows moving from `self` to `to`.
     pub fn can_move_to(self, to: Status) -> bool {
-        use Status::*;
-        matches!(
-            (self, to),
-            (Pending, InProgress)
-                | (Pending, Resolved)
-                | (InProgress, Resolved)
-                | (Resolved, InProgress)
-        )
+        Self::MOVES.contains(&(self, to))
     }
 
     /// `to` when the move is allowed, otherwise a conflict naming both ends. Only
     /// [`Incident::record`](super::Incident::record) moves an incident.
     pub(super) fn move_to(self, to: Status) -> Result<Status, Error> {
-        if self.can_move_to(to) {
-            Ok(to)
-        } else {
-            Err(Error::conflict(
-                ConflictKind::InvalidTransition,
-                format!("an incident cannot go from {self} to {to}"),
-            ))
-        }
+        checked_move(&Self::MOVES, self, to, "an incident")
+    }
+}
+
+/// `to` when `moves` holds the move from `from`, otherwise an `invalid_transition` conflict
+/// naming `what` and both ends: the rule of every lifecycle, incidents' and alerts'.
+pub(super) fn checked_move<S: Copy + PartialEq + fmt::Display>(
+    moves: &[(S, S)],
+    from: S,
+    to: S,
+    what: &str,
+) -> Result<S, Error> {
+    if moves.contains(&(from, to)) {
+        Ok(to)
+    } else {
+        Err(Error::conflict(
+            ConflictKind::InvalidTransition,
+            format!("{what} cannot go from {from} to {to}"),
+        ))
     }
 }
 

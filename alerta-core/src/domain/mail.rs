@@ -43,26 +43,21 @@ pub struct MailMessage {
     pub html: String,
 }
 
-/// Where an outbox row stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MailState {
-    /// Waiting to be sent (or to be retried).
-    Pending,
-    /// Delivered to the mail server.
-    Sent,
-    /// Given up on after permanent failures; an operator can retry it.
-    Dead,
-    /// Settled without sending, because what it was about no longer needed it: a reminder
-    /// of an alert that was acknowledged or resolved before it was due.
-    Cancelled,
+wire_names! {
+    /// Where an outbox row stands.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum MailState, field "state" {
+        /// Waiting to be sent (or to be retried).
+        Pending = "pending",
+        /// Delivered to the mail server.
+        Sent = "sent",
+        /// Given up on after permanent failures; an operator can retry it.
+        Dead = "dead",
+        /// Settled without sending, because what it was about no longer needed it: a reminder
+        /// of an alert that was acknowledged or resolved before it was due.
+        Cancelled = "cancelled",
+    }
 }
-
-wire_names!(MailState, field "state", {
-    Pending = "pending",
-    Sent = "sent",
-    Dead = "dead",
-    Cancelled = "cancelled",
-});
 
 /// How much mail waits in an outbox (`/metrics`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -87,31 +82,24 @@ impl MailState {
     }
 }
 
-/// Which mail a row is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MailKind {
-    /// The first mail of an `error` or `critical` alert.
-    Alert,
-    /// A reminder of an alert nobody has acknowledged; sent only while the alert fires.
-    Reminder,
-    /// An alert that was mailed is resolved.
-    AlertResolved,
-    /// An incident became `resuelto`: the mail to its reporter.
-    IncidentResolved,
-    /// An incident was assigned: the mail to the department.
-    Assignment,
-    /// The report on an assignment was written: the mail to the department.
-    Report,
+wire_names! {
+    /// Which mail a row is.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum MailKind, field "kind" {
+        /// The first mail of an `error` or `critical` alert.
+        Alert = "alert",
+        /// A reminder of an alert nobody has acknowledged; sent only while the alert fires.
+        Reminder = "reminder",
+        /// An alert that was mailed is resolved.
+        AlertResolved = "alert_resolved",
+        /// An incident became `resuelto`: the mail to its reporter.
+        IncidentResolved = "incident_resolved",
+        /// An incident was assigned: the mail to the department.
+        Assignment = "assignment",
+        /// The report on an assignment was written: the mail to the department.
+        Report = "report",
+    }
 }
-
-wire_names!(MailKind, field "kind", {
-    Alert = "alert",
-    Reminder = "reminder",
-    AlertResolved = "alert_resolved",
-    IncidentResolved = "incident_resolved",
-    Assignment = "assignment",
-    Report = "report",
-});
 
 /// What a mail is about: `{"incident": id}` or `{"alert": id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -6,6 +6,7 @@ mod alert_group;
 mod alert_history;
 mod attachment;
 mod blob;
+mod checked_text;
 mod daily_stats;
 mod delivery;
 mod idempotency;
@@ -75,4 +76,4 @@ pub use text::{
 pub use user::{
     AccessChange, Account, Email, NewUser, Password, PasswordHash, Role, User, UserRecord,
 };
-pub use visibility::{EventView, IncidentView, Sight, redacted_event, redacted_incident};
+pub use visibility::{EventView, IncidentView, Redactable, Sight, View, redacted};

@@ -14,25 +14,20 @@ use super::wire_names::wire_names;
 use super::{Alert, SilenceComment, SilenceId, Timestamp, UserId};
 use crate::Error;
 
-/// The alert field a [`Matcher`] looks at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MatcherName {
-    /// The alert's `source`.
-    Source,
-    /// The alert's `severity`, by its wire name (`info`, ..., `critical`).
-    Severity,
-    /// The alert's `message`.
-    Message,
-    /// The alert's `fingerprint`: empty for an alert that has none.
-    Fingerprint,
+wire_names! {
+    /// The alert field a [`Matcher`] looks at.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum MatcherName, field "matchers" {
+        /// The alert's `source`.
+        Source = "source",
+        /// The alert's `severity`, by its wire name (`info`, ..., `critical`).
+        Severity = "severity",
+        /// The alert's `message`.
+        Message = "message",
+        /// The alert's `fingerprint`: empty for an alert that has none.
+        Fingerprint = "fingerprint",
+    }
 }
-
-wire_names!(MatcherName, field "matchers", {
-    Source = "source",
-    Severity = "severity",
-    Message = "message",
-    Fingerprint = "fingerprint",
-});
 
 /// The fields of an alert that matchers look at.
 ///
@@ -202,22 +197,18 @@ impl fmt::Debug for Matcher {
     }
 }
 
-/// Where a silence stands at a given time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SilenceState {
-    /// It has not started yet.
-    Pending,
-    /// It silences matching alerts now.
-    Active,
-    /// It has ended (or was expired early).
-    Expired,
+wire_names! {
+    /// Where a silence stands at a given time.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum SilenceState, field "state" {
+        /// It has not started yet.
+        Pending = "pending",
+        /// It silences matching alerts now.
+        Active = "active",
+        /// It has ended (or was expired early).
+        Expired = "expired",
+    }
 }
-
-wire_names!(SilenceState, field "state", {
-    Pending = "pending",
-    Active = "active",
-    Expired = "expired",
-});
 
 /// The matchers of a silence: 1 to [`MAX`](Self::MAX), all of which must match.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

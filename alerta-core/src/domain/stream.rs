@@ -119,8 +119,8 @@ impl StreamMessage {
             messages.push(message(
                 Audience::Students,
                 serde_json::json!({
-                    "incident": super::redacted_incident(incident),
-                    "event": super::redacted_event(event),
+                    "incident": super::redacted(incident),
+                    "event": super::redacted(event),
                 }),
             ));
         }

@@ -1,7 +1,4 @@
 //! Bounded pieces of free text.
-
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -57,24 +54,7 @@ macro_rules! text_type {
             }
         }
 
-        impl TryFrom<String> for $name {
-            type Error = Error;
-            fn try_from(raw: String) -> Result<Self, Error> {
-                Self::parse(&raw)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> String {
-                value.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
+        super::checked_text::checked_text!($name);
 
         super::schema::string_schema!(
             $name,

@@ -7,6 +7,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 
+use super::checked_text::checked_text;
 use super::wire_names::wire_names;
 use super::{PersonName, Timestamp, UserId};
 use crate::Error;
@@ -48,41 +49,20 @@ impl Email {
     }
 }
 
-impl TryFrom<String> for Email {
-    type Error = Error;
-    fn try_from(raw: String) -> Result<Self, Error> {
-        Self::parse(&raw)
+checked_text!(Email);
+
+wire_names! {
+    /// What a user may do.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Role, field "rol" {
+        /// Reports incidents.
+        Student = "student",
+        /// Manages incidents.
+        Staff = "staff",
+        /// Also assigns departments and manages users and departments.
+        Admin = "admin",
     }
 }
-
-impl From<Email> for String {
-    fn from(value: Email) -> String {
-        value.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// What a user may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Reports incidents.
-    Student,
-    /// Manages incidents.
-    Staff,
-    /// Also assigns departments and manages users and departments.
-    Admin,
-}
-
-wire_names!(Role, field "rol", {
-    Student = "student",
-    Staff = "staff",
-    Admin = "admin",
-});
 
 impl Role {
     /// Staff and admins manage incidents.

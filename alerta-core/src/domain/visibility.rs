@@ -39,157 +39,138 @@ impl Sight {
     }
 }
 
-/// An incident as one caller sees it: in full, or with `reportado_por` set to `null`.
+/// A wire value as one caller sees it: whole, or with one field, [`Redactable::HIDDEN`], set
+/// to `null`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IncidentView {
-    incident: Incident,
-    reporter_shown: bool,
+pub struct View<T> {
+    value: T,
+    whole: bool,
+}
+
+/// A wire type with one field that some callers may not see.
+pub trait Redactable: Serialize {
+    /// The field, by its wire name, that a redacted view sets to `null`; it holds a user id.
+    const HIDDEN: &'static str;
+    /// The name of the view's schema.
+    #[cfg(feature = "openapi")]
+    const VIEW_SCHEMA: &'static str;
+    /// What the view's schema says of the hidden field, which may be `null`.
+    #[cfg(feature = "openapi")]
+    const HIDDEN_DESCRIPTION: &'static str;
+}
+
+/// An incident as one caller sees it: in full, or with `reportado_por` set to `null`.
+pub type IncidentView = View<Incident>;
+
+/// One history event as one caller sees it: in full, or with `actor` set to `null` (the
+/// reporter reading their own incident's history, as the stream shows them).
+pub type EventView = View<IncidentEvent>;
+
+impl Redactable for Incident {
+    const HIDDEN: &'static str = "reportado_por";
+    #[cfg(feature = "openapi")]
+    const VIEW_SCHEMA: &'static str = "IncidentView";
+    #[cfg(feature = "openapi")]
+    const HIDDEN_DESCRIPTION: &'static str =
+        "Who reported it; `null` when a student reads another person's incident.";
+}
+
+impl Redactable for IncidentEvent {
+    const HIDDEN: &'static str = "actor";
+    #[cfg(feature = "openapi")]
+    const VIEW_SCHEMA: &'static str = "EventView";
+    #[cfg(feature = "openapi")]
+    const HIDDEN_DESCRIPTION: &'static str =
+        "Who did it; `null` when a student reads their own incident's history.";
+}
+
+impl<T> View<T> {
+    /// The whole value.
+    pub fn full(value: T) -> Self {
+        Self { value, whole: true }
+    }
+
+    fn redacted(value: T) -> Self {
+        Self {
+            value,
+            whole: false,
+        }
+    }
 }
 
 impl IncidentView {
-    /// The whole incident.
-    pub fn full(incident: Incident) -> Self {
-        Self {
-            incident,
-            reporter_shown: true,
-        }
-    }
-
     /// The incident without its reporter.
     pub fn without_reporter(incident: Incident) -> Self {
-        Self {
-            incident,
-            reporter_shown: false,
-        }
+        Self::redacted(incident)
     }
 
     /// The incident behind the view, reporter included: for the caller's code, not for the
     /// wire.
     pub fn incident(&self) -> &Incident {
-        &self.incident
+        &self.value
     }
 
     /// Whether the view shows who reported the incident.
     pub fn shows_reporter(&self) -> bool {
-        self.reporter_shown
+        self.whole
     }
-}
-
-impl Serialize for IncidentView {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.reporter_shown {
-            return self.incident.serialize(s);
-        }
-        redacted_incident(&self.incident).serialize(s)
-    }
-}
-
-/// An incident's schema, with `reportado_por` that may be `null` (a student reading
-/// someone else's incident).
-#[cfg(feature = "openapi")]
-impl utoipa::PartialSchema for IncidentView {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
-        use utoipa::openapi::{Ref, RefOr};
-
-        let mut schema = <Incident as utoipa::PartialSchema>::schema();
-        if let RefOr::T(Schema::Object(object)) = &mut schema {
-            let reporter = OneOfBuilder::new()
-                .item(ObjectBuilder::new().schema_type(Type::Null))
-                .item(Ref::from_schema_name("UserId"))
-                .description(Some(
-                    "Who reported it; `null` when a student reads another person's incident.",
-                ));
-            object
-                .properties
-                .insert("reportado_por".to_owned(), reporter.into());
-        }
-        schema
-    }
-}
-
-#[cfg(feature = "openapi")]
-impl utoipa::ToSchema for IncidentView {
-    fn schemas(
-        schemas: &mut Vec<(
-            String,
-            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
-        )>,
-    ) {
-        <Incident as utoipa::ToSchema>::schemas(schemas);
-    }
-}
-
-/// One history event as one caller sees it: in full, or with `actor` set to `null` (the
-/// reporter reading their own incident's history, as the stream shows them).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EventView {
-    event: IncidentEvent,
-    actor_shown: bool,
 }
 
 impl EventView {
-    /// The whole event.
-    pub fn full(event: IncidentEvent) -> Self {
-        Self {
-            event,
-            actor_shown: true,
-        }
-    }
-
     /// The event without who did it.
     pub fn without_actor(event: IncidentEvent) -> Self {
-        Self {
-            event,
-            actor_shown: false,
-        }
+        Self::redacted(event)
     }
 
     /// The event behind the view, actor included: for the caller's code, not for the wire.
     pub fn event(&self) -> &IncidentEvent {
-        &self.event
+        &self.value
     }
 
     /// Whether the view shows who did it.
     pub fn shows_actor(&self) -> bool {
-        self.actor_shown
+        self.whole
     }
 }
 
-impl Serialize for EventView {
+impl<T: Redactable> Serialize for View<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.actor_shown {
-            return self.event.serialize(s);
+        if self.whole {
+            return self.value.serialize(s);
         }
-        redacted_event(&self.event).serialize(s)
+        redacted(&self.value).serialize(s)
     }
 }
 
-/// A history event's schema, with an `actor` that may be `null` (a student reading their own
-/// incident's history).
+/// The value's schema, with the hidden field a user id or `null`.
 #[cfg(feature = "openapi")]
-impl utoipa::PartialSchema for EventView {
+impl<T: Redactable + utoipa::ToSchema> utoipa::PartialSchema for View<T> {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+        use utoipa::openapi::schema::{Object, ObjectBuilder, OneOfBuilder, Schema, Type};
         use utoipa::openapi::{Ref, RefOr};
 
-        let mut schema = <IncidentEvent as utoipa::PartialSchema>::schema();
-        // The event is its fields and its flattened change: the fields are one part of an
-        // `allOf`.
-        if let RefOr::T(Schema::AllOf(parts)) = &mut schema {
-            for part in &mut parts.items {
-                if let RefOr::T(Schema::Object(object)) = part
-                    && object.properties.contains_key("actor")
-                {
-                    let actor = OneOfBuilder::new()
-                        .item(ObjectBuilder::new().schema_type(Type::Null))
-                        .item(Ref::from_schema_name("UserId"))
-                        .description(Some(
-                            "Who did it; `null` when a student reads their own incident's \
-                             history.",
-                        ));
-                    object.properties.insert("actor".to_owned(), actor.into());
-                }
+        let mut schema = T::schema();
+        let objects: Vec<&mut Object> = match &mut schema {
+            RefOr::T(Schema::Object(object)) => vec![object],
+            // An event is its fields and its flattened change: the fields are one part of an
+            // `allOf`.
+            RefOr::T(Schema::AllOf(parts)) => parts
+                .items
+                .iter_mut()
+                .filter_map(|part| match part {
+                    RefOr::T(Schema::Object(object)) => Some(object),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for object in objects {
+            if object.properties.contains_key(T::HIDDEN) {
+                let user = OneOfBuilder::new()
+                    .item(ObjectBuilder::new().schema_type(Type::Null))
+                    .item(Ref::from_schema_name("UserId"))
+                    .description(Some(T::HIDDEN_DESCRIPTION));
+                object.properties.insert(T::HIDDEN.to_owned(), user.into());
             }
         }
         schema
@@ -197,31 +178,27 @@ impl utoipa::PartialSchema for EventView {
 }
 
 #[cfg(feature = "openapi")]
-impl utoipa::ToSchema for EventView {
+impl<T: Redactable + utoipa::ToSchema> utoipa::ToSchema for View<T> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(T::VIEW_SCHEMA)
+    }
+
     fn schemas(
         schemas: &mut Vec<(
             String,
             utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
         )>,
     ) {
-        <IncidentEvent as utoipa::ToSchema>::schemas(schemas);
+        T::schemas(schemas);
     }
 }
 
-/// The wire shape of `incident` with `reportado_por` set to `null`.
-pub fn redacted_incident(incident: &Incident) -> serde_json::Value {
-    let mut value = serde_json::to_value(incident).unwrap_or_default();
-    if let Some(fields) = value.as_object_mut() {
-        fields.insert("reportado_por".into(), serde_json::Value::Null);
+/// The wire shape of `value` with its hidden field set to `null`: `reportado_por` of an
+/// incident, `actor` of an event.
+pub fn redacted<T: Redactable>(value: &T) -> serde_json::Value {
+    let mut wire = serde_json::to_value(value).unwrap_or_default();
+    if let Some(fields) = wire.as_object_mut() {
+        fields.insert(T::HIDDEN.into(), serde_json::Value::Null);
     }
-    value
-}
-
-/// The wire shape of `event` with `actor` set to `null`.
-pub fn redacted_event(event: &IncidentEvent) -> serde_json::Value {
-    let mut value = serde_json::to_value(event).unwrap_or_default();
-    if let Some(fields) = value.as_object_mut() {
-        fields.insert("actor".into(), serde_json::Value::Null);
-    }
-    value
+    wire
 }

@@ -2,11 +2,12 @@
 //! per set.
 //!
 //! A set's names are needed by serde, by `as_str`, by `parse` and by `parse`'s error message;
-//! written by hand they drift apart. [`wire_names!`] takes one table of variants and names
-//! and derives all of them, with `ALL` and `Display`. A variant missing from the table does
-//! not compile (`as_str` matches every variant).
+//! written by hand they drift apart. [`wire_names!`] takes one table of variants and names,
+//! declares the enum from it and derives all of them, with `ALL` and `Display`: each variant
+//! is named once, beside its wire name.
 
-/// Gives a fieldless enum, from one table of its variants and their wire names:
+/// Declares a fieldless enum from one table of its variants and their wire names, and gives
+/// it:
 ///
 /// - `ALL`, every value in the order of the table;
 /// - `parse`, which refuses any other text with an [`Error::Invalid`](crate::Error::Invalid)
@@ -16,13 +17,29 @@
 ///   (`unknown variant ..., expected one of ...`).
 ///
 /// ```ignore
-/// wire_names!(Severity, field "severity", {
-///     Info = "info",
-///     Warning = "warning",
-/// });
+/// wire_names! {
+///     /// How bad it is.
+///     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///     pub enum Severity, field "severity" {
+///         /// For the record.
+///         Info = "info",
+///         /// Worth a look.
+///         Warning = "warning",
+///     }
+/// }
 /// ```
 macro_rules! wire_names {
-    ($name:ident, field $field:literal, { $($variant:ident = $wire:literal),+ $(,)? }) => {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident, field $field:literal {
+            $($(#[$variant_meta:meta])* $variant:ident = $wire:literal),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis enum $name {
+            $($(#[$variant_meta])* $variant,)+
+        }
+
         impl $name {
             /// Every value, in the order of the enum's wire-name table.
             pub const ALL: [Self; [$($wire),+].len()] = [$(Self::$variant),+];

@@ -10,53 +10,39 @@ use crate::domain::{
     StreamHead, Timestamp, UserRecord,
 };
 
-/// The kinds of record a backend holds that a move carries, in the order a move copies them
-/// (`ALL`), each with a short name for output (`as_str`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RecordKind {
-    /// Accounts with their password hashes, roles and disabled flags.
-    Users,
-    /// The department catalog.
-    Departments,
-    /// Incidents as they stand, with their versions.
-    Incidents,
-    /// Incident history.
-    IncidentEvents,
-    /// Attachment metadata (the bytes are in the blob store).
-    Attachments,
-    /// Alert groups as they stand, each with its status history.
-    Alerts,
-    /// The occurrences folded into each alert group.
-    AlertOccurrences,
-    /// Which incident was opened from which alert.
-    AlertIncidents,
-    /// Silences.
-    Silences,
-    /// Named values such as the link secret.
-    Settings,
-    /// Mail outbox rows in every state.
-    Mails,
-    /// The report job's ledger of assignments.
-    Assignments,
-    /// The stream log's entries, at their positions.
-    Stream,
+wire_names! {
+    /// The kinds of record a backend holds that a move carries, in the order a move copies them
+    /// (`ALL`), each with a short name for output (`as_str`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum RecordKind, field "kind" {
+        /// Accounts with their password hashes, roles and disabled flags.
+        Users = "users",
+        /// The department catalog.
+        Departments = "departments",
+        /// Incidents as they stand, with their versions.
+        Incidents = "incidents",
+        /// Incident history.
+        IncidentEvents = "incident_events",
+        /// Attachment metadata (the bytes are in the blob store).
+        Attachments = "attachments",
+        /// Alert groups as they stand, each with its status history.
+        Alerts = "alerts",
+        /// The occurrences folded into each alert group.
+        AlertOccurrences = "alert_occurrences",
+        /// Which incident was opened from which alert.
+        AlertIncidents = "alert_incidents",
+        /// Silences.
+        Silences = "silences",
+        /// Named values such as the link secret.
+        Settings = "settings",
+        /// Mail outbox rows in every state.
+        Mails = "mails",
+        /// The report job's ledger of assignments.
+        Assignments = "assignments",
+        /// The stream log's entries, at their positions.
+        Stream = "stream",
+    }
 }
-
-wire_names!(RecordKind, field "kind", {
-    Users = "users",
-    Departments = "departments",
-    Incidents = "incidents",
-    IncidentEvents = "incident_events",
-    Attachments = "attachments",
-    Alerts = "alerts",
-    AlertOccurrences = "alert_occurrences",
-    AlertIncidents = "alert_incidents",
-    Silences = "silences",
-    Settings = "settings",
-    Mails = "mails",
-    Assignments = "assignments",
-    Stream = "stream",
-});
 
 /// One entry of the report job's ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
