@@ -358,17 +358,19 @@ async fn report_and_triage(student: Client, staff: Client) {
 
     // The student sees each public change live, in order, and never the comment: the
     // assignment came after it, so had the comment been sent it would be there by now.
+    let timeline = "Array.from(document.querySelectorAll('#mine-list .timeline li span'), \
+                    (line) => line.textContent)";
+    let expected = json!([
+        "Reportado",
+        "Adjunto: grieta.png",
+        "Estado: pendiente → en proceso (Revisando)",
+        format!("Asignado a {DEPARTMENT}"),
+    ]);
     wait_for(
         &student,
         "the status change and the assignment in the student's timeline",
-        "Array.from(document.querySelectorAll('#mine-list .timeline li span'), \
-         (line) => line.textContent)",
-        json!([
-            "Reportado",
-            "Adjunto: grieta.png",
-            "Estado: pendiente → en proceso (Revisando)",
-            format!("Asignado a {DEPARTMENT}"),
-        ]),
+        timeline,
+        expected.clone(),
     )
     .await;
     assert_eq!(
@@ -390,14 +392,8 @@ async fn report_and_triage(student: Client, staff: Client) {
     wait_for(
         &student,
         "the same timeline after a reload",
-        "Array.from(document.querySelectorAll('#mine-list .timeline li span'), \
-         (line) => line.textContent)",
-        json!([
-            "Reportado",
-            "Adjunto: grieta.png",
-            "Estado: pendiente → en proceso (Revisando)",
-            format!("Asignado a {DEPARTMENT}"),
-        ]),
+        timeline,
+        expected,
     )
     .await;
     let everything = script(&student, "return document.body.textContent;").await;
