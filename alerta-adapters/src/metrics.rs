@@ -20,6 +20,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use alerta_core::domain::hex_sha256;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -143,7 +144,9 @@ type Sampler = Arc<dyn Fn() + Send + Sync>;
 #[derive(Clone)]
 pub struct MetricsRoute {
     metrics: Metrics,
-    token: Option<String>,
+    /// The hash of the token scrapers must send, so that a comparison takes the same time
+    /// however much of the token a guess got right.
+    token_hash: Option<String>,
     sampler: Option<Sampler>,
 }
 
@@ -152,14 +155,14 @@ impl MetricsRoute {
     pub fn new(metrics: Metrics) -> Self {
         Self {
             metrics,
-            token: None,
+            token_hash: None,
             sampler: None,
         }
     }
 
     /// Requires `Authorization: Bearer <token>`; other requests are 401.
     pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(token.into());
+        self.token_hash = Some(hex_sha256(token.into().as_bytes()));
         self
     }
 
@@ -179,12 +182,13 @@ impl MetricsRoute {
 }
 
 async fn scrape(State(route): State<Arc<MetricsRoute>>, headers: HeaderMap) -> Response {
-    if let Some(token) = &route.token {
+    if let Some(expected) = &route.token_hash {
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(token.as_str()) {
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|token| hex_sha256(token.as_bytes()));
+        if given.as_ref() != Some(expected) {
             return (
                 StatusCode::UNAUTHORIZED,
                 [(header::WWW_AUTHENTICATE, "Bearer")],

@@ -61,18 +61,27 @@ impl DynamoStore {
             .put_item()
             .table_name(&self.names.idempotency)
             .set_item(Some(item))
+            // A record written before records carried `created_ms` ages by its `created_at`,
+            // a fixed-width RFC 3339 time that sorts as it reads.
             .condition_expression(
                 "attribute_not_exists(#owner) \
                  OR (attribute_exists(#holder) AND #lease <= :now) \
-                 OR (attribute_exists(#response) AND #created <= :aged_out_by)",
+                 OR (attribute_exists(#response) AND #created <= :aged_out_by) \
+                 OR (attribute_exists(#response) AND attribute_not_exists(#created) \
+                     AND #created_at <= :aged_out_at)",
             )
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_names("#holder", "holder")
             .expression_attribute_names("#lease", "lease_until")
             .expression_attribute_names("#response", "response")
             .expression_attribute_names("#created", "created_ms")
+            .expression_attribute_names("#created_at", "created_at")
             .expression_attribute_values(":now", n(claim.now.unix_millis()))
             .expression_attribute_values(":aged_out_by", n(aged_out_by))
+            .expression_attribute_values(
+                ":aged_out_at",
+                time(Timestamp::from_unix_millis(aged_out_by)),
+            )
             .send()
             .await;
         Ok(conditional("put_item", result)?.is_some())
@@ -95,10 +104,11 @@ impl IdempotencyStore for DynamoStore {
             };
             let r = Reader::new(&item, "idempotency item");
             if item.contains_key("response") {
-                let created_ms: Option<i64> = r.opt_number("created_ms")?;
-                let aged_out = created_ms.is_some_and(|c| {
-                    Timestamp::from_unix_millis(c).plus(claim.max_age) <= claim.now
-                });
+                let created = match r.opt_number::<i64>("created_ms")? {
+                    Some(millis) => Some(Timestamp::from_unix_millis(millis)),
+                    None => r.opt_time("created_at")?,
+                };
+                let aged_out = created.is_some_and(|at| at.plus(claim.max_age) <= claim.now);
                 if !aged_out {
                     return Ok(Reservation::Completed(record_from_item(&item)?));
                 }

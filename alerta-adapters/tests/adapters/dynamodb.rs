@@ -1419,3 +1419,64 @@ async fn bootstrap_lists_alerts_resolved_before_the_resolution_index() {
     assert_eq!(storage.alerts.remove_resolved(cutoff, 10).await.unwrap(), 1);
     assert_eq!(storage.alerts.alert(&alert.id).await.unwrap(), None);
 }
+
+/// A record stored before records carried their creation time in milliseconds (and a TTL)
+/// still ages out: by its `created_at`, so a retry after `max_age` runs again, and one before
+/// gets the stored reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_record_without_its_millisecond_time_still_ages_out() {
+    use alerta_core::domain::{IdempotencyClaim, IdempotencyKey, Reservation};
+
+    let config = sdk_config().await;
+    let store = fresh_store(&config).await;
+    let client = Client::new(&config);
+    let table = format!("{}{}", store.tables().prefix, store.tables().idempotency);
+    let storage = storage(store);
+    let s = |text: &str| AttributeValue::S(text.to_owned());
+    let stored_at = Timestamp::from_unix_millis(1_800_000_000_000);
+    client
+        .put_item()
+        .table_name(&table)
+        .item("owner", s("U1"))
+        .item("clave", s("old-key"))
+        .item("operation", s("incident.create"))
+        .item("response", s(r#"{"incident_id":"I1"}"#))
+        .item("created_at", s(&stored_at.to_rfc3339()))
+        .send()
+        .await
+        .unwrap();
+    let max_age = Duration::from_secs(24 * 3600);
+    let claim = |now: Timestamp, holder: &str| IdempotencyClaim {
+        owner: "U1".into(),
+        key: IdempotencyKey::parse("old-key").unwrap(),
+        operation: "incident.create".into(),
+        holder: holder.into(),
+        now,
+        lease: Duration::from_secs(60),
+        max_age,
+    };
+
+    let within = stored_at.plus(max_age - Duration::from_secs(1));
+    match storage
+        .idempotency
+        .reserve(&claim(within, "h1"))
+        .await
+        .unwrap()
+    {
+        Reservation::Completed(record) => {
+            assert_eq!(record.response, serde_json::json!({"incident_id": "I1"}));
+            assert_eq!(record.created_at, stored_at);
+        }
+        other => panic!("a record within its age is the stored reply: {other:?}"),
+    }
+    let after = stored_at.plus(max_age);
+    assert_eq!(
+        storage
+            .idempotency
+            .reserve(&claim(after, "h2"))
+            .await
+            .unwrap(),
+        Reservation::Reserved,
+        "an aged-out record counts as absent"
+    );
+}
