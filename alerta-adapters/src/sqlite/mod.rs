@@ -20,7 +20,10 @@
 //! returns), foreign keys on and a busy timeout. Every write transaction starts with
 //! `BEGIN IMMEDIATE`, so it queues for the write lock up front instead of failing with
 //! `SQLITE_BUSY` when a concurrent writer commits between its read and its write; only a lock
-//! held longer than the busy timeout makes the store report itself unavailable.
+//! held longer than the busy timeout makes the store report itself unavailable. The write
+//! transactions of one process first take turns on an async lock, so they wait for each
+//! other exactly as long as the one before takes, instead of sleeping in SQLite's busy
+//! handler; the busy timeout is for writers in other processes.
 //!
 //! Retention of alerts ([`AlertStore::remove_resolved`](alerta_core::ports::AlertStore::remove_resolved))
 //! is one write transaction per call: it reads the oldest resolved groups by their last
@@ -47,6 +50,7 @@ mod stream;
 #[cfg(test)]
 mod tests;
 mod users;
+mod write;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -60,7 +64,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, SqlSafeStr, Sqlite, Transaction};
+use sqlx::{Row, SqlSafeStr, Sqlite};
+use write::{Turns, WriteTx};
 
 /// The schema, oldest step first. Embedded with `include_str!` rather than `sqlx::migrate!`,
 /// which needs sqlx's proc-macros and with them a second build of SQLite.
@@ -204,6 +209,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The stream log's epoch, fixed when the schema was made.
     epoch: u64,
+    /// Whose turn it is to write, among the clones of this store.
+    turns: Turns,
 }
 
 impl SqliteStore {
@@ -249,7 +256,11 @@ impl SqliteStore {
         // later connections never race for the exclusive lock that switch takes.
         migrator().run(&pool).await.map_err(error::migrate)?;
         let epoch = stream::epoch(&pool).await?;
-        Ok(Self { pool, epoch })
+        Ok(Self {
+            pool,
+            epoch,
+            turns: Turns::default(),
+        })
     }
 
     /// Closes every connection, waiting for those in use to be returned. Clones of this
@@ -258,10 +269,10 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    /// A transaction that holds the write lock from its first statement.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
+    /// A transaction that holds the write lock from its first statement, started in turn
+    /// with this process's other writers ([`write`]).
+    async fn begin_write(&self) -> Result<WriteTx> {
+        WriteTx::begin(&self.turns, &self.pool)
             .await
             .map_err(error::db)
     }

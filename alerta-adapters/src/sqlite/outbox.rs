@@ -117,7 +117,7 @@ impl MailOutbox for SqliteStore {
         ))
         .bind(millis(now))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await
         .map_err(db)?;
         let until = now.plus(lease);
@@ -127,7 +127,7 @@ impl MailOutbox for SqliteStore {
             sqlx::query("UPDATE outbox SET lease_until = ? WHERE id = ?")
                 .bind(millis(until))
                 .bind(mail.id.as_str())
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(db)?;
             mail.lease_until = Some(until);
@@ -164,7 +164,7 @@ impl MailOutbox for SqliteStore {
             )
             .bind(millis(now))
             .bind(id.as_str())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(db)?
             .rows_affected();

@@ -176,7 +176,11 @@ impl SqliteStore {
             ));
         }
         let epoch = stream::epoch(&pool).await?;
-        Ok(Self { pool, epoch })
+        Ok(Self {
+            pool,
+            epoch,
+            turns: Default::default(),
+        })
     }
 
     /// The status history of each of `alerts`, oldest first.

@@ -53,7 +53,7 @@ impl ReportLedger for SqliteStore {
         .bind(millis(now))
         .bind(event.as_str())
         .bind(holder)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db)?;
         if done.rows_affected() != 1 {
