@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use alerta_core::domain::{Position, StreamHead, Timestamp};
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior, timeout};
@@ -207,12 +207,9 @@ where
         tokio::time::interval_at(Instant::now() + config.session_check, config.session_check);
     session_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
-        // Everything up to the head, in as few writes as the batch size allows. One look at
-        // the tail per batch: with a thousand connections woken at once, each look is a turn
-        // at its lock.
-        loop {
+        // Everything up to the head, in as few writes as the batch size allows.
+        while cursor < tail.head() || tail.epoch() != epoch {
             let (frames, through) = match tail.after(epoch, cursor, config.max_batch, &filter) {
-                Slice::Frames { through, .. } if through == cursor => break,
                 Slice::Frames { frames, through } => (frames, through),
                 Slice::OtherEpoch { epoch: new, head } => {
                     epoch = new;
@@ -345,13 +342,6 @@ where
         }
         step(timeout(stall, socket.flush()).await)
     };
-    tokio::pin!(write);
-    // Most writes finish at once, into the socket's buffer; only one that has to wait
-    // listens for the shutdown too, which saves every connection a turn at the shutdown
-    // signal's shared list of waiters on every write.
-    if let Some(written) = (&mut write).now_or_never() {
-        return written;
-    }
     tokio::select! {
         biased;
         _ = stopping.changed() => Err(Stop::Shutdown),
