@@ -22,7 +22,7 @@ use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
 use super::openapi_parts::{
     BadLimit, IdempotencyConflict, IdempotencyKeyHeader, IncidentNotFound, IncidentPath, NoSession,
-    NotAdmin, StaffOnIncident,
+    NotAdmin, ReporterOrStaffOnIncident, StaffOnIncident,
 };
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
@@ -404,12 +404,12 @@ async fn deliveries(
 /// The incident's history, oldest first, whole; its reporter's part for the reporter.
 #[utoipa::path(get, path = "/incidents/{id}/events", tag = "incidents",
     summary = "History",
-    description = "Staff and admins read every event. The incident's reporter reads every event but staff comments, each with `actor: null`; another student is refused with 403.",
+    description = "Staff and admins read every event. The incident's reporter reads every event but staff comments, each with `actor: null`; another student is refused with 403 (404 while incidents are not public).",
     security(("session" = [])),
     params(IncidentPath),
     responses(
         (status = 200, description = "Its events; `next_cursor` is `null`.", body = Page<EventView>),
-        StaffOnIncident,
+        ReporterOrStaffOnIncident,
     ))]
 async fn history(
     State(state): State<AppState>,

@@ -102,7 +102,7 @@ impl IdempotencyStore for SqliteStore {
         .bind(record.owner.as_str())
         .bind(record.key.as_str())
         .bind(holder)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await
         .map_err(db)?;
         Ok(done.rows_affected() == 1)
@@ -116,7 +116,7 @@ impl IdempotencyStore for SqliteStore {
         .bind(owner)
         .bind(key.as_str())
         .bind(holder)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await
         .map_err(db)?;
         Ok(())

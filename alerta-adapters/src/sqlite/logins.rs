@@ -95,7 +95,7 @@ impl LoginAttemptStore for SqliteStore {
     async fn clear_failures(&self, key: &LoginKey) -> Result<()> {
         sqlx::query("DELETE FROM login_failures WHERE key = ?")
             .bind(key.as_str())
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await
             .map_err(db)?;
         Ok(())

@@ -20,10 +20,10 @@
 //! returns), foreign keys on and a busy timeout. Every write transaction starts with
 //! `BEGIN IMMEDIATE`, so it queues for the write lock up front instead of failing with
 //! `SQLITE_BUSY` when a concurrent writer commits between its read and its write; only a lock
-//! held longer than the busy timeout makes the store report itself unavailable. The write
-//! transactions of one process first take turns on an async lock, so they wait for each
+//! held longer than the busy timeout makes the store report itself unavailable. The writes
+//! of one process first take turns on an async lock ([`write`]), so they wait for each
 //! other exactly as long as the one before takes, instead of sleeping in SQLite's busy
-//! handler; the busy timeout is for writers in other processes.
+//! handler; the busy handler is for writers in other processes.
 //!
 //! Retention of alerts ([`AlertStore::remove_resolved`](alerta_core::ports::AlertStore::remove_resolved))
 //! is one write transaction per call: it reads the oldest resolved groups by their last
@@ -65,7 +65,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Row, SqlSafeStr, Sqlite};
-use write::{Turns, WriteTx};
+use write::{Turns, WriteConn, WriteTx};
 
 /// The schema, oldest step first. Embedded with `include_str!` rather than `sqlx::migrate!`,
 /// which needs sqlx's proc-macros and with them a second build of SQLite.
@@ -170,6 +170,7 @@ pub struct SqliteOptions {
     path: PathBuf,
     max_connections: u32,
     busy_timeout: Duration,
+    turn_timeout: Duration,
 }
 
 impl SqliteOptions {
@@ -180,6 +181,7 @@ impl SqliteOptions {
             path: path.as_ref().to_path_buf(),
             max_connections: 8,
             busy_timeout: Duration::from_secs(5),
+            turn_timeout: Duration::from_secs(5),
         }
     }
 
@@ -194,6 +196,13 @@ impl SqliteOptions {
     /// reports itself unavailable.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// How long a write waits for the writes of this process before it (they take turns,
+    /// [`write`]) before the store reports itself unavailable; 5 s by default.
+    pub fn turn_timeout(mut self, timeout: Duration) -> Self {
+        self.turn_timeout = timeout;
         self
     }
 
@@ -259,7 +268,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             epoch,
-            turns: Turns::default(),
+            turns: Turns::new(options.turn_timeout),
         })
     }
 
@@ -273,6 +282,14 @@ impl SqliteStore {
     /// with this process's other writers ([`write`]).
     async fn begin_write(&self) -> Result<WriteTx> {
         WriteTx::begin(&self.turns, &self.pool)
+            .await
+            .map_err(error::db)
+    }
+
+    /// A connection for one write statement outside a transaction, taken in turn with this
+    /// process's other writers ([`write`]).
+    async fn write_conn(&self) -> Result<WriteConn> {
+        WriteConn::acquire(&self.turns, &self.pool)
             .await
             .map_err(error::db)
     }

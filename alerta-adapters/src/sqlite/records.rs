@@ -179,7 +179,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             epoch,
-            turns: Default::default(),
+            turns: super::write::Turns::new(super::SqliteOptions::new(path).turn_timeout),
         })
     }
 

@@ -32,7 +32,7 @@ impl ReportLedger for SqliteStore {
         .bind(holder)
         .bind(millis(now.plus(lease)))
         .bind(millis(now))
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await
         .map_err(db)?;
         Ok(taken.rows_affected() == 1)

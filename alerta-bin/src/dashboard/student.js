@@ -104,12 +104,14 @@ async function sendReport() {
       progress.value = 0;
       $("report-status").textContent = t("report.uploading");
       try {
-        await upload(incident.incident_id, photo, (fraction) => { progress.value = fraction; });
-        // Attachment events reach staff only on the stream; the student knows their own.
+        const attachment = await upload(incident.incident_id, photo, (fraction) => { progress.value = fraction; });
+        // Attachment events reach staff only on the stream; the student knows their own, at
+        // the server's time, so the timeline keeps its order whatever this device's clock says.
         const known = mine.get(incident.incident_id);
-        if (known) {
+        if (known && attachment) {
           remember(known.incident, [{
-            tipo_evento: "adjunto", created_at: new Date().toISOString(), detalle: { filename: photo.name },
+            tipo_evento: "adjunto", created_at: attachment.created_at,
+            detalle: { filename: attachment.filename, attachment_id: attachment.attachment_id },
           }]);
         }
       } catch (error) {
@@ -206,6 +208,7 @@ async function timeline(incident) {
 /** Loads the student's own incidents with their timelines; resolves to the stream id the
  * list reflects (read before the histories, so the stream replays whatever they miss). */
 export async function loadStudent() {
+  const known = new Set(mine.keys());
   const reply = await api("/incidents/mine?limit=100");
   const entries = reply.items.map((incident) => ({ incident, events: [] }));
   let next = 0;
@@ -222,6 +225,9 @@ export async function loadStudent() {
   for (const entry of entries) mine.set(entry.incident.incident_id, entry);
   for (const { incident, events } of during) {
     if (mine.has(incident.incident_id)) merge(incident, events.filter((event) => event.event_id));
+    // Reported from this page while the list was read: the list may predate it, and the
+    // stream will not bring it back (students receive incidents without their reporter).
+    else if (!known.has(incident.incident_id)) mine.set(incident.incident_id, { incident, events });
   }
   renderMine();
   return reply.stream;

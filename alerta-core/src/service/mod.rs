@@ -169,7 +169,17 @@ impl Alerta {
     /// stream reads the log anyway, so a broadcaster failure is logged and never fails the
     /// request.
     async fn publish(&self, appended: Appended, messages: Vec<StreamMessage>) {
-        if appended.count == 0 || appended.count != messages.len() as u64 {
+        if appended.count == 0 {
+            return;
+        }
+        if appended.count != messages.len() as u64 {
+            // A store that says it appended other messages than it hands back: the stream's
+            // followers still find them in the log, so nothing is lost but the hint.
+            tracing::warn!(
+                appended = appended.count,
+                messages = messages.len(),
+                "a store's appended positions do not match its messages; not published"
+            );
             return;
         }
         let batch = StreamBatch::new(appended, messages);
