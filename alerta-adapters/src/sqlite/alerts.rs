@@ -336,7 +336,7 @@ impl AlertStore for SqliteStore {
         .bind(millis(alert.updated_at()))
         .bind(alert.id.as_str())
         .bind(to_i64(change.expected_version))
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
         if updated.rows_affected() != 1 {
@@ -474,7 +474,7 @@ impl AlertStore for SqliteStore {
         )
         .bind(millis(before))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
         if ids.is_empty() {
@@ -489,7 +489,7 @@ impl AlertStore for SqliteStore {
         ] {
             sqlx::query(statement)
                 .bind(&list)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await
                 .map_err(db)?;
         }

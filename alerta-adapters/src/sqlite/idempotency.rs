@@ -39,7 +39,7 @@ impl IdempotencyStore for SqliteStore {
         // a reservation that old has long lost its lease.
         sqlx::query("DELETE FROM idempotency WHERE created_at <= ?")
             .bind(aged_out_by)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .map_err(db)?;
         // A new key, or a reservation whose lease ended, becomes this claim's; anything else
@@ -58,7 +58,7 @@ impl IdempotencyStore for SqliteStore {
         .bind(claim.holder.as_str())
         .bind(millis(claim.lease_until()))
         .bind(now)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(db)?
         .rows_affected()
@@ -72,7 +72,7 @@ impl IdempotencyStore for SqliteStore {
             )
             .bind(claim.owner.as_str())
             .bind(claim.key.as_str())
-            .fetch_one(&mut **tx)
+            .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
             let response: Option<String> = row.try_get("response").map_err(db)?;
@@ -102,7 +102,7 @@ impl IdempotencyStore for SqliteStore {
         .bind(record.owner.as_str())
         .bind(record.key.as_str())
         .bind(holder)
-        .execute(&mut *self.write_conn().await?)
+        .execute(&self.pool)
         .await
         .map_err(db)?;
         Ok(done.rows_affected() == 1)
@@ -116,7 +116,7 @@ impl IdempotencyStore for SqliteStore {
         .bind(owner)
         .bind(key.as_str())
         .bind(holder)
-        .execute(&mut *self.write_conn().await?)
+        .execute(&self.pool)
         .await
         .map_err(db)?;
         Ok(())

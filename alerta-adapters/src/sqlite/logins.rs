@@ -47,7 +47,7 @@ impl LoginAttemptStore for SqliteStore {
         // through the index it reads only the rows it deletes.
         sqlx::query("DELETE FROM login_failures WHERE started_at <= ?")
             .bind(ended_by)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .map_err(db)?;
         // The whole rule in one statement, so it holds without the sweep above: a new key or
@@ -66,7 +66,7 @@ impl LoginAttemptStore for SqliteStore {
         .bind(key.as_str())
         .bind(millis(now))
         .bind(ended_by)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
         let counted = window_from_row(&row)?;
@@ -95,7 +95,7 @@ impl LoginAttemptStore for SqliteStore {
     async fn clear_failures(&self, key: &LoginKey) -> Result<()> {
         sqlx::query("DELETE FROM login_failures WHERE key = ?")
             .bind(key.as_str())
-            .execute(&mut *self.write_conn().await?)
+            .execute(&self.pool)
             .await
             .map_err(db)?;
         Ok(())

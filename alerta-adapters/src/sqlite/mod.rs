@@ -20,10 +20,7 @@
 //! returns), foreign keys on and a busy timeout. Every write transaction starts with
 //! `BEGIN IMMEDIATE`, so it queues for the write lock up front instead of failing with
 //! `SQLITE_BUSY` when a concurrent writer commits between its read and its write; only a lock
-//! held longer than the busy timeout makes the store report itself unavailable. The writes
-//! of one process first take turns on an async lock ([`write`]), so they wait for each
-//! other exactly as long as the one before takes, instead of sleeping in SQLite's busy
-//! handler; the busy handler is for writers in other processes.
+//! held longer than the busy timeout makes the store report itself unavailable.
 //!
 //! Retention of alerts ([`AlertStore::remove_resolved`](alerta_core::ports::AlertStore::remove_resolved))
 //! is one write transaction per call: it reads the oldest resolved groups by their last
@@ -50,7 +47,6 @@ mod stream;
 #[cfg(test)]
 mod tests;
 mod users;
-mod write;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -64,8 +60,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, SqlSafeStr, Sqlite};
-use write::{Turns, WriteConn, WriteTx};
+use sqlx::{Row, SqlSafeStr, Sqlite, Transaction};
 
 /// The schema, oldest step first. Embedded with `include_str!` rather than `sqlx::migrate!`,
 /// which needs sqlx's proc-macros and with them a second build of SQLite.
@@ -170,7 +165,6 @@ pub struct SqliteOptions {
     path: PathBuf,
     max_connections: u32,
     busy_timeout: Duration,
-    turn_timeout: Duration,
 }
 
 impl SqliteOptions {
@@ -181,7 +175,6 @@ impl SqliteOptions {
             path: path.as_ref().to_path_buf(),
             max_connections: 8,
             busy_timeout: Duration::from_secs(5),
-            turn_timeout: Duration::from_secs(5),
         }
     }
 
@@ -199,13 +192,6 @@ impl SqliteOptions {
         self
     }
 
-    /// How long a write waits for the writes of this process before it (they take turns,
-    /// [`write`]) before the store reports itself unavailable; 5 s by default.
-    pub fn turn_timeout(mut self, timeout: Duration) -> Self {
-        self.turn_timeout = timeout;
-        self
-    }
-
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -218,8 +204,6 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The stream log's epoch, fixed when the schema was made.
     epoch: u64,
-    /// Whose turn it is to write, among the clones of this store.
-    turns: Turns,
 }
 
 impl SqliteStore {
@@ -265,11 +249,7 @@ impl SqliteStore {
         // later connections never race for the exclusive lock that switch takes.
         migrator().run(&pool).await.map_err(error::migrate)?;
         let epoch = stream::epoch(&pool).await?;
-        Ok(Self {
-            pool,
-            epoch,
-            turns: Turns::new(options.turn_timeout),
-        })
+        Ok(Self { pool, epoch })
     }
 
     /// Closes every connection, waiting for those in use to be returned. Clones of this
@@ -278,18 +258,10 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    /// A transaction that holds the write lock from its first statement, started in turn
-    /// with this process's other writers ([`write`]).
-    async fn begin_write(&self) -> Result<WriteTx> {
-        WriteTx::begin(&self.turns, &self.pool)
-            .await
-            .map_err(error::db)
-    }
-
-    /// A connection for one write statement outside a transaction, taken in turn with this
-    /// process's other writers ([`write`]).
-    async fn write_conn(&self) -> Result<WriteConn> {
-        WriteConn::acquire(&self.turns, &self.pool)
+    /// A transaction that holds the write lock from its first statement.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(error::db)
     }

@@ -117,7 +117,7 @@ impl MailOutbox for SqliteStore {
         ))
         .bind(millis(now))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
         let until = now.plus(lease);
@@ -127,7 +127,7 @@ impl MailOutbox for SqliteStore {
             sqlx::query("UPDATE outbox SET lease_until = ? WHERE id = ?")
                 .bind(millis(until))
                 .bind(mail.id.as_str())
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await
                 .map_err(db)?;
             mail.lease_until = Some(until);
@@ -144,7 +144,7 @@ impl MailOutbox for SqliteStore {
         )
         .bind(millis(now))
         .bind(id.as_str())
-        .execute(&mut *self.write_conn().await?)
+        .execute(&self.pool)
         .await
         .map_err(db)?;
         found(done.rows_affected())
@@ -164,7 +164,7 @@ impl MailOutbox for SqliteStore {
             )
             .bind(millis(now))
             .bind(id.as_str())
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .map_err(db)?
             .rows_affected();
@@ -193,7 +193,7 @@ impl MailOutbox for SqliteStore {
         .bind(error)
         .bind(retry_at.map(millis))
         .bind(id.as_str())
-        .execute(&mut *self.write_conn().await?)
+        .execute(&self.pool)
         .await
         .map_err(db)?;
         found(done.rows_affected())
@@ -207,7 +207,7 @@ impl MailOutbox for SqliteStore {
         .bind(error)
         .bind(millis(retry_at))
         .bind(id.as_str())
-        .execute(&mut *self.write_conn().await?)
+        .execute(&self.pool)
         .await
         .map_err(db)?;
         found(done.rows_affected())
@@ -219,7 +219,7 @@ impl MailOutbox for SqliteStore {
              WHERE waiting_for_server = 1 AND state = 'pending' AND next_attempt_at > ?1",
         )
         .bind(millis(now))
-        .execute(&mut *self.write_conn().await?)
+        .execute(&self.pool)
         .await
         .map_err(db)?;
         Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
@@ -251,7 +251,7 @@ impl MailOutbox for SqliteStore {
         )
         .bind(millis(now))
         .bind(id.as_str())
-        .execute(&mut *self.write_conn().await?)
+        .execute(&self.pool)
         .await
         .map_err(db)?;
         found(done.rows_affected())
@@ -264,7 +264,7 @@ impl MailOutbox for SqliteStore {
         )
         .bind(reason)
         .bind(id.as_str())
-        .execute(&mut *self.write_conn().await?)
+        .execute(&self.pool)
         .await
         .map_err(db)?;
         found(done.rows_affected())
@@ -310,7 +310,7 @@ impl MailOutbox for SqliteStore {
         )
         .bind(millis(before))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .execute(&mut *self.write_conn().await?)
+        .execute(&self.pool)
         .await
         .map_err(db)?;
         Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))

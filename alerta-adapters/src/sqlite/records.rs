@@ -176,11 +176,7 @@ impl SqliteStore {
             ));
         }
         let epoch = stream::epoch(&pool).await?;
-        Ok(Self {
-            pool,
-            epoch,
-            turns: super::write::Turns::new(super::SqliteOptions::new(path).turn_timeout),
-        })
+        Ok(Self { pool, epoch })
     }
 
     /// The status history of each of `alerts`, oldest first.

@@ -32,7 +32,7 @@ impl ReportLedger for SqliteStore {
         .bind(holder)
         .bind(millis(now.plus(lease)))
         .bind(millis(now))
-        .execute(&mut *self.write_conn().await?)
+        .execute(&self.pool)
         .await
         .map_err(db)?;
         Ok(taken.rows_affected() == 1)
@@ -53,7 +53,7 @@ impl ReportLedger for SqliteStore {
         .bind(millis(now))
         .bind(event.as_str())
         .bind(holder)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
         if done.rows_affected() != 1 {

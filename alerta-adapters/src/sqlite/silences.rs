@@ -78,7 +78,7 @@ impl SilenceStore for SqliteStore {
         .bind(silence.comment().as_str())
         .bind(silence.created_by().as_str())
         .bind(millis(silence.created_at()))
-        .execute(&mut *self.write_conn().await?)
+        .execute(&self.pool)
         .await
         .map_err(|e| error::writing("silence", e))?;
         Ok(())

@@ -108,7 +108,7 @@ impl StreamLog for SqliteStore {
                       (SELECT MAX(position) FROM stream_log) + 1)",
         )
         .bind(millis(before))
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(db)?
         .rows_affected();

@@ -66,7 +66,7 @@ impl UserStore for SqliteStore {
         .bind(record.password_hash.as_phc())
         .bind(millis(user.created_at))
         .bind(i64::from(record.disabled))
-        .execute(&mut *self.write_conn().await?)
+        .execute(&self.pool)
         .await
         .map_err(|e| error::writing("user", e))?;
         Ok(())
@@ -91,7 +91,7 @@ impl UserStore for SqliteStore {
         .bind(session.user_id.as_str())
         .bind(millis(session.created_at))
         .bind(millis(session.expires_at))
-        .execute(&mut *self.write_conn().await?)
+        .execute(&self.pool)
         .await
         .map_err(|e| error::writing("session", e))?;
         Ok(())
@@ -112,7 +112,7 @@ impl UserStore for SqliteStore {
     async fn delete_session(&self, token: &TokenHash) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
             .bind(token.as_str())
-            .execute(&mut *self.write_conn().await?)
+            .execute(&self.pool)
             .await
             .map_err(db)?;
         Ok(())
@@ -121,7 +121,7 @@ impl UserStore for SqliteStore {
     async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
             .bind(millis(now))
-            .execute(&mut *self.write_conn().await?)
+            .execute(&self.pool)
             .await
             .map_err(db)?;
         Ok(done.rows_affected())
@@ -216,7 +216,7 @@ impl UserStore for SqliteStore {
         let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(hash.as_phc())
             .bind(id.as_str())
-            .execute(&mut *self.write_conn().await?)
+            .execute(&self.pool)
             .await
             .map_err(|e| error::writing("user", e))?;
         if done.rows_affected() == 0 {
@@ -229,7 +229,7 @@ impl UserStore for SqliteStore {
         let done = sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash IS NOT ?")
             .bind(user.as_str())
             .bind(keep.as_ref().map(|k| k.as_str()))
-            .execute(&mut *self.write_conn().await?)
+            .execute(&self.pool)
             .await
             .map_err(db)?;
         Ok(done.rows_affected())
@@ -242,7 +242,7 @@ impl DepartmentStore for SqliteStore {
         sqlx::query("INSERT INTO departments (name, email) VALUES (?, ?)")
             .bind(department.name.as_str())
             .bind(department.email.as_str())
-            .execute(&mut *self.write_conn().await?)
+            .execute(&self.pool)
             .await
             .map_err(|e| error::writing("department", e))?;
         Ok(())
@@ -266,7 +266,7 @@ impl DepartmentStore for SqliteStore {
         let done = sqlx::query("UPDATE departments SET email = ? WHERE name = ?")
             .bind(department.email.as_str())
             .bind(department.name.as_str())
-            .execute(&mut *self.write_conn().await?)
+            .execute(&self.pool)
             .await
             .map_err(|e| error::writing("department", e))?;
         if done.rows_affected() == 0 {

@@ -15,7 +15,7 @@ use alerta_core::domain::{
     AlertFilter, Channel, CommentText, Department, DepartmentName, Email, IdempotencyClaim,
     IdempotencyKey, IdempotencyRecord, IncidentAction, IncidentFilter, NewUser, PageRequest,
     PasswordHash, PersonName, Reservation, Role, SearchText, Session, SessionToken, Severity,
-    Status, Timestamp, Urgency, User, UserRecord,
+    Status, Urgency, User, UserRecord,
 };
 use alerta_core::ports::{AlertWrite, LoginKey, Storage};
 use alerta_core::{Alerta, ConflictKind, Error, LoginPolicy, Result, Settings};
@@ -594,66 +594,4 @@ async fn options_are_applied() {
         matches!(closed, Err(Error::Unavailable { .. })),
         "a closed store is unavailable: {closed:?}"
     );
-}
-
-/// Writers of one process take turns before SQLite sees them, so they never meet its lock:
-/// with no busy timeout at all (a writer that found the file locked would fail at once),
-/// group commits, the dispatcher's claims, trims of the stream log and single-statement
-/// writes (releasing mail that waits for the server, releasing an idempotency key) running
-/// side by side all succeed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writers_of_one_process_take_turns_and_never_find_the_file_locked() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let options = SqliteOptions::new(dir.path().join("alerta.db"))
-        .busy_timeout(Duration::ZERO)
-        .turn_timeout(Duration::from_secs(30));
-    let storage = Storage::from_backend(Arc::new(
-        SqliteStore::open_with(options).await.expect("open"),
-    ));
-    let f = Arc::new(Fixtures::new());
-    for round in 0..8 {
-        let mut writers = tokio::task::JoinSet::new();
-        for writer in 0..12 {
-            let (storage, f) = (storage.clone(), f.clone());
-            writers.spawn(async move {
-                match writer % 4 {
-                    0 => {
-                        let alert = f.alert(
-                            "sensor",
-                            Severity::Info,
-                            Channel::Tcp,
-                            &format!("round {round} writer {writer}"),
-                        );
-                        let write = AlertWrite {
-                            alert,
-                            mails: vec![],
-                        };
-                        storage.alerts.insert(vec![write]).await.map(|_| ())
-                    }
-                    1 => storage
-                        .outbox
-                        .claim_due(f.tick(), Duration::from_secs(30), 8)
-                        .await
-                        .map(|_| ()),
-                    2 => storage
-                        .stream
-                        .trim(Timestamp::from_unix_millis(0))
-                        .await
-                        .map(|_| ()),
-                    _ => {
-                        let released = storage.outbox.release_unreachable(f.tick()).await;
-                        let key = IdempotencyKey::parse(&format!("k{round}-{writer}")).unwrap();
-                        let freed = storage.idempotency.release("U1", &key, "h").await;
-                        released.map(|_| ()).and(freed)
-                    }
-                }
-            });
-        }
-        while let Some(done) = writers.join_next().await {
-            done.expect("writer task")
-                .expect("a writer of this process never finds the file locked");
-        }
-    }
-    let stored = storage.alerts.counts().await.unwrap();
-    assert_eq!(stored.total, 8 * 3, "every alert written");
 }
