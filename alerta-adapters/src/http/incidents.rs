@@ -22,7 +22,7 @@ use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
 use super::openapi_parts::{
     BadLimit, IdempotencyConflict, IdempotencyKeyHeader, IncidentNotFound, IncidentPath, NoSession,
-    NotAdmin, ReporterOrStaffOnIncident, StaffOnIncident,
+    NotAdmin, StaffOnIncident,
 };
 use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
 
@@ -409,7 +409,9 @@ async fn deliveries(
     params(IncidentPath),
     responses(
         (status = 200, description = "Its events; `next_cursor` is `null`.", body = Page<EventView>),
-        ReporterOrStaffOnIncident,
+        NoSession,
+        (status = 403, description = "A student who did not report it.", body = ErrorReply),
+        IncidentNotFound,
     ))]
 async fn history(
     State(state): State<AppState>,

@@ -56,21 +56,6 @@ pub(super) enum StaffOnIncident {
     NotFound(ErrorReply),
 }
 
-/// The refusals of a route about one incident for its reporter, staff and admins.
-#[derive(IntoResponses)]
-pub(super) enum ReporterOrStaffOnIncident {
-    /// No token or a bad one.
-    #[response(status = 401)]
-    Unauthorized(ErrorReply),
-    /// A student who did not report it.
-    #[response(status = 403)]
-    Forbidden(ErrorReply),
-    /// No such incident (`incident_not_found`), or another person's while incidents are not
-    /// public.
-    #[response(status = 404)]
-    NotFound(ErrorReply),
-}
-
 /// The refusals of a staff route about one alert.
 #[derive(IntoResponses)]
 pub(super) enum StaffOnAlert {

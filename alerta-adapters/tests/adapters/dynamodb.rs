@@ -1479,4 +1479,37 @@ async fn an_idempotency_record_without_its_millisecond_time_still_ages_out() {
         Reservation::Reserved,
         "an aged-out record counts as absent"
     );
+
+    // Retries racing for another aged-out record of the old shape: exactly one takes it
+    // over, the others find its reservation.
+    client
+        .put_item()
+        .table_name(&table)
+        .item("owner", s("U1"))
+        .item("clave", s("raced-key"))
+        .item("operation", s("incident.create"))
+        .item("response", s(r#"{"incident_id":"I2"}"#))
+        .item("created_at", s(&stored_at.to_rfc3339()))
+        .send()
+        .await
+        .unwrap();
+    let racers: Vec<_> = (0..12)
+        .map(|n| {
+            let storage = storage.clone();
+            let claim = IdempotencyClaim {
+                key: IdempotencyKey::parse("raced-key").unwrap(),
+                ..claim(after, &format!("racer-{n}"))
+            };
+            tokio::spawn(async move { storage.idempotency.reserve(&claim).await.unwrap() })
+        })
+        .collect();
+    let mut reserved = 0;
+    for racer in racers {
+        match racer.await.unwrap() {
+            Reservation::Reserved => reserved += 1,
+            Reservation::Pending { .. } => {}
+            other => panic!("an aged-out record is absent or just taken: {other:?}"),
+        }
+    }
+    assert_eq!(reserved, 1, "exactly one racing retry runs again");
 }

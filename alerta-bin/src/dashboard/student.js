@@ -93,7 +93,7 @@ async function sendReport() {
   const photo = $("report-photo").files[0];
   try {
     const incident = await api("/incidents", { method: "POST", body: draft });
-    remember(incident, [{ tipo_evento: "creado", created_at: incident.created_at, detalle: {} }]);
+    remember(incident, [reported(incident)]);
     closePreview();
     $("report-form").reset();
     $("location-hint").textContent = "";
@@ -191,6 +191,11 @@ function renderMine() {
   }
 }
 
+/** The first line of a timeline the page writes itself: the report. */
+function reported(incident) {
+  return { tipo_evento: "creado", created_at: incident.created_at, detalle: {} };
+}
+
 /** How many histories are read at once when "my incidents" loads. */
 const HISTORY_READS = 4;
 
@@ -201,7 +206,7 @@ async function timeline(incident) {
     const reply = await api(`/incidents/${encodeURIComponent(incident.incident_id)}/events`);
     return reply.items;
   } catch (_) {
-    return [{ tipo_evento: "creado", created_at: incident.created_at, detalle: {} }];
+    return [reported(incident)];
   }
 }
 

@@ -200,6 +200,15 @@ async fn status(t: &TestApp, token: &str, id: &str, body: Value) -> super::helpe
         .await
 }
 
+async fn comment(t: &TestApp, token: &str, id: &str, text: &str) -> super::helpers::Reply {
+    t.post(
+        &format!("/incidents/{id}/comments"),
+        Some(token),
+        json!({ "texto": text }),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn status_changes_follow_the_lifecycle_and_write_history() {
     let t = spawn_app().await;
@@ -280,13 +289,9 @@ async fn a_stale_version_gets_409_and_changes_nothing() {
     let staff = t.user(Role::Staff).await;
     let incident = t.report(&student.token, "Ascensor detenido").await;
     let id = incident["incident_id"].as_str().unwrap();
-    t.post(
-        &format!("/incidents/{id}/comments"),
-        Some(&staff.token),
-        json!({"texto": "Llamamos al técnico"}),
-    )
-    .await
-    .expect(201);
+    comment(&t, &staff.token, id, "Llamamos al técnico")
+        .await
+        .expect(201);
     // The caller saw version 1; a comment made it 2.
     status(
         &t,
@@ -664,13 +669,9 @@ async fn the_reporter_reads_the_history_without_staff_comments_or_who_acted() {
     let staff = t.user(Role::Staff).await;
     let incident = t.report(&reporter.token, "Fuga de agua en el baño").await;
     let id = incident["incident_id"].as_str().unwrap();
-    t.post(
-        &format!("/incidents/{id}/comments"),
-        Some(&staff.token),
-        json!({"texto": "Interno: llamar al fontanero"}),
-    )
-    .await
-    .expect(201);
+    comment(&t, &staff.token, id, "Interno: llamar al fontanero")
+        .await
+        .expect(201);
     status(
         &t,
         &staff.token,
