@@ -18,6 +18,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; conn
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const JSON: &str = "application/json";
 
 /// Every file of the app: its path, content type and body.
 const FILES: &[(&str, &str, &str)] = &[
@@ -27,6 +28,16 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/ui/api.js", JS, include_str!("dashboard/api.js")),
     ("/ui/dom.js", JS, include_str!("dashboard/dom.js")),
     ("/ui/i18n.js", JS, include_str!("dashboard/i18n.js")),
+    (
+        "/ui/i18n/es.json",
+        JSON,
+        include_str!("dashboard/i18n/es.json"),
+    ),
+    (
+        "/ui/i18n/en.json",
+        JSON,
+        include_str!("dashboard/i18n/en.json"),
+    ),
     ("/ui/stream.js", JS, include_str!("dashboard/stream.js")),
     ("/ui/chart.js", JS, include_str!("dashboard/chart.js")),
     ("/ui/student.js", JS, include_str!("dashboard/student.js")),

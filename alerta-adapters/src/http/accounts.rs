@@ -14,8 +14,8 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::json::{Field, JsonBody};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{NoSession, NotAdmin, UserPath};
-use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
+use super::openapi_parts::UserPath;
+use super::query::{Named, PageParams, QueryParams, non_empty};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -50,13 +50,11 @@ struct ListParams {
 /// Every account, by email; admins only.
 #[utoipa::path(get, path = "/admin/users", tag = "accounts",
     summary = "List accounts",
-    security(("session" = [])),
+    security(("session" = ["admin"])),
     params(ListParams, PageParams),
     responses(
         (status = 200, description = "A page of accounts.", body = Page<Account>),
         (status = 400, description = "A bad filter (`invalid_rol`, `invalid_limit`, ...).", body = ErrorReply),
-        NoSession,
-        NotAdmin,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -74,10 +72,6 @@ async fn list(
     ))
 }
 
-fn user_id(text: &str) -> Result<UserId, alerta_core::Error> {
-    path_id(text, UserId::parse, "user")
-}
-
 #[derive(Default, Deserialize, ToSchema)]
 struct RoleBody {
     #[serde(rename = "rol")]
@@ -89,24 +83,21 @@ struct RoleBody {
 /// Changes an account's role; admins only.
 #[utoipa::path(post, path = "/admin/users/{id}/role", tag = "accounts",
     summary = "Change a role",
-    security(("session" = [])),
+    security(("session" = ["admin"])),
     params(UserPath),
     request_body = inline(RoleBody),
     responses(
         (status = 200, description = "The account.", body = AccountReply),
         (status = 400, description = "An unknown role (`invalid_rol`).", body = ErrorReply),
-        NoSession,
-        NotAdmin,
         (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
         (status = 409, description = "It would leave no enabled admin (`last_admin`).", body = ErrorReply),
     ))]
 async fn change_role(
     State(state): State<AppState>,
     caller: Caller,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<UserId>,
     JsonBody(body): JsonBody<RoleBody>,
 ) -> Result<Json<AccountReply>, ApiError> {
-    let id = user_id(&id)?;
     let role = Role::parse(&body.role.required("rol")?)?;
     let user = state.app.change_role(&caller.user, &id, role).await?;
     Ok(Json(AccountReply { user }))
@@ -115,41 +106,37 @@ async fn change_role(
 /// Disables an account and ends its sessions; admins only.
 #[utoipa::path(post, path = "/admin/users/{id}/disable", tag = "accounts",
     summary = "Disable an account",
-    security(("session" = [])),
+    security(("session" = ["admin"])),
     params(UserPath),
     responses(
         (status = 200, description = "The account.", body = AccountReply),
-        NoSession,
-        NotAdmin,
         (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
         (status = 409, description = "It would leave no enabled admin (`last_admin`).", body = ErrorReply),
     ))]
 async fn disable(
     State(state): State<AppState>,
     caller: Caller,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<UserId>,
 ) -> Result<Json<AccountReply>, ApiError> {
-    let user = state.app.disable_user(&caller.user, &user_id(&id)?).await?;
+    let user = state.app.disable_user(&caller.user, &id).await?;
     Ok(Json(AccountReply { user }))
 }
 
 /// Enables an account again; admins only.
 #[utoipa::path(post, path = "/admin/users/{id}/enable", tag = "accounts",
     summary = "Enable an account",
-    security(("session" = [])),
+    security(("session" = ["admin"])),
     params(UserPath),
     responses(
         (status = 200, description = "The account.", body = AccountReply),
-        NoSession,
-        NotAdmin,
         (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
     ))]
 async fn enable(
     State(state): State<AppState>,
     caller: Caller,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<UserId>,
 ) -> Result<Json<AccountReply>, ApiError> {
-    let user = state.app.enable_user(&caller.user, &user_id(&id)?).await?;
+    let user = state.app.enable_user(&caller.user, &id).await?;
     Ok(Json(AccountReply { user }))
 }
 
@@ -171,7 +158,6 @@ struct PasswordBody {
     responses(
         (status = 204, description = "Changed."),
         (status = 400, description = "`invalid_current_password` or `invalid_new_password`.", body = ErrorReply),
-        NoSession,
         (status = 429, description = "The account is locked after failed logins.", body = ErrorReply),
     ))]
 async fn change_password(

@@ -15,8 +15,8 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, OptionalJson};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{AlertPath, IdempotencyKeyHeader, StaffOnAlert};
-use super::query::{PathParams, path_id};
+use super::openapi_parts::{AlertNotFound, AlertPath, IdempotencyKeyHeader};
+use super::query::Named;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/events/{id}/incident", post(open))
@@ -65,23 +65,22 @@ impl OpenBody {
 /// Opens an incident from an alert; fields left out come from the alert.
 #[utoipa::path(post, path = "/events/{id}/incident", tag = "alerts",
     summary = "Open an incident from an alert",
-    security(("session" = [])),
+    security(("session" = ["staff"])),
     params(AlertPath, IdempotencyKeyHeader),
     request_body(content = inline(OpenBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
     responses(
         (status = 201, description = "The incident, with `alert_id`.", body = Incident),
         (status = 400, description = "A bad field (`invalid_tipo`, ...).", body = ErrorReply),
-        StaffOnAlert,
+        AlertNotFound,
         (status = 409, description = "The alert already has an incident (`already_linked`), or a reused idempotency key.", body = ErrorReply),
     ))]
 async fn open(
     State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<AlertId>,
     body: OptionalJson<OpenBody>,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
-    let id = path_id(&id, AlertId::parse, "alert")?;
     let request = body.into_inner().request()?;
     let incident = state
         .app

@@ -21,9 +21,9 @@ use super::json::{Field, JsonBody, OptionalJson};
 use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
 use super::openapi_parts::{
-    AlertNotFound, AlertPath, BadLimit, IdempotencyConflict, IdempotencyKeyHeader, NoSession,
+    AlertNotFound, AlertPath, BadLimit, IdempotencyConflict, IdempotencyKeyHeader,
 };
-use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
+use super::query::{Named, PageParams, QueryParams, non_empty};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -77,7 +77,6 @@ struct Accepted {
     responses(
         (status = 201, description = "The id of the alert (group) the occurrence went to.", body = Accepted),
         (status = 400, description = "A bad field (`invalid_source`, `invalid_fingerprint`, ...).", body = ErrorReply),
-        NoSession,
         IdempotencyConflict,
     ))]
 async fn report(
@@ -206,7 +205,6 @@ fn ulid_floor(time: Timestamp) -> String {
     responses(
         (status = 200, description = "A page of alerts, each with its `incident_id` (or `null`), and the stream head.", body = Listed<AlertWithIncident>),
         (status = 400, description = "A bad filter (`invalid_severity`, `invalid_since`, ...).", body = ErrorReply),
-        NoSession,
     ))]
 async fn search(
     State(state): State<AppState>,
@@ -228,7 +226,6 @@ async fn search(
     security(("session" = [])),
     responses(
         (status = 200, description = "The counts.", body = AlertCounts),
-        NoSession,
     ))]
 async fn stats(
     State(state): State<AppState>,
@@ -244,15 +241,13 @@ async fn stats(
     params(AlertPath),
     responses(
         (status = 200, description = "The alert and its `incident_id` (or `null`).", body = AlertWithIncident),
-        NoSession,
         AlertNotFound,
     ))]
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<AlertId>,
 ) -> Result<Json<AlertWithIncident>, ApiError> {
-    let id = path_id(&id, AlertId::parse, "alert")?;
     let alert = state.app.alert(&caller.user, &id).await?;
     let incident_id = state.app.incident_for_alert(&id).await?;
     Ok(Json(AlertWithIncident { alert, incident_id }))
@@ -265,15 +260,13 @@ async fn one(
     params(AlertPath),
     responses(
         (status = 200, description = "Its history; `next_cursor` is `null`.", body = Page<AlertEvent>),
-        NoSession,
         AlertNotFound,
     ))]
 async fn history(
     State(state): State<AppState>,
     caller: Caller,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<AlertId>,
 ) -> Result<Json<Page<AlertEvent>>, ApiError> {
-    let id = path_id(&id, AlertId::parse, "alert")?;
     Ok(whole(state.app.alert_history(&caller.user, &id).await?))
 }
 
@@ -285,16 +278,14 @@ async fn history(
     responses(
         (status = 200, description = "A page of `{at, count}`.", body = Page<Occurrences>),
         BadLimit,
-        NoSession,
         AlertNotFound,
     ))]
 async fn occurrences(
     State(state): State<AppState>,
     caller: Caller,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<AlertId>,
     QueryParams(page): QueryParams<PageParams>,
 ) -> Result<Json<Page<Occurrences>>, ApiError> {
-    let id = path_id(&id, AlertId::parse, "alert")?;
     let page = page.page()?;
     Ok(Json(
         state
@@ -329,7 +320,7 @@ impl ChangeBody {
 /// Acknowledges a firing alert.
 #[utoipa::path(post, path = "/events/{id}/ack", tag = "alerts",
     summary = "Acknowledge",
-    security(("session" = [])),
+    security(("session" = ["staff"])),
     params(AlertPath, IdempotencyKeyHeader),
     request_body(content = inline(ChangeBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
     responses(ChangeReplies))]
@@ -337,10 +328,10 @@ async fn acknowledge(
     State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<AlertId>,
     body: OptionalJson<ChangeBody>,
 ) -> Result<Json<Alert>, ApiError> {
-    let (id, request) = change_of(&id, body)?;
+    let request = body.into_inner().request()?;
     let app = &state.app;
     let changed = app.acknowledge_alert(&caller.user, &id, request, idempotency.key());
     Ok(Json(changed.await?))
@@ -349,7 +340,7 @@ async fn acknowledge(
 /// Resolves an alert.
 #[utoipa::path(post, path = "/events/{id}/resolve", tag = "alerts",
     summary = "Resolve",
-    security(("session" = [])),
+    security(("session" = ["staff"])),
     params(AlertPath, IdempotencyKeyHeader),
     request_body(content = inline(ChangeBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
     responses(ChangeReplies))]
@@ -357,24 +348,15 @@ async fn resolve(
     State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<AlertId>,
     body: OptionalJson<ChangeBody>,
 ) -> Result<Json<Alert>, ApiError> {
-    let (id, request) = change_of(&id, body)?;
+    let request = body.into_inner().request()?;
     let sender = AlertSender::User(&caller.user);
     let changed = state
         .app
         .resolve_alert(sender, &id, request, idempotency.key());
     Ok(Json(changed.await?))
-}
-
-/// The alert a status change names and what its body asks.
-fn change_of(
-    id: &str,
-    body: OptionalJson<ChangeBody>,
-) -> Result<(AlertId, AlertChangeRequest), ApiError> {
-    let id = path_id(id, AlertId::parse, "alert")?;
-    Ok((id, body.into_inner().request()?))
 }
 
 /// The replies of an acknowledgement and of a resolution.
@@ -387,12 +369,6 @@ enum ChangeReplies {
     /// A bad `nota` or `version`.
     #[response(status = 400)]
     Invalid(ErrorReply),
-    /// No token or a bad one.
-    #[response(status = 401)]
-    Unauthorized(ErrorReply),
-    /// Not staff or admin.
-    #[response(status = 403)]
-    Forbidden(ErrorReply),
     /// No such alert (`alert_not_found`).
     #[response(status = 404)]
     NotFound(ErrorReply),

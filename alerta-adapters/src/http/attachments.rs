@@ -19,9 +19,9 @@ use super::json::read_body;
 use super::listing::whole;
 use super::openapi::ErrorReply;
 use super::openapi_parts::{
-    IdempotencyConflict, IdempotencyKeyHeader, IncidentNotFound, IncidentPath, NoSession,
+    IdempotencyConflict, IdempotencyKeyHeader, IncidentNotFound, IncidentPath,
 };
-use super::query::{PathParams, QueryParams, non_empty, path_id};
+use super::query::{Named, PathParams, QueryParams, non_empty, path_id};
 
 /// The body limit of the upload route: a little over the attachment limit, so that a file
 /// just over it is still read and refused by the core, which names the limit in its message,
@@ -66,7 +66,6 @@ struct UploadQuery {
     responses(
         (status = 201, description = "The attachment.", body = Attachment),
         (status = 400, description = "No or a bad `filename`.", body = ErrorReply),
-        NoSession,
         (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
         IncidentNotFound,
         IdempotencyConflict,
@@ -77,11 +76,10 @@ async fn upload(
     State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<IncidentId>,
     QueryParams(query): QueryParams<UploadQuery>,
     request: Request,
 ) -> Result<(StatusCode, Json<Attachment>), ApiError> {
-    let id = path_id(&id, IncidentId::parse, "incident")?;
     let filename = non_empty(&query.filename)
         .ok_or_else(|| Error::invalid("filename", "give the file name as ?filename=NAME"))?
         .to_owned();
@@ -111,16 +109,14 @@ async fn upload(
     params(IncidentPath),
     responses(
         (status = 200, description = "Its attachments; `next_cursor` is `null`.", body = Page<Attachment>),
-        NoSession,
         (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
         IncidentNotFound,
     ))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<IncidentId>,
 ) -> Result<Json<Page<Attachment>>, ApiError> {
-    let id = path_id(&id, IncidentId::parse, "incident")?;
     Ok(whole(state.app.attachments(&caller.user, &id).await?))
 }
 
@@ -137,7 +133,6 @@ async fn list(
             (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"),
             (Vec<u8> = "image/gif"), (Vec<u8> = "application/pdf"), (Vec<u8> = "text/plain"),
         )),
-        NoSession,
         (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
         (status = 404, description = "No such incident or attachment (`incident_not_found`, `attachment_not_found`).", body = ErrorReply),
     ))]

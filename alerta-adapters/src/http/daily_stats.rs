@@ -10,7 +10,6 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorReply;
-use super::openapi_parts::{NoSession, NotStaff};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/staff/stats/daily", get(daily_stats))
@@ -23,11 +22,9 @@ pub(super) struct Api;
 /// The numbers behind the web app's charts: the last 30 days, per department, the last 24 hours.
 #[utoipa::path(get, path = "/staff/stats/daily", tag = "stats",
     summary = "Daily statistics",
-    security(("session" = [])),
+    security(("session" = ["staff"])),
     responses(
         (status = 200, description = "30 days, the departments' resolution times, 24 hours of alerts.", body = DailyStats),
-        NoSession,
-        NotStaff,
         (status = 503, description = "The store is unavailable.", body = ErrorReply),
     ))]
 async fn daily_stats(

@@ -15,10 +15,8 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{
-    BadLimit, DepartmentPath, IdempotencyKeyHeader, NoSession, NotAdmin, NotStaff,
-};
-use super::query::{PageParams, PathParams, QueryParams, path_id};
+use super::openapi_parts::{BadLimit, DepartmentPath, IdempotencyKeyHeader};
+use super::query::{Named, PageParams, QueryParams};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -43,7 +41,6 @@ struct DepartmentList {
     security(("session" = [])),
     responses(
         (status = 200, description = "Every department.", body = DepartmentList),
-        NoSession,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -67,14 +64,12 @@ struct DepartmentBody {
 /// Adds a department; admins only.
 #[utoipa::path(post, path = "/departments", tag = "departments",
     summary = "Create a department",
-    security(("session" = [])),
+    security(("session" = ["admin"])),
     params(IdempotencyKeyHeader),
     request_body = inline(DepartmentBody),
     responses(
         (status = 201, description = "The department.", body = Department),
         (status = 400, description = "A bad `nombre` or `email`.", body = ErrorReply),
-        NoSession,
-        NotAdmin,
         (status = 409, description = "The name is taken (`duplicate`), or a reused idempotency key.", body = ErrorReply),
     ))]
 async fn create(
@@ -107,23 +102,20 @@ struct ContactBody {
 /// Changes a department's contact address; the name stays.
 #[utoipa::path(put, path = "/departments/{nombre}", tag = "departments",
     summary = "Change a department's address",
-    security(("session" = [])),
+    security(("session" = ["admin"])),
     params(DepartmentPath),
     request_body = inline(ContactBody),
     responses(
         (status = 200, description = "The department.", body = Department),
         (status = 400, description = "A bad `email`.", body = ErrorReply),
-        NoSession,
-        NotAdmin,
         (status = 404, description = "No such department (`department_not_found`).", body = ErrorReply),
     ))]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    PathParams(name): PathParams<String>,
+    Named(name): Named<DepartmentName>,
     JsonBody(body): JsonBody<ContactBody>,
 ) -> Result<Json<Department>, ApiError> {
-    let name = path_id(&name, DepartmentName::parse, "department")?;
     let email = Email::parse(&body.email.required("email")?)?;
     let department = state
         .app
@@ -135,22 +127,19 @@ async fn update(
 /// The incidents assigned to a department.
 #[utoipa::path(get, path = "/departments/{nombre}/incidents", tag = "departments",
     summary = "A department's incidents",
-    security(("session" = [])),
+    security(("session" = ["staff"])),
     params(DepartmentPath, PageParams),
     responses(
         (status = 200, description = "A page of incidents.", body = Page<Incident>),
         BadLimit,
-        NoSession,
-        NotStaff,
         (status = 404, description = "No such department (`department_not_found`).", body = ErrorReply),
     ))]
 async fn incidents(
     State(state): State<AppState>,
     caller: Caller,
-    PathParams(name): PathParams<String>,
+    Named(name): Named<DepartmentName>,
     QueryParams(page): QueryParams<PageParams>,
 ) -> Result<Json<Page<Incident>>, ApiError> {
-    let name = path_id(&name, DepartmentName::parse, "department")?;
     let page = page.page()?;
     Ok(Json(
         state

@@ -21,10 +21,9 @@ use super::json::{Field, JsonBody};
 use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
 use super::openapi_parts::{
-    BadLimit, IdempotencyConflict, IdempotencyKeyHeader, IncidentNotFound, IncidentPath, NoSession,
-    NotAdmin, StaffOnIncident,
+    BadLimit, IdempotencyConflict, IdempotencyKeyHeader, IncidentNotFound, IncidentPath,
 };
-use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
+use super::query::{Named, PageParams, QueryParams, non_empty};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -96,7 +95,6 @@ impl DraftBody {
     responses(
         (status = 201, description = "The incident.", body = Incident),
         (status = 400, description = "A bad field (`invalid_tipo`, `invalid_descripcion`, ...).", body = ErrorReply),
-        NoSession,
         IdempotencyConflict,
     ))]
 async fn report(
@@ -121,7 +119,6 @@ async fn report(
     responses(
         (status = 200, description = "The incident it would be, and warnings.", body = Preview),
         (status = 400, description = "A bad field.", body = ErrorReply),
-        NoSession,
     ))]
 async fn preview(
     State(state): State<AppState>,
@@ -148,7 +145,6 @@ struct LocationBody {
     responses(
         (status = 200, description = "Whether it is known, and suggestions.", body = LocationCheck),
         (status = 400, description = "A bad `ubicacion`.", body = ErrorReply),
-        NoSession,
     ))]
 async fn validate_location(
     State(state): State<AppState>,
@@ -204,7 +200,6 @@ impl IncidentQuery {
     responses(
         (status = 200, description = "A page of incidents and the stream head.", body = Listed<IncidentView>),
         (status = 400, description = "A bad filter (`invalid_estado`, `invalid_limit`, ...).", body = ErrorReply),
-        NoSession,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -226,7 +221,6 @@ async fn list(
     responses(
         (status = 200, description = "A page of incidents and the stream head.", body = Listed<Incident>),
         BadLimit,
-        NoSession,
     ))]
 async fn mine(
     State(state): State<AppState>,
@@ -245,15 +239,13 @@ async fn mine(
     params(IncidentPath),
     responses(
         (status = 200, description = "The incident.", body = IncidentView),
-        NoSession,
         IncidentNotFound,
     ))]
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<IncidentId>,
 ) -> Result<Json<IncidentView>, ApiError> {
-    let id = path_id(&id, IncidentId::parse, "incident")?;
     Ok(Json(state.app.incident(&caller.user, &id).await?))
 }
 
@@ -275,23 +267,22 @@ struct StatusBody {
 /// Moves an incident to another `estado`.
 #[utoipa::path(post, path = "/incidents/{id}/status", tag = "incidents",
     summary = "Change the status",
-    security(("session" = [])),
+    security(("session" = ["staff"])),
     params(IncidentPath, IdempotencyKeyHeader),
     request_body = inline(StatusBody),
     responses(
         (status = 200, description = "The incident.", body = Incident),
         (status = 400, description = "A bad field (`invalid_estado`, ...).", body = ErrorReply),
-        StaffOnIncident,
+        IncidentNotFound,
         (status = 409, description = "A move the lifecycle forbids (`invalid_transition`), a stale `version` (`stale_version`) or a reused idempotency key.", body = ErrorReply),
     ))]
 async fn change_status(
     State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<IncidentId>,
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Json<Incident>, ApiError> {
-    let id = path_id(&id, IncidentId::parse, "incident")?;
     let to = Status::parse(&body.status.required("estado")?)?;
     let request = StatusChange {
         to,
@@ -317,23 +308,22 @@ struct CommentBody {
 /// Comments on an incident.
 #[utoipa::path(post, path = "/incidents/{id}/comments", tag = "incidents",
     summary = "Comment",
-    security(("session" = [])),
+    security(("session" = ["staff"])),
     params(IncidentPath, IdempotencyKeyHeader),
     request_body = inline(CommentBody),
     responses(
         (status = 201, description = "The history event.", body = IncidentEvent),
         (status = 400, description = "A bad `texto`.", body = ErrorReply),
-        StaffOnIncident,
+        IncidentNotFound,
         IdempotencyConflict,
     ))]
 async fn comment(
     State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<IncidentId>,
     JsonBody(body): JsonBody<CommentBody>,
 ) -> Result<(StatusCode, Json<IncidentEvent>), ApiError> {
-    let id = path_id(&id, IncidentId::parse, "incident")?;
     let text = CommentText::parse(&body.text.required("texto")?)?;
     let event = state
         .app
@@ -353,14 +343,12 @@ struct DepartmentBody {
 /// Assigns the incident to a department; admins only.
 #[utoipa::path(post, path = "/incidents/{id}/department", tag = "incidents",
     summary = "Assign a department",
-    security(("session" = [])),
+    security(("session" = ["admin"])),
     params(IncidentPath, IdempotencyKeyHeader),
     request_body = inline(DepartmentBody),
     responses(
         (status = 200, description = "The incident.", body = Incident),
         (status = 400, description = "A bad `departamento`.", body = ErrorReply),
-        NoSession,
-        NotAdmin,
         (status = 404, description = "No such incident (`incident_not_found`) or department (`department_not_found`).", body = ErrorReply),
         IdempotencyConflict,
     ))]
@@ -368,10 +356,9 @@ async fn assign_department(
     State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<IncidentId>,
     JsonBody(body): JsonBody<DepartmentBody>,
 ) -> Result<Json<Incident>, ApiError> {
-    let id = path_id(&id, IncidentId::parse, "incident")?;
     let name = DepartmentName::parse(&body.department.required("departamento")?)?;
     Ok(Json(
         state
@@ -384,18 +371,17 @@ async fn assign_department(
 /// Every mail the incident caused and its reports; staff and admin.
 #[utoipa::path(get, path = "/incidents/{id}/deliveries", tag = "incidents",
     summary = "Delivery log",
-    security(("session" = [])),
+    security(("session" = ["staff"])),
     params(IncidentPath),
     responses(
         (status = 200, description = "Its mails and reports, oldest first.", body = IncidentDeliveries),
-        StaffOnIncident,
+        IncidentNotFound,
     ))]
 async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<IncidentId>,
 ) -> Result<Json<IncidentDeliveries>, ApiError> {
-    let id = path_id(&id, IncidentId::parse, "incident")?;
     Ok(Json(
         state.app.incident_deliveries(&caller.user, &id).await?,
     ))
@@ -409,15 +395,13 @@ async fn deliveries(
     params(IncidentPath),
     responses(
         (status = 200, description = "Its events; `next_cursor` is `null`.", body = Page<EventView>),
-        NoSession,
         (status = 403, description = "A student who did not report it.", body = ErrorReply),
         IncidentNotFound,
     ))]
 async fn history(
     State(state): State<AppState>,
     caller: Caller,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<IncidentId>,
 ) -> Result<Json<Page<EventView>>, ApiError> {
-    let id = path_id(&id, IncidentId::parse, "incident")?;
     Ok(whole(state.app.history(&caller.user, &id).await?))
 }

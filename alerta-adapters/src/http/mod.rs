@@ -36,10 +36,13 @@
 //! joins it in three steps, all in the module that serves it:
 //!
 //! 1. `#[utoipa::path(post, path = "/things/{id}", tag = "things", security(("session" =
-//!    [])), params(...), request_body = inline(ThingBody), responses((status = 201, body =
-//!    Thing), (status = 404, body = ErrorReply), ...))]` on the handler: every status it
-//!    answers, errors with `ErrorReply` (the error shape); `("session" = []), ("ingest_key" =
-//!    [])` where an ingest key is accepted too; none for open routes.
+//!    ["admin"])), params(...), request_body = inline(ThingBody), responses((status = 201,
+//!    body = Thing), (status = 404, body = ErrorReply), ...))]` on the handler: every status
+//!    it answers, errors with `ErrorReply` (the error shape). The security requirement says
+//!    who may call: `("session" = [])` any signed-in user, `["staff"]` or `["admin"]` that
+//!    role (OpenAPI 3.1 lets a bearer requirement name roles), `("session" = []),
+//!    ("ingest_key" = [])` where an ingest key is accepted too, none for open routes; the
+//!    401 and 403 it implies are added to the document for it.
 //! 2. The handler's name in the module's `#[derive(OpenApi)] #[openapi(paths(...))] struct
 //!    Api` (a new module adds its `Api::openapi` to `openapi::MODULES`).
 //! 3. `#[derive(ToSchema)]` on its body and reply types (wire types of `alerta-core` have it

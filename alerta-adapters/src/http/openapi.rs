@@ -15,6 +15,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::Value;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::AppState;
@@ -61,7 +62,70 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
     for module in MODULES {
         doc.merge(module());
     }
+    add_implied_refusals(&mut doc);
     doc
+}
+
+/// The roles a `session` requirement may name as its scope, and the 403 each implies.
+const ROLE_REFUSALS: [(&str, &str); 2] =
+    [("admin", "Not an admin."), ("staff", "Not staff or admin.")];
+
+/// Adds the refusals an operation's `security` implies, where the operation does not declare
+/// its own: a 401 wherever a token is required, and a 403 where the `session` requirement
+/// names a role (`security(("session" = ["admin"]))`, as OpenAPI 3.1 allows for bearer
+/// schemes). Each route then states who may call it once, in its requirement.
+fn add_implied_refusals(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let Some(requirements) = &operation.security else {
+                continue;
+            };
+            let schemes: Vec<Value> = requirements
+                .iter()
+                .filter_map(|r| serde_json::to_value(r).ok())
+                .collect();
+            let role = schemes.iter().find_map(|scheme| {
+                let scopes = scheme.get(SESSION)?.as_array()?;
+                ROLE_REFUSALS
+                    .iter()
+                    .find(|(role, _)| scopes.iter().any(|s| s == role))
+            });
+            let replies = &mut operation.responses.responses;
+            if schemes
+                .iter()
+                .any(|s| s.as_object().is_some_and(|o| !o.is_empty()))
+            {
+                replies
+                    .entry("401".to_owned())
+                    .or_insert_with(|| error_reply("No token or a bad one."));
+            }
+            if let Some((_, refusal)) = role {
+                replies
+                    .entry("403".to_owned())
+                    .or_insert_with(|| error_reply(refusal));
+            }
+        }
+    }
+}
+
+/// A reply in the error shape.
+fn error_reply(description: &str) -> RefOr<Response> {
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Error")))
+        .build();
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", content)
+            .build(),
+    )
 }
 
 /// The documents of the API's modules, in the order of [`router`](super::router).

@@ -1,5 +1,5 @@
 //! Parameters and replies that many operations declare alike, for their `#[utoipa::path]`:
-//! `params(IncidentPath, IdempotencyKeyHeader)`, `responses((status = 200, ...), StaffOnIncident)`.
+//! `params(IncidentPath, IdempotencyKeyHeader)`, `responses((status = 200, ...), IncidentNotFound)`.
 //! Each says it once, so that the operations cannot drift apart.
 
 // These types describe the document only: none is built, and their fields are never read.
@@ -34,42 +34,6 @@ pub(super) struct IdempotencyKeyHeader {
     key: Option<String>,
 }
 
-/// The reply of a route for signed-in callers to a caller who is not.
-#[derive(IntoResponses)]
-pub(super) enum NoSession {
-    /// No token or a bad one.
-    #[response(status = 401)]
-    Unauthorized(ErrorReply),
-}
-
-/// The refusals of a staff route about one incident.
-#[derive(IntoResponses)]
-pub(super) enum StaffOnIncident {
-    /// No token or a bad one.
-    #[response(status = 401)]
-    Unauthorized(ErrorReply),
-    /// Not staff or admin.
-    #[response(status = 403)]
-    Forbidden(ErrorReply),
-    /// No such incident (`incident_not_found`).
-    #[response(status = 404)]
-    NotFound(ErrorReply),
-}
-
-/// The refusals of a staff route about one alert.
-#[derive(IntoResponses)]
-pub(super) enum StaffOnAlert {
-    /// No token or a bad one.
-    #[response(status = 401)]
-    Unauthorized(ErrorReply),
-    /// Not staff or admin.
-    #[response(status = 403)]
-    Forbidden(ErrorReply),
-    /// No such alert (`alert_not_found`).
-    #[response(status = 404)]
-    NotFound(ErrorReply),
-}
-
 /// The reply of a route about one incident that is not there.
 #[derive(IntoResponses)]
 pub(super) enum IncidentNotFound {
@@ -84,22 +48,6 @@ pub(super) enum AlertNotFound {
     /// No such alert (`alert_not_found`).
     #[response(status = 404)]
     NotFound(ErrorReply),
-}
-
-/// The refusal of an admin route to a signed-in caller who is not an admin.
-#[derive(IntoResponses)]
-pub(super) enum NotAdmin {
-    /// Not an admin.
-    #[response(status = 403)]
-    Forbidden(ErrorReply),
-}
-
-/// The refusal of a staff route to a student.
-#[derive(IntoResponses)]
-pub(super) enum NotStaff {
-    /// Not staff or admin.
-    #[response(status = 403)]
-    Forbidden(ErrorReply),
 }
 
 /// The reply of a list whose only query parameters are the page's.

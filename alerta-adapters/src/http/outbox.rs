@@ -11,8 +11,8 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorReply;
-use super::openapi_parts::{NoSession, NotAdmin};
-use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
+
+use super::query::{Named, PageParams, QueryParams, non_empty};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -35,13 +35,11 @@ struct OutboxQuery {
 /// The mail outbox, newest first; admins only.
 #[utoipa::path(get, path = "/admin/outbox", tag = "outbox",
     summary = "List the outbox",
-    security(("session" = [])),
+    security(("session" = ["admin"])),
     params(OutboxQuery, PageParams),
     responses(
         (status = 200, description = "A page of outbox rows.", body = Page<OutboxMail>),
         (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
-        NoSession,
-        NotAdmin,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -59,20 +57,17 @@ async fn list(
 /// Puts a row back to pending, due now; sent mail is refused.
 #[utoipa::path(post, path = "/admin/outbox/{id}/retry", tag = "outbox",
     summary = "Retry a mail",
-    security(("session" = [])),
+    security(("session" = ["admin"])),
     params(("id" = String, Path, description = "The row's `id`.")),
     responses(
         (status = 200, description = "The row, pending again.", body = OutboxMail),
-        NoSession,
-        NotAdmin,
         (status = 404, description = "No such row (`mail_not_found`).", body = ErrorReply),
         (status = 409, description = "The mail was sent (`already_sent`).", body = ErrorReply),
     ))]
 async fn retry(
     State(state): State<AppState>,
     caller: Caller,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<MailId>,
 ) -> Result<Json<OutboxMail>, ApiError> {
-    let id = path_id(&id, MailId::parse, "mail")?;
     Ok(Json(state.app.retry_mail(&caller.user, &id).await?))
 }

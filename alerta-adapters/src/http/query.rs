@@ -1,7 +1,9 @@
 //! Query strings and path segments: the extractors and the parsing shared by list routes.
 
 use alerta_core::Error;
-use alerta_core::domain::{Cursor, Limit, PageRequest};
+use alerta_core::domain::{
+    AlertId, Cursor, DepartmentName, IncidentId, Limit, MailId, PageRequest, SilenceId, UserId,
+};
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -68,6 +70,48 @@ pub(crate) fn path_id<T>(
     what: &'static str,
 ) -> Result<T, Error> {
     parse(text).map_err(|_| Error::NotFound(what))
+}
+
+/// The one path parameter of a route about one thing, read as that thing's name or id by the
+/// rule of [`path_id`].
+pub(crate) struct Named<T>(pub(crate) T);
+
+/// What a path segment can name, and the word of the 404 for one that names nothing.
+pub(crate) trait PathName: Sized {
+    /// `incident`, `alert`, ...: the `<what>_not_found` of the 404.
+    const WHAT: &'static str;
+    /// The thing named by `text`, or why it cannot be one.
+    fn parse(text: &str) -> Result<Self, Error>;
+}
+
+/// The path names of the API's routes: each type and the word of its 404.
+macro_rules! path_names {
+    ($($name:ty => $what:literal),* $(,)?) => {$(
+        impl PathName for $name {
+            const WHAT: &'static str = $what;
+            fn parse(text: &str) -> Result<Self, Error> {
+                <$name>::parse(text)
+            }
+        }
+    )*};
+}
+
+path_names! {
+    IncidentId => "incident",
+    AlertId => "alert",
+    UserId => "user",
+    MailId => "mail",
+    SilenceId => "silence",
+    DepartmentName => "department",
+}
+
+impl<T: PathName + Send, S: Send + Sync> FromRequestParts<S> for Named<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let PathParams(text) = PathParams::<String>::from_request_parts(parts, state).await?;
+        Ok(Self(path_id(&text, T::parse, T::WHAT)?))
+    }
 }
 
 /// `?limit=&cursor=` of every list.

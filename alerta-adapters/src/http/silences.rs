@@ -18,10 +18,8 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody, JsonKind};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{
-    IdempotencyConflict, IdempotencyKeyHeader, NoSession, NotAdmin, NotStaff,
-};
-use super::query::{PageParams, PathParams, QueryParams, non_empty, path_id};
+use super::openapi_parts::{IdempotencyConflict, IdempotencyKeyHeader};
+use super::query::{Named, PageParams, QueryParams, non_empty};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -104,14 +102,12 @@ impl SilenceBody {
 /// Silences matching alerts from `starts_at` to `ends_at`; admins only.
 #[utoipa::path(post, path = "/silences", tag = "silences",
     summary = "Create a silence",
-    security(("session" = [])),
+    security(("session" = ["admin"])),
     params(IdempotencyKeyHeader),
     request_body = inline(SilenceBody),
     responses(
         (status = 201, description = "The silence.", body = SilenceView),
         (status = 400, description = "A bad field (`invalid_matchers`, `invalid_ends_at`, ...).", body = ErrorReply),
-        NoSession,
-        NotAdmin,
         IdempotencyConflict,
     ))]
 async fn create(
@@ -139,13 +135,11 @@ struct SilenceQuery {
 /// Silences, newest first; staff and admins.
 #[utoipa::path(get, path = "/silences", tag = "silences",
     summary = "List silences",
-    security(("session" = [])),
+    security(("session" = ["staff"])),
     params(SilenceQuery, PageParams),
     responses(
         (status = 200, description = "A page of silences.", body = Page<SilenceView>),
         (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
-        NoSession,
-        NotStaff,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -168,19 +162,16 @@ async fn list(
 /// Expires the silence now; it stays listed, as `expired`.
 #[utoipa::path(delete, path = "/silences/{id}", tag = "silences",
     summary = "Expire a silence",
-    security(("session" = [])),
+    security(("session" = ["admin"])),
     params(("id" = String, Path, description = "The silence's `id`.")),
     responses(
         (status = 200, description = "The silence, `expired`.", body = SilenceView),
-        NoSession,
-        NotAdmin,
         (status = 404, description = "No such silence (`silence_not_found`).", body = ErrorReply),
     ))]
 async fn expire(
     State(state): State<AppState>,
     caller: Caller,
-    PathParams(id): PathParams<String>,
+    Named(id): Named<SilenceId>,
 ) -> Result<Json<SilenceView>, ApiError> {
-    let id = path_id(&id, SilenceId::parse, "silence")?;
     Ok(Json(state.app.expire_silence(&caller.user, &id).await?))
 }

@@ -12,7 +12,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorReply;
-use super::openapi_parts::{NoSession, NotStaff};
+
 use super::query::QueryParams;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -32,7 +32,6 @@ pub(super) struct Api;
     security(("session" = [])),
     responses(
         (status = 200, description = "The counts.", body = BasicStats),
-        NoSession,
     ))]
 async fn stats(
     State(state): State<AppState>,
@@ -44,11 +43,9 @@ async fn stats(
 /// Incidents by status, type, urgency and department, and the mean resolution time.
 #[utoipa::path(get, path = "/staff/stats", tag = "stats",
     summary = "Staff statistics",
-    security(("session" = [])),
+    security(("session" = ["staff"])),
     responses(
         (status = 200, description = "The counts.", body = StaffStats),
-        NoSession,
-        NotStaff,
     ))]
 async fn staff_stats(
     State(state): State<AppState>,
@@ -69,15 +66,12 @@ struct Window {
 /// MTTA and MTTR of the alert groups opened in the window, by severity and by source.
 #[utoipa::path(get, path = "/staff/stats/alerts", tag = "stats",
     summary = "Alert response times",
-    security(("session" = [])),
+    security(("session" = ["staff"])),
     params(Window),
     responses(
         (status = 200, description = "The response times.", body = AlertResponseTimes),
         (status = 400, description = "`invalid_dias`.", body = ErrorReply),
-        NoSession,
-        (status = 403, description = "A student.", body = ErrorReply),
     ))]
-
 async fn alert_response_times(
     State(state): State<AppState>,
     caller: Caller,

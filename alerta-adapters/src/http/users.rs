@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::idempotency::Idempotency;
 use super::json::{Field, JsonBody};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{IdempotencyKeyHeader, NoSession, NotAdmin};
+use super::openapi_parts::IdempotencyKeyHeader;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -112,7 +112,6 @@ async fn login(
     security(("session" = [])),
     responses(
         (status = 200, description = "The caller.", body = UserReply),
-        NoSession,
     ))]
 async fn me(caller: Caller) -> Json<UserReply> {
     Json(UserReply { user: caller.user })
@@ -124,7 +123,6 @@ async fn me(caller: Caller) -> Json<UserReply> {
     security(("session" = [])),
     responses(
         (status = 204, description = "The token no longer works."),
-        NoSession,
     ))]
 async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
     state.app.logout(&caller.token).await?;
@@ -152,14 +150,12 @@ struct NewUserBody {
 /// Makes an account of any role; admins only.
 #[utoipa::path(post, path = "/admin/users", tag = "accounts",
     summary = "Create an account",
-    security(("session" = [])),
+    security(("session" = ["admin"])),
     params(IdempotencyKeyHeader),
     request_body = inline(NewUserBody),
     responses(
         (status = 201, description = "The new user.", body = UserReply),
         (status = 400, description = "A bad field (`invalid_rol`, ...).", body = ErrorReply),
-        NoSession,
-        NotAdmin,
         (status = 409, description = "The email is taken, or the idempotency key was used for another request.", body = ErrorReply),
     ))]
 async fn create_user(

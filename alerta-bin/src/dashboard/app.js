@@ -94,7 +94,11 @@ async function logIn(email, password) {
   await start();
 }
 
-document.addEventListener("DOMContentLoaded", () => {
+// A module runs once the page is parsed; it may run after DOMContentLoaded, since it waits
+// for the string tables, so it sets the page up at once rather than on that event.
+setUp();
+
+function setUp() {
   translate(document);
   setUpStudent();
   setUpStaff();
@@ -137,4 +141,4 @@ document.addEventListener("DOMContentLoaded", () => {
     showLogin();
   });
   if (session.token) start(); else showLogin();
-});
+}

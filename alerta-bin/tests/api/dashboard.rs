@@ -335,3 +335,73 @@ async fn walk_through_the_dashboard(page: Client) {
     );
     terminate(&mut server).await;
 }
+
+/// The string keys the app's pages and scripts name literally: `t("key")` and the
+/// `data-i18n*` attributes. Keys built at run time (`t("estado." + value)`) are left out.
+fn keys_named_in(source: &str) -> Vec<String> {
+    const MARKERS: [&str; 4] = [
+        "t(\"",
+        "data-i18n=\"",
+        "data-i18n-placeholder=\"",
+        "data-i18n-label=\"",
+    ];
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    let mut keys = Vec::new();
+    for marker in MARKERS {
+        for (at, _) in source.match_indices(marker) {
+            let after_name = source[..at].chars().next_back().is_some_and(is_name);
+            let rest = &source[at + marker.len()..];
+            let key: String = rest.chars().take_while(|&c| is_name(c)).collect();
+            let closed = rest[key.len()..].starts_with('"');
+            if !after_name && closed && !key.is_empty() && !key.ends_with('.') {
+                keys.push(key);
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn every_string_the_app_names_is_in_both_languages() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/dashboard");
+    let table = |language: &str| -> std::collections::BTreeMap<String, String> {
+        let path = dir.join(format!("i18n/{language}.json"));
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let (spanish, english) = (table("es"), table("en"));
+    let only_spanish: Vec<_> = spanish
+        .keys()
+        .filter(|k| !english.contains_key(*k))
+        .collect();
+    let only_english: Vec<_> = english
+        .keys()
+        .filter(|k| !spanish.contains_key(*k))
+        .collect();
+    assert!(only_spanish.is_empty(), "not in English: {only_spanish:?}");
+    assert!(only_english.is_empty(), "not in Spanish: {only_english:?}");
+
+    let mut named = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("js" | "html")
+        ) {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        for key in keys_named_in(&source) {
+            assert!(
+                spanish.contains_key(&key),
+                "{} names `{key}`, which no table has",
+                path.display()
+            );
+            named += 1;
+        }
+    }
+    assert!(
+        named > 100,
+        "only {named} keys found: the scan no longer reads the pages"
+    );
+}

@@ -69,6 +69,11 @@ struct Effects {
     mails: Vec<OutboxMail>,
 }
 
+/// The effects of a change that writes nothing besides the incident and its event.
+async fn no_effects(_: Incident, _: IncidentEvent) -> Result<Effects> {
+    Ok(Effects::default())
+}
+
 /// How often a change without an expected version is retried when another change got in
 /// between reading and writing.
 pub(super) const RETRIES_WITHOUT_VERSION: usize = 5;
@@ -380,11 +385,8 @@ impl Alerta {
         let operation = format!("incident.comment:{id}");
         self.idempotent(actor.id.as_str(), key, operation, async {
             let action = IncidentAction::Comment(text.clone());
-            let nothing_else = |_, _| async { Ok(Effects::default()) };
-            let (_, event) = self
-                .record(id, actor, action, None, None, nothing_else)
-                .await?;
-            Ok(event)
+            let recorded = self.record(id, actor, action, None, None, no_effects);
+            Ok(recorded.await?.1)
         })
         .await
     }
