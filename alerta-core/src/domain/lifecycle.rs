@@ -2,46 +2,23 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
+use super::wire_names::wire_names;
 use crate::{ConflictKind, Error};
 
-/// Where an incident stands (`estado`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum Status {
-    /// Reported, nobody working on it yet (`pendiente`).
-    #[serde(rename = "pendiente")]
-    Pending,
-    /// Being worked on (`en_proceso`).
-    #[serde(rename = "en_proceso")]
-    InProgress,
-    /// Done (`resuelto`).
-    #[serde(rename = "resuelto")]
-    Resolved,
+wire_names! {
+    /// Where an incident stands (`estado`), in lifecycle order.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Status, field "estado" {
+        /// Reported, nobody working on it yet.
+        Pending = "pendiente",
+        /// Being worked on.
+        InProgress = "en_proceso",
+        /// Done.
+        Resolved = "resuelto",
+    }
 }
 
 impl Status {
-    /// Every status, in lifecycle order.
-    pub const ALL: [Status; 3] = [Self::Pending, Self::InProgress, Self::Resolved];
-
-    /// Parses the wire name.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| Error::invalid("estado", "expected pendiente, en_proceso or resuelto"))
-    }
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pendiente",
-            Self::InProgress => "en_proceso",
-            Self::Resolved => "resuelto",
-        }
-    }
-
     /// The moves the lifecycle allows: pendiente→en_proceso, pendiente→resuelto,
     /// en_proceso→resuelto and resuelto→en_proceso (reopen).
     const MOVES: [(Status, Status); 4] = [
@@ -81,56 +58,18 @@ pub(super) fn checked_move<S: Copy + PartialEq + fmt::Display>(
     }
 }
 
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How urgent an incident is (`urgencia`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum Urgency {
-    /// Can wait (`baja`).
-    #[serde(rename = "baja")]
-    Low,
-    /// Soon (`media`).
-    #[serde(rename = "media")]
-    Medium,
-    /// Today (`alta`).
-    #[serde(rename = "alta")]
-    High,
-    /// Now (`critica`).
-    #[serde(rename = "critica")]
-    Critical,
-}
-
-impl Urgency {
-    /// Every urgency, lowest first.
-    pub const ALL: [Urgency; 4] = [Self::Low, Self::Medium, Self::High, Self::Critical];
-
-    /// Parses the wire name.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|u| u.as_str() == text)
-            .ok_or_else(|| Error::invalid("urgencia", "expected baja, media, alta or critica"))
-    }
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "baja",
-            Self::Medium => "media",
-            Self::High => "alta",
-            Self::Critical => "critica",
-        }
-    }
-}
-
-impl fmt::Display for Urgency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+wire_names! {
+    /// How urgent an incident is (`urgencia`), lowest first.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Urgency, field "urgencia" {
+        /// Can wait.
+        Low = "baja",
+        /// Soon.
+        Medium = "media",
+        /// Today.
+        High = "alta",
+        /// Now.
+        Critical = "critica",
     }
 }
 
