@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::checked_text::checked_text;
 use super::text::bounded;
+use super::wire_names::wire_names;
 use super::{
     AlertId, Attachment, AttachmentId, CommentText, Description, Email, EventId, IdSource,
     IncidentId, Location, Note, Status, Timestamp, Urgency, UserId,
@@ -551,50 +552,20 @@ impl Change {
     }
 }
 
-/// The kinds of history events (`tipo_evento`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum EventKind {
-    /// See [`Change::Created`].
-    #[serde(rename = "creado")]
-    Created,
-    /// See [`Change::StatusChanged`].
-    #[serde(rename = "cambio_estado")]
-    StatusChanged,
-    /// See [`Change::CommentAdded`].
-    #[serde(rename = "comentario")]
-    CommentAdded,
-    /// See [`Change::DepartmentAssigned`].
-    #[serde(rename = "asignacion")]
-    DepartmentAssigned,
-    /// See [`Change::AttachmentAdded`].
-    #[serde(rename = "adjunto")]
-    AttachmentAdded,
-}
-
-impl EventKind {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "creado",
-            Self::StatusChanged => "cambio_estado",
-            Self::CommentAdded => "comentario",
-            Self::DepartmentAssigned => "asignacion",
-            Self::AttachmentAdded => "adjunto",
-        }
-    }
-
-    /// Parses the wire name.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        [
-            Self::Created,
-            Self::StatusChanged,
-            Self::CommentAdded,
-            Self::DepartmentAssigned,
-            Self::AttachmentAdded,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == text)
-        .ok_or_else(|| Error::invalid("tipo_evento", "unknown event type"))
+wire_names! {
+    /// The kinds of history events (`tipo_evento`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum EventKind, field "tipo_evento" {
+        /// See [`Change::Created`].
+        Created = "creado",
+        /// See [`Change::StatusChanged`].
+        StatusChanged = "cambio_estado",
+        /// See [`Change::CommentAdded`].
+        CommentAdded = "comentario",
+        /// See [`Change::DepartmentAssigned`].
+        DepartmentAssigned = "asignacion",
+        /// See [`Change::AttachmentAdded`].
+        AttachmentAdded = "adjunto",
     }
 }
 
