@@ -38,8 +38,37 @@ fn occurrences(f: &Fixtures, source: &str, count: u64, fingerprint: Option<&str>
     }
 }
 
+/// Inserts the batch and checks that the messages the store returns, which the service
+/// broadcasts, are those its log holds at the positions it took: live and replayed clients
+/// see the same thing.
 async fn insert(store: &Storage, batch: Vec<AlertWrite>) -> Inserted {
-    store.alerts.insert(batch).await.expect("insert")
+    let inserted = store.alerts.insert(batch).await.expect("insert");
+    let appended = inserted.appended;
+    let count = usize::try_from(appended.count).expect("count");
+    assert_eq!(
+        inserted.messages.len(),
+        count,
+        "one message per position taken"
+    );
+    if count == 0 {
+        return inserted;
+    }
+    let logged: Vec<_> = store
+        .stream
+        .read(appended.first - 1, count)
+        .await
+        .expect("reading the log")
+        .into_iter()
+        .map(|entry| (entry.position, entry.message))
+        .collect();
+    let returned: Vec<_> = (appended.first..)
+        .zip(inserted.messages.iter().cloned())
+        .collect();
+    assert_eq!(
+        logged, returned,
+        "the messages returned are the ones appended, at their positions"
+    );
+    inserted
 }
 
 async fn read(store: &Storage, id: &AlertId) -> Alert {

@@ -147,8 +147,15 @@ pub(super) async fn concurrent_writers_leave_no_hole(store: &Storage) {
                     let messages: Vec<StreamMessage> =
                         batch.iter().map(AlertWrite::stream_message).collect();
                     let duplicate = batch[0].clone();
-                    let appended = store.alerts.insert(batch).await.expect("insert").appended;
-                    mine.push(Written { appended, messages });
+                    let inserted = store.alerts.insert(batch).await.expect("insert");
+                    assert_eq!(
+                        inserted.messages, messages,
+                        "the store returns the messages it appends"
+                    );
+                    mine.push(Written {
+                        appended: inserted.appended,
+                        messages,
+                    });
                     // A refused write takes no position.
                     let again = store.alerts.insert(vec![duplicate]).await;
                     assert!(
