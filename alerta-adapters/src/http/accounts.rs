@@ -57,7 +57,6 @@ struct ListParams {
         (status = 400, description = "A bad filter (`invalid_rol`, `invalid_limit`, ...).", body = ErrorReply),
     ))]
 async fn list(
-    State(state): State<AppState>,
     caller: Caller,
     QueryParams(params): QueryParams<ListParams>,
     QueryParams(page): QueryParams<PageParams>,
@@ -68,7 +67,7 @@ async fn list(
     };
     let page = page.page()?;
     Ok(Json(
-        state.app.list_users(&caller.user, &filter, &page).await?,
+        caller.app.list_users(&caller.user, &filter, &page).await?,
     ))
 }
 
@@ -93,13 +92,12 @@ struct RoleBody {
         (status = 409, description = "It would leave no enabled admin (`last_admin`).", body = ErrorReply),
     ))]
 async fn change_role(
-    State(state): State<AppState>,
     caller: Caller,
     Named(id): Named<UserId>,
     JsonBody(body): JsonBody<RoleBody>,
 ) -> Result<Json<AccountReply>, ApiError> {
     let role = Role::parse(&body.role.required("rol")?)?;
-    let user = state.app.change_role(&caller.user, &id, role).await?;
+    let user = caller.app.change_role(&caller.user, &id, role).await?;
     Ok(Json(AccountReply { user }))
 }
 
@@ -113,12 +111,8 @@ async fn change_role(
         (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
         (status = 409, description = "It would leave no enabled admin (`last_admin`).", body = ErrorReply),
     ))]
-async fn disable(
-    State(state): State<AppState>,
-    caller: Caller,
-    Named(id): Named<UserId>,
-) -> Result<Json<AccountReply>, ApiError> {
-    let user = state.app.disable_user(&caller.user, &id).await?;
+async fn disable(caller: Caller, Named(id): Named<UserId>) -> Result<Json<AccountReply>, ApiError> {
+    let user = caller.app.disable_user(&caller.user, &id).await?;
     Ok(Json(AccountReply { user }))
 }
 
@@ -131,12 +125,8 @@ async fn disable(
         (status = 200, description = "The account.", body = AccountReply),
         (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
     ))]
-async fn enable(
-    State(state): State<AppState>,
-    caller: Caller,
-    Named(id): Named<UserId>,
-) -> Result<Json<AccountReply>, ApiError> {
-    let user = state.app.enable_user(&caller.user, &id).await?;
+async fn enable(caller: Caller, Named(id): Named<UserId>) -> Result<Json<AccountReply>, ApiError> {
+    let user = caller.app.enable_user(&caller.user, &id).await?;
     Ok(Json(AccountReply { user }))
 }
 
@@ -161,7 +151,6 @@ struct PasswordBody {
         (status = 429, description = "The account is locked after failed logins.", body = ErrorReply),
     ))]
 async fn change_password(
-    State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<PasswordBody>,
 ) -> Result<StatusCode, ApiError> {
@@ -173,7 +162,7 @@ async fn change_password(
             }
             other => other,
         })?;
-    state
+    caller
         .app
         .change_password(&caller.user, &caller.token, &current, new)
         .await?;

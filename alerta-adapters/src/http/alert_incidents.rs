@@ -2,7 +2,6 @@
 
 use alerta_core::IncidentFromAlert;
 use alerta_core::domain::{AlertId, Description, Incident, IncidentType, Location, Urgency};
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -75,14 +74,13 @@ impl OpenBody {
         (status = 409, description = "The alert already has an incident (`already_linked`), or a reused idempotency key.", body = ErrorReply),
     ))]
 async fn open(
-    State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
     Named(id): Named<AlertId>,
     body: OptionalJson<OpenBody>,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
     let request = body.into_inner().request()?;
-    let incident = state
+    let incident = caller
         .app
         .open_incident_from_alert(&caller.user, &id, request, idempotency.key())
         .await?;

@@ -207,17 +207,16 @@ fn ulid_floor(time: Timestamp) -> String {
         (status = 400, description = "A bad filter (`invalid_severity`, `invalid_since`, ...).", body = ErrorReply),
     ))]
 async fn search(
-    State(state): State<AppState>,
     caller: Caller,
     QueryParams(filters): QueryParams<AlertQuery>,
     QueryParams(page): QueryParams<PageParams>,
 ) -> Result<Json<Listed<AlertWithIncident>>, ApiError> {
     let filter = filters.filter()?;
     let page = page.page()?;
-    let list = state
+    let list = caller
         .app
         .search_alerts_with_incidents(&caller.user, &filter, &page);
-    Ok(Json(listed(&state, list).await?))
+    Ok(Json(listed(&caller.app, list).await?))
 }
 
 /// Alert groups by severity and by channel.
@@ -227,11 +226,8 @@ async fn search(
     responses(
         (status = 200, description = "The counts.", body = AlertCounts),
     ))]
-async fn stats(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<AlertCounts>, ApiError> {
-    Ok(Json(state.app.alert_stats(&caller.user).await?))
+async fn stats(caller: Caller) -> Result<Json<AlertCounts>, ApiError> {
+    Ok(Json(caller.app.alert_stats(&caller.user).await?))
 }
 
 /// One alert, with the incident opened from it.
@@ -244,12 +240,11 @@ async fn stats(
         AlertNotFound,
     ))]
 async fn one(
-    State(state): State<AppState>,
     caller: Caller,
     Named(id): Named<AlertId>,
 ) -> Result<Json<AlertWithIncident>, ApiError> {
-    let alert = state.app.alert(&caller.user, &id).await?;
-    let incident_id = state.app.incident_for_alert(&id).await?;
+    let alert = caller.app.alert(&caller.user, &id).await?;
+    let incident_id = caller.app.incident_for_alert(&id).await?;
     Ok(Json(AlertWithIncident { alert, incident_id }))
 }
 
@@ -263,11 +258,10 @@ async fn one(
         AlertNotFound,
     ))]
 async fn history(
-    State(state): State<AppState>,
     caller: Caller,
     Named(id): Named<AlertId>,
 ) -> Result<Json<Page<AlertEvent>>, ApiError> {
-    Ok(whole(state.app.alert_history(&caller.user, &id).await?))
+    Ok(whole(caller.app.alert_history(&caller.user, &id).await?))
 }
 
 /// When the occurrences of an alert's group arrived, newest first, a page at a time.
@@ -281,14 +275,13 @@ async fn history(
         AlertNotFound,
     ))]
 async fn occurrences(
-    State(state): State<AppState>,
     caller: Caller,
     Named(id): Named<AlertId>,
     QueryParams(page): QueryParams<PageParams>,
 ) -> Result<Json<Page<Occurrences>>, ApiError> {
     let page = page.page()?;
     Ok(Json(
-        state
+        caller
             .app
             .alert_occurrences(&caller.user, &id, &page)
             .await?,
@@ -325,14 +318,13 @@ impl ChangeBody {
     request_body(content = inline(ChangeBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
     responses(ChangeReplies))]
 async fn acknowledge(
-    State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
     Named(id): Named<AlertId>,
     body: OptionalJson<ChangeBody>,
 ) -> Result<Json<Alert>, ApiError> {
     let request = body.into_inner().request()?;
-    let app = &state.app;
+    let app = &caller.app;
     let changed = app.acknowledge_alert(&caller.user, &id, request, idempotency.key());
     Ok(Json(changed.await?))
 }
@@ -345,7 +337,6 @@ async fn acknowledge(
     request_body(content = inline(ChangeBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
     responses(ChangeReplies))]
 async fn resolve(
-    State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
     Named(id): Named<AlertId>,
@@ -353,7 +344,7 @@ async fn resolve(
 ) -> Result<Json<Alert>, ApiError> {
     let request = body.into_inner().request()?;
     let sender = AlertSender::User(&caller.user);
-    let changed = state
+    let changed = caller
         .app
         .resolve_alert(sender, &id, request, idempotency.key());
     Ok(Json(changed.await?))

@@ -113,11 +113,10 @@ async fn upload(
         IncidentNotFound,
     ))]
 async fn list(
-    State(state): State<AppState>,
     caller: Caller,
     Named(id): Named<IncidentId>,
 ) -> Result<Json<Page<Attachment>>, ApiError> {
-    Ok(whole(state.app.attachments(&caller.user, &id).await?))
+    Ok(whole(caller.app.attachments(&caller.user, &id).await?))
 }
 
 /// The attachment's bytes, with their content type, inline.
@@ -137,13 +136,12 @@ async fn list(
         (status = 404, description = "No such incident or attachment (`incident_not_found`, `attachment_not_found`).", body = ErrorReply),
     ))]
 async fn download(
-    State(state): State<AppState>,
     caller: Caller,
     PathParams((id, attachment_id)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = path_id(&id, IncidentId::parse, "incident")?;
     let attachment_id = path_id(&attachment_id, AttachmentId::parse, "attachment")?;
-    let (meta, blob) = state
+    let (meta, blob) = caller
         .app
         .attachment_content(&caller.user, &id, &attachment_id)
         .await?;

@@ -2,8 +2,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use alerta_core::Error;
 use alerta_core::domain::User;
+use alerta_core::{Alerta, Error};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
@@ -11,10 +11,12 @@ use axum::http::request::Parts;
 use super::AppState;
 use super::error::ApiError;
 
-/// The logged-in user of a request, and the token they sent.
+/// The logged-in user of a request, the token they sent, and the application they call: what
+/// a route for signed-in users needs.
 pub(crate) struct Caller {
     pub(crate) user: User,
     pub(crate) token: String,
+    pub(crate) app: Alerta,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -23,7 +25,11 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(parts).ok_or(Error::Unauthenticated)?;
         let user = state.app.authenticate(&token).await?;
-        Ok(Self { user, token })
+        Ok(Self {
+            user,
+            token,
+            app: state.app.clone(),
+        })
     }
 }
 

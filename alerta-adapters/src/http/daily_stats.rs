@@ -1,7 +1,6 @@
 //! `GET /staff/stats/daily`: the numbers behind the web app's charts.
 
 use alerta_core::domain::DailyStats;
-use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::OpenApi;
@@ -27,9 +26,6 @@ pub(super) struct Api;
         (status = 200, description = "30 days, the departments' resolution times, 24 hours of alerts.", body = DailyStats),
         (status = 503, description = "The store is unavailable.", body = ErrorReply),
     ))]
-async fn daily_stats(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<DailyStats>, ApiError> {
-    Ok(Json(state.app.daily_stats(&caller.user).await?))
+async fn daily_stats(caller: Caller) -> Result<Json<DailyStats>, ApiError> {
+    Ok(Json(caller.app.daily_stats(&caller.user).await?))
 }

@@ -2,7 +2,6 @@
 
 use alerta_core::Error;
 use alerta_core::domain::{Department, DepartmentName, Email, Incident, Page};
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
@@ -42,11 +41,8 @@ struct DepartmentList {
     responses(
         (status = 200, description = "Every department.", body = DepartmentList),
     ))]
-async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<DepartmentList>, ApiError> {
-    let items = state.app.departments(&caller.user).await?;
+async fn list(caller: Caller) -> Result<Json<DepartmentList>, ApiError> {
+    let items = caller.app.departments(&caller.user).await?;
     Ok(Json(DepartmentList { items }))
 }
 
@@ -73,7 +69,6 @@ struct DepartmentBody {
         (status = 409, description = "The name is taken (`duplicate`), or a reused idempotency key.", body = ErrorReply),
     ))]
 async fn create(
-    State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
     JsonBody(body): JsonBody<DepartmentBody>,
@@ -85,7 +80,7 @@ async fn create(
         other => other,
     })?;
     let email = Email::parse(&body.email.required("email")?)?;
-    let department = state
+    let department = caller
         .app
         .create_department(&caller.user, Department { name, email }, idempotency.key())
         .await?;
@@ -111,13 +106,12 @@ struct ContactBody {
         (status = 404, description = "No such department (`department_not_found`).", body = ErrorReply),
     ))]
 async fn update(
-    State(state): State<AppState>,
     caller: Caller,
     Named(name): Named<DepartmentName>,
     JsonBody(body): JsonBody<ContactBody>,
 ) -> Result<Json<Department>, ApiError> {
     let email = Email::parse(&body.email.required("email")?)?;
-    let department = state
+    let department = caller
         .app
         .update_department(&caller.user, Department { name, email })
         .await?;
@@ -135,14 +129,13 @@ async fn update(
         (status = 404, description = "No such department (`department_not_found`).", body = ErrorReply),
     ))]
 async fn incidents(
-    State(state): State<AppState>,
     caller: Caller,
     Named(name): Named<DepartmentName>,
     QueryParams(page): QueryParams<PageParams>,
 ) -> Result<Json<Page<Incident>>, ApiError> {
     let page = page.page()?;
     Ok(Json(
-        state
+        caller
             .app
             .department_incidents(&caller.user, &name, &page)
             .await?,

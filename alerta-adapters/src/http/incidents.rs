@@ -5,7 +5,7 @@ use alerta_core::domain::{
     IncidentEvent, IncidentFilter, IncidentId, IncidentType, IncidentView, Location, Note, Page,
     SearchText, Status, Urgency,
 };
-use alerta_core::{IncidentDraft, LocationCheck, Preview, StatusChange};
+use alerta_core::{Alerta, IncidentDraft, LocationCheck, Preview, StatusChange};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -176,11 +176,11 @@ struct IncidentQuery {
 }
 
 impl IncidentQuery {
-    fn filter(&self, state: &AppState) -> Result<IncidentFilter, ApiError> {
+    fn filter(&self, app: &Alerta) -> Result<IncidentFilter, ApiError> {
         Ok(IncidentFilter {
             status: non_empty(&self.status).map(Status::parse).transpose()?,
             kind: non_empty(&self.kind)
-                .map(|t| state.app.settings().incident_types.parse(t))
+                .map(|t| app.settings().incident_types.parse(t))
                 .transpose()?,
             urgency: non_empty(&self.urgency).map(Urgency::parse).transpose()?,
             department: non_empty(&self.department)
@@ -202,15 +202,14 @@ impl IncidentQuery {
         (status = 400, description = "A bad filter (`invalid_estado`, `invalid_limit`, ...).", body = ErrorReply),
     ))]
 async fn list(
-    State(state): State<AppState>,
     caller: Caller,
     QueryParams(filters): QueryParams<IncidentQuery>,
     QueryParams(page): QueryParams<PageParams>,
 ) -> Result<Json<Listed<IncidentView>>, ApiError> {
-    let filter = filters.filter(&state)?;
+    let filter = filters.filter(&caller.app)?;
     let page = page.page()?;
-    let list = state.app.list_incidents(&caller.user, &filter, &page);
-    Ok(Json(listed(&state, list).await?))
+    let list = caller.app.list_incidents(&caller.user, &filter, &page);
+    Ok(Json(listed(&caller.app, list).await?))
 }
 
 /// The caller's own incidents, newest first.
@@ -223,13 +222,12 @@ async fn list(
         BadLimit,
     ))]
 async fn mine(
-    State(state): State<AppState>,
     caller: Caller,
     QueryParams(page): QueryParams<PageParams>,
 ) -> Result<Json<Listed<Incident>>, ApiError> {
     let page = page.page()?;
-    let list = state.app.my_incidents(&caller.user, &page);
-    Ok(Json(listed(&state, list).await?))
+    let list = caller.app.my_incidents(&caller.user, &page);
+    Ok(Json(listed(&caller.app, list).await?))
 }
 
 /// One incident; a student sees another person's without the reporter.
@@ -241,12 +239,8 @@ async fn mine(
         (status = 200, description = "The incident.", body = IncidentView),
         IncidentNotFound,
     ))]
-async fn one(
-    State(state): State<AppState>,
-    caller: Caller,
-    Named(id): Named<IncidentId>,
-) -> Result<Json<IncidentView>, ApiError> {
-    Ok(Json(state.app.incident(&caller.user, &id).await?))
+async fn one(caller: Caller, Named(id): Named<IncidentId>) -> Result<Json<IncidentView>, ApiError> {
+    Ok(Json(caller.app.incident(&caller.user, &id).await?))
 }
 
 #[derive(Default, Deserialize, ToSchema)]
@@ -277,7 +271,6 @@ struct StatusBody {
         (status = 409, description = "A move the lifecycle forbids (`invalid_transition`), a stale `version` (`stale_version`) or a reused idempotency key.", body = ErrorReply),
     ))]
 async fn change_status(
-    State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
     Named(id): Named<IncidentId>,
@@ -290,7 +283,7 @@ async fn change_status(
         expected_version: body.version.optional("version")?,
     };
     Ok(Json(
-        state
+        caller
             .app
             .change_status(&caller.user, &id, request, idempotency.key())
             .await?,
@@ -318,14 +311,13 @@ struct CommentBody {
         IdempotencyConflict,
     ))]
 async fn comment(
-    State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
     Named(id): Named<IncidentId>,
     JsonBody(body): JsonBody<CommentBody>,
 ) -> Result<(StatusCode, Json<IncidentEvent>), ApiError> {
     let text = CommentText::parse(&body.text.required("texto")?)?;
-    let event = state
+    let event = caller
         .app
         .comment(&caller.user, &id, text, idempotency.key())
         .await?;
@@ -353,7 +345,6 @@ struct DepartmentBody {
         IdempotencyConflict,
     ))]
 async fn assign_department(
-    State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
     Named(id): Named<IncidentId>,
@@ -361,7 +352,7 @@ async fn assign_department(
 ) -> Result<Json<Incident>, ApiError> {
     let name = DepartmentName::parse(&body.department.required("departamento")?)?;
     Ok(Json(
-        state
+        caller
             .app
             .assign_department(&caller.user, &id, name, idempotency.key())
             .await?,
@@ -378,12 +369,11 @@ async fn assign_department(
         IncidentNotFound,
     ))]
 async fn deliveries(
-    State(state): State<AppState>,
     caller: Caller,
     Named(id): Named<IncidentId>,
 ) -> Result<Json<IncidentDeliveries>, ApiError> {
     Ok(Json(
-        state.app.incident_deliveries(&caller.user, &id).await?,
+        caller.app.incident_deliveries(&caller.user, &id).await?,
     ))
 }
 
@@ -399,9 +389,8 @@ async fn deliveries(
         IncidentNotFound,
     ))]
 async fn history(
-    State(state): State<AppState>,
     caller: Caller,
     Named(id): Named<IncidentId>,
 ) -> Result<Json<Page<EventView>>, ApiError> {
-    Ok(whole(state.app.history(&caller.user, &id).await?))
+    Ok(whole(caller.app.history(&caller.user, &id).await?))
 }

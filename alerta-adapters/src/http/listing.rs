@@ -1,9 +1,9 @@
 //! A page of a list with the stream position it reflects, and lists returned whole.
 
+use alerta_core::Alerta;
 use alerta_core::domain::Page;
 use serde::Serialize;
 
-use super::AppState;
 use super::error::ApiError;
 
 /// `{items, next_cursor, stream}`: `stream` is the stream id of the log's head, read before
@@ -19,11 +19,11 @@ pub(super) struct Listed<T> {
 }
 
 /// Reads the head, then the list.
-pub(super) async fn listed<T, F>(state: &AppState, list: F) -> Result<Listed<T>, ApiError>
+pub(super) async fn listed<T, F>(app: &Alerta, list: F) -> Result<Listed<T>, ApiError>
 where
     F: Future<Output = alerta_core::Result<Page<T>>>,
 {
-    let head = state.app.stream_head().await?;
+    let head = app.stream_head().await?;
     let page = list.await?;
     Ok(Listed {
         page,

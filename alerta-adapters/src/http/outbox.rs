@@ -1,7 +1,6 @@
 //! `/admin/outbox`: operators look at the mail outbox and retry dead mail.
 
 use alerta_core::domain::{MailId, MailState, OutboxMail, Page};
-use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -42,7 +41,6 @@ struct OutboxQuery {
         (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
     ))]
 async fn list(
-    State(state): State<AppState>,
     caller: Caller,
     QueryParams(query): QueryParams<OutboxQuery>,
     QueryParams(page): QueryParams<PageParams>,
@@ -50,7 +48,7 @@ async fn list(
     let mail_state = non_empty(&query.state).map(MailState::parse).transpose()?;
     let page = page.page()?;
     Ok(Json(
-        state.app.outbox(&caller.user, mail_state, &page).await?,
+        caller.app.outbox(&caller.user, mail_state, &page).await?,
     ))
 }
 
@@ -64,10 +62,6 @@ async fn list(
         (status = 404, description = "No such row (`mail_not_found`).", body = ErrorReply),
         (status = 409, description = "The mail was sent (`already_sent`).", body = ErrorReply),
     ))]
-async fn retry(
-    State(state): State<AppState>,
-    caller: Caller,
-    Named(id): Named<MailId>,
-) -> Result<Json<OutboxMail>, ApiError> {
-    Ok(Json(state.app.retry_mail(&caller.user, &id).await?))
+async fn retry(caller: Caller, Named(id): Named<MailId>) -> Result<Json<OutboxMail>, ApiError> {
+    Ok(Json(caller.app.retry_mail(&caller.user, &id).await?))
 }

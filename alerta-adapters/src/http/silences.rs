@@ -5,7 +5,6 @@ use alerta_core::SilenceRequest;
 use alerta_core::domain::{
     MatcherParts, Matchers, Page, SilenceComment, SilenceId, SilenceState, SilenceView, Timestamp,
 };
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -111,13 +110,12 @@ impl SilenceBody {
         IdempotencyConflict,
     ))]
 async fn create(
-    State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
     JsonBody(body): JsonBody<SilenceBody>,
 ) -> Result<(StatusCode, Json<SilenceView>), ApiError> {
     let request = body.request()?;
-    let silence = state
+    let silence = caller
         .app
         .create_silence(&caller.user, request, idempotency.key())
         .await?;
@@ -142,7 +140,6 @@ struct SilenceQuery {
         (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
     ))]
 async fn list(
-    State(state): State<AppState>,
     caller: Caller,
     QueryParams(query): QueryParams<SilenceQuery>,
     QueryParams(page): QueryParams<PageParams>,
@@ -152,7 +149,7 @@ async fn list(
         .transpose()?;
     let page = page.page()?;
     Ok(Json(
-        state
+        caller
             .app
             .silences(&caller.user, silence_state, &page)
             .await?,
@@ -169,9 +166,8 @@ async fn list(
         (status = 404, description = "No such silence (`silence_not_found`).", body = ErrorReply),
     ))]
 async fn expire(
-    State(state): State<AppState>,
     caller: Caller,
     Named(id): Named<SilenceId>,
 ) -> Result<Json<SilenceView>, ApiError> {
-    Ok(Json(state.app.expire_silence(&caller.user, &id).await?))
+    Ok(Json(caller.app.expire_silence(&caller.user, &id).await?))
 }

@@ -3,7 +3,6 @@
 
 use alerta_core::Error;
 use alerta_core::domain::{AlertResponseTimes, BasicStats, StaffStats};
-use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::OpenApi;
@@ -33,11 +32,8 @@ pub(super) struct Api;
     responses(
         (status = 200, description = "The counts.", body = BasicStats),
     ))]
-async fn stats(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<BasicStats>, ApiError> {
-    Ok(Json(state.app.stats(&caller.user).await?))
+async fn stats(caller: Caller) -> Result<Json<BasicStats>, ApiError> {
+    Ok(Json(caller.app.stats(&caller.user).await?))
 }
 
 /// Incidents by status, type, urgency and department, and the mean resolution time.
@@ -47,11 +43,8 @@ async fn stats(
     responses(
         (status = 200, description = "The counts.", body = StaffStats),
     ))]
-async fn staff_stats(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<StaffStats>, ApiError> {
-    Ok(Json(state.app.staff_stats(&caller.user).await?))
+async fn staff_stats(caller: Caller) -> Result<Json<StaffStats>, ApiError> {
+    Ok(Json(caller.app.staff_stats(&caller.user).await?))
 }
 
 /// The window of `GET /staff/stats/alerts`.
@@ -73,7 +66,6 @@ struct Window {
         (status = 400, description = "`invalid_dias`.", body = ErrorReply),
     ))]
 async fn alert_response_times(
-    State(state): State<AppState>,
     caller: Caller,
     QueryParams(window): QueryParams<Window>,
 ) -> Result<Json<AlertResponseTimes>, ApiError> {
@@ -84,6 +76,6 @@ async fn alert_response_times(
             .map_err(|_| Error::invalid("dias", "dias must be a whole number of days"))?,
     };
     Ok(Json(
-        state.app.alert_response_times(&caller.user, days).await?,
+        caller.app.alert_response_times(&caller.user, days).await?,
     ))
 }

@@ -159,7 +159,6 @@ struct NewUserBody {
         (status = 409, description = "The email is taken, or the idempotency key was used for another request.", body = ErrorReply),
     ))]
 async fn create_user(
-    State(state): State<AppState>,
     caller: Caller,
     idempotency: Idempotency,
     JsonBody(body): JsonBody<NewUserBody>,
@@ -169,7 +168,7 @@ async fn create_user(
     let name = body.name.required("nombre")?;
     let role = Role::parse(&body.role.required("rol")?)?;
     let new = NewUser::parse(&email, &password, &name, role)?;
-    let user = state
+    let user = caller
         .app
         .create_user(&caller.user, new, idempotency.key())
         .await?;

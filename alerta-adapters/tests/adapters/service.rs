@@ -5,8 +5,8 @@ use std::sync::Arc;
 use alerta_adapters::memory::{MemoryBlobStore, MemoryStore, RecordingBroadcaster};
 use alerta_adapters::status_code;
 use alerta_core::domain::{
-    Change, CommentText, Department, DepartmentName, Email, IncidentEvent, MailState, NewUser,
-    PageRequest, Role, Status, StreamKind, User,
+    Change, CommentText, Department, DepartmentName, Email, IncidentEvent, Lifecycle, MailState,
+    NewUser, PageRequest, Role, Status, StreamKind, User,
 };
 use alerta_core::{Alerta, Error, Settings, StatusChange};
 use proptest::prelude::*;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alert_group::{Fingerprint, Grouping};
 use super::alert_history::{AlertAction, AlertEvent, AlertStatus};
+use super::lifecycle::Lifecycle;
 use super::wire_names::wire_names;
 use super::{AlertId, AlertMessage, AlertSource, EventId, IdSource, IncidentId, Timestamp, UserId};
 use crate::Error;
@@ -260,7 +261,7 @@ impl Alert {
     /// # Errors
     ///
     /// [`Error::Conflict`] of kind [`InvalidTransition`](crate::ConflictKind::InvalidTransition)
-    /// for a move the lifecycle does not allow (see [`AlertStatus::can_move_to`]).
+    /// for a move the lifecycle does not allow (see [`Lifecycle::can_move_to`](super::Lifecycle::can_move_to)).
     pub fn record(
         &self,
         action: AlertAction,
@@ -273,7 +274,7 @@ impl Alert {
             event_id: EventId::generate(ids),
             alert_id: self.id.clone(),
             from: self.status,
-            to: self.status.move_to(to)?,
+            to: self.status.checked_move(to)?,
             actor: actor.clone(),
             note,
             created_at: at,

@@ -3,10 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::lifecycle::checked_move;
+use super::lifecycle::Lifecycle;
 use super::wire_names::wire_names;
 use super::{AlertId, EventId, Note, Timestamp, UserId};
-use crate::Error;
 
 wire_names! {
     /// Where an alert stands (`status`).
@@ -22,26 +21,16 @@ wire_names! {
     }
 }
 
-impl AlertStatus {
-    /// The moves the lifecycle allows: firing→acknowledged, firing→resolved,
-    /// acknowledged→resolved, and resolved→firing (it recurred).
-    const MOVES: [(AlertStatus, AlertStatus); 4] = [
+impl Lifecycle for AlertStatus {
+    const SUBJECT: &'static str = "an alert";
+    /// firing→acknowledged, firing→resolved, acknowledged→resolved, and resolved→firing (it
+    /// recurred).
+    const MOVES: &'static [(Self, Self)] = &[
         (Self::Firing, Self::Acknowledged),
         (Self::Firing, Self::Resolved),
         (Self::Acknowledged, Self::Resolved),
         (Self::Resolved, Self::Firing),
     ];
-
-    /// Whether the lifecycle allows moving from `self` to `to`.
-    pub fn can_move_to(self, to: AlertStatus) -> bool {
-        Self::MOVES.contains(&(self, to))
-    }
-
-    /// `to` when the move is allowed, otherwise a conflict naming both ends. Only
-    /// [`Alert::record`](super::Alert::record) moves an alert.
-    pub(super) fn move_to(self, to: AlertStatus) -> Result<AlertStatus, Error> {
-        checked_move(&Self::MOVES, self, to, "an alert")
-    }
 }
 
 /// What someone does to a stored alert. [`Alert::record`](super::Alert::record) checks it

@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::checked_text::checked_text;
+use super::lifecycle::Lifecycle;
 use super::text::bounded;
 use super::wire_names::wire_names;
 use super::{
@@ -329,7 +330,7 @@ impl Incident {
         let change = match action {
             IncidentAction::MoveTo { status, note } => Change::StatusChanged {
                 from: self.status,
-                to: self.status.move_to(status)?,
+                to: self.status.checked_move(status)?,
                 note,
             },
             IncidentAction::Comment(text) => Change::CommentAdded { text },

@@ -18,43 +18,44 @@ wire_names! {
     }
 }
 
-impl Status {
-    /// The moves the lifecycle allows: pendiente→en_proceso, pendiente→resuelto,
-    /// en_proceso→resuelto and resuelto→en_proceso (reopen).
-    const MOVES: [(Status, Status); 4] = [
+impl Lifecycle for Status {
+    const SUBJECT: &'static str = "an incident";
+    /// pendiente→en_proceso, pendiente→resuelto, en_proceso→resuelto and resuelto→en_proceso
+    /// (reopen).
+    const MOVES: &'static [(Self, Self)] = &[
         (Self::Pending, Self::InProgress),
         (Self::Pending, Self::Resolved),
         (Self::InProgress, Self::Resolved),
         (Self::Resolved, Self::InProgress),
     ];
+}
+
+/// A status with a lifecycle: the moves it allows, said once per lifecycle, and the one rule
+/// every lifecycle checks a move by. Only an aggregate's `record` (of an
+/// [`Incident`](super::Incident), of an [`Alert`](super::Alert)) moves a status, through
+/// [`checked_move`](Lifecycle::checked_move).
+pub trait Lifecycle: Copy + PartialEq + fmt::Display + 'static {
+    /// What moves, as a conflict message names it: `an incident`, `an alert`.
+    const SUBJECT: &'static str;
+    /// Every move the lifecycle allows, from → to.
+    const MOVES: &'static [(Self, Self)];
 
     /// Whether the lifecycle allows moving from `self` to `to`.
-    pub fn can_move_to(self, to: Status) -> bool {
+    fn can_move_to(self, to: Self) -> bool {
         Self::MOVES.contains(&(self, to))
     }
 
-    /// `to` when the move is allowed, otherwise a conflict naming both ends. Only
-    /// [`Incident::record`](super::Incident::record) moves an incident.
-    pub(super) fn move_to(self, to: Status) -> Result<Status, Error> {
-        checked_move(&Self::MOVES, self, to, "an incident")
-    }
-}
-
-/// `to` when `moves` holds the move from `from`, otherwise an `invalid_transition` conflict
-/// naming `what` and both ends: the rule of every lifecycle, incidents' and alerts'.
-pub(super) fn checked_move<S: Copy + PartialEq + fmt::Display>(
-    moves: &[(S, S)],
-    from: S,
-    to: S,
-    what: &str,
-) -> Result<S, Error> {
-    if moves.contains(&(from, to)) {
-        Ok(to)
-    } else {
-        Err(Error::conflict(
-            ConflictKind::InvalidTransition,
-            format!("{what} cannot go from {from} to {to}"),
-        ))
+    /// `to` when the lifecycle allows the move, otherwise an `invalid_transition` conflict
+    /// naming both ends.
+    fn checked_move(self, to: Self) -> Result<Self, Error> {
+        if self.can_move_to(to) {
+            Ok(to)
+        } else {
+            Err(Error::conflict(
+                ConflictKind::InvalidTransition,
+                format!("{} cannot go from {self} to {to}", Self::SUBJECT),
+            ))
+        }
     }
 }
 
@@ -94,7 +95,7 @@ mod tests {
                 (Resolved, InProgress)
             ]
         );
-        let err = Resolved.move_to(Pending).unwrap_err();
+        let err = Resolved.checked_move(Pending).unwrap_err();
         assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
         assert_eq!(err.code(), "invalid_transition");
     }

@@ -48,7 +48,7 @@ pub use incident::{
     Change, Department, DepartmentName, EventKind, Incident, IncidentAction, IncidentDraft,
     IncidentEvent, IncidentParts, IncidentType, TypeCatalog,
 };
-pub use lifecycle::{Status, Urgency};
+pub use lifecycle::{Lifecycle, Status, Urgency};
 pub use mail::{
     MailAbout, MailCause, MailKind, MailMessage, MailState, OutboxBacklog, OutboxMail, Subject,
 };
