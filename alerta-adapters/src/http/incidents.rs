@@ -3,7 +3,7 @@
 use alerta_core::domain::{
     CommentText, DepartmentName, Description, EventView, Incident, IncidentDeliveries,
     IncidentEvent, IncidentFilter, IncidentId, IncidentType, IncidentView, Location, Note, Page,
-    SearchText, Status, Urgency,
+    SearchText, Status, Timeline, Urgency,
 };
 use alerta_core::{Alerta, IncidentDraft, LocationCheck, Preview, StatusChange};
 use axum::extract::State;
@@ -31,6 +31,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/incidents/preview", post(preview))
         .route("/incidents/validate-location", post(validate_location))
         .route("/incidents/mine", get(mine))
+        .route("/incidents/mine/timelines", get(my_timelines))
         .route("/incidents/{id}", get(one))
         .route("/incidents/{id}/status", post(change_status))
         .route("/incidents/{id}/comments", post(comment))
@@ -46,6 +47,7 @@ pub(super) fn routes() -> Router<AppState> {
     preview,
     validate_location,
     mine,
+    my_timelines,
     one,
     change_status,
     comment,
@@ -227,6 +229,25 @@ async fn mine(
 ) -> Result<Json<Listed<Incident>>, ApiError> {
     let page = page.page()?;
     let list = caller.app.my_incidents(&caller.user, &page);
+    Ok(Json(listed(&caller.app, list).await?))
+}
+
+/// The caller's own incidents, newest first, each with the history they may read of it.
+#[utoipa::path(get, path = "/incidents/mine/timelines", tag = "incidents",
+    summary = "My incidents with their histories",
+    description = "What `GET /incidents/mine` lists, each with its history as `GET /incidents/{id}/events` gives it to the caller (for a student, every event but staff comments, each with `actor: null`): a reporter's page in one request.",
+    security(("session" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of the caller's incidents with their histories, and the stream head.", body = Listed<Timeline>),
+        BadLimit,
+    ))]
+async fn my_timelines(
+    caller: Caller,
+    QueryParams(page): QueryParams<PageParams>,
+) -> Result<Json<Listed<Timeline>>, ApiError> {
+    let page = page.page()?;
+    let list = caller.app.my_timelines(&caller.user, &page);
     Ok(Json(listed(&caller.app, list).await?))
 }
 

@@ -196,35 +196,14 @@ function reported(incident) {
   return { tipo_evento: "creado", created_at: incident.created_at, detalle: {} };
 }
 
-/** How many histories are read at once when "my incidents" loads. */
-const HISTORY_READS = 4;
-
-/** The reporter's part of an incident's history (no staff comments, no actors); the report
- * alone if it cannot be read, so that the card still shows. */
-async function timeline(incident) {
-  try {
-    const reply = await api(`/incidents/${encodeURIComponent(incident.incident_id)}/events`);
-    return reply.items;
-  } catch (_) {
-    return [reported(incident)];
-  }
-}
-
-/** Loads the student's own incidents with their timelines; resolves to the stream id the
- * list reflects (read before the histories, so the stream replays whatever they miss). */
+/** Loads the student's own incidents with their timelines, in one request; resolves to the
+ * stream id the list reflects (read before the list, so the stream replays whatever it
+ * misses). */
 export async function loadStudent() {
   const known = new Set(mine.keys());
-  const reply = await api("/incidents/mine?limit=100");
-  const entries = reply.items.map((incident) => ({ incident, events: [] }));
-  let next = 0;
-  const reader = async () => {
-    while (next < entries.length) {
-      const entry = entries[next++];
-      entry.events = await timeline(entry.incident);
-    }
-  };
-  await Promise.all(Array.from({ length: HISTORY_READS }, reader));
-  // Messages that arrived while the histories were read are kept: they may be newer.
+  const reply = await api("/incidents/mine/timelines?limit=100");
+  const entries = reply.items.map(({ incident, events }) => ({ incident, events }));
+  // Messages that arrived while the list was read are kept: they may be newer.
   const during = [...mine.values()];
   mine.clear();
   for (const entry of entries) mine.set(entry.incident.incident_id, entry);

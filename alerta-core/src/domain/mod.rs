@@ -76,4 +76,4 @@ pub use text::{
 pub use user::{
     AccessChange, Account, Email, NewUser, Password, PasswordHash, Role, User, UserRecord,
 };
-pub use visibility::{EventView, IncidentView, Redactable, Sight, View, redacted};
+pub use visibility::{EventView, IncidentView, Redactable, Sight, Timeline, View, redacted};

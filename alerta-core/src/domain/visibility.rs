@@ -133,6 +133,17 @@ impl EventView {
     }
 }
 
+/// One of the caller's own incidents with the part of its history they may read: what a
+/// reporter's "my incidents" shows, in one reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Timeline {
+    /// The incident, whole: it is the caller's.
+    pub incident: Incident,
+    /// Its history, oldest first, as `GET /incidents/{id}/events` gives it to the caller.
+    pub events: Vec<EventView>,
+}
+
 impl<T: Redactable> Serialize for View<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if self.whole {

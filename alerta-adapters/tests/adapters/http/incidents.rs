@@ -709,3 +709,90 @@ async fn the_reporter_reads_the_history_without_staff_comments_or_who_acted() {
         .await
         .expect_error(403, "forbidden");
 }
+
+#[tokio::test]
+async fn my_timelines_give_each_own_incident_with_the_history_its_reporter_may_read() {
+    let t = spawn_app().await;
+    let reporter = t.user(Role::Student).await;
+    let other = t.user(Role::Student).await;
+    let staff = t.user(Role::Staff).await;
+    let first = t.report(&reporter.token, "Fuga de agua en el baño").await;
+    let first_id = first["incident_id"].as_str().unwrap();
+    let second = t.report(&reporter.token, "Luz fundida en el pasillo").await;
+    let second_id = second["incident_id"].as_str().unwrap();
+    t.report(&other.token, "Banco roto").await;
+    comment(&t, &staff.token, first_id, "Interno: llamar al fontanero")
+        .await
+        .expect(201);
+    status(
+        &t,
+        &staff.token,
+        first_id,
+        json!({"estado": "en_proceso", "version": 2, "nota": "Fontanero en camino"}),
+    )
+    .await
+    .expect(200);
+
+    let timelines = t
+        .get("/incidents/mine/timelines", Some(&reporter.token))
+        .await;
+    timelines.expect(200);
+    assert!(
+        timelines.body["stream"].is_string(),
+        "the stream head the list reflects: {}",
+        timelines.body
+    );
+    let items = timelines.items();
+    let ids: Vec<&str> = items
+        .iter()
+        .map(|item| item["incident"]["incident_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [second_id, first_id], "the caller's own, newest first");
+    assert_eq!(items[1]["incident"]["estado"], "en_proceso");
+    assert_eq!(items[1]["incident"]["reportado_por"], reporter.id());
+    // Each history is the one the history route gives the reporter, event for event.
+    for item in items {
+        let id = item["incident"]["incident_id"].as_str().unwrap();
+        let history = t
+            .get(&format!("/incidents/{id}/events"), Some(&reporter.token))
+            .await;
+        history.expect(200);
+        assert_eq!(&item["events"], &history.body["items"], "history of {id}");
+    }
+    let kinds: Vec<&str> = items[1]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["tipo_evento"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["creado", "cambio_estado"], "no staff comment");
+    assert!(
+        !String::from_utf8_lossy(&timelines.bytes).contains("Interno"),
+        "the comment's text is not in the reporter's reply"
+    );
+
+    // Staff who report read their own incidents' histories whole.
+    let own = t.report(&staff.token, "Proyector sin señal").await;
+    let own_id = own["incident_id"].as_str().unwrap();
+    comment(&t, &staff.token, own_id, "Revisar el cable")
+        .await
+        .expect(201);
+    let theirs = t.get("/incidents/mine/timelines", Some(&staff.token)).await;
+    theirs.expect(200);
+    assert_eq!(theirs.items().len(), 1);
+    assert_eq!(theirs.items()[0]["events"][1]["tipo_evento"], "comentario");
+    assert_eq!(theirs.items()[0]["events"][1]["actor"], staff.id());
+
+    let paged = t
+        .get("/incidents/mine/timelines?limit=1", Some(&reporter.token))
+        .await;
+    paged.expect(200);
+    assert_eq!(paged.items().len(), 1);
+    assert!(paged.body["next_cursor"].is_string());
+    t.get("/incidents/mine/timelines?limit=0", Some(&reporter.token))
+        .await
+        .expect_error(400, "invalid_limit");
+    t.get("/incidents/mine/timelines", None)
+        .await
+        .expect(401);
+}

@@ -469,6 +469,8 @@ async fn real_replies_match_the_document() {
         )
         .await;
     check(&doc, "post", "/incidents/{id}/comments", r.expect(201));
+    // The reporter's timelines: events without their actor, the comment left out.
+    check_get(&app, &doc, "/incidents/mine/timelines", st, 200).await;
     let r = app
         .post(
             &format!("/incidents/{id}/department"),
