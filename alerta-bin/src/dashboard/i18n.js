@@ -5,10 +5,17 @@
 
 const LANGUAGES = ["es", "en"];
 
+/** One language's table; an empty one if it cannot be read, so that the page still works
+ * and shows each string's key instead. */
 async function table(language) {
-  const reply = await fetch(`/ui/i18n/${language}.json`);
-  if (!reply.ok) throw new Error(`the ${language} strings did not load (${reply.status})`);
-  return reply.json();
+  try {
+    const reply = await fetch(`/ui/i18n/${language}.json`);
+    if (reply.ok) return await reply.json();
+    console.warn(`the ${language} strings did not load (${reply.status})`);
+  } catch (error) {
+    console.warn(`the ${language} strings did not load`, error);
+  }
+  return {};
 }
 
 const strings = Object.fromEntries(
