@@ -7,6 +7,7 @@
 //! once. So a burst costs a few large writes, a slow reader gets larger writes rather than a
 //! growing queue, and memory per connection is its cursor and its write buffer.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use alerta_core::domain::{Position, StreamHead, Timestamp};
@@ -199,12 +200,11 @@ where
         hub.count_delivered(1);
     }
     let filter = subscription.filter();
-    let mut ping =
-        tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
+    let mut ping = tokio::time::interval_at(spread(config.ping_interval), config.ping_interval);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     let mut session_check =
-        tokio::time::interval_at(Instant::now() + config.session_check, config.session_check);
+        tokio::time::interval_at(spread(config.session_check), config.session_check);
     session_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         // Everything up to the head, in as few writes as the batch size allows.
@@ -284,6 +284,19 @@ where
             }
         }
     }
+}
+
+/// When a connection's first periodic check (ping, session) falls due: somewhere within one
+/// `period` from now, each connection at another phase. Connections that open together (all
+/// of them after a restart) would otherwise check together in every period for as long as
+/// they stay, and a thousand session reads at once hold up whatever is being delivered then.
+fn spread(period: Duration) -> Instant {
+    static OPENED: AtomicU64 = AtomicU64::new(0);
+    let opened = OPENED.fetch_add(1, Ordering::Relaxed);
+    // Multiples of the golden ratio's fraction: each new phase falls into the largest gap the
+    // ones before it left, so any number of connections is spread evenly.
+    let phase = (opened as f64 * 0.618_033_988_749_895).fract();
+    Instant::now() + period.mul_f64(phase)
 }
 
 /// The next page of the log of `epoch` after `cursor`, encoded and filtered by `filter`, with
@@ -377,4 +390,37 @@ async fn close<S>(
         }
     };
     let _ = timeout(config.close_timeout, handshake).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Connections opened together check at phases spread over the whole period: no gap
+    /// between two of them is much wider than an even share.
+    #[test]
+    fn first_checks_of_connections_opened_together_are_spread_over_the_period() {
+        const CONNECTIONS: usize = 100;
+        let period = Duration::from_secs(5);
+        let mut phases: Vec<f64> = (0..CONNECTIONS)
+            .map(|_| {
+                let now = Instant::now();
+                let first = spread(period);
+                assert!(first >= now, "never in the past");
+                let phase = (first - now).as_secs_f64() / period.as_secs_f64();
+                assert!(phase < 1.0 + 1e-6, "within one period: {phase}");
+                phase
+            })
+            .collect();
+        phases.sort_by(f64::total_cmp);
+        let widest = phases
+            .windows(2)
+            .map(|pair| pair[1] - pair[0])
+            .chain([phases[0] + 1.0 - phases[CONNECTIONS - 1]])
+            .fold(0.0, f64::max);
+        assert!(
+            widest < 3.0 / CONNECTIONS as f64,
+            "the widest gap is {widest} of the period"
+        );
+    }
 }

@@ -792,7 +792,5 @@ async fn my_timelines_give_each_own_incident_with_the_history_its_reporter_may_r
     t.get("/incidents/mine/timelines?limit=0", Some(&reporter.token))
         .await
         .expect_error(400, "invalid_limit");
-    t.get("/incidents/mine/timelines", None)
-        .await
-        .expect(401);
+    t.get("/incidents/mine/timelines", None).await.expect(401);
 }
