@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use alerta_core::domain::Role;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -66,9 +67,14 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// The roles a `session` requirement may name as its scope, and the 403 each implies.
-const ROLE_REFUSALS: [(&str, &str); 2] =
-    [("admin", "Not an admin."), ("staff", "Not staff or admin.")];
+/// The 403 of a route whose `session` requirement names `role` (its wire name) as its scope.
+fn refusal_of(role: &str) -> Option<&'static str> {
+    match Role::parse(role).ok()? {
+        Role::Admin => Some("Not an admin."),
+        Role::Staff => Some("Not staff or admin."),
+        Role::Student => None,
+    }
+}
 
 /// Adds the refusals an operation's `security` implies, where the operation does not declare
 /// its own: a 401 wherever a token is required, and a 403 where the `session` requirement
@@ -91,11 +97,9 @@ fn add_implied_refusals(doc: &mut utoipa::openapi::OpenApi) {
                 .iter()
                 .filter_map(|r| serde_json::to_value(r).ok())
                 .collect();
-            let role = schemes.iter().find_map(|scheme| {
+            let refusal = schemes.iter().find_map(|scheme| {
                 let scopes = scheme.get(SESSION)?.as_array()?;
-                ROLE_REFUSALS
-                    .iter()
-                    .find(|(role, _)| scopes.iter().any(|s| s == role))
+                scopes.iter().find_map(|scope| refusal_of(scope.as_str()?))
             });
             let replies = &mut operation.responses.responses;
             if schemes
@@ -106,7 +110,7 @@ fn add_implied_refusals(doc: &mut utoipa::openapi::OpenApi) {
                     .entry("401".to_owned())
                     .or_insert_with(|| error_reply("No token or a bad one."));
             }
-            if let Some((_, refusal)) = role {
+            if let Some(refusal) = refusal {
                 replies
                     .entry("403".to_owned())
                     .or_insert_with(|| error_reply(refusal));

@@ -38,7 +38,9 @@ pub struct HubConfig {
     /// (its tables recreated) before they get `reset`. A message of another epoch from the
     /// broker makes it look at once.
     pub epoch_check: Duration,
-    /// How often the server pings each client (30 s by default, 1 ms at least).
+    /// How often the server pings each client (30 s by default, 1 ms at least). The first
+    /// ping comes within one interval of connecting, each connection at its own phase, so
+    /// clients that connect together are not pinged together.
     pub ping_interval: Duration,
     /// How long a client may stay silent, pongs included, before it is disconnected (75 s
     /// by default). Checked at each ping, so it takes effect at the first ping after.
@@ -48,7 +50,9 @@ pub struct HubConfig {
     /// behind, is never disconnected: it catches up from the log.
     pub stall_timeout: Duration,
     /// How often a subscription's session is checked against the store (5 s by default):
-    /// the longest a stream stays open after its session ended elsewhere.
+    /// the longest a stream stays open after its session ended elsewhere. Each connection
+    /// checks at its own phase of the period, so a thousand clients that connect together
+    /// do not read the store together.
     pub session_check: Duration,
     /// How long the closing handshake may take (5 s by default).
     pub close_timeout: Duration,

@@ -77,17 +77,21 @@ wire_names! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::AlertStatus;
+
+    /// Every pair of `all` that the lifecycle allows, in the order of `all`.
+    fn allowed_moves<S: Lifecycle>(all: &[S]) -> Vec<(S, S)> {
+        all.iter()
+            .flat_map(|&a| all.iter().map(move |&b| (a, b)))
+            .filter(|(a, b)| a.can_move_to(*b))
+            .collect()
+    }
 
     #[test]
     fn exactly_the_documented_moves_are_allowed() {
-        let allowed: Vec<(Status, Status)> = Status::ALL
-            .into_iter()
-            .flat_map(|a| Status::ALL.into_iter().map(move |b| (a, b)))
-            .filter(|(a, b)| a.can_move_to(*b))
-            .collect();
         use Status::*;
         assert_eq!(
-            allowed,
+            allowed_moves(&Status::ALL),
             vec![
                 (Pending, InProgress),
                 (Pending, Resolved),
@@ -98,5 +102,19 @@ mod tests {
         let err = Resolved.checked_move(Pending).unwrap_err();
         assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
         assert_eq!(err.code(), "invalid_transition");
+    }
+
+    #[test]
+    fn the_alert_lifecycle_allows_exactly_its_moves() {
+        use AlertStatus::*;
+        assert_eq!(
+            allowed_moves(&AlertStatus::ALL),
+            vec![
+                (Firing, Acknowledged),
+                (Firing, Resolved),
+                (Acknowledged, Resolved),
+                (Resolved, Firing)
+            ]
+        );
     }
 }

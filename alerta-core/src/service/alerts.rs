@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::future::Future;
 
+use futures::{StreamExt, TryStreamExt};
+
 use super::incidents::RETRIES_WITHOUT_VERSION;
 use super::{Alerta, require_staff};
 use crate::domain::{
@@ -91,14 +93,16 @@ impl Alerta {
         // Each mailed write's link names the group it will join, read from the store; the
         // reads of a batch run side by side, so a burst of mailed alerts costs a few reads'
         // time rather than one per alert.
-        let mut targets: Vec<Option<AlertId>> = Vec::with_capacity(alerts.len());
-        for chunk in alerts.chunks(ACK_TARGET_READS) {
-            let mut reads = Vec::with_capacity(chunk.len());
-            for alert in chunk {
-                reads.push(self.mailed_ack_target(alert));
-            }
-            targets.extend(futures::future::try_join_all(reads).await?);
-        }
+        // Collected first: the compiler cannot show a lazy map over borrowed alerts to be
+        // `Send` for every lifetime, and this runs in spawned tasks.
+        let reads: Vec<_> = alerts
+            .iter()
+            .map(|alert| self.mailed_ack_target(alert))
+            .collect();
+        let targets: Vec<Option<AlertId>> = futures::stream::iter(reads)
+            .buffered(ACK_TARGET_READS)
+            .try_collect()
+            .await?;
         let mut writes = Vec::with_capacity(alerts.len());
         for (alert, acked) in alerts.into_iter().zip(targets) {
             let mails = match acked {

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::{Alerta, require_admin, require_staff};
@@ -571,27 +572,26 @@ impl Alerta {
     /// [`history`](Self::history) gives it to them (`GET /incidents/mine/timelines`); any
     /// role. One call where "my incidents" would otherwise read each history on its own.
     pub async fn my_timelines(&self, actor: &User, page: &PageRequest) -> Result<Page<Timeline>> {
-        let incidents = self.my_incidents(actor, page).await?;
-        let mut items = Vec::with_capacity(incidents.items.len());
-        for chunk in incidents.items.chunks(HISTORY_READS) {
-            let reads = chunk
-                .iter()
-                .map(|incident| self.inner.storage.incidents.history(incident.id()));
-            let histories = futures::future::try_join_all(reads).await?;
-            items.extend(
-                chunk
-                    .iter()
-                    .zip(histories)
-                    .map(|(incident, events)| Timeline {
-                        incident: incident.clone(),
-                        events: history_as_seen_by(actor, events),
-                    }),
-            );
-        }
-        Ok(Page {
-            items,
-            next_cursor: incidents.next_cursor,
-        })
+        let Page { items, next_cursor } = self.my_incidents(actor, page).await?;
+        // Collected first, as for the acknowledgement links' reads: a lazy map over borrowed
+        // incidents cannot be shown `Send` for every lifetime.
+        let reads: Vec<_> = items
+            .iter()
+            .map(|incident| self.inner.storage.incidents.history(incident.id()))
+            .collect();
+        let histories: Vec<Vec<IncidentEvent>> = futures::stream::iter(reads)
+            .buffered(HISTORY_READS)
+            .try_collect()
+            .await?;
+        let items = items
+            .into_iter()
+            .zip(histories)
+            .map(|(incident, events)| Timeline {
+                incident,
+                events: history_as_seen_by(actor, events),
+            })
+            .collect();
+        Ok(Page { items, next_cursor })
     }
 }
 
