@@ -79,6 +79,9 @@ async fn health_from(from: [u8; 4], server: &BinaryServer) -> String {
     until_closed(&mut stream, Duration::from_secs(10)).await.0
 }
 
+/// Sends one alert over TCP and returns the reply, once the server has closed the connection:
+/// until then it still holds the connection's slot, and a check of the per-address limit
+/// right after would count it.
 async fn alert_from(from: [u8; 4], server: &BinaryServer) -> Value {
     let stream = connect_from(from, tcp_addr(server)).await;
     let (read, mut write) = stream.into_split();
@@ -86,14 +89,18 @@ async fn alert_from(from: [u8; 4], server: &BinaryServer) -> Value {
         .write_all(b"{\"source\":\"neighbour\",\"severity\":\"info\",\"message\":\"up\"}\n")
         .await
         .unwrap();
+    write.shutdown().await.unwrap();
+    let mut reader = BufReader::new(read);
     let mut line = String::new();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        BufReader::new(read).read_line(&mut line),
-    )
-    .await
-    .expect("a reply")
-    .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), reader.read_line(&mut line))
+        .await
+        .expect("a reply")
+        .unwrap();
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), reader.read_to_end(&mut rest))
+        .await
+        .expect("the server closes the connection after the client's end")
+        .unwrap();
     serde_json::from_str(&line).expect("a JSON reply")
 }
 
