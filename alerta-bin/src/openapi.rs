@@ -40,10 +40,11 @@ struct Always;
 #[openapi(paths(metrics))]
 struct Metrics;
 
-/// The real-time stream: upgrades to a WebSocket whose text frames are
-/// `{type, id, at, data}` messages (see `docs/API.md`, "Real-time stream").
+/// The real-time stream (WebSocket)
+///
+/// Upgrades to a WebSocket whose text frames are `{type, id, at, data}` messages (see
+/// `docs/API.md`, "Real-time stream").
 #[utoipa::path(get, path = "/ws", tag = "stream",
-    summary = "The real-time stream (WebSocket)",
     params(
         ("token" = String, Query, description = "A session token: the handshake cannot carry headers."),
         ("topics" = Option<String>, Query, description = "`incidents`, `alerts` or both, comma-separated."),
@@ -56,16 +57,18 @@ struct Metrics;
     ))]
 fn stream() {}
 
-/// The web app: a static page of ES modules (`/`, `/app.css`, `/ui/*.js`) that uses only the
-/// routes of this document.
+/// The web app
+///
+/// A static page of ES modules (`/`, `/app.css`, `/ui/*.js`) that uses only the routes of this
+/// document.
 #[utoipa::path(get, path = "/", tag = "web app",
-    summary = "The web app",
     responses((status = 200, description = "The page.", content_type = "text/html", body = String)))]
 fn web_app() {}
 
+/// Metrics
+///
 /// Prometheus figures of this instance, in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "meta",
-    summary = "Metrics",
     security(("metrics_token" = [])),
     responses(
         (status = 200, description = "The series listed in the README's \"Operating Alerta\".", content_type = "text/plain", body = String),

@@ -11,11 +11,10 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::Reply;
 use super::json::{Field, JsonBody};
 use super::openapi::ErrorReply;
-use super::openapi_parts::UserPath;
-use super::query::{Named, PageParams, QueryParams, non_empty};
+use super::query::{Named, Paged, QueryParams, non_empty};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -47,25 +46,22 @@ struct ListParams {
     rol: Option<String>,
 }
 
+/// List accounts
+///
 /// Every account, by email; admins only.
 #[utoipa::path(get, path = "/admin/users", tag = "accounts",
-    summary = "List accounts",
     security(("session" = ["admin"])),
-    params(ListParams, PageParams),
-    responses(
-        (status = 200, description = "A page of accounts.", body = Page<Account>),
-        (status = 400, description = "A bad filter (`invalid_rol`, `invalid_limit`, ...).", body = ErrorReply),
-    ))]
+    params(ListParams, Paged),
+    responses((status = 200, description = "A page of accounts.", body = Page<Account>)))]
 async fn list(
     caller: Caller,
     QueryParams(params): QueryParams<ListParams>,
-    QueryParams(page): QueryParams<PageParams>,
-) -> Result<Json<Page<Account>>, ApiError> {
+    Paged(page): Paged,
+) -> Reply<Json<Page<Account>>> {
     let filter = UserFilter {
         text: non_empty(&params.q).map(SearchText::parse).transpose()?,
         role: non_empty(&params.rol).map(Role::parse).transpose()?,
     };
-    let page = page.page()?;
     Ok(Json(
         caller.app.list_users(&caller.user, &filter, &page).await?,
     ))
@@ -75,57 +71,53 @@ async fn list(
 struct RoleBody {
     #[serde(rename = "rol")]
     #[schema(value_type = Role, required = true)]
-    #[serde(default)]
     role: Field<String>,
 }
 
+/// Change a role
+///
 /// Changes an account's role; admins only.
 #[utoipa::path(post, path = "/admin/users/{id}/role", tag = "accounts",
-    summary = "Change a role",
     security(("session" = ["admin"])),
-    params(UserPath),
+    params(Named<UserId>),
     request_body = inline(RoleBody),
     responses(
         (status = 200, description = "The account.", body = AccountReply),
-        (status = 400, description = "An unknown role (`invalid_rol`).", body = ErrorReply),
-        (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
         (status = 409, description = "It would leave no enabled admin (`last_admin`).", body = ErrorReply),
     ))]
 async fn change_role(
     caller: Caller,
     Named(id): Named<UserId>,
     JsonBody(body): JsonBody<RoleBody>,
-) -> Result<Json<AccountReply>, ApiError> {
+) -> Reply<Json<AccountReply>> {
     let role = Role::parse(&body.role.required("rol")?)?;
     let user = caller.app.change_role(&caller.user, &id, role).await?;
     Ok(Json(AccountReply { user }))
 }
 
+/// Disable an account
+///
 /// Disables an account and ends its sessions; admins only.
 #[utoipa::path(post, path = "/admin/users/{id}/disable", tag = "accounts",
-    summary = "Disable an account",
     security(("session" = ["admin"])),
-    params(UserPath),
+    params(Named<UserId>),
     responses(
         (status = 200, description = "The account.", body = AccountReply),
-        (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
         (status = 409, description = "It would leave no enabled admin (`last_admin`).", body = ErrorReply),
     ))]
-async fn disable(caller: Caller, Named(id): Named<UserId>) -> Result<Json<AccountReply>, ApiError> {
+async fn disable(caller: Caller, Named(id): Named<UserId>) -> Reply<Json<AccountReply>> {
     let user = caller.app.disable_user(&caller.user, &id).await?;
     Ok(Json(AccountReply { user }))
 }
 
+/// Enable an account
+///
 /// Enables an account again; admins only.
 #[utoipa::path(post, path = "/admin/users/{id}/enable", tag = "accounts",
-    summary = "Enable an account",
     security(("session" = ["admin"])),
-    params(UserPath),
-    responses(
-        (status = 200, description = "The account.", body = AccountReply),
-        (status = 404, description = "No such account (`user_not_found`).", body = ErrorReply),
-    ))]
-async fn enable(caller: Caller, Named(id): Named<UserId>) -> Result<Json<AccountReply>, ApiError> {
+    params(Named<UserId>),
+    responses((status = 200, description = "The account.", body = AccountReply)))]
+async fn enable(caller: Caller, Named(id): Named<UserId>) -> Reply<Json<AccountReply>> {
     let user = caller.app.enable_user(&caller.user, &id).await?;
     Ok(Json(AccountReply { user }))
 }
@@ -133,27 +125,25 @@ async fn enable(caller: Caller, Named(id): Named<UserId>) -> Result<Json<Account
 #[derive(Default, Deserialize, ToSchema)]
 struct PasswordBody {
     #[schema(value_type = String, required = true)]
-    #[serde(default)]
     current_password: Field<String>,
     #[schema(value_type = String, required = true, min_length = 8, max_length = 128)]
-    #[serde(default)]
     new_password: Field<String>,
 }
 
+/// Change my password
+///
 /// Changes the caller's password; their other sessions end.
 #[utoipa::path(post, path = "/auth/password", tag = "auth",
-    summary = "Change my password",
     security(("session" = [])),
     request_body = inline(PasswordBody),
     responses(
         (status = 204, description = "Changed."),
-        (status = 400, description = "`invalid_current_password` or `invalid_new_password`.", body = ErrorReply),
         (status = 429, description = "The account is locked after failed logins.", body = ErrorReply),
     ))]
 async fn change_password(
     caller: Caller,
     JsonBody(body): JsonBody<PasswordBody>,
-) -> Result<StatusCode, ApiError> {
+) -> Reply<StatusCode> {
     let current = body.current_password.required("current_password")?;
     let new =
         Password::parse(&body.new_password.required("new_password")?).map_err(|e| match e {
@@ -175,15 +165,16 @@ struct Setup {
     admin_exists: bool,
 }
 
+/// Whether an admin exists
+///
 /// Open to anyone: the login page asks it to know whether to say how to make the first
 /// admin. It tells no more than that an admin exists.
 #[utoipa::path(get, path = "/setup", tag = "auth",
-    summary = "Whether an admin exists",
     responses(
         (status = 200, description = "Whether an enabled admin exists.", body = Setup),
         (status = 503, description = "The store is unavailable.", body = ErrorReply),
     ))]
-async fn setup(State(state): State<AppState>) -> Result<Json<Setup>, ApiError> {
+async fn setup(State(state): State<AppState>) -> Reply<Json<Setup>> {
     Ok(Json(Setup {
         admin_exists: state.app.admin_exists().await?,
     }))

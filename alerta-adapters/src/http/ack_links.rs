@@ -6,13 +6,14 @@ use alerta_core::domain::Alert;
 use alerta_core::notifications::escape_html;
 use alerta_core::{AckByLink, AckLinkState};
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::query::PathParams;
 
 #[derive(utoipa::OpenApi)]
@@ -82,14 +83,22 @@ fn invalid() -> Response {
     )
 }
 
-/// The `{token}` of both routes.
+/// The `{token}` of both routes, as the document describes it and the handlers read it.
 #[derive(utoipa::IntoParams)]
 #[into_params(names("token"), parameter_in = Path)]
-#[allow(dead_code)] // Describes the parameter; never built.
 struct LinkToken(
     /// The signed token from the alert mail.
     String,
 );
+
+impl<S: Send + Sync> FromRequestParts<S> for LinkToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let PathParams(token) = PathParams::from_request_parts(parts, state).await?;
+        Ok(Self(token))
+    }
+}
 
 /// The pages of both routes for a link that cannot be used.
 #[derive(utoipa::IntoResponses)]
@@ -103,19 +112,16 @@ enum RefusedLink {
     Gone(String),
 }
 
-/// `GET`: what the link would do, with a button that does it.
+/// Show an acknowledgement link's page
+///
+/// An HTML page naming the alert, with a button that posts the link. Changes nothing.
 #[utoipa::path(get, path = "/events/ack/{token}", tag = "alerts",
-    summary = "Show an acknowledgement link's page",
-    description = "An HTML page naming the alert, with a button that posts the link. Changes nothing.",
     params(LinkToken),
     responses(
         (status = 200, description = "The page.", content_type = "text/html", body = String),
         RefusedLink,
     ))]
-async fn show(
-    State(state): State<AppState>,
-    PathParams(token): PathParams<String>,
-) -> Result<Response, ApiError> {
+async fn show(State(state): State<AppState>, LinkToken(token): LinkToken) -> Reply<Response> {
     Ok(match state.app.ack_link_state(&token).await? {
         AckLinkState::Usable(alert) => page(
             StatusCode::OK,
@@ -131,10 +137,10 @@ async fn show(
     })
 }
 
-/// `POST`: acknowledges, once.
+/// Acknowledge an alert from its mail
+///
+/// Acknowledges the alert the link names, once; an HTML page says what happened.
 #[utoipa::path(post, path = "/events/ack/{token}", tag = "alerts",
-    summary = "Acknowledge an alert from its mail",
-    description = "Acknowledges the alert the link names, once; an HTML page says what happened.",
     params(LinkToken),
     responses(
         (status = 200, description = "Acknowledged, or no longer firing (an HTML page).", content_type = "text/html", body = String),
@@ -142,8 +148,8 @@ async fn show(
     ))]
 async fn acknowledge(
     State(state): State<AppState>,
-    PathParams(token): PathParams<String>,
-) -> Result<Response, ApiError> {
+    LinkToken(token): LinkToken,
+) -> Reply<Response> {
     Ok(match state.app.acknowledge_by_link(&token).await? {
         AckByLink::Acknowledged(alert) => {
             page(StatusCode::OK, "Alert acknowledged", &describe(&alert))

@@ -6,8 +6,7 @@ use alerta_core::domain::{
     Severity, Timestamp,
 };
 use alerta_core::{AlertChangeRequest, AlertSender, Error};
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -15,15 +14,12 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::AppState;
 use super::auth::{AlertCaller, Caller};
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::idempotency::Idempotency;
-use super::json::{Field, JsonBody, OptionalJson};
+use super::json::{Created, Field, JsonBody, OptionalJson};
 use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{
-    AlertNotFound, AlertPath, BadLimit, IdempotencyConflict, IdempotencyKeyHeader,
-};
-use super::query::{Named, PageParams, QueryParams, non_empty};
+use super::query::{Named, Paged, QueryParams, non_empty};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -43,21 +39,16 @@ pub(super) struct Api;
 #[derive(Default, Deserialize, ToSchema)]
 struct AlertBody {
     #[schema(value_type = AlertSource, required = true)]
-    #[serde(default)]
     source: Field<String>,
     #[schema(value_type = Severity, required = true)]
-    #[serde(default)]
     severity: Field<String>,
     #[schema(value_type = AlertMessage, required = true)]
-    #[serde(default)]
     message: Field<String>,
     /// Groups occurrences; without one, a hash of source, severity and message.
     #[schema(value_type = Option<Fingerprint>)]
-    #[serde(default)]
     fingerprint: Field<String>,
     /// An alias of `fingerprint`; both at once must be equal.
     #[schema(value_type = Option<Fingerprint>)]
-    #[serde(default)]
     dedup_key: Field<String>,
 }
 
@@ -68,23 +59,20 @@ struct Accepted {
     id: AlertId,
 }
 
+/// Send an alert
+///
 /// Sends an alert occurrence; it opens a group or folds into its fingerprint's.
 #[utoipa::path(post, path = "/events", tag = "alerts",
-    summary = "Send an alert",
     security(("session" = []), ("ingest_key" = [])),
-    params(IdempotencyKeyHeader),
+    params(Idempotency),
     request_body = inline(AlertBody),
-    responses(
-        (status = 201, description = "The id of the alert (group) the occurrence went to.", body = Accepted),
-        (status = 400, description = "A bad field (`invalid_source`, `invalid_fingerprint`, ...).", body = ErrorReply),
-        IdempotencyConflict,
-    ))]
+    responses((status = 201, description = "The id of the alert (group) the occurrence went to.", body = Accepted)))]
 async fn report(
     State(state): State<AppState>,
     caller: AlertCaller,
     idempotency: Idempotency,
     JsonBody(body): JsonBody<AlertBody>,
-) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+) -> Reply<Created<Accepted>> {
     let fingerprint = body.fingerprint.optional("fingerprint")?;
     let dedup_key = body.dedup_key.optional("fingerprint")?;
     let draft = AlertDraft::parse(
@@ -116,13 +104,10 @@ async fn report(
                 .await?
         }
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(Accepted {
-            ok: true,
-            id: alert.id,
-        }),
-    ))
+    Ok(Created(Accepted {
+        ok: true,
+        id: alert.id,
+    }))
 }
 
 /// The filters of `GET /events`.
@@ -197,95 +182,73 @@ fn ulid_floor(time: Timestamp) -> String {
     text
 }
 
+/// List alerts
+///
 /// Alert groups, newest first.
 #[utoipa::path(get, path = "/events", tag = "alerts",
-    summary = "List alerts",
     security(("session" = [])),
-    params(AlertQuery, PageParams),
-    responses(
-        (status = 200, description = "A page of alerts, each with its `incident_id` (or `null`), and the stream head.", body = Listed<AlertWithIncident>),
-        (status = 400, description = "A bad filter (`invalid_severity`, `invalid_since`, ...).", body = ErrorReply),
-    ))]
+    params(AlertQuery, Paged),
+    responses((status = 200, description = "A page of alerts, each with its `incident_id` (or `null`), and the stream head.", body = Listed<AlertWithIncident>)))]
 async fn search(
     caller: Caller,
     QueryParams(filters): QueryParams<AlertQuery>,
-    QueryParams(page): QueryParams<PageParams>,
-) -> Result<Json<Listed<AlertWithIncident>>, ApiError> {
+    Paged(page): Paged,
+) -> Reply<Json<Listed<AlertWithIncident>>> {
     let filter = filters.filter()?;
-    let page = page.page()?;
     let list = caller
         .app
         .search_alerts_with_incidents(&caller.user, &filter, &page);
     Ok(Json(listed(&caller.app, list).await?))
 }
 
+/// Alert counts
+///
 /// Alert groups by severity and by channel.
 #[utoipa::path(get, path = "/events/stats", tag = "alerts",
-    summary = "Alert counts",
     security(("session" = [])),
-    responses(
-        (status = 200, description = "The counts.", body = AlertCounts),
-    ))]
-async fn stats(caller: Caller) -> Result<Json<AlertCounts>, ApiError> {
+    responses((status = 200, description = "The counts.", body = AlertCounts)))]
+async fn stats(caller: Caller) -> Reply<Json<AlertCounts>> {
     Ok(Json(caller.app.alert_stats(&caller.user).await?))
 }
 
+/// One alert
+///
 /// One alert, with the incident opened from it.
 #[utoipa::path(get, path = "/events/{id}", tag = "alerts",
-    summary = "One alert",
     security(("session" = [])),
-    params(AlertPath),
-    responses(
-        (status = 200, description = "The alert and its `incident_id` (or `null`).", body = AlertWithIncident),
-        AlertNotFound,
-    ))]
-async fn one(
-    caller: Caller,
-    Named(id): Named<AlertId>,
-) -> Result<Json<AlertWithIncident>, ApiError> {
+    params(Named<AlertId>),
+    responses((status = 200, description = "The alert and its `incident_id` (or `null`).", body = AlertWithIncident)))]
+async fn one(caller: Caller, Named(id): Named<AlertId>) -> Reply<Json<AlertWithIncident>> {
     let alert = caller.app.alert(&caller.user, &id).await?;
     let incident_id = caller.app.incident_for_alert(&id).await?;
     Ok(Json(AlertWithIncident { alert, incident_id }))
 }
 
+/// Alert history
+///
 /// The alert's status changes, oldest first, whole.
 #[utoipa::path(get, path = "/events/{id}/history", tag = "alerts",
-    summary = "Alert history",
     security(("session" = [])),
-    params(AlertPath),
-    responses(
-        (status = 200, description = "Its history; `next_cursor` is `null`.", body = Page<AlertEvent>),
-        AlertNotFound,
-    ))]
-async fn history(
-    caller: Caller,
-    Named(id): Named<AlertId>,
-) -> Result<Json<Page<AlertEvent>>, ApiError> {
+    params(Named<AlertId>),
+    responses((status = 200, description = "Its history; `next_cursor` is `null`.", body = Page<AlertEvent>)))]
+async fn history(caller: Caller, Named(id): Named<AlertId>) -> Reply<Json<Page<AlertEvent>>> {
     Ok(whole(caller.app.alert_history(&caller.user, &id).await?))
 }
 
+/// Occurrences
+///
 /// When the occurrences of an alert's group arrived, newest first, a page at a time.
 #[utoipa::path(get, path = "/events/{id}/occurrences", tag = "alerts",
-    summary = "Occurrences",
     security(("session" = [])),
-    params(AlertPath, PageParams),
-    responses(
-        (status = 200, description = "A page of `{at, count}`.", body = Page<Occurrences>),
-        BadLimit,
-        AlertNotFound,
-    ))]
+    params(Named<AlertId>, Paged),
+    responses((status = 200, description = "A page of `{at, count}`.", body = Page<Occurrences>)))]
 async fn occurrences(
     caller: Caller,
     Named(id): Named<AlertId>,
-    QueryParams(page): QueryParams<PageParams>,
-) -> Result<Json<Page<Occurrences>>, ApiError> {
-    let page = page.page()?;
-    Ok(Json(
-        caller
-            .app
-            .alert_occurrences(&caller.user, &id, &page)
-            .await?,
-    ))
+    Paged(page): Paged,
+) -> Reply<Json<Page<Occurrences>>> {
+    let reply = caller.app.alert_occurrences(&caller.user, &id, &page);
+    Ok(Json(reply.await?))
 }
 
 /// `{nota?, version?}`, as `POST /incidents/{id}/status` takes them; the body may be absent.
@@ -293,60 +256,69 @@ async fn occurrences(
 struct ChangeBody {
     #[serde(rename = "nota")]
     #[schema(value_type = Option<Note>)]
-    #[serde(default)]
     note: Field<String>,
     /// The `version` read; a stale one is 409 `stale_version`.
     #[schema(value_type = Option<u64>)]
-    #[serde(default)]
     version: Field<u64>,
 }
 
-impl ChangeBody {
-    fn request(self) -> Result<AlertChangeRequest, Error> {
-        Ok(AlertChangeRequest {
-            note: self.note.note()?,
-            expected_version: self.version.optional("version")?,
+/// What acknowledging or resolving an alert asks: the alert of the path, the change of the
+/// optional body, and the request's idempotency key.
+struct AlertChange {
+    id: AlertId,
+    request: AlertChangeRequest,
+    idempotency: Idempotency,
+}
+
+impl FromRequest<AppState> for AlertChange {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = request.into_parts();
+        let idempotency = Idempotency::from_request_parts(&mut parts, state).await?;
+        let Named(id) = Named::from_request_parts(&mut parts, state).await?;
+        let request = Request::from_parts(parts, body);
+        let body = OptionalJson::<ChangeBody>::from_request(request, state).await?;
+        let ChangeBody { note, version } = body.into_inner();
+        let request = AlertChangeRequest {
+            note: note.note()?,
+            expected_version: version.optional("version")?,
+        };
+        Ok(Self {
+            id,
+            request,
+            idempotency,
         })
     }
 }
 
+/// Acknowledge
+///
 /// Acknowledges a firing alert.
 #[utoipa::path(post, path = "/events/{id}/ack", tag = "alerts",
-    summary = "Acknowledge",
     security(("session" = ["staff"])),
-    params(AlertPath, IdempotencyKeyHeader),
+    params(Named<AlertId>, Idempotency),
     request_body(content = inline(ChangeBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
     responses(ChangeReplies))]
-async fn acknowledge(
-    caller: Caller,
-    idempotency: Idempotency,
-    Named(id): Named<AlertId>,
-    body: OptionalJson<ChangeBody>,
-) -> Result<Json<Alert>, ApiError> {
-    let request = body.into_inner().request()?;
-    let app = &caller.app;
-    let changed = app.acknowledge_alert(&caller.user, &id, request, idempotency.key());
+async fn acknowledge(caller: Caller, change: AlertChange) -> Reply<Json<Alert>> {
+    let (app, key) = (&caller.app, change.idempotency.key());
+    let changed = app.acknowledge_alert(&caller.user, &change.id, change.request, key);
     Ok(Json(changed.await?))
 }
 
+/// Resolve
+///
 /// Resolves an alert.
 #[utoipa::path(post, path = "/events/{id}/resolve", tag = "alerts",
-    summary = "Resolve",
     security(("session" = ["staff"])),
-    params(AlertPath, IdempotencyKeyHeader),
+    params(Named<AlertId>, Idempotency),
     request_body(content = inline(ChangeBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
     responses(ChangeReplies))]
-async fn resolve(
-    caller: Caller,
-    idempotency: Idempotency,
-    Named(id): Named<AlertId>,
-    body: OptionalJson<ChangeBody>,
-) -> Result<Json<Alert>, ApiError> {
-    let request = body.into_inner().request()?;
-    let sender = AlertSender::User(&caller.user);
+async fn resolve(caller: Caller, change: AlertChange) -> Reply<Json<Alert>> {
+    let (sender, key) = (AlertSender::User(&caller.user), change.idempotency.key());
     let changed = caller
         .app
-        .resolve_alert(sender, &id, request, idempotency.key());
+        .resolve_alert(sender, &change.id, change.request, key);
     Ok(Json(changed.await?))
 }
 
@@ -357,13 +329,7 @@ enum ChangeReplies {
     /// The alert.
     #[response(status = 200)]
     Changed(Alert),
-    /// A bad `nota` or `version`.
-    #[response(status = 400)]
-    Invalid(ErrorReply),
-    /// No such alert (`alert_not_found`).
-    #[response(status = 404)]
-    NotFound(ErrorReply),
-    /// `invalid_transition`, `stale_version` or a reused idempotency key.
+    /// A move the lifecycle forbids (`invalid_transition`) or a stale `version` (`stale_version`).
     #[response(status = 409)]
     Conflict(ErrorReply),
 }

@@ -4,7 +4,7 @@ use alerta_core::Error;
 use alerta_core::Upload;
 use alerta_core::domain::{Attachment, AttachmentId, IncidentId, Page};
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -13,14 +13,11 @@ use utoipa::{IntoParams, OpenApi};
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::Reply;
 use super::idempotency::Idempotency;
-use super::json::read_body;
+use super::json::{Created, read_body};
 use super::listing::whole;
 use super::openapi::ErrorReply;
-use super::openapi_parts::{
-    IdempotencyConflict, IdempotencyKeyHeader, IncidentNotFound, IncidentPath,
-};
 use super::query::{Named, PathParams, QueryParams, non_empty, path_id};
 
 /// The body limit of the upload route: a little over the attachment limit, so that a file
@@ -54,21 +51,19 @@ struct UploadQuery {
     filename: Option<String>,
 }
 
+/// Upload an attachment
+///
 /// Attaches a file to an incident; the type is checked against the bytes.
 #[utoipa::path(post, path = "/incidents/{id}/attachments", tag = "attachments",
-    summary = "Upload an attachment",
     security(("session" = [])),
-    params(IncidentPath, UploadQuery, IdempotencyKeyHeader),
+    params(Named<IncidentId>, UploadQuery, Idempotency),
     request_body(description = "The raw bytes, with their `Content-Type`.", content(
         (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"),
         (Vec<u8> = "image/gif"), (Vec<u8> = "application/pdf"), (Vec<u8> = "text/plain"),
     )),
     responses(
         (status = 201, description = "The attachment.", body = Attachment),
-        (status = 400, description = "No or a bad `filename`.", body = ErrorReply),
         (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
-        IncidentNotFound,
-        IdempotencyConflict,
         (status = 413, description = "Over the size limit (`too_large`).", body = ErrorReply),
         (status = 415, description = "A type that is not allowed, or bytes of another type.", body = ErrorReply),
     ))]
@@ -79,7 +74,7 @@ async fn upload(
     Named(id): Named<IncidentId>,
     QueryParams(query): QueryParams<UploadQuery>,
     request: Request,
-) -> Result<(StatusCode, Json<Attachment>), ApiError> {
+) -> Reply<Created<Attachment>> {
     let filename = non_empty(&query.filename)
         .ok_or_else(|| Error::invalid("filename", "give the file name as ?filename=NAME"))?
         .to_owned();
@@ -99,32 +94,30 @@ async fn upload(
         .app
         .attach(&caller.user, &id, upload, idempotency.key())
         .await?;
-    Ok((StatusCode::CREATED, Json(attachment)))
+    Ok(Created(attachment))
 }
 
+/// List attachments
+///
 /// The incident's attachments, whole.
 #[utoipa::path(get, path = "/incidents/{id}/attachments", tag = "attachments",
-    summary = "List attachments",
     security(("session" = [])),
-    params(IncidentPath),
+    params(Named<IncidentId>),
     responses(
         (status = 200, description = "Its attachments; `next_cursor` is `null`.", body = Page<Attachment>),
         (status = 403, description = "Neither the reporter nor staff.", body = ErrorReply),
-        IncidentNotFound,
     ))]
-async fn list(
-    caller: Caller,
-    Named(id): Named<IncidentId>,
-) -> Result<Json<Page<Attachment>>, ApiError> {
+async fn list(caller: Caller, Named(id): Named<IncidentId>) -> Reply<Json<Page<Attachment>>> {
     Ok(whole(caller.app.attachments(&caller.user, &id).await?))
 }
 
+/// Download an attachment
+///
 /// The attachment's bytes, with their content type, inline.
 #[utoipa::path(get, path = "/incidents/{id}/attachments/{attachment_id}", tag = "attachments",
-    summary = "Download an attachment",
     security(("session" = [])),
     params(
-        IncidentPath,
+        Named<IncidentId>,
         ("attachment_id" = String, Path, description = "The `attachment_id`."),
     ),
     responses(
@@ -138,7 +131,7 @@ async fn list(
 async fn download(
     caller: Caller,
     PathParams((id, attachment_id)): PathParams<(String, String)>,
-) -> Result<Response, ApiError> {
+) -> Reply<Response> {
     let id = path_id(&id, IncidentId::parse, "incident")?;
     let attachment_id = path_id(&attachment_id, AttachmentId::parse, "attachment")?;
     let (meta, blob) = caller

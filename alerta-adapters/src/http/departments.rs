@@ -2,7 +2,6 @@
 
 use alerta_core::Error;
 use alerta_core::domain::{Department, DepartmentName, Email, Incident, Page};
-use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -10,12 +9,12 @@ use utoipa::{OpenApi, ToSchema};
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::Reply;
 use super::idempotency::Idempotency;
-use super::json::{Field, JsonBody};
+use super::json::{Created, Field, JsonBody};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{BadLimit, DepartmentPath, IdempotencyKeyHeader};
-use super::query::{Named, PageParams, QueryParams};
+use super::query::{Named, Paged};
+use super::writes::Write;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -34,14 +33,13 @@ struct DepartmentList {
     items: Vec<Department>,
 }
 
+/// List departments
+///
 /// The department catalog, whole.
 #[utoipa::path(get, path = "/departments", tag = "departments",
-    summary = "List departments",
     security(("session" = [])),
-    responses(
-        (status = 200, description = "Every department.", body = DepartmentList),
-    ))]
-async fn list(caller: Caller) -> Result<Json<DepartmentList>, ApiError> {
+    responses((status = 200, description = "Every department.", body = DepartmentList)))]
+async fn list(caller: Caller) -> Reply<Json<DepartmentList>> {
     let items = caller.app.departments(&caller.user).await?;
     Ok(Json(DepartmentList { items }))
 }
@@ -50,66 +48,60 @@ async fn list(caller: Caller) -> Result<Json<DepartmentList>, ApiError> {
 struct DepartmentBody {
     #[serde(rename = "nombre")]
     #[schema(value_type = DepartmentName, required = true)]
-    #[serde(default)]
     name: Field<String>,
     #[schema(value_type = String, required = true)]
-    #[serde(default)]
     email: Field<String>,
 }
 
+impl DepartmentBody {
+    fn department(self) -> Result<Department, Error> {
+        // The core names a bad department name `departamento`, its name on incidents; here
+        // the field is `nombre`, and the code should say so.
+        let name = DepartmentName::parse(&self.name.required("nombre")?).map_err(|e| match e {
+            Error::Invalid { message, .. } => Error::invalid("nombre", message),
+            other => other,
+        })?;
+        let email = Email::parse(&self.email.required("email")?)?;
+        Ok(Department { name, email })
+    }
+}
+
+/// Create a department
+///
 /// Adds a department; admins only.
 #[utoipa::path(post, path = "/departments", tag = "departments",
-    summary = "Create a department",
     security(("session" = ["admin"])),
-    params(IdempotencyKeyHeader),
+    params(Idempotency),
     request_body = inline(DepartmentBody),
     responses(
         (status = 201, description = "The department.", body = Department),
-        (status = 400, description = "A bad `nombre` or `email`.", body = ErrorReply),
-        (status = 409, description = "The name is taken (`duplicate`), or a reused idempotency key.", body = ErrorReply),
+        (status = 409, description = "The name is taken (`duplicate`).", body = ErrorReply),
     ))]
-async fn create(
-    caller: Caller,
-    idempotency: Idempotency,
-    JsonBody(body): JsonBody<DepartmentBody>,
-) -> Result<(StatusCode, Json<Department>), ApiError> {
-    // The core names a bad department name `departamento`, its name on incidents; here the
-    // field is `nombre`, and the code should say so.
-    let name = DepartmentName::parse(&body.name.required("nombre")?).map_err(|e| match e {
-        Error::Invalid { message, .. } => Error::invalid("nombre", message),
-        other => other,
-    })?;
-    let email = Email::parse(&body.email.required("email")?)?;
-    let department = caller
-        .app
-        .create_department(&caller.user, Department { name, email }, idempotency.key())
-        .await?;
-    Ok((StatusCode::CREATED, Json(department)))
+async fn create(caller: Caller, write: Write<DepartmentBody>) -> Reply<Created<Department>> {
+    let (department, key) = (write.body.department()?, write.idempotency.key());
+    let created = caller.app.create_department(&caller.user, department, key);
+    Ok(Created(created.await?))
 }
 
 #[derive(Default, Deserialize, ToSchema)]
 struct ContactBody {
     #[schema(value_type = String, required = true)]
-    #[serde(default)]
     email: Field<String>,
 }
 
+/// Change a department's address
+///
 /// Changes a department's contact address; the name stays.
 #[utoipa::path(put, path = "/departments/{nombre}", tag = "departments",
-    summary = "Change a department's address",
     security(("session" = ["admin"])),
-    params(DepartmentPath),
+    params(Named<DepartmentName>),
     request_body = inline(ContactBody),
-    responses(
-        (status = 200, description = "The department.", body = Department),
-        (status = 400, description = "A bad `email`.", body = ErrorReply),
-        (status = 404, description = "No such department (`department_not_found`).", body = ErrorReply),
-    ))]
+    responses((status = 200, description = "The department.", body = Department)))]
 async fn update(
     caller: Caller,
     Named(name): Named<DepartmentName>,
     JsonBody(body): JsonBody<ContactBody>,
-) -> Result<Json<Department>, ApiError> {
+) -> Reply<Json<Department>> {
     let email = Email::parse(&body.email.required("email")?)?;
     let department = caller
         .app
@@ -118,26 +110,18 @@ async fn update(
     Ok(Json(department))
 }
 
+/// A department's incidents
+///
 /// The incidents assigned to a department.
 #[utoipa::path(get, path = "/departments/{nombre}/incidents", tag = "departments",
-    summary = "A department's incidents",
     security(("session" = ["staff"])),
-    params(DepartmentPath, PageParams),
-    responses(
-        (status = 200, description = "A page of incidents.", body = Page<Incident>),
-        BadLimit,
-        (status = 404, description = "No such department (`department_not_found`).", body = ErrorReply),
-    ))]
+    params(Named<DepartmentName>, Paged),
+    responses((status = 200, description = "A page of incidents.", body = Page<Incident>)))]
 async fn incidents(
     caller: Caller,
     Named(name): Named<DepartmentName>,
-    QueryParams(page): QueryParams<PageParams>,
-) -> Result<Json<Page<Incident>>, ApiError> {
-    let page = page.page()?;
-    Ok(Json(
-        caller
-            .app
-            .department_incidents(&caller.user, &name, &page)
-            .await?,
-    ))
+    Paged(page): Paged,
+) -> Reply<Json<Page<Incident>>> {
+    let reply = caller.app.department_incidents(&caller.user, &name, &page);
+    Ok(Json(reply.await?))
 }

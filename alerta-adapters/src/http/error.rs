@@ -28,6 +28,9 @@ pub(crate) enum ApiError {
     },
 }
 
+/// What a handler answers: `T`, or an error in the error shape.
+pub(crate) type Reply<T> = Result<T, ApiError>;
+
 impl ApiError {
     pub(crate) fn http(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self::Http {

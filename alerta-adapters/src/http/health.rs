@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use utoipa::{OpenApi, ToSchema};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::Reply;
 use super::openapi::ErrorReply;
 
 /// What `GET /health` checks: typically that every backend answers.
@@ -97,29 +97,31 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/ready", get(ready))
 }
 
+/// Readiness
+///
 /// For load balancers: the health check alone, without the details, so that it stays cheap
 /// to poll often.
 #[utoipa::path(get, path = "/ready", tag = "meta",
-    summary = "Readiness",
     responses(
         (status = 200, description = "The store and blob store answer.", body = Ready),
         (status = 503, description = "What failed (`store is unavailable`, ...).", body = ErrorReply),
     ))]
-async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn ready(State(state): State<AppState>) -> Reply<Json<Value>> {
     if let Some(check) = &state.health {
         check.check().await?;
     }
     Ok(Json(json!({"ready": true})))
 }
 
+/// Health
+///
 /// The store and blob store are probed; the mail server and broker are only reported.
 #[utoipa::path(get, path = "/health", tag = "meta",
-    summary = "Health",
     responses(
         (status = 200, description = "Healthy, with what is worth reporting.", body = HealthReply),
         (status = 503, description = "What failed (`store is unavailable`, ...).", body = ErrorReply),
     ))]
-async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn health(State(state): State<AppState>) -> Reply<Json<Value>> {
     if let Some(check) = &state.health {
         check.check().await?;
     }

@@ -7,7 +7,6 @@ use alerta_core::domain::{
 };
 use alerta_core::{Alerta, IncidentDraft, LocationCheck, Preview, StatusChange};
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -15,15 +14,13 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::idempotency::Idempotency;
-use super::json::{Field, JsonBody};
+use super::json::{Created, Field, JsonBody};
 use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
-use super::openapi_parts::{
-    BadLimit, IdempotencyConflict, IdempotencyKeyHeader, IncidentNotFound, IncidentPath,
-};
-use super::query::{Named, PageParams, QueryParams, non_empty};
+use super::query::{Named, Paged, QueryParams, non_empty};
+use super::writes::{Change, Write};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -33,9 +30,9 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/incidents/mine", get(mine))
         .route("/incidents/mine/timelines", get(my_timelines))
         .route("/incidents/{id}", get(one))
-        .route("/incidents/{id}/status", post(change_status))
+        .route("/incidents/{id}/status", post(status))
         .route("/incidents/{id}/comments", post(comment))
-        .route("/incidents/{id}/department", post(assign_department))
+        .route("/incidents/{id}/department", post(assign))
         .route("/incidents/{id}/events", get(history))
         .route("/incidents/{id}/deliveries", get(deliveries))
 }
@@ -49,9 +46,9 @@ pub(super) fn routes() -> Router<AppState> {
     mine,
     my_timelines,
     one,
-    change_status,
+    status,
     comment,
-    assign_department,
+    assign,
     history,
     deliveries
 ))]
@@ -61,19 +58,15 @@ pub(super) struct Api;
 struct DraftBody {
     #[serde(rename = "tipo")]
     #[schema(value_type = IncidentType, required = true)]
-    #[serde(default)]
     kind: Field<String>,
     #[serde(rename = "descripcion")]
     #[schema(value_type = Description, required = true)]
-    #[serde(default)]
     description: Field<String>,
     #[serde(rename = "ubicacion")]
     #[schema(value_type = Location, required = true)]
-    #[serde(default)]
     location: Field<String>,
     #[serde(rename = "urgencia")]
     #[schema(value_type = Urgency, required = true)]
-    #[serde(default)]
     urgency: Field<String>,
 }
 
@@ -88,45 +81,39 @@ impl DraftBody {
     }
 }
 
+/// Report an incident
+///
 /// Reports an incident, `estado` = `pendiente`.
 #[utoipa::path(post, path = "/incidents", tag = "incidents",
-    summary = "Report an incident",
     security(("session" = [])),
-    params(IdempotencyKeyHeader),
+    params(Idempotency),
     request_body = inline(DraftBody),
-    responses(
-        (status = 201, description = "The incident.", body = Incident),
-        (status = 400, description = "A bad field (`invalid_tipo`, `invalid_descripcion`, ...).", body = ErrorReply),
-        IdempotencyConflict,
-    ))]
+    responses((status = 201, description = "The incident.", body = Incident)))]
 async fn report(
     State(state): State<AppState>,
     caller: Caller,
-    idempotency: Idempotency,
-    JsonBody(body): JsonBody<DraftBody>,
-) -> Result<(StatusCode, Json<Incident>), ApiError> {
-    let draft = body.parse(&state)?;
+    write: Write<DraftBody>,
+) -> Reply<Created<Incident>> {
+    let draft = write.body.parse(&state)?;
     let incident = state
         .app
-        .report_incident(&caller.user, draft, idempotency.key())
+        .report_incident(&caller.user, draft, write.idempotency.key())
         .await?;
-    Ok((StatusCode::CREATED, Json(incident)))
+    Ok(Created(incident))
 }
 
+/// Preview a report
+///
 /// The incident as it would be stored, and what looks wrong; nothing is stored.
 #[utoipa::path(post, path = "/incidents/preview", tag = "incidents",
-    summary = "Preview a report",
     security(("session" = [])),
     request_body = inline(DraftBody),
-    responses(
-        (status = 200, description = "The incident it would be, and warnings.", body = Preview),
-        (status = 400, description = "A bad field.", body = ErrorReply),
-    ))]
+    responses((status = 200, description = "The incident it would be, and warnings.", body = Preview)))]
 async fn preview(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<DraftBody>,
-) -> Result<Json<Preview>, ApiError> {
+) -> Reply<Json<Preview>> {
     let draft = body.parse(&state)?;
     Ok(Json(state.app.preview_incident(&caller.user, draft)))
 }
@@ -135,24 +122,21 @@ async fn preview(
 struct LocationBody {
     #[serde(rename = "ubicacion")]
     #[schema(value_type = Location, required = true)]
-    #[serde(default)]
     location: Field<String>,
 }
 
+/// Check a location
+///
 /// Checks a location against the configured campus locations.
 #[utoipa::path(post, path = "/incidents/validate-location", tag = "incidents",
-    summary = "Check a location",
     security(("session" = [])),
     request_body = inline(LocationBody),
-    responses(
-        (status = 200, description = "Whether it is known, and suggestions.", body = LocationCheck),
-        (status = 400, description = "A bad `ubicacion`.", body = ErrorReply),
-    ))]
+    responses((status = 200, description = "Whether it is known, and suggestions.", body = LocationCheck)))]
 async fn validate_location(
     State(state): State<AppState>,
     _caller: Caller,
     JsonBody(body): JsonBody<LocationBody>,
-) -> Result<Json<LocationCheck>, ApiError> {
+) -> Reply<Json<LocationCheck>> {
     let location = Location::parse(&body.location.required("ubicacion")?)?;
     Ok(Json(state.app.validate_location(location.as_str())))
 }
@@ -194,73 +178,57 @@ impl IncidentQuery {
     }
 }
 
+/// List incidents
+///
 /// Incidents, newest first; a student sees others' without the reporter.
 #[utoipa::path(get, path = "/incidents", tag = "incidents",
-    summary = "List incidents",
     security(("session" = [])),
-    params(IncidentQuery, PageParams),
-    responses(
-        (status = 200, description = "A page of incidents and the stream head.", body = Listed<IncidentView>),
-        (status = 400, description = "A bad filter (`invalid_estado`, `invalid_limit`, ...).", body = ErrorReply),
-    ))]
+    params(IncidentQuery, Paged),
+    responses((status = 200, description = "A page of incidents and the stream head.", body = Listed<IncidentView>)))]
 async fn list(
     caller: Caller,
     QueryParams(filters): QueryParams<IncidentQuery>,
-    QueryParams(page): QueryParams<PageParams>,
-) -> Result<Json<Listed<IncidentView>>, ApiError> {
+    Paged(page): Paged,
+) -> Reply<Json<Listed<IncidentView>>> {
     let filter = filters.filter(&caller.app)?;
-    let page = page.page()?;
     let list = caller.app.list_incidents(&caller.user, &filter, &page);
     Ok(Json(listed(&caller.app, list).await?))
 }
 
+/// My incidents
+///
 /// The caller's own incidents, newest first.
 #[utoipa::path(get, path = "/incidents/mine", tag = "incidents",
-    summary = "My incidents",
     security(("session" = [])),
-    params(PageParams),
-    responses(
-        (status = 200, description = "A page of incidents and the stream head.", body = Listed<Incident>),
-        BadLimit,
-    ))]
-async fn mine(
-    caller: Caller,
-    QueryParams(page): QueryParams<PageParams>,
-) -> Result<Json<Listed<Incident>>, ApiError> {
-    let page = page.page()?;
+    params(Paged),
+    responses((status = 200, description = "A page of incidents and the stream head.", body = Listed<Incident>)))]
+async fn mine(caller: Caller, Paged(page): Paged) -> Reply<Json<Listed<Incident>>> {
     let list = caller.app.my_incidents(&caller.user, &page);
     Ok(Json(listed(&caller.app, list).await?))
 }
 
-/// The caller's own incidents, newest first, each with the history they may read of it.
+/// My incidents with their histories
+///
+/// What `GET /incidents/mine` lists, each with its history as `GET /incidents/{id}/events`
+/// gives it to the caller (for a student, every event but staff comments, each with
+/// `actor: null`): a reporter's page in one request.
 #[utoipa::path(get, path = "/incidents/mine/timelines", tag = "incidents",
-    summary = "My incidents with their histories",
-    description = "What `GET /incidents/mine` lists, each with its history as `GET /incidents/{id}/events` gives it to the caller (for a student, every event but staff comments, each with `actor: null`): a reporter's page in one request.",
     security(("session" = [])),
-    params(PageParams),
-    responses(
-        (status = 200, description = "A page of the caller's incidents with their histories, and the stream head.", body = Listed<Timeline>),
-        BadLimit,
-    ))]
-async fn my_timelines(
-    caller: Caller,
-    QueryParams(page): QueryParams<PageParams>,
-) -> Result<Json<Listed<Timeline>>, ApiError> {
-    let page = page.page()?;
+    params(Paged),
+    responses((status = 200, description = "A page of the caller's incidents with their histories, and the stream head.", body = Listed<Timeline>)))]
+async fn my_timelines(caller: Caller, Paged(page): Paged) -> Reply<Json<Listed<Timeline>>> {
     let list = caller.app.my_timelines(&caller.user, &page);
     Ok(Json(listed(&caller.app, list).await?))
 }
 
+/// One incident
+///
 /// One incident; a student sees another person's without the reporter.
 #[utoipa::path(get, path = "/incidents/{id}", tag = "incidents",
-    summary = "One incident",
     security(("session" = [])),
-    params(IncidentPath),
-    responses(
-        (status = 200, description = "The incident.", body = IncidentView),
-        IncidentNotFound,
-    ))]
-async fn one(caller: Caller, Named(id): Named<IncidentId>) -> Result<Json<IncidentView>, ApiError> {
+    params(Named<IncidentId>),
+    responses((status = 200, description = "The incident.", body = IncidentView)))]
+async fn one(caller: Caller, Named(id): Named<IncidentId>) -> Reply<Json<IncidentView>> {
     Ok(Json(caller.app.incident(&caller.user, &id).await?))
 }
 
@@ -268,150 +236,124 @@ async fn one(caller: Caller, Named(id): Named<IncidentId>) -> Result<Json<Incide
 struct StatusBody {
     #[serde(rename = "estado")]
     #[schema(value_type = Status, required = true)]
-    #[serde(default)]
     status: Field<String>,
     #[serde(rename = "nota")]
     #[schema(value_type = Option<Note>)]
-    #[serde(default)]
     note: Field<String>,
     #[schema(value_type = Option<u64>)]
-    #[serde(default)]
     version: Field<u64>,
 }
 
+/// Change the status
+///
 /// Moves an incident to another `estado`.
 #[utoipa::path(post, path = "/incidents/{id}/status", tag = "incidents",
-    summary = "Change the status",
     security(("session" = ["staff"])),
-    params(IncidentPath, IdempotencyKeyHeader),
+    params(Named<IncidentId>, Idempotency),
     request_body = inline(StatusBody),
     responses(
         (status = 200, description = "The incident.", body = Incident),
-        (status = 400, description = "A bad field (`invalid_estado`, ...).", body = ErrorReply),
-        IncidentNotFound,
-        (status = 409, description = "A move the lifecycle forbids (`invalid_transition`), a stale `version` (`stale_version`) or a reused idempotency key.", body = ErrorReply),
+        (status = 409, description = "A move the lifecycle forbids (`invalid_transition`) or a stale `version` (`stale_version`).", body = ErrorReply),
     ))]
-async fn change_status(
-    caller: Caller,
-    idempotency: Idempotency,
-    Named(id): Named<IncidentId>,
-    JsonBody(body): JsonBody<StatusBody>,
-) -> Result<Json<Incident>, ApiError> {
-    let to = Status::parse(&body.status.required("estado")?)?;
+async fn status(caller: Caller, change: Change<IncidentId, StatusBody>) -> Reply<Json<Incident>> {
+    let body = change.body;
     let request = StatusChange {
-        to,
+        to: Status::parse(&body.status.required("estado")?)?,
         note: body.note.note()?,
         expected_version: body.version.optional("version")?,
     };
-    Ok(Json(
-        caller
-            .app
-            .change_status(&caller.user, &id, request, idempotency.key())
-            .await?,
-    ))
+    let key = change.idempotency.key();
+    let changed = caller
+        .app
+        .change_status(&caller.user, &change.id, request, key);
+    Ok(Json(changed.await?))
 }
 
 #[derive(Default, Deserialize, ToSchema)]
 struct CommentBody {
     #[serde(rename = "texto")]
     #[schema(value_type = CommentText, required = true)]
-    #[serde(default)]
     text: Field<String>,
 }
 
+/// Comment
+///
 /// Comments on an incident.
 #[utoipa::path(post, path = "/incidents/{id}/comments", tag = "incidents",
-    summary = "Comment",
     security(("session" = ["staff"])),
-    params(IncidentPath, IdempotencyKeyHeader),
+    params(Named<IncidentId>, Idempotency),
     request_body = inline(CommentBody),
-    responses(
-        (status = 201, description = "The history event.", body = IncidentEvent),
-        (status = 400, description = "A bad `texto`.", body = ErrorReply),
-        IncidentNotFound,
-        IdempotencyConflict,
-    ))]
+    responses((status = 201, description = "The history event.", body = IncidentEvent)))]
 async fn comment(
     caller: Caller,
-    idempotency: Idempotency,
-    Named(id): Named<IncidentId>,
-    JsonBody(body): JsonBody<CommentBody>,
-) -> Result<(StatusCode, Json<IncidentEvent>), ApiError> {
-    let text = CommentText::parse(&body.text.required("texto")?)?;
+    change: Change<IncidentId, CommentBody>,
+) -> Reply<Created<IncidentEvent>> {
+    let text = CommentText::parse(&change.body.text.required("texto")?)?;
     let event = caller
         .app
-        .comment(&caller.user, &id, text, idempotency.key())
+        .comment(&caller.user, &change.id, text, change.idempotency.key())
         .await?;
-    Ok((StatusCode::CREATED, Json(event)))
+    Ok(Created(event))
 }
 
 #[derive(Default, Deserialize, ToSchema)]
 struct DepartmentBody {
     #[serde(rename = "departamento")]
     #[schema(value_type = DepartmentName, required = true)]
-    #[serde(default)]
     department: Field<String>,
 }
 
+/// Assign a department
+///
 /// Assigns the incident to a department; admins only.
 #[utoipa::path(post, path = "/incidents/{id}/department", tag = "incidents",
-    summary = "Assign a department",
     security(("session" = ["admin"])),
-    params(IncidentPath, IdempotencyKeyHeader),
+    params(Named<IncidentId>, Idempotency),
     request_body = inline(DepartmentBody),
     responses(
         (status = 200, description = "The incident.", body = Incident),
-        (status = 400, description = "A bad `departamento`.", body = ErrorReply),
         (status = 404, description = "No such incident (`incident_not_found`) or department (`department_not_found`).", body = ErrorReply),
-        IdempotencyConflict,
     ))]
-async fn assign_department(
+async fn assign(
     caller: Caller,
-    idempotency: Idempotency,
-    Named(id): Named<IncidentId>,
-    JsonBody(body): JsonBody<DepartmentBody>,
-) -> Result<Json<Incident>, ApiError> {
-    let name = DepartmentName::parse(&body.department.required("departamento")?)?;
-    Ok(Json(
-        caller
-            .app
-            .assign_department(&caller.user, &id, name, idempotency.key())
-            .await?,
-    ))
+    change: Change<IncidentId, DepartmentBody>,
+) -> Reply<Json<Incident>> {
+    let name = DepartmentName::parse(&change.body.department.required("departamento")?)?;
+    let key = change.idempotency.key();
+    let assigned = caller
+        .app
+        .assign_department(&caller.user, &change.id, name, key);
+    Ok(Json(assigned.await?))
 }
 
+/// Delivery log
+///
 /// Every mail the incident caused and its reports; staff and admin.
 #[utoipa::path(get, path = "/incidents/{id}/deliveries", tag = "incidents",
-    summary = "Delivery log",
     security(("session" = ["staff"])),
-    params(IncidentPath),
-    responses(
-        (status = 200, description = "Its mails and reports, oldest first.", body = IncidentDeliveries),
-        IncidentNotFound,
-    ))]
+    params(Named<IncidentId>),
+    responses((status = 200, description = "Its mails and reports, oldest first.", body = IncidentDeliveries)))]
 async fn deliveries(
     caller: Caller,
     Named(id): Named<IncidentId>,
-) -> Result<Json<IncidentDeliveries>, ApiError> {
+) -> Reply<Json<IncidentDeliveries>> {
     Ok(Json(
         caller.app.incident_deliveries(&caller.user, &id).await?,
     ))
 }
 
-/// The incident's history, oldest first, whole; its reporter's part for the reporter.
+/// History
+///
+/// The incident's history, oldest first. Staff and admins read every event. The incident's
+/// reporter reads every event but staff comments, each with `actor: null`; another student is
+/// refused with 403 (404 while incidents are not public).
 #[utoipa::path(get, path = "/incidents/{id}/events", tag = "incidents",
-    summary = "History",
-    description = "Staff and admins read every event. The incident's reporter reads every event but staff comments, each with `actor: null`; another student is refused with 403 (404 while incidents are not public).",
     security(("session" = [])),
-    params(IncidentPath),
+    params(Named<IncidentId>),
     responses(
         (status = 200, description = "Its events; `next_cursor` is `null`.", body = Page<EventView>),
         (status = 403, description = "A student who did not report it.", body = ErrorReply),
-        IncidentNotFound,
     ))]
-async fn history(
-    caller: Caller,
-    Named(id): Named<IncidentId>,
-) -> Result<Json<Page<EventView>>, ApiError> {
+async fn history(caller: Caller, Named(id): Named<IncidentId>) -> Reply<Json<Page<EventView>>> {
     Ok(whole(caller.app.history(&caller.user, &id).await?))
 }

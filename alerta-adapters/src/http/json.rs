@@ -5,14 +5,25 @@ use std::marker::PhantomData;
 
 use alerta_core::Error;
 use alerta_core::domain::Note;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 use super::AppState;
 use super::error::ApiError;
+
+/// A reply of 201 Created with `T` as its JSON body.
+pub(crate) struct Created<T>(pub(crate) T);
+
+impl<T: serde::Serialize> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        (StatusCode::CREATED, Json(self.0)).into_response()
+    }
+}
 
 /// A JSON request body of type `T`.
 ///
@@ -143,10 +154,11 @@ pub(crate) enum Field<T> {
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Field<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(deserializer)?;
-        if value.is_null() {
+        // Read as an `Option`, which serde also hands a field the body leaves out, so that no
+        // field of a body needs `#[serde(default)]`.
+        let Some(value) = Option::<serde_json::Value>::deserialize(deserializer)? else {
             return Ok(Self::Absent);
-        }
+        };
         Ok(T::deserialize(value).map_or(Self::WrongType(PhantomData), Self::Present))
     }
 }
@@ -197,8 +209,9 @@ impl Field<String> {
 mod tests {
     use super::*;
 
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
+    /// As the API's bodies are: no `#[serde(default)]`, so a left-out field is read as absent
+    /// by [`Field`] itself.
+    #[derive(Deserialize)]
     struct Body {
         name: Field<String>,
         version: Field<u64>,

@@ -36,19 +36,24 @@
 //! joins it in three steps, all in the module that serves it:
 //!
 //! 1. `#[utoipa::path(post, path = "/things/{id}", tag = "things", security(("session" =
-//!    ["admin"])), params(...), request_body = inline(ThingBody), responses((status = 201,
-//!    body = Thing), (status = 404, body = ErrorReply), ...))]` on the handler: every status
-//!    it answers, errors with `ErrorReply` (the error shape). The security requirement says
-//!    who may call: `("session" = [])` any signed-in user, `["staff"]` or `["admin"]` that
-//!    role (OpenAPI 3.1 lets a bearer requirement name roles), `("session" = []),
-//!    ("ingest_key" = [])` where an ingest key is accepted too, none for open routes; the
-//!    401 and 403 it implies are added to the document for it.
+//!    ["admin"])), params(Named<ThingId>, Idempotency), request_body = inline(ThingBody),
+//!    responses((status = 201, body = Thing), ...))]` on the handler, whose doc comment gives
+//!    the operation's summary (its first line) and description (the paragraphs after it).
+//!    The security requirement says who may call: `("session" = [])` any signed-in user,
+//!    `["staff"]` or `["admin"]` that role (OpenAPI 3.1 lets a bearer requirement name
+//!    roles), `("session" = []), ("ingest_key" = [])` where an ingest key is accepted too,
+//!    none for open routes. `params` names the extractors that read them (`Named<T>`,
+//!    `Idempotency`, `Paged`, `StatePage<S>`, a module's query struct), so the document says
+//!    what the handler reads. `responses` lists what the route decides itself; the replies
+//!    its declaration implies are added to the document for it, in the error shape: 401 and
+//!    403 from its security, 404 `<what>_not_found` from a `Named` path, 400 naming its query
+//!    parameters and body fields, 409 for a reused `Idempotency-Key`.
 //! 2. The handler's name in the module's `#[derive(OpenApi)] #[openapi(paths(...))] struct
 //!    Api` (a new module adds its `Api::openapi` to `openapi::MODULES`).
 //! 3. `#[derive(ToSchema)]` on its body and reply types (wire types of `alerta-core` have it
 //!    with the core's `openapi` feature); a `Field<T>` of a body says its type with
-//!    `#[schema(value_type = T, required = true)]`, and `#[serde(default)]` sits on each field
-//!    rather than on the struct (a container default would need the body to serialize).
+//!    `#[schema(value_type = T, required = true)]`; a field the body leaves out is read as
+//!    absent without `#[serde(default)]`.
 //!
 //! The tests in `tests/adapters/http/openapi.rs` read every `.route(...)` of these modules
 //! and name any route missing from the document, probe every documented operation, and check
@@ -95,6 +100,7 @@ mod departments;
 mod error;
 mod health;
 mod idempotency;
+mod implied_replies;
 mod incidents;
 mod json;
 mod listener;
@@ -102,13 +108,13 @@ mod listing;
 pub mod open311;
 mod open311_doc;
 mod openapi;
-mod openapi_parts;
 mod outbox;
 mod query;
 mod receivers;
 mod silences;
 mod stats;
 mod users;
+mod writes;
 
 use std::fmt;
 use std::sync::Arc;

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeSet;
 
-use alerta_core::domain::Role;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -19,7 +18,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::AppState;
+use super::{AppState, implied_replies};
 
 /// The error shape of every error reply: `{"error": {"code", "message"}}`.
 #[derive(ToSchema)]
@@ -49,7 +48,7 @@ struct ErrorDetail {
 const OPTIONAL_FIELDS: &[&str] = &["Error", "ErrorDetail", "Health"];
 
 /// The bearer session token of `POST /auth/login`; operations say `security(("session" = []))`.
-const SESSION: &str = "session";
+pub(super) const SESSION: &str = "session";
 /// An ingest key of `ALERTA_INGEST_KEYS`; operations that take one say
 /// `security(("session" = []), ("ingest_key" = []))`.
 const INGEST_KEY: &str = "ingest_key";
@@ -57,70 +56,18 @@ const INGEST_KEY: &str = "ingest_key";
 /// The document of every route of [`router`](super::router).
 ///
 /// Each module of the API describes its own routes in an `Api` of its own; a new module's
-/// joins in [`MODULES`].
+/// joins in `MODULES`.
 pub fn api_doc() -> utoipa::openapi::OpenApi {
     let mut doc = Meta::openapi();
     for module in MODULES {
         doc.merge(module());
     }
-    add_implied_refusals(&mut doc);
+    implied_replies::add(&mut doc);
     doc
 }
 
-/// The 403 of a route whose `session` requirement names `role` (its wire name) as its scope.
-fn refusal_of(role: &str) -> Option<&'static str> {
-    match Role::parse(role).ok()? {
-        Role::Admin => Some("Not an admin."),
-        Role::Staff => Some("Not staff or admin."),
-        Role::Student => None,
-    }
-}
-
-/// Adds the refusals an operation's `security` implies, where the operation does not declare
-/// its own: a 401 wherever a token is required, and a 403 where the `session` requirement
-/// names a role (`security(("session" = ["admin"]))`, as OpenAPI 3.1 allows for bearer
-/// schemes). Each route then states who may call it once, in its requirement.
-fn add_implied_refusals(doc: &mut utoipa::openapi::OpenApi) {
-    for item in doc.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let Some(requirements) = &operation.security else {
-                continue;
-            };
-            let schemes: Vec<Value> = requirements
-                .iter()
-                .filter_map(|r| serde_json::to_value(r).ok())
-                .collect();
-            let refusal = schemes.iter().find_map(|scheme| {
-                let scopes = scheme.get(SESSION)?.as_array()?;
-                scopes.iter().find_map(|scope| refusal_of(scope.as_str()?))
-            });
-            let replies = &mut operation.responses.responses;
-            if schemes
-                .iter()
-                .any(|s| s.as_object().is_some_and(|o| !o.is_empty()))
-            {
-                replies
-                    .entry("401".to_owned())
-                    .or_insert_with(|| error_reply("No token or a bad one."));
-            }
-            if let Some(refusal) = refusal {
-                replies
-                    .entry("403".to_owned())
-                    .or_insert_with(|| error_reply(refusal));
-            }
-        }
-    }
-}
-
 /// A reply in the error shape.
-fn error_reply(description: &str) -> RefOr<Response> {
+pub(super) fn error_reply(description: &str) -> RefOr<Response> {
     let content = ContentBuilder::new()
         .schema(Some(Ref::from_schema_name("Error")))
         .build();

@@ -3,15 +3,13 @@
 use alerta_core::domain::{MailId, MailState, OutboxMail, Page};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
+use utoipa::OpenApi;
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::Reply;
 use super::openapi::ErrorReply;
-
-use super::query::{Named, PageParams, QueryParams, non_empty};
+use super::query::{Named, StatePage};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -23,45 +21,28 @@ pub(super) fn routes() -> Router<AppState> {
 #[openapi(paths(list, retry))]
 pub(super) struct Api;
 
-#[derive(Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct OutboxQuery {
-    /// Only rows in this state.
-    #[param(value_type = Option<MailState>)]
-    state: Option<String>,
-}
-
+/// List the outbox
+///
 /// The mail outbox, newest first; admins only.
 #[utoipa::path(get, path = "/admin/outbox", tag = "outbox",
-    summary = "List the outbox",
     security(("session" = ["admin"])),
-    params(OutboxQuery, PageParams),
-    responses(
-        (status = 200, description = "A page of outbox rows.", body = Page<OutboxMail>),
-        (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
-    ))]
-async fn list(
-    caller: Caller,
-    QueryParams(query): QueryParams<OutboxQuery>,
-    QueryParams(page): QueryParams<PageParams>,
-) -> Result<Json<Page<OutboxMail>>, ApiError> {
-    let mail_state = non_empty(&query.state).map(MailState::parse).transpose()?;
-    let page = page.page()?;
-    Ok(Json(
-        caller.app.outbox(&caller.user, mail_state, &page).await?,
-    ))
+    params(StatePage<MailState>),
+    responses((status = 200, description = "A page of outbox rows.", body = Page<OutboxMail>)))]
+async fn list(caller: Caller, query: StatePage<MailState>) -> Reply<Json<Page<OutboxMail>>> {
+    let StatePage { state, page } = query;
+    Ok(Json(caller.app.outbox(&caller.user, state, &page).await?))
 }
 
+/// Retry a mail
+///
 /// Puts a row back to pending, due now; sent mail is refused.
 #[utoipa::path(post, path = "/admin/outbox/{id}/retry", tag = "outbox",
-    summary = "Retry a mail",
     security(("session" = ["admin"])),
-    params(("id" = String, Path, description = "The row's `id`.")),
+    params(Named<MailId>),
     responses(
         (status = 200, description = "The row, pending again.", body = OutboxMail),
-        (status = 404, description = "No such row (`mail_not_found`).", body = ErrorReply),
         (status = 409, description = "The mail was sent (`already_sent`).", body = ErrorReply),
     ))]
-async fn retry(caller: Caller, Named(id): Named<MailId>) -> Result<Json<OutboxMail>, ApiError> {
+async fn retry(caller: Caller, Named(id): Named<MailId>) -> Reply<Json<OutboxMail>> {
     Ok(Json(caller.app.retry_mail(&caller.user, &id).await?))
 }

@@ -2,13 +2,18 @@
 
 use alerta_core::Error;
 use alerta_core::domain::{
-    AlertId, Cursor, DepartmentName, IncidentId, Limit, MailId, PageRequest, SilenceId, UserId,
+    AlertId, Cursor, DepartmentName, IncidentId, Limit, MailId, MailState, PageRequest, SilenceId,
+    SilenceState, UserId,
 };
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use utoipa::openapi::extensions::ExtensionsBuilder;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{ObjectBuilder, Ref, Required, Type};
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 
@@ -80,15 +85,18 @@ pub(crate) struct Named<T>(pub(crate) T);
 pub(crate) trait PathName: Sized {
     /// `incident`, `alert`, ...: the `<what>_not_found` of the 404.
     const WHAT: &'static str;
+    /// The path parameter's name: `id`, or `nombre` for a department.
+    const PARAMETER: &'static str;
     /// The thing named by `text`, or why it cannot be one.
     fn parse(text: &str) -> Result<Self, Error>;
 }
 
 /// The path names of the API's routes: each type and the word of its 404.
 macro_rules! path_names {
-    ($($name:ty => $what:literal),* $(,)?) => {$(
+    ($($name:ty => $what:literal as $parameter:literal),* $(,)?) => {$(
         impl PathName for $name {
             const WHAT: &'static str = $what;
+            const PARAMETER: &'static str = $parameter;
             fn parse(text: &str) -> Result<Self, Error> {
                 <$name>::parse(text)
             }
@@ -97,12 +105,12 @@ macro_rules! path_names {
 }
 
 path_names! {
-    IncidentId => "incident",
-    AlertId => "alert",
-    UserId => "user",
-    MailId => "mail",
-    SilenceId => "silence",
-    DepartmentName => "department",
+    IncidentId => "incident" as "id",
+    AlertId => "alert" as "id",
+    UserId => "user" as "id",
+    MailId => "mail" as "id",
+    SilenceId => "silence" as "id",
+    DepartmentName => "department" as "nombre",
 }
 
 impl<T: PathName + Send, S: Send + Sync> FromRequestParts<S> for Named<T> {
@@ -111,6 +119,27 @@ impl<T: PathName + Send, S: Send + Sync> FromRequestParts<S> for Named<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let PathParams(text) = PathParams::<String>::from_request_parts(parts, state).await?;
         Ok(Self(path_id(&text, T::parse, T::WHAT)?))
+    }
+}
+
+/// The extension by which a path parameter read as [`Named`] tells the document what it names;
+/// the document turns it into the route's 404 and takes it out.
+pub(crate) const NAMES_EXTENSION: &str = "x-names";
+
+impl<T: PathName> IntoParams for Named<T> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let names = ExtensionsBuilder::new()
+            .add(NAMES_EXTENSION, T::WHAT)
+            .build();
+        let parameter = ParameterBuilder::new()
+            .name(T::PARAMETER)
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some(format!("The {}'s `{}`.", T::WHAT, T::PARAMETER)))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .extensions(Some(names))
+            .build();
+        vec![parameter]
     }
 }
 
@@ -141,6 +170,89 @@ impl PageParams {
             limit,
             cursor: non_empty(&self.cursor).map(Cursor::new),
         })
+    }
+}
+
+/// The page a list route is asked for, read from [`PageParams`].
+pub(crate) struct Paged(pub(crate) PageRequest);
+
+impl<S: Send + Sync> FromRequestParts<S> for Paged {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let QueryParams(params) =
+            QueryParams::<PageParams>::from_request_parts(parts, state).await?;
+        Ok(Self(params.page()?))
+    }
+}
+
+/// `?state=&limit=&cursor=` of a list whose items stand in one of a closed set of states:
+/// the state asked for (`None`, absent or empty, for every one) and the page.
+pub(crate) struct StatePage<S> {
+    pub(crate) state: Option<S>,
+    pub(crate) page: PageRequest,
+}
+
+/// A closed set of states a list can be filtered by.
+pub(crate) trait ListedState: Sized + ToSchema {
+    /// What the filter keeps, for the document.
+    const FILTER: &'static str;
+    /// The state named `text`, or `invalid_state`.
+    fn parse(text: &str) -> Result<Self, Error>;
+}
+
+impl ListedState for MailState {
+    const FILTER: &'static str = "Only rows in this state.";
+    fn parse(text: &str) -> Result<Self, Error> {
+        Self::parse(text)
+    }
+}
+
+impl ListedState for SilenceState {
+    const FILTER: &'static str = "Only silences in this state now.";
+    fn parse(text: &str) -> Result<Self, Error> {
+        Self::parse(text)
+    }
+}
+
+#[derive(Deserialize)]
+struct StateQuery {
+    state: Option<String>,
+}
+
+impl<S: ListedState + Send, St: Send + Sync> FromRequestParts<St> for StatePage<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        let QueryParams(query) =
+            QueryParams::<StateQuery>::from_request_parts(parts, state).await?;
+        let in_state = non_empty(&query.state).map(S::parse).transpose()?;
+        let Paged(page) = Paged::from_request_parts(parts, state).await?;
+        Ok(Self {
+            state: in_state,
+            page,
+        })
+    }
+}
+
+impl<S: ListedState> IntoParams for StatePage<S> {
+    fn into_params(parameter_in: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let state = ParameterBuilder::new()
+            .name("state")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(S::FILTER))
+            .schema(Some(Ref::from_schema_name(S::name())))
+            .build();
+        let mut parameters = vec![state];
+        parameters.extend(PageParams::into_params(parameter_in));
+        parameters
+    }
+}
+
+impl IntoParams for Paged {
+    fn into_params(parameter_in: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        PageParams::into_params(parameter_in)
     }
 }
 

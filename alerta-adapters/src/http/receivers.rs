@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Bearer;
-use super::error::ApiError;
+use super::error::{ApiError, Reply};
 use super::json::JsonBody;
 use super::openapi::ErrorReply;
 
@@ -113,11 +113,11 @@ impl AlertmanagerAlert {
     }
 }
 
-/// `POST /integrations/alertmanager`: every alert of the notification, in order; nothing
-/// when one of them is refused.
+/// Receive an Alertmanager webhook notification
+///
+/// Alertmanager's webhook payload, version 4, with `Authorization: Bearer <ingest key>`: every
+/// alert of the notification, in order; nothing when one of them is refused.
 #[utoipa::path(post, path = "/integrations/alertmanager", tag = "integrations",
-    summary = "Receive an Alertmanager webhook notification",
-    description = "Alertmanager's webhook payload, version 4; `Authorization: Bearer <ingest key>`.",
     security(("ingest_key" = [])),
     request_body(content = serde_json::Value, description = "Alertmanager's webhook payload (`version` \"4\", `alerts[]`)."),
     responses(
@@ -129,7 +129,7 @@ async fn alertmanager(
     State(state): State<AppState>,
     Bearer(key): Bearer,
     JsonBody(body): JsonBody<AlertmanagerBody>,
-) -> Result<Json<ReceivedSummary>, ApiError> {
+) -> Reply<Json<ReceivedSummary>> {
     let pass = state.app.ingest_pass(key.as_deref())?;
     if let Some(version) = body.version.as_deref()
         && version != "4"
@@ -269,12 +269,11 @@ fn event_of(event: &Value) -> Result<(Received, Fingerprint), InvalidEvent> {
     }
 }
 
-/// `POST /integrations/pagerduty`: one Events API v2 event, with its `routing_key` as the
-/// ingest key. Answers 202 with the event's dedup key, as the Events API does.
-/// `POST /integrations/pagerduty`: one PagerDuty Events API v2 event.
+/// Receive a PagerDuty Events API v2 event
+///
+/// `routing_key` is an ingest key; `event_action` is `trigger`, `acknowledge` or `resolve`.
+/// Answers 202 with the event's dedup key, as the Events API does.
 #[utoipa::path(post, path = "/integrations/pagerduty", tag = "integrations",
-    summary = "Receive a PagerDuty Events API v2 event",
-    description = "`routing_key` is an ingest key; `event_action` is `trigger`, `acknowledge` or `resolve`. Replies as PagerDuty does.",
     request_body(content = serde_json::Value, description = "A PagerDuty Events API v2 event."),
     responses(
         (status = 202, description = "`{status: \"success\", message, dedup_key}`.", body = serde_json::Value),

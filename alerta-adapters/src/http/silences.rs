@@ -5,20 +5,18 @@ use alerta_core::SilenceRequest;
 use alerta_core::domain::{
     MatcherParts, Matchers, Page, SilenceComment, SilenceId, SilenceState, SilenceView, Timestamp,
 };
-use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::Reply;
 use super::idempotency::Idempotency;
-use super::json::{Field, JsonBody, JsonKind};
-use super::openapi::ErrorReply;
-use super::openapi_parts::{IdempotencyConflict, IdempotencyKeyHeader};
-use super::query::{Named, PageParams, QueryParams, non_empty};
+use super::json::{Created, Field, JsonKind};
+use super::query::{Named, StatePage};
+use super::writes::Write;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -53,17 +51,13 @@ impl JsonKind for MatcherList {
 struct SilenceBody {
     /// 1 to 16; all must match.
     #[schema(value_type = Vec<MatcherParts>, required = true, min_items = 1, max_items = 16)]
-    #[serde(default)]
     matchers: Field<MatcherList>,
     /// Now when left out.
     #[schema(value_type = Option<Timestamp>)]
-    #[serde(default)]
     starts_at: Field<String>,
     #[schema(value_type = Timestamp, required = true)]
-    #[serde(default)]
     ends_at: Field<String>,
     #[schema(value_type = SilenceComment, required = true)]
-    #[serde(default)]
     comment: Field<String>,
 }
 
@@ -98,76 +92,42 @@ impl SilenceBody {
     }
 }
 
+/// Create a silence
+///
 /// Silences matching alerts from `starts_at` to `ends_at`; admins only.
 #[utoipa::path(post, path = "/silences", tag = "silences",
-    summary = "Create a silence",
     security(("session" = ["admin"])),
-    params(IdempotencyKeyHeader),
+    params(Idempotency),
     request_body = inline(SilenceBody),
-    responses(
-        (status = 201, description = "The silence.", body = SilenceView),
-        (status = 400, description = "A bad field (`invalid_matchers`, `invalid_ends_at`, ...).", body = ErrorReply),
-        IdempotencyConflict,
-    ))]
-async fn create(
-    caller: Caller,
-    idempotency: Idempotency,
-    JsonBody(body): JsonBody<SilenceBody>,
-) -> Result<(StatusCode, Json<SilenceView>), ApiError> {
-    let request = body.request()?;
+    responses((status = 201, description = "The silence.", body = SilenceView)))]
+async fn create(caller: Caller, write: Write<SilenceBody>) -> Reply<Created<SilenceView>> {
+    let request = write.body.request()?;
     let silence = caller
         .app
-        .create_silence(&caller.user, request, idempotency.key())
+        .create_silence(&caller.user, request, write.idempotency.key())
         .await?;
-    Ok((StatusCode::CREATED, Json(silence)))
+    Ok(Created(silence))
 }
 
-#[derive(Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct SilenceQuery {
-    /// Only silences in this state now.
-    #[param(value_type = Option<SilenceState>)]
-    state: Option<String>,
-}
-
+/// List silences
+///
 /// Silences, newest first; staff and admins.
 #[utoipa::path(get, path = "/silences", tag = "silences",
-    summary = "List silences",
     security(("session" = ["staff"])),
-    params(SilenceQuery, PageParams),
-    responses(
-        (status = 200, description = "A page of silences.", body = Page<SilenceView>),
-        (status = 400, description = "A bad `state` or `limit`.", body = ErrorReply),
-    ))]
-async fn list(
-    caller: Caller,
-    QueryParams(query): QueryParams<SilenceQuery>,
-    QueryParams(page): QueryParams<PageParams>,
-) -> Result<Json<Page<SilenceView>>, ApiError> {
-    let silence_state = non_empty(&query.state)
-        .map(SilenceState::parse)
-        .transpose()?;
-    let page = page.page()?;
-    Ok(Json(
-        caller
-            .app
-            .silences(&caller.user, silence_state, &page)
-            .await?,
-    ))
+    params(StatePage<SilenceState>),
+    responses((status = 200, description = "A page of silences.", body = Page<SilenceView>)))]
+async fn list(caller: Caller, query: StatePage<SilenceState>) -> Reply<Json<Page<SilenceView>>> {
+    let StatePage { state, page } = query;
+    Ok(Json(caller.app.silences(&caller.user, state, &page).await?))
 }
 
+/// Expire a silence
+///
 /// Expires the silence now; it stays listed, as `expired`.
 #[utoipa::path(delete, path = "/silences/{id}", tag = "silences",
-    summary = "Expire a silence",
     security(("session" = ["admin"])),
-    params(("id" = String, Path, description = "The silence's `id`.")),
-    responses(
-        (status = 200, description = "The silence, `expired`.", body = SilenceView),
-        (status = 404, description = "No such silence (`silence_not_found`).", body = ErrorReply),
-    ))]
-async fn expire(
-    caller: Caller,
-    Named(id): Named<SilenceId>,
-) -> Result<Json<SilenceView>, ApiError> {
+    params(Named<SilenceId>),
+    responses((status = 200, description = "The silence, `expired`.", body = SilenceView)))]
+async fn expire(caller: Caller, Named(id): Named<SilenceId>) -> Reply<Json<SilenceView>> {
     Ok(Json(caller.app.expire_silence(&caller.user, &id).await?))
 }

@@ -9,8 +9,7 @@ use utoipa::OpenApi;
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::ApiError;
-use super::openapi::ErrorReply;
+use super::error::Reply;
 
 use super::query::QueryParams;
 
@@ -25,25 +24,23 @@ pub(super) fn routes() -> Router<AppState> {
 #[openapi(paths(stats, staff_stats, alert_response_times))]
 pub(super) struct Api;
 
+/// Incident counts
+///
 /// Incidents by `estado`, for every role.
 #[utoipa::path(get, path = "/stats", tag = "stats",
-    summary = "Incident counts",
     security(("session" = [])),
-    responses(
-        (status = 200, description = "The counts.", body = BasicStats),
-    ))]
-async fn stats(caller: Caller) -> Result<Json<BasicStats>, ApiError> {
+    responses((status = 200, description = "The counts.", body = BasicStats)))]
+async fn stats(caller: Caller) -> Reply<Json<BasicStats>> {
     Ok(Json(caller.app.stats(&caller.user).await?))
 }
 
+/// Staff statistics
+///
 /// Incidents by status, type, urgency and department, and the mean resolution time.
 #[utoipa::path(get, path = "/staff/stats", tag = "stats",
-    summary = "Staff statistics",
     security(("session" = ["staff"])),
-    responses(
-        (status = 200, description = "The counts.", body = StaffStats),
-    ))]
-async fn staff_stats(caller: Caller) -> Result<Json<StaffStats>, ApiError> {
+    responses((status = 200, description = "The counts.", body = StaffStats)))]
+async fn staff_stats(caller: Caller) -> Reply<Json<StaffStats>> {
     Ok(Json(caller.app.staff_stats(&caller.user).await?))
 }
 
@@ -56,19 +53,17 @@ struct Window {
     dias: Option<String>,
 }
 
+/// Alert response times
+///
 /// MTTA and MTTR of the alert groups opened in the window, by severity and by source.
 #[utoipa::path(get, path = "/staff/stats/alerts", tag = "stats",
-    summary = "Alert response times",
     security(("session" = ["staff"])),
     params(Window),
-    responses(
-        (status = 200, description = "The response times.", body = AlertResponseTimes),
-        (status = 400, description = "`invalid_dias`.", body = ErrorReply),
-    ))]
+    responses((status = 200, description = "The response times.", body = AlertResponseTimes)))]
 async fn alert_response_times(
     caller: Caller,
     QueryParams(window): QueryParams<Window>,
-) -> Result<Json<AlertResponseTimes>, ApiError> {
+) -> Reply<Json<AlertResponseTimes>> {
     let days = match window.dias.as_deref() {
         None => 30,
         Some(text) => text

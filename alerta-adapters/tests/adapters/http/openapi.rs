@@ -214,6 +214,79 @@ async fn the_document_declares_its_security_and_the_error_shape() {
     }
 }
 
+#[tokio::test]
+async fn the_document_adds_the_replies_a_route_implies() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let description = |method: &str, path: &str, status: &str| -> String {
+        doc["paths"][path][method]["responses"][status]["description"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path} has no {status}"))
+            .to_owned()
+    };
+    // A path that names a thing: the 404 says which thing, with its code.
+    assert_eq!(
+        description("post", "/admin/outbox/{id}/retry", "404"),
+        "No such mail (`mail_not_found`)."
+    );
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path.contains("{id}") || path.contains("{nombre}") {
+            for (method, operation) in item.as_object().unwrap() {
+                assert!(
+                    operation["responses"].get("404").is_some(),
+                    "{method} {path} has no 404"
+                );
+            }
+        }
+    }
+    // A 404 the route declares itself stays as it is.
+    let assign = description("post", "/incidents/{id}/department", "404");
+    assert!(assign.contains("department_not_found"), "{assign}");
+    // The 400 names every query parameter, every body field and the idempotency header.
+    let listing = description("get", "/silences", "400");
+    for name in ["`state`", "`limit`", "`cursor`"] {
+        assert!(listing.contains(name), "{listing}");
+    }
+    let create = description("post", "/departments", "400");
+    for name in [
+        "`nombre`",
+        "`email`",
+        "`Idempotency-Key`",
+        "`malformed_json`",
+    ] {
+        assert!(create.contains(name), "{create}");
+    }
+    // A reused key joins the route's own conflict, or is the 409 of its own.
+    let conflict = description("post", "/departments", "409");
+    assert!(
+        conflict.contains("`duplicate`") && conflict.contains("`idempotency_key_reused`"),
+        "{conflict}"
+    );
+    let comment = description("post", "/incidents/{id}/comments", "409");
+    assert!(comment.contains("`idempotency_key_reused`"), "{comment}");
+    // Nothing is implied where nothing implies it.
+    let list = &doc["paths"]["/departments"]["get"]["responses"];
+    assert!(list.get("400").is_none() && list.get("404").is_none());
+    assert!(
+        doc["paths"]["/incidents/{id}"]["get"]["responses"]
+            .get("409")
+            .is_none()
+    );
+    // Who may call: a 401 for any token route, a 403 only where a role is named.
+    assert_eq!(
+        description("get", "/auth/me", "401"),
+        "No token or a bad one."
+    );
+    assert!(
+        doc["paths"]["/auth/me"]["get"]["responses"]
+            .get("403")
+            .is_none()
+    );
+    assert_eq!(description("get", "/admin/outbox", "403"), "Not an admin.");
+    // The mark a path parameter carries for this never reaches the document.
+    assert!(!doc.to_string().contains("x-names"));
+}
+
 /// Checks a reply against the document: its status is documented for the operation, and its
 /// body matches the schema given for that status.
 #[track_caller]
