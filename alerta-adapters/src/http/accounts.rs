@@ -14,7 +14,7 @@ use super::auth::Caller;
 use super::error::Reply;
 use super::json::{Field, JsonBody};
 use super::openapi::ErrorReply;
-use super::query::{Named, Paged, QueryParams, non_empty};
+use super::query::{Named, PageParams, QueryParams, non_empty};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -51,17 +51,18 @@ struct ListParams {
 /// Every account, by email; admins only.
 #[utoipa::path(get, path = "/admin/users", tag = "accounts",
     security(("session" = ["admin"])),
-    params(ListParams, Paged),
+    params(ListParams, PageParams),
     responses((status = 200, description = "A page of accounts.", body = Page<Account>)))]
 async fn list(
     caller: Caller,
     QueryParams(params): QueryParams<ListParams>,
-    Paged(page): Paged,
+    QueryParams(page): QueryParams<PageParams>,
 ) -> Reply<Json<Page<Account>>> {
     let filter = UserFilter {
         text: non_empty(&params.q).map(SearchText::parse).transpose()?,
         role: non_empty(&params.rol).map(Role::parse).transpose()?,
     };
+    let page = page.page()?;
     Ok(Json(
         caller.app.list_users(&caller.user, &filter, &page).await?,
     ))

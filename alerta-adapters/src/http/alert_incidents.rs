@@ -14,6 +14,7 @@ use super::idempotency::Idempotency;
 use super::json::{Created, Field, OptionalJson};
 use super::openapi::ErrorReply;
 use super::query::Named;
+use super::writes::Change;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/events/{id}/incident", post(open))
@@ -68,14 +69,12 @@ impl OpenBody {
     ))]
 async fn open(
     caller: Caller,
-    idempotency: Idempotency,
-    Named(id): Named<AlertId>,
-    body: OptionalJson<OpenBody>,
+    change: Change<AlertId, OpenBody, OptionalJson<OpenBody>>,
 ) -> Reply<Created<Incident>> {
-    let request = body.into_inner().request()?;
-    let incident = caller
+    let request = change.body.request()?;
+    let key = change.idempotency.key();
+    let opened = caller
         .app
-        .open_incident_from_alert(&caller.user, &id, request, idempotency.key())
-        .await?;
-    Ok(Created(incident))
+        .open_incident_from_alert(&caller.user, &change.id, request, key);
+    Ok(Created(opened.await?))
 }

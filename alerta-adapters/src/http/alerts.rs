@@ -6,7 +6,7 @@ use alerta_core::domain::{
     Severity, Timestamp,
 };
 use alerta_core::{AlertChangeRequest, AlertSender, Error};
-use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -14,12 +14,13 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::AppState;
 use super::auth::{AlertCaller, Caller};
-use super::error::{ApiError, Reply};
+use super::error::Reply;
 use super::idempotency::Idempotency;
-use super::json::{Created, Field, JsonBody, OptionalJson};
+use super::json::{Created, Field, OptionalJson};
 use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
-use super::query::{Named, Paged, QueryParams, non_empty};
+use super::query::{Named, PageParams, Paged, QueryParams, non_empty};
+use super::writes::{Change, Write};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -52,6 +53,23 @@ struct AlertBody {
     dedup_key: Field<String>,
 }
 
+impl AlertBody {
+    fn draft(self) -> Result<AlertDraft, Error> {
+        let fingerprint = self.fingerprint.optional("fingerprint")?;
+        let dedup_key = self.dedup_key.optional("fingerprint")?;
+        AlertDraft::parse(
+            &self.source.required("source")?,
+            &self.severity.required("severity")?,
+            &self.message.required("message")?,
+            Channel::Http,
+        )?
+        .with_fingerprint(Fingerprint::sent(
+            fingerprint.as_deref(),
+            dedup_key.as_deref(),
+        )?)
+    }
+}
+
 /// `{ok: true, id}`
 #[derive(Serialize, ToSchema)]
 struct Accepted {
@@ -70,39 +88,20 @@ struct Accepted {
 async fn report(
     State(state): State<AppState>,
     caller: AlertCaller,
-    idempotency: Idempotency,
-    JsonBody(body): JsonBody<AlertBody>,
+    write: Write<AlertBody>,
 ) -> Reply<Created<Accepted>> {
-    let fingerprint = body.fingerprint.optional("fingerprint")?;
-    let dedup_key = body.dedup_key.optional("fingerprint")?;
-    let draft = AlertDraft::parse(
-        &body.source.required("source")?,
-        &body.severity.required("severity")?,
-        &body.message.required("message")?,
-        Channel::Http,
-    )?
-    .with_fingerprint(Fingerprint::sent(
-        fingerprint.as_deref(),
-        dedup_key.as_deref(),
-    )?)?;
+    let draft = write.body.draft()?;
+    let key = write.idempotency.key();
     let sender = match &caller {
         AlertCaller::User(user) => AlertSender::User(user),
         AlertCaller::IngestKey => AlertSender::Ingest,
     };
     let alert = match &state.group_commit {
         Some(ingest) => {
-            let write = async { ingest.submit(draft).await?.await };
-            state
-                .app
-                .report_alert_with(sender, idempotency.key(), write)
-                .await?
+            let committed = async { ingest.submit(draft).await?.await };
+            state.app.report_alert_with(sender, key, committed).await?
         }
-        None => {
-            state
-                .app
-                .report_alert(sender, draft, idempotency.key())
-                .await?
-        }
+        None => state.app.report_alert(sender, draft, key).await?,
     };
     Ok(Created(Accepted {
         ok: true,
@@ -187,14 +186,15 @@ fn ulid_floor(time: Timestamp) -> String {
 /// Alert groups, newest first.
 #[utoipa::path(get, path = "/events", tag = "alerts",
     security(("session" = [])),
-    params(AlertQuery, Paged),
+    params(AlertQuery, PageParams),
     responses((status = 200, description = "A page of alerts, each with its `incident_id` (or `null`), and the stream head.", body = Listed<AlertWithIncident>)))]
 async fn search(
     caller: Caller,
     QueryParams(filters): QueryParams<AlertQuery>,
-    Paged(page): Paged,
+    QueryParams(page): QueryParams<PageParams>,
 ) -> Reply<Json<Listed<AlertWithIncident>>> {
     let filter = filters.filter()?;
+    let page = page.page()?;
     let list = caller
         .app
         .search_alerts_with_incidents(&caller.user, &filter, &page);
@@ -247,8 +247,8 @@ async fn occurrences(
     Named(id): Named<AlertId>,
     Paged(page): Paged,
 ) -> Reply<Json<Page<Occurrences>>> {
-    let reply = caller.app.alert_occurrences(&caller.user, &id, &page);
-    Ok(Json(reply.await?))
+    let occurrences = caller.app.alert_occurrences(&caller.user, &id, &page);
+    Ok(Json(occurrences.await?))
 }
 
 /// `{nota?, version?}`, as `POST /incidents/{id}/status` takes them; the body may be absent.
@@ -262,35 +262,17 @@ struct ChangeBody {
     version: Field<u64>,
 }
 
-/// What acknowledging or resolving an alert asks: the alert of the path, the change of the
-/// optional body, and the request's idempotency key.
-struct AlertChange {
-    id: AlertId,
-    request: AlertChangeRequest,
-    idempotency: Idempotency,
-}
-
-impl FromRequest<AppState> for AlertChange {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        let (mut parts, body) = request.into_parts();
-        let idempotency = Idempotency::from_request_parts(&mut parts, state).await?;
-        let Named(id) = Named::from_request_parts(&mut parts, state).await?;
-        let request = Request::from_parts(parts, body);
-        let body = OptionalJson::<ChangeBody>::from_request(request, state).await?;
-        let ChangeBody { note, version } = body.into_inner();
-        let request = AlertChangeRequest {
-            note: note.note()?,
-            expected_version: version.optional("version")?,
-        };
-        Ok(Self {
-            id,
-            request,
-            idempotency,
+impl ChangeBody {
+    fn request(self) -> Result<AlertChangeRequest, Error> {
+        Ok(AlertChangeRequest {
+            note: self.note.note()?,
+            expected_version: self.version.optional("version")?,
         })
     }
 }
+
+/// What acknowledging or resolving an alert reads; the body may be left out.
+type AlertChange = Change<AlertId, ChangeBody, OptionalJson<ChangeBody>>;
 
 /// Acknowledge
 ///
@@ -301,9 +283,12 @@ impl FromRequest<AppState> for AlertChange {
     request_body(content = inline(ChangeBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
     responses(ChangeReplies))]
 async fn acknowledge(caller: Caller, change: AlertChange) -> Reply<Json<Alert>> {
-    let (app, key) = (&caller.app, change.idempotency.key());
-    let changed = app.acknowledge_alert(&caller.user, &change.id, change.request, key);
-    Ok(Json(changed.await?))
+    let request = change.body.request()?;
+    let key = change.idempotency.key();
+    let acknowledged = caller
+        .app
+        .acknowledge_alert(&caller.user, &change.id, request, key);
+    Ok(Json(acknowledged.await?))
 }
 
 /// Resolve
@@ -315,11 +300,11 @@ async fn acknowledge(caller: Caller, change: AlertChange) -> Reply<Json<Alert>> 
     request_body(content = inline(ChangeBody), description = "Optional: no body (no `Content-Type`) is `{}`."),
     responses(ChangeReplies))]
 async fn resolve(caller: Caller, change: AlertChange) -> Reply<Json<Alert>> {
-    let (sender, key) = (AlertSender::User(&caller.user), change.idempotency.key());
-    let changed = caller
-        .app
-        .resolve_alert(sender, &change.id, change.request, key);
-    Ok(Json(changed.await?))
+    let request = change.body.request()?;
+    let sender = AlertSender::User(&caller.user);
+    let key = change.idempotency.key();
+    let resolved = caller.app.resolve_alert(sender, &change.id, request, key);
+    Ok(Json(resolved.await?))
 }
 
 /// The replies of an acknowledgement and of a resolution.

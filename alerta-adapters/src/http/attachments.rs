@@ -117,7 +117,7 @@ async fn list(caller: Caller, Named(id): Named<IncidentId>) -> Reply<Json<Page<A
 #[utoipa::path(get, path = "/incidents/{id}/attachments/{attachment_id}", tag = "attachments",
     security(("session" = [])),
     params(
-        Named<IncidentId>,
+        ("id" = String, Path, description = "The incident's `id`."),
         ("attachment_id" = String, Path, description = "The `attachment_id`."),
     ),
     responses(

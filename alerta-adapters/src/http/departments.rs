@@ -78,7 +78,8 @@ impl DepartmentBody {
         (status = 409, description = "The name is taken (`duplicate`).", body = ErrorReply),
     ))]
 async fn create(caller: Caller, write: Write<DepartmentBody>) -> Reply<Created<Department>> {
-    let (department, key) = (write.body.department()?, write.idempotency.key());
+    let department = write.body.department()?;
+    let key = write.idempotency.key();
     let created = caller.app.create_department(&caller.user, department, key);
     Ok(Created(created.await?))
 }
@@ -122,6 +123,6 @@ async fn incidents(
     Named(name): Named<DepartmentName>,
     Paged(page): Paged,
 ) -> Reply<Json<Page<Incident>>> {
-    let reply = caller.app.department_incidents(&caller.user, &name, &page);
-    Ok(Json(reply.await?))
+    let incidents = caller.app.department_incidents(&caller.user, &name, &page);
+    Ok(Json(incidents.await?))
 }

@@ -33,22 +33,22 @@ fn refusal_of(role: &str) -> Option<&'static str> {
 
 /// Adds to every operation of `doc` the replies its declaration implies.
 pub(super) fn add(doc: &mut OpenApi) {
-    let schemas = doc
-        .components
-        .as_ref()
-        .map(|c| c.schemas.clone())
-        .unwrap_or_default();
+    let no_schemas = BTreeMap::new();
+    let schemas = doc.components.as_ref().map_or(&no_schemas, |c| &c.schemas);
     for item in doc.paths.paths.values_mut() {
         let operations = [
             &mut item.get,
             &mut item.put,
             &mut item.post,
             &mut item.delete,
+            &mut item.options,
+            &mut item.head,
             &mut item.patch,
+            &mut item.trace,
         ];
         for operation in operations.into_iter().flatten() {
             let named = take_named(operation);
-            let inputs = inputs_of(operation, &schemas);
+            let inputs = inputs_of(operation, schemas);
             let replies = &mut operation.responses.responses;
             for (status, description) in refusals_of(operation.security.as_deref()) {
                 replies
@@ -97,6 +97,8 @@ fn take_named(operation: &mut Operation) -> Vec<String> {
 struct Inputs {
     /// The query parameters' and JSON body fields' wire names, in that order.
     names: Vec<String>,
+    /// Whether it reads query parameters.
+    query: bool,
     /// Whether it reads a JSON body.
     json_body: bool,
     /// Whether it takes an `Idempotency-Key`.
@@ -118,6 +120,7 @@ fn inputs_of(operation: &Operation, schemas: &BTreeMap<String, RefOr<Schema>>) -
         .filter(|p| p.parameter_in == ParameterIn::Query)
         .map(|p| p.name.clone())
         .collect();
+    let query = !names.is_empty();
     let idempotent = parameters
         .iter()
         .any(|p| p.parameter_in == ParameterIn::Header && p.name == IDEMPOTENCY_HEADER);
@@ -142,6 +145,7 @@ fn inputs_of(operation: &Operation, schemas: &BTreeMap<String, RefOr<Schema>>) -
     }
     Inputs {
         names,
+        query,
         json_body: json.is_some(),
         idempotent,
     }
@@ -181,12 +185,14 @@ fn bad_input(inputs: &Inputs) -> Option<String> {
     } else {
         format!("{} or {last}", names.join(", "))
     };
-    let not_json = if inputs.json_body {
-        ", or a body that is not a JSON object (`malformed_json`)"
+    let unreadable = if inputs.json_body {
+        ", or a body that is not JSON (`malformed_json`) or not an object (`invalid_body`)"
+    } else if inputs.query {
+        ", or a query string that cannot be read (`invalid_query`)"
     } else {
         ""
     };
-    Some(format!("A bad {listed} (`invalid_<name>`){not_json}."))
+    Some(format!("A bad {listed}{unreadable}."))
 }
 
 /// Adds a reused idempotency key to the 409 of `replies`, or the 409 itself.

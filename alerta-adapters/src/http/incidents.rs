@@ -5,7 +5,7 @@ use alerta_core::domain::{
     IncidentEvent, IncidentFilter, IncidentId, IncidentType, IncidentView, Location, Note, Page,
     SearchText, Status, Timeline, Urgency,
 };
-use alerta_core::{Alerta, IncidentDraft, LocationCheck, Preview, StatusChange};
+use alerta_core::{Alerta, Error, IncidentDraft, LocationCheck, Preview, StatusChange};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -19,7 +19,7 @@ use super::idempotency::Idempotency;
 use super::json::{Created, Field, JsonBody};
 use super::listing::{Listed, listed, whole};
 use super::openapi::ErrorReply;
-use super::query::{Named, Paged, QueryParams, non_empty};
+use super::query::{Named, PageParams, Paged, QueryParams, non_empty};
 use super::writes::{Change, Write};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -30,9 +30,9 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/incidents/mine", get(mine))
         .route("/incidents/mine/timelines", get(my_timelines))
         .route("/incidents/{id}", get(one))
-        .route("/incidents/{id}/status", post(status))
+        .route("/incidents/{id}/status", post(change_status))
         .route("/incidents/{id}/comments", post(comment))
-        .route("/incidents/{id}/department", post(assign))
+        .route("/incidents/{id}/department", post(assign_department))
         .route("/incidents/{id}/events", get(history))
         .route("/incidents/{id}/deliveries", get(deliveries))
 }
@@ -46,9 +46,9 @@ pub(super) fn routes() -> Router<AppState> {
     mine,
     my_timelines,
     one,
-    status,
+    change_status,
     comment,
-    assign,
+    assign_department,
     history,
     deliveries
 ))]
@@ -183,14 +183,15 @@ impl IncidentQuery {
 /// Incidents, newest first; a student sees others' without the reporter.
 #[utoipa::path(get, path = "/incidents", tag = "incidents",
     security(("session" = [])),
-    params(IncidentQuery, Paged),
+    params(IncidentQuery, PageParams),
     responses((status = 200, description = "A page of incidents and the stream head.", body = Listed<IncidentView>)))]
 async fn list(
     caller: Caller,
     QueryParams(filters): QueryParams<IncidentQuery>,
-    Paged(page): Paged,
+    QueryParams(page): QueryParams<PageParams>,
 ) -> Reply<Json<Listed<IncidentView>>> {
     let filter = filters.filter(&caller.app)?;
+    let page = page.page()?;
     let list = caller.app.list_incidents(&caller.user, &filter, &page);
     Ok(Json(listed(&caller.app, list).await?))
 }
@@ -244,6 +245,16 @@ struct StatusBody {
     version: Field<u64>,
 }
 
+impl StatusBody {
+    fn request(self) -> Result<StatusChange, Error> {
+        Ok(StatusChange {
+            to: Status::parse(&self.status.required("estado")?)?,
+            note: self.note.note()?,
+            expected_version: self.version.optional("version")?,
+        })
+    }
+}
+
 /// Change the status
 ///
 /// Moves an incident to another `estado`.
@@ -255,13 +266,11 @@ struct StatusBody {
         (status = 200, description = "The incident.", body = Incident),
         (status = 409, description = "A move the lifecycle forbids (`invalid_transition`) or a stale `version` (`stale_version`).", body = ErrorReply),
     ))]
-async fn status(caller: Caller, change: Change<IncidentId, StatusBody>) -> Reply<Json<Incident>> {
-    let body = change.body;
-    let request = StatusChange {
-        to: Status::parse(&body.status.required("estado")?)?,
-        note: body.note.note()?,
-        expected_version: body.version.optional("version")?,
-    };
+async fn change_status(
+    caller: Caller,
+    change: Change<IncidentId, StatusBody>,
+) -> Reply<Json<Incident>> {
+    let request = change.body.request()?;
     let key = change.idempotency.key();
     let changed = caller
         .app
@@ -314,7 +323,7 @@ struct DepartmentBody {
         (status = 200, description = "The incident.", body = Incident),
         (status = 404, description = "No such incident (`incident_not_found`) or department (`department_not_found`).", body = ErrorReply),
     ))]
-async fn assign(
+async fn assign_department(
     caller: Caller,
     change: Change<IncidentId, DepartmentBody>,
 ) -> Reply<Json<Incident>> {

@@ -38,7 +38,8 @@
 //! 1. `#[utoipa::path(post, path = "/things/{id}", tag = "things", security(("session" =
 //!    ["admin"])), params(Named<ThingId>, Idempotency), request_body = inline(ThingBody),
 //!    responses((status = 201, body = Thing), ...))]` on the handler, whose doc comment gives
-//!    the operation's summary (its first line) and description (the paragraphs after it).
+//!    the operation's summary (its first paragraph, one line) and description (the paragraphs
+//!    after it).
 //!    The security requirement says who may call: `("session" = [])` any signed-in user,
 //!    `["staff"]` or `["admin"]` that role (OpenAPI 3.1 lets a bearer requirement name
 //!    roles), `("session" = []), ("ingest_key" = [])` where an ingest key is accepted too,

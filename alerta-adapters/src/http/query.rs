@@ -173,7 +173,9 @@ impl PageParams {
     }
 }
 
-/// The page a list route is asked for, read from [`PageParams`].
+/// The page a list route is asked for, read from [`PageParams`], for a list whose only query
+/// parameters are the page's. A list with filters reads `QueryParams<PageParams>` after its
+/// filters and parses the page after them, so that a bad filter is reported first.
 pub(crate) struct Paged(pub(crate) PageRequest);
 
 impl<S: Send + Sync> FromRequestParts<S> for Paged {
@@ -189,7 +191,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Paged {
 /// `?state=&limit=&cursor=` of a list whose items stand in one of a closed set of states:
 /// the state asked for (`None`, absent or empty, for every one) and the page.
 pub(crate) struct StatePage<S> {
+    /// The state asked for, or `None` for every one.
     pub(crate) state: Option<S>,
+    /// The page asked for.
     pub(crate) page: PageRequest,
 }
 
@@ -215,6 +219,7 @@ impl ListedState for SilenceState {
     }
 }
 
+/// The query string of [`StatePage`] before its state is parsed.
 #[derive(Deserialize)]
 struct StateQuery {
     state: Option<String>,
@@ -223,18 +228,19 @@ struct StateQuery {
 impl<S: ListedState + Send, St: Send + Sync> FromRequestParts<St> for StatePage<S> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
-        let QueryParams(query) =
-            QueryParams::<StateQuery>::from_request_parts(parts, state).await?;
-        let in_state = non_empty(&query.state).map(S::parse).transpose()?;
-        let Paged(page) = Paged::from_request_parts(parts, state).await?;
+    async fn from_request_parts(parts: &mut Parts, app: &St) -> Result<Self, ApiError> {
+        // Both read before either is parsed, as a list with filters reads them.
+        let QueryParams(query) = QueryParams::<StateQuery>::from_request_parts(parts, app).await?;
+        let QueryParams(page) = QueryParams::<PageParams>::from_request_parts(parts, app).await?;
         Ok(Self {
-            state: in_state,
-            page,
+            state: non_empty(&query.state).map(S::parse).transpose()?,
+            page: page.page()?,
         })
     }
 }
 
+// The state's schema is referenced, not registered here: the list's item type, which carries
+// the state, registers it.
 impl<S: ListedState> IntoParams for StatePage<S> {
     fn into_params(parameter_in: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         let state = ParameterBuilder::new()

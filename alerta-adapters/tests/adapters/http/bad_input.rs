@@ -374,6 +374,27 @@ async fn bad_idempotency_keys_are_refused() {
     .await;
     twice.expect_error(400, "invalid_idempotency_key");
     assert_eq!(t.incident_count(&student.token).await, 0);
+
+    // A write to a thing reads its key first, then its path, then its body.
+    let staff = t.user(Role::Staff).await;
+    let bad_key_and_id = send(
+        t.request(Method::POST, "/incidents/nope!/status", Some(&staff.token))
+            .header("idempotency-key", "with space")
+            .body("not json"),
+    )
+    .await;
+    bad_key_and_id.expect_error(400, "invalid_idempotency_key");
+    let bad_id_and_body = send(
+        t.request(
+            Method::POST,
+            "/incidents/nope!/comments",
+            Some(&staff.token),
+        )
+        .header("content-type", "application/json")
+        .body("not json"),
+    )
+    .await;
+    bad_id_and_body.expect_error(404, "incident_not_found");
 }
 
 #[tokio::test]
@@ -400,6 +421,14 @@ async fn bad_query_values_are_refused() {
             "/departments/Mantenimiento/incidents?limit=0",
             "invalid_limit",
         ),
+        // With a bad filter and a bad page, the filter is named.
+        ("/incidents?estado=cerrado&limit=0", "invalid_estado"),
+        ("/events?severity=fatal&limit=0", "invalid_severity"),
+        ("/admin/users?rol=root&limit=0", "invalid_rol"),
+        ("/admin/outbox?state=lost&limit=0", "invalid_state"),
+        ("/silences?state=lost&limit=0", "invalid_state"),
+        // A query string that cannot be read is refused whole.
+        ("/silences?state=lost&limit=1&limit=2", "invalid_query"),
     ];
     for (path, code) in cases {
         let reply = t.get(path, Some(&admin.token)).await;
