@@ -6,7 +6,8 @@
 //!   bearer schemes);
 //! - its path parameter read as a [`Named`](super::query::Named) thing: a 404 for a path that
 //!   names none (`<what>_not_found`);
-//! - its query parameters and JSON body: a 400 naming each (`invalid_<name>`);
+//! - what it reads from the request: a 400 naming its query parameters, body fields and
+//!   `Idempotency-Key`, and a query string, body or path that cannot be read at all;
 //! - its `Idempotency-Key` header: a 409 for a key used for another request, added to the
 //!   route's own 409 where it declares one.
 
@@ -99,6 +100,8 @@ struct Inputs {
     names: Vec<String>,
     /// Whether it reads query parameters.
     query: bool,
+    /// Whether it reads path parameters.
+    path: bool,
     /// Whether it reads a JSON body.
     json_body: bool,
     /// Whether it takes an `Idempotency-Key`.
@@ -121,6 +124,9 @@ fn inputs_of(operation: &Operation, schemas: &BTreeMap<String, RefOr<Schema>>) -
         .map(|p| p.name.clone())
         .collect();
     let query = !names.is_empty();
+    let path = parameters
+        .iter()
+        .any(|p| p.parameter_in == ParameterIn::Path);
     let idempotent = parameters
         .iter()
         .any(|p| p.parameter_in == ParameterIn::Header && p.name == IDEMPOTENCY_HEADER);
@@ -146,6 +152,7 @@ fn inputs_of(operation: &Operation, schemas: &BTreeMap<String, RefOr<Schema>>) -
     Inputs {
         names,
         query,
+        path,
         json_body: json.is_some(),
         idempotent,
     }
@@ -179,20 +186,27 @@ fn bad_input(inputs: &Inputs) -> Option<String> {
     if inputs.idempotent {
         names.push(format!("`{IDEMPOTENCY_HEADER}`"));
     }
-    let last = names.pop()?;
-    let listed = if names.is_empty() {
-        last
-    } else {
-        format!("{} or {last}", names.join(", "))
-    };
-    let unreadable = if inputs.json_body {
-        ", or a body that is not JSON (`malformed_json`) or not an object (`invalid_body`)"
-    } else if inputs.query {
-        ", or a query string that cannot be read (`invalid_query`)"
-    } else {
-        ""
-    };
-    Some(format!("A bad {listed}{unreadable}."))
+    let mut clauses = Vec::new();
+    if let Some(last) = names.pop() {
+        clauses.push(match names.is_empty() {
+            true => format!("a bad {last}"),
+            false => format!("a bad {} or {last}", names.join(", ")),
+        });
+    }
+    if inputs.json_body {
+        clauses.push(
+            "a body that is not JSON (`malformed_json`) or not an object (`invalid_body`)".into(),
+        );
+    }
+    if inputs.query {
+        clauses.push("a query string that cannot be read (`invalid_query`)".into());
+    }
+    if inputs.path {
+        clauses.push("a path that cannot be read (`invalid_path`)".into());
+    }
+    let mut sentence = clauses.join(", or ");
+    sentence.get_mut(..1)?.make_ascii_uppercase();
+    Some(format!("{sentence}."))
 }
 
 /// Adds a reused idempotency key to the 409 of `replies`, or the 409 itself.

@@ -220,7 +220,9 @@ fn refs(value: &Value, names: &mut Vec<String>) {
     }
 }
 
-/// The OpenAPI 3.1 document of this API.
+/// The OpenAPI document
+///
+/// This document: every route of the API, its parameters, bodies, replies and security.
 #[utoipa::path(
     get,
     path = "/openapi.json",

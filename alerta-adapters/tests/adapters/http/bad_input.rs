@@ -395,6 +395,36 @@ async fn bad_idempotency_keys_are_refused() {
     )
     .await;
     bad_id_and_body.expect_error(404, "incident_not_found");
+    // The same where the body may be left out, and for a write with no path.
+    for route in [
+        "/events/nope!/ack",
+        "/events/nope!/resolve",
+        "/events/nope!/incident",
+    ] {
+        let bad_key_and_id = send(
+            t.request(Method::POST, route, Some(&staff.token))
+                .header("idempotency-key", "with space")
+                .header("content-type", "application/json")
+                .body("not json"),
+        )
+        .await;
+        bad_key_and_id.expect_error(400, "invalid_idempotency_key");
+        let bad_id_and_body = send(
+            t.request(Method::POST, route, Some(&staff.token))
+                .header("content-type", "application/json")
+                .body("not json"),
+        )
+        .await;
+        bad_id_and_body.expect_error(404, "alert_not_found");
+    }
+    let bad_key_and_body = send(
+        t.request(Method::POST, "/incidents", Some(&student.token))
+            .header("idempotency-key", "with space")
+            .header("content-type", "application/json")
+            .body("not json"),
+    )
+    .await;
+    bad_key_and_body.expect_error(400, "invalid_idempotency_key");
 }
 
 #[tokio::test]

@@ -283,8 +283,28 @@ async fn the_document_adds_the_replies_a_route_implies() {
             .is_none()
     );
     assert_eq!(description("get", "/admin/outbox", "403"), "Not an admin.");
+    // A path that cannot be read is a 400 wherever there is a path parameter.
+    let path_only = description("get", "/incidents/{id}/attachments", "400");
+    assert!(path_only.contains("`invalid_path`"), "{path_only}");
     // The mark a path parameter carries for this never reaches the document.
     assert!(!doc.to_string().contains("x-names"));
+    // Every operation has a one-line summary (a handler's first doc paragraph) and says what
+    // it does.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let summary = operation["summary"].as_str().unwrap_or("");
+            assert!(
+                !summary.is_empty() && !summary.contains('\n'),
+                "{method} {path}: {summary:?}"
+            );
+            assert!(
+                operation["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()),
+                "{method} {path} has no description"
+            );
+        }
+    }
 }
 
 /// Checks a reply against the document: its status is documented for the operation, and its
