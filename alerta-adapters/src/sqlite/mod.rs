@@ -60,7 +60,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, SqlSafeStr, Sqlite, Transaction};
+use sqlx::{ConnectOptions, Connection, Row, SqlSafeStr, Sqlite, Transaction};
 
 /// The schema, oldest step first. Embedded with `include_str!` rather than `sqlx::migrate!`,
 /// which needs sqlx's proc-macros and with them a second build of SQLite.
@@ -237,16 +237,27 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(options.busy_timeout);
+        // The switch to WAL takes an exclusive lock; made on one connection first, it is
+        // done before the pool opens the others, which then find the file in WAL already.
+        connect
+            .connect()
+            .await
+            .map_err(error::db)?
+            .close()
+            .await
+            .map_err(error::db)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
+            // Every connection is opened at start and kept: each holds a page cache and a
+            // thread, so a pool that grew under its first bursts would take that memory
+            // then, and open files in the middle of a burst.
+            .min_connections(options.max_connections)
             // A connection to a local file does not go stale the way a network one does, so
             // the ping before every checkout would only cost a round trip to its thread.
             .test_before_acquire(false)
             .connect_with(connect)
             .await
             .map_err(error::db)?;
-        // The pool's first connection switched the file to WAL before any other opened, so
-        // later connections never race for the exclusive lock that switch takes.
         migrator().run(&pool).await.map_err(error::migrate)?;
         let epoch = stream::epoch(&pool).await?;
         Ok(Self { pool, epoch })
