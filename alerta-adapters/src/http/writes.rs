@@ -32,27 +32,23 @@ impl<B: DeserializeOwned + Default> BodyOf<B> for OptionalJson<B> {
     }
 }
 
-/// A write that makes something: its `Idempotency-Key` and its body.
-pub(crate) struct Write<B, E = JsonBody<B>> {
+/// A write that makes something: its `Idempotency-Key` and its JSON body.
+pub(crate) struct Write<B> {
     /// The body.
     pub(crate) body: B,
     /// The request's key, if it sent one.
     pub(crate) idempotency: Idempotency,
-    read_as: PhantomData<E>,
 }
 
-impl<B, E: BodyOf<B>> FromRequest<AppState> for Write<B, E> {
+impl<B: DeserializeOwned> FromRequest<AppState> for Write<B> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         let (mut parts, body) = request.into_parts();
         let idempotency = Idempotency::from_request_parts(&mut parts, state).await?;
-        let body = E::from_request(Request::from_parts(parts, body), state).await?;
-        Ok(Self {
-            body: body.into_body(),
-            idempotency,
-            read_as: PhantomData,
-        })
+        let JsonBody(body) =
+            JsonBody::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Self { body, idempotency })
     }
 }
 
